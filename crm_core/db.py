@@ -1,0 +1,222 @@
+"""The store: engine from a URL, SQLite pragmas, schema upgrades, data version, bulk loads.
+
+This is the only module that knows which database it talks to. Everything else uses
+SQLAlchemy Core statements that compile on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "crm.db"
+SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url() -> str:
+    """The store's URL: `DATABASE_URL` from the environment, else from
+    .streamlit/secrets.toml, else the SQLite file data/crm.db."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url and SECRETS_PATH.exists():
+        with SECRETS_PATH.open("rb") as fh:
+            url = str(tomllib.load(fh).get("DATABASE_URL", "")).strip()
+    return url or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def normalise_url(url: str) -> str:
+    """Map the usual spellings of a PostgreSQL URL onto the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for `url` (default: `database_url()`).
+
+    SQLite gets WAL, foreign keys on and a 30 s busy timeout on every connection, and
+    its folder is created when missing.
+    """
+    url = normalise_url(url or database_url())
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+def alembic_config(engine: Engine | None = None) -> Any:
+    """An Alembic Config for crm_core/migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Bring the schema up to the newest Alembic revision (idempotent)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the store is at, or None for an empty store."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction: committed when the block ends, rolled back on any error."""
+    with engine.begin() as conn:
+        yield conn
+
+
+DATA_VERSION_KEY = "data_version"
+
+
+def data_version(bind: Engine | Connection) -> int:
+    """A counter that grows with every change of the store's data (imports, demo loads,
+    merges); caches key on it."""
+    from crm_core.models import settings
+
+    stmt = select(settings.c.value).where(settings.c.key == DATA_VERSION_KEY)
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            value = conn.execute(stmt).scalar()
+    else:
+        value = bind.execute(stmt).scalar()
+    return int(value) if value is not None else 0
+
+
+def bump_data_version(conn: Connection) -> int:
+    """Increase the data version inside the caller's transaction; returns the new value."""
+    from crm_core.models import settings
+
+    new_value = data_version(conn) + 1
+    done = conn.execute(
+        update(settings).where(settings.c.key == DATA_VERSION_KEY).values(value=str(new_value))
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(settings).values(key=DATA_VERSION_KEY, value=str(new_value)))
+    return new_value
+
+
+BULK_CHUNK_ROWS = 200_000
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Insert every row of `frame` into `table` inside the caller's transaction.
+
+    Columns of `frame` must be columns of `table`; NaN/NaT/None become NULL. SQLite gets
+    one prepared executemany per chunk; PostgreSQL gets COPY. Returns the rows written.
+    """
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"columns not in table {table.name}: {unknown}")
+    if conn.dialect.name == "postgresql":
+        return _copy_into_postgres(conn, table, frame)
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(c) for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    )
+    written = 0
+    for start in range(0, len(frame), BULK_CHUNK_ROWS):
+        chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
+        conn.exec_driver_sql(sql, _python_rows(chunk))
+        written += len(chunk)
+    return written
+
+
+def _python_rows(frame: pd.DataFrame) -> list[tuple]:
+    """Rows as tuples of plain Python values with None for missing; timestamps as
+    ISO strings (how SQLAlchemy stores DateTime in SQLite)."""
+    series_list = []
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text = col.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+            values = text.astype(object).where(col.notna(), None)
+        elif pd.api.types.is_bool_dtype(col):
+            values = (
+                col.astype(object)
+                .where(col.notna(), None)
+                .map(lambda v: None if v is None else int(v))
+            )
+        elif pd.api.types.is_float_dtype(col):
+            values = col.astype(object).where(np.isfinite(col.to_numpy(dtype=float)), None)
+        else:
+            values = col.astype(object).where(col.notna(), None)
+        series_list.append(values.tolist())
+    return list(zip(*series_list, strict=True))
+
+
+def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    out = frame.copy()
+    for name in out.columns:
+        col = out[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            out[name] = col.dt.strftime("%Y-%m-%d %H:%M:%S.%f").where(col.notna(), None)
+        elif pd.api.types.is_bool_dtype(col):
+            out[name] = col.map({True: "t", False: "f"})
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in out.columns)
+    target = conn.dialect.identifier_preparer.format_table(table)
+    dbapi = conn.dialect.dbapi
+    cursor = conn.connection.driver_connection.cursor()
+    written = 0
+    try:
+        with cursor.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+            for start in range(0, len(out), BULK_CHUNK_ROWS):
+                chunk = out.iloc[start : start + BULK_CHUNK_ROWS]
+                buffer = io.StringIO()
+                chunk.to_csv(buffer, index=False, header=False, na_rep="\\N")
+                copy.write(buffer.getvalue())
+                written += len(chunk)
+    except dbapi.Error as error:
+        raise DBAPIError.instance(
+            f"COPY {target}", None, error, dbapi.Error, dialect=conn.dialect
+        ) from error
+    finally:
+        cursor.close()
+    return written

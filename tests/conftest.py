@@ -1,0 +1,57 @@
+"""Shared fixtures: a fresh store on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from crm_core.db import make_engine, upgrade_to_head
+from tests.support.postgres import PostgresServer, postgres_bin_dir
+from tests.support.requirements import require
+
+_database_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole session (skips outside CI when absent)."""
+    bin_dir = postgres_bin_dir()
+    require(
+        bin_dir is not None, "PostgreSQL server binaries not found (apt-get install postgresql)"
+    )
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _fresh_sqlite(tmp_path) -> Engine:
+    return make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+
+
+def _fresh_postgres(request) -> Engine:
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"crm_test_{os.getpid()}_{next(_database_names)}"
+    return make_engine(server.create_database(name))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> Iterator[Engine]:
+    """An empty store at the newest schema, once on SQLite and once on PostgreSQL."""
+    engine = _fresh_sqlite(tmp_path) if request.param == "sqlite" else _fresh_postgres(request)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Iterator[Engine]:
+    """An empty SQLite store at the newest schema (for tests that need only one database)."""
+    engine = _fresh_sqlite(tmp_path)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
