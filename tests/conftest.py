@@ -55,3 +55,26 @@ def sqlite_store(tmp_path) -> Iterator[Engine]:
     upgrade_to_head(engine)
     yield engine
     engine.dispose()
+
+
+DEMO_TEST_CUSTOMERS = 1_500
+TEST_ADMIN_PASSWORD = "test-admin-password-123"
+
+
+@pytest.fixture(scope="session")
+def demo_store_url(tmp_path_factory) -> str:
+    """A SQLite store with a small demo shop and an admin, shared by the app tests.
+
+    Tests may read it and add users or schemes; tests that import data build their own.
+    """
+    from crm_core.bootstrap import prepare_store
+
+    path = tmp_path_factory.mktemp("demo-store") / "crm.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRM_ADMIN_PASSWORD", TEST_ADMIN_PASSWORD)
+        patch.setenv("CRM_DEMO_CUSTOMERS", str(DEMO_TEST_CUSTOMERS))
+        prepare_store(engine)
+    engine.dispose()
+    return url

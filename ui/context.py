@@ -1,0 +1,54 @@
+"""Per-session state of the app: signed-in user, language, as-of date. Keys live here only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+
+KEY_USER = "crm.user"
+KEY_LANGUAGE = "crm.language"
+KEY_AS_OF = "crm.as_of"
+KEY_NOTICE = "crm.notice"
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    username: str
+    role: str  # admin / analyst / viewer
+    display_name: str | None = None
+
+
+def current_language() -> str:
+    language = st.session_state.get(KEY_LANGUAGE, DEFAULT_LANGUAGE)
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(key: str, **params: object) -> str:
+    """The string for `key` in the session's language."""
+    return translate(key, current_language(), **params)
+
+
+def current_user() -> SignedInUser | None:
+    return st.session_state.get(KEY_USER)
+
+
+def sign_in_as(user: SignedInUser) -> None:
+    st.session_state[KEY_USER] = user
+
+
+def sign_out() -> None:
+    st.session_state.pop(KEY_USER, None)
+
+
+def current_role() -> str | None:
+    user = current_user()
+    return user.role if user else None
+
+
+def current_as_of() -> dt.date:
+    """The as-of date chosen in the sidebar (set by app.py before any page runs)."""
+    return st.session_state[KEY_AS_OF]
