@@ -1,0 +1,279 @@
+"""Users, password hashing, sign-in, the first admin and the role permission table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select, update
+
+from crm_core import auth, models
+from crm_core.errors import InputError, PermissionDenied
+
+PASSWORD = "correct horse battery"
+SIGN_IN_TIME = dt.datetime(2024, 3, 5, 9, 30)
+
+
+def _row(engine, username: str):
+    with engine.connect() as conn:
+        return conn.execute(select(models.users).where(models.users.c.username == username)).one()
+
+
+def _user_count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(models.users)).scalar_one()
+
+
+def test_hash_is_salted_argon2id_and_verifies_only_the_right_password():
+    first = auth.hash_password(PASSWORD)
+    second = auth.hash_password(PASSWORD)
+    assert first.startswith("$argon2id$")
+    assert PASSWORD not in first
+    assert first != second  # a fresh salt each time
+    assert auth.verify_password(first, PASSWORD)
+    assert not auth.verify_password(first, PASSWORD + "!")
+    assert not auth.verify_password("not a hash", PASSWORD)
+
+
+def test_create_user_stores_only_a_hash(store):
+    created = auth.create_user(store, "Wang.Fang", PASSWORD, "analyst", " 王芳 ")
+    assert created == auth.AuthenticatedUser("wang.fang", "analyst", "王芳")
+    row = _row(store, "wang.fang")
+    assert all(PASSWORD not in str(value) for value in row)
+    assert auth.verify_password(row.password_hash, PASSWORD)
+    assert row.is_active is True and row.last_login_at is None
+
+
+def test_authenticate_right_password_records_the_sign_in(store):
+    auth.create_user(store, "wang", PASSWORD, "viewer", "王芳")
+    user = auth.authenticate(store, "  WANG ", PASSWORD, now=SIGN_IN_TIME)
+    assert user == auth.AuthenticatedUser("wang", "viewer", "王芳")
+    assert _row(store, "wang").last_login_at == SIGN_IN_TIME
+    assert auth.anyone_signed_in(store)
+
+
+def test_authenticate_wrong_password_is_refused_and_not_recorded(store):
+    auth.create_user(store, "wang", PASSWORD, "viewer")
+    assert auth.authenticate(store, "wang", PASSWORD.upper(), now=SIGN_IN_TIME) is None
+    assert auth.authenticate(store, "wang", "", now=SIGN_IN_TIME) is None
+    assert _row(store, "wang").last_login_at is None
+    assert not auth.anyone_signed_in(store)
+
+
+def test_unknown_user_costs_one_verification_like_a_known_one(store, monkeypatch):
+    verified: list[str] = []
+    real_verify = auth.verify_password
+
+    def counting_verify(password_hash: str, password: str) -> bool:
+        verified.append(password_hash)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", counting_verify)
+    assert auth.authenticate(store, "nobody", PASSWORD) is None
+    assert len(verified) == 1 and verified[0].startswith("$argon2id$")
+
+
+def test_inactive_user_cannot_sign_in_until_reactivated(store):
+    auth.create_user(store, "admin", PASSWORD, "admin")
+    auth.create_user(store, "li", PASSWORD, "analyst")
+    auth.set_active(store, "li", False)
+    assert auth.authenticate(store, "li", PASSWORD) is None
+    assert auth.get_active_user(store, "li") is None
+    auth.set_active(store, "li", True)
+    assert auth.authenticate(store, "li", PASSWORD) == auth.AuthenticatedUser("li", "analyst")
+
+
+def test_outdated_hash_is_upgraded_on_sign_in(store):
+    auth.create_user(store, "wang", PASSWORD, "viewer")
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    with store.begin() as conn:
+        conn.execute(
+            update(models.users).where(models.users.c.username == "wang").values(password_hash=weak)
+        )
+    assert auth.needs_rehash(weak)
+    assert auth.authenticate(store, "wang", PASSWORD) is not None
+    upgraded = _row(store, "wang").password_hash
+    assert upgraded != weak and not auth.needs_rehash(upgraded)
+    assert auth.verify_password(upgraded, PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "role", "key"),
+    [
+        ("wang", "short", "viewer", "auth.error.password_too_short"),
+        ("wang", " " * 12, "viewer", "auth.error.password_blank"),
+        ("wang", "x" * (auth.MAX_PASSWORD_LENGTH + 1), "viewer", "auth.error.password_too_long"),
+        ("w", PASSWORD, "viewer", "auth.error.username_invalid"),
+        ("wang fang", PASSWORD, "viewer", "auth.error.username_invalid"),
+        ("wang", PASSWORD, "owner", "auth.error.role_unknown"),
+    ],
+)
+def test_create_user_rejects_bad_values_with_a_typed_error(
+    sqlite_store, username, password, role, key
+):
+    with pytest.raises(InputError) as caught:
+        auth.create_user(sqlite_store, username, password, role)
+    assert caught.value.key == key
+    assert _user_count(sqlite_store) == 0
+
+
+def test_usernames_are_unique_whatever_their_case(store):
+    auth.create_user(store, "wang", PASSWORD, "viewer")
+    with pytest.raises(InputError) as caught:
+        auth.create_user(store, " WANG", PASSWORD, "admin")
+    assert caught.value.key == "auth.error.username_taken"
+    assert _user_count(store) == 1
+
+
+def test_password_too_short_message_names_the_minimum():
+    with pytest.raises(InputError) as caught:
+        auth.check_password("abc")
+    assert str(auth.MIN_PASSWORD_LENGTH) in caught.value.message("en")
+    assert str(auth.MIN_PASSWORD_LENGTH) in caught.value.message("zh-CN")
+
+
+def test_ensure_admin_takes_the_password_from_the_environment(store):
+    env = {auth.ADMIN_PASSWORD_ENV: PASSWORD}
+    assert auth.ensure_admin(store, env) is None
+    assert auth.authenticate(store, "admin", PASSWORD) == auth.AuthenticatedUser("admin", "admin")
+    assert auth.ensure_admin(store, {auth.ADMIN_PASSWORD_ENV: "another password!"}) is None
+    assert _user_count(store) == 1
+    assert auth.authenticate(store, "admin", "another password!") is None
+
+
+def test_ensure_admin_generates_a_password_and_returns_it_once(store):
+    generated = auth.ensure_admin(store, {})
+    assert generated is not None and len(generated) >= 20
+    assert auth.authenticate(store, "admin", generated) is not None
+    assert generated not in _row(store, "admin").password_hash
+    assert auth.ensure_admin(store, {}) is None
+    assert _user_count(store) == 1
+
+
+def test_ensure_admin_creates_nobody_when_users_exist(store):
+    auth.create_user(store, "li", PASSWORD, "analyst")
+    assert auth.ensure_admin(store, {}) is None
+    assert list(auth.list_users(store)["username"]) == ["li"]
+
+
+def test_ensure_admin_rejects_a_weak_environment_password(sqlite_store):
+    with pytest.raises(InputError) as caught:
+        auth.ensure_admin(sqlite_store, {auth.ADMIN_PASSWORD_ENV: "admin"})
+    assert caught.value.key == "auth.error.password_too_short"
+    assert _user_count(sqlite_store) == 0
+
+
+def test_last_active_admin_cannot_be_demoted_or_deactivated(store):
+    auth.create_user(store, "root", PASSWORD, "admin")
+    auth.create_user(store, "li", PASSWORD, "analyst")
+    for change in (
+        lambda: auth.set_role(store, "root", "analyst"),
+        lambda: auth.set_active(store, "root", False),
+    ):
+        with pytest.raises(InputError) as caught:
+            change()
+        assert caught.value.key == "auth.error.last_admin"
+    assert auth.get_active_user(store, "root") == auth.AuthenticatedUser("root", "admin")
+
+    auth.set_role(store, "li", "admin")
+    auth.set_role(store, "root", "viewer")  # li is now an admin too
+    assert auth.get_active_user(store, "root").role == "viewer"
+    with pytest.raises(InputError):
+        auth.set_active(store, "li", False)
+
+
+def test_a_deactivated_admin_does_not_count_as_the_other_admin(store):
+    auth.create_user(store, "root", PASSWORD, "admin")
+    auth.create_user(store, "backup", PASSWORD, "admin")
+    auth.set_active(store, "backup", False)
+    with pytest.raises(InputError) as caught:
+        auth.set_role(store, "root", "viewer")
+    assert caught.value.key == "auth.error.last_admin"
+    auth.set_role(store, "backup", "viewer")  # an inactive admin may be demoted
+    assert list(auth.list_users(store)["role"]) == ["viewer", "admin"]
+
+
+def test_set_password_replaces_the_old_one(store):
+    auth.create_user(store, "wang", PASSWORD, "viewer")
+    with pytest.raises(InputError):
+        auth.set_password(store, "wang", "short")
+    assert auth.authenticate(store, "wang", PASSWORD) is not None
+    auth.set_password(store, "wang", "a brand new secret")
+    assert auth.authenticate(store, "wang", PASSWORD) is None
+    assert auth.authenticate(store, "wang", "a brand new secret") is not None
+
+
+def test_changing_an_unknown_user_is_a_typed_error(store):
+    with pytest.raises(InputError) as caught:
+        auth.set_role(store, "nobody", "viewer")
+    assert caught.value.key == "auth.error.user_not_found"
+    assert not auth.user_exists(store, "nobody")
+
+
+def test_list_users_has_no_hashes_and_is_sorted(store):
+    auth.create_user(store, "zhao", PASSWORD, "viewer", now=SIGN_IN_TIME)
+    auth.create_user(store, "an", PASSWORD, "admin", "安")
+    users = auth.list_users(store)
+    assert tuple(users.columns) == auth.USER_LIST_COLUMNS
+    assert "password_hash" not in users.columns
+    assert list(users["username"]) == ["an", "zhao"]
+    assert list(users["display_name"].fillna("-")) == ["安", "-"]
+    assert users["is_active"].dtype == bool
+    assert users.loc[users["username"] == "zhao", "created_at"].iloc[0] == SIGN_IN_TIME
+
+
+# The permission table the product promises (issue 2 and issue 5): admins see personal
+# data, analysts download masked lists, viewers only look at dashboards.
+EXPECTED_PERMISSIONS = {
+    "admin": {
+        "see_personal_data": True,
+        "download": True,
+        "import": True,
+        "manage_users": True,
+        "edit_policy": True,
+    },
+    "analyst": {
+        "see_personal_data": False,
+        "download": True,
+        "import": True,
+        "manage_users": False,
+        "edit_policy": False,
+    },
+    "viewer": {
+        "see_personal_data": False,
+        "download": False,
+        "import": False,
+        "manage_users": False,
+        "edit_policy": False,
+    },
+}
+CHECKS = {
+    "see_personal_data": auth.can_see_personal_data,
+    "download": auth.can_download,
+    "import": auth.can_import,
+    "manage_users": auth.can_manage_users,
+    "edit_policy": auth.can_edit_policy,
+}
+
+
+@pytest.mark.parametrize("role", auth.ROLES)
+def test_permission_helpers_follow_the_table(role):
+    assert set(EXPECTED_PERMISSIONS) == set(auth.ROLES)
+    assert set(CHECKS) == set(auth.PERMISSION_NAMES)
+    for permission, expected in EXPECTED_PERMISSIONS[role].items():
+        assert CHECKS[permission](role) is expected, (role, permission)
+
+
+@pytest.mark.parametrize("role", [None, "", "owner"])
+def test_unknown_roles_may_do_nothing(role):
+    assert not any(check(role) for check in CHECKS.values())
+    with pytest.raises(PermissionDenied):
+        auth.require_permission(role, auth.DOWNLOAD)
+
+
+def test_require_permission_passes_an_allowed_role():
+    auth.require_permission("analyst", auth.DOWNLOAD)
+    with pytest.raises(PermissionDenied) as caught:
+        auth.require_permission("analyst", auth.MANAGE_USERS)
+    assert "analyst" in caught.value.message("en")
