@@ -1,0 +1,222 @@
+"""Settings (admins only): who may sign in, with which role; add users, change roles,
+reset passwords, deactivate and reactivate."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core import auth
+from crm_core.errors import CrmError
+from ui.auth import signed_in_user
+from ui.context import current_language, current_role, current_user, sign_in_as, sign_out, t
+from ui.data import get_engine
+
+KEY_NOTICE = "crm.settings.notice"
+KEY_ACTIVE_USER = "crm.settings.active_user"
+
+
+def _role_name(role: str) -> str:
+    return t(f"role.{role}")
+
+
+def _finish(message: str) -> None:
+    """Keep `message` for the next run (shown above the user list) and rerun."""
+    st.session_state[KEY_NOTICE] = message
+    st.rerun()
+
+
+def _refresh_own_session(username: str) -> None:
+    """After an admin changed their own account, the session follows the store."""
+    user = current_user()
+    if user is None or user.username != username:
+        return
+    refreshed = auth.get_active_user(get_engine(), username)
+    if refreshed is None:
+        sign_out()
+    else:
+        sign_in_as(signed_in_user(refreshed))
+
+
+def _users_table(users: pd.DataFrame) -> None:
+    st.subheader(t("settings.users.header"))
+    st.caption(t("settings.users.caption", count=len(users), active=int(users["is_active"].sum())))
+    column = st.column_config
+    st.dataframe(
+        users.assign(role=users["role"].map(_role_name)),
+        hide_index=True,
+        column_config={
+            "username": column.TextColumn(t("settings.users.username")),
+            "display_name": column.TextColumn(t("settings.users.display_name")),
+            "role": column.TextColumn(t("settings.users.role")),
+            "is_active": column.CheckboxColumn(t("settings.users.is_active")),
+            "created_at": column.DatetimeColumn(
+                t("settings.users.created_at"), format="YYYY-MM-DD HH:mm"
+            ),
+            "last_login_at": column.DatetimeColumn(
+                t("settings.users.last_login_at"), format="YYYY-MM-DD HH:mm"
+            ),
+        },
+    )
+
+
+def _permissions_table() -> None:
+    with st.expander(t("settings.roles.header")):
+        table = pd.DataFrame(
+            {
+                t("settings.roles.permission"): [
+                    t(f"auth.permission.{name}") for name in auth.PERMISSION_NAMES
+                ],
+                **{
+                    _role_name(role): [
+                        name in auth.PERMISSIONS[role] for name in auth.PERMISSION_NAMES
+                    ]
+                    for role in auth.ROLES
+                },
+            }
+        )
+        st.dataframe(table, hide_index=True)
+
+
+def _user_picker(users: pd.DataFrame, key: str) -> str | None:
+    labels = {
+        row.username: t(
+            "settings.user_label" if row.is_active else "settings.user_label_inactive",
+            username=row.username,
+            role=_role_name(row.role),
+        )
+        for row in users.itertuples()
+    }
+    return st.selectbox(
+        t("settings.user_choice"), options=list(labels), format_func=labels.get, key=key
+    )
+
+
+def _add_user_form() -> None:
+    with st.form("crm.settings.add_user", clear_on_submit=True):
+        username = st.text_input(
+            t("settings.users.username"), help=t("settings.add.username_help"), max_chars=64
+        )
+        display_name = st.text_input(t("settings.add.display_name"), max_chars=128)
+        role = st.selectbox(
+            t("settings.add.role"),
+            options=list(auth.ROLES),
+            index=auth.ROLES.index("viewer"),
+            format_func=_role_name,
+        )
+        password = st.text_input(
+            t("settings.add.password"),
+            type="password",
+            autocomplete="new-password",
+            help=t("settings.add.password_help", min_length=auth.MIN_PASSWORD_LENGTH),
+        )
+        repeat = st.text_input(
+            t("settings.add.password_repeat"), type="password", autocomplete="new-password"
+        )
+        submitted = st.form_submit_button(t("settings.add.submit"), type="primary")
+    if not submitted:
+        return
+    if password != repeat:
+        st.error(t("settings.passwords_differ"))
+        return
+    try:
+        user = auth.create_user(get_engine(), username, password, role, display_name)
+    except CrmError as error:
+        st.error(error.message(current_language()))
+        return
+    _finish(t("settings.add.done", username=user.username, role=_role_name(user.role)))
+
+
+def _change_role_form(users: pd.DataFrame) -> None:
+    with st.form("crm.settings.change_role"):
+        username = _user_picker(users, "crm.settings.role_user")
+        role = st.selectbox(
+            t("settings.role.new_role"), options=list(auth.ROLES), format_func=_role_name
+        )
+        submitted = st.form_submit_button(t("settings.role.submit"))
+    if not submitted or username is None:
+        return
+    try:
+        auth.set_role(get_engine(), username, role)
+    except CrmError as error:
+        st.error(error.message(current_language()))
+        return
+    _refresh_own_session(username)
+    _finish(t("settings.role.done", username=username, role=_role_name(role)))
+
+
+def _reset_password_form(users: pd.DataFrame) -> None:
+    with st.form("crm.settings.reset_password", clear_on_submit=True):
+        username = _user_picker(users, "crm.settings.password_user")
+        password = st.text_input(
+            t("settings.password.new"),
+            type="password",
+            autocomplete="new-password",
+            help=t("settings.add.password_help", min_length=auth.MIN_PASSWORD_LENGTH),
+        )
+        repeat = st.text_input(
+            t("settings.add.password_repeat"), type="password", autocomplete="new-password"
+        )
+        submitted = st.form_submit_button(t("settings.password.submit"))
+    if not submitted or username is None:
+        return
+    if password != repeat:
+        st.error(t("settings.passwords_differ"))
+        return
+    try:
+        auth.set_password(get_engine(), username, password)
+    except CrmError as error:
+        st.error(error.message(current_language()))
+        return
+    _finish(t("settings.password.done", username=username))
+
+
+def _activation(users: pd.DataFrame) -> None:
+    st.caption(t("settings.active.help"))
+    username = _user_picker(users, KEY_ACTIVE_USER)
+    if username is None:
+        return
+    is_active = bool(users.loc[users["username"] == username, "is_active"].iloc[0])
+    label = t("settings.active.deactivate" if is_active else "settings.active.reactivate")
+    if not st.button(label, key="crm.settings.toggle_active"):
+        return
+    try:
+        auth.set_active(get_engine(), username, not is_active)
+    except CrmError as error:
+        st.error(error.message(current_language()))
+        return
+    _refresh_own_session(username)
+    done_key = "settings.active.deactivated" if is_active else "settings.active.reactivated"
+    _finish(t(done_key, username=username))
+
+
+def main() -> None:
+    st.title(t("settings.title"))
+    if not auth.can_manage_users(current_role()):
+        st.warning(t("settings.not_allowed"))
+        return
+    notice = st.session_state.pop(KEY_NOTICE, None)
+    if notice:
+        st.success(notice)
+    users = auth.list_users(get_engine())
+    _users_table(users)
+    _permissions_table()
+    add_tab, role_tab, password_tab, active_tab = st.tabs(
+        [
+            t("settings.add.header"),
+            t("settings.role.header"),
+            t("settings.password.header"),
+            t("settings.active.header"),
+        ]
+    )
+    with add_tab:
+        _add_user_form()
+    with role_tab:
+        _change_role_form(users)
+    with password_tab:
+        _reset_password_form(users)
+    with active_tab:
+        _activation(users)
+
+
+main()

@@ -1,0 +1,54 @@
+"""Sign-in form and sign-out button (the gate itself is in app.py)."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from crm_core import auth
+from ui.context import SignedInUser, sign_in_as, sign_out, t
+
+SIGN_IN_FORM_KEY = "crm.auth.sign_in_form"
+SIGN_OUT_BUTTON_KEY = "crm.auth.sign_out"
+
+
+def signed_in_user(user: auth.AuthenticatedUser) -> SignedInUser:
+    """The session's view of a user crm_core authenticated."""
+    return SignedInUser(username=user.username, role=user.role, display_name=user.display_name)
+
+
+def sign_in_form(engine: Engine) -> None:
+    """A centred form: username, password, submit. On success the user is put in the
+    session and the app reruns; any failure shows one message that does not say
+    whether the username exists."""
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        st.title(t("auth.sign_in.title"))
+        st.caption(t("auth.sign_in.intro"))
+        with st.form(SIGN_IN_FORM_KEY):
+            username = st.text_input(t("auth.sign_in.username"), autocomplete="username")
+            password = st.text_input(
+                t("auth.sign_in.password"), type="password", autocomplete="current-password"
+            )
+            submitted = st.form_submit_button(
+                t("auth.sign_in.submit"), type="primary", width="stretch"
+            )
+        if submitted:
+            if not username.strip() or not password:
+                st.warning(t("auth.sign_in.missing"))
+            else:
+                user = auth.authenticate(engine, username, password)
+                if user is None:
+                    st.error(t("auth.sign_in.failed"))
+                else:
+                    sign_in_as(signed_in_user(user))
+                    st.rerun()
+        if not auth.anyone_signed_in(engine):
+            st.info(t("auth.sign_in.first_start_hint"))
+
+
+def sign_out_button() -> None:
+    """A sign-out button in the sidebar; ends the session's sign-in and reruns."""
+    if st.sidebar.button(t("auth.sign_out"), key=SIGN_OUT_BUTTON_KEY, icon=":material/logout:"):
+        sign_out()
+        st.rerun()
