@@ -1,0 +1,180 @@
+"""Overview: KPI tiles for the period ending at the as-of date (with the change against
+the previous period) and the monthly charts: net revenue, new vs returning customers,
+cohort retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import streamlit as st
+
+from crm_core import overview
+from crm_core.figures_overview import (
+    CohortLabels,
+    NewReturningLabels,
+    RevenueLabels,
+    cohort_heatmap_figure,
+    new_vs_returning_figure,
+    revenue_by_month_figure,
+)
+from ui.context import current_as_of, t
+from ui.data import data_key, get_engine, latest_order_date
+
+KEY_PERIOD_DAYS = "crm.overview.period_days"
+PERIOD_CHOICES = (30, 90, 365)
+TREND_MONTHS = 24
+COHORT_MONTHS = 12
+TILES_PER_ROW = 4
+MISSING = "—"
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def _kpis(url: str, version: int, as_of: dt.date, period_days: int) -> pd.DataFrame:
+    return overview.kpis(get_engine(), as_of, period_days)
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def _has_nps(url: str, version: int) -> bool:
+    return overview.has_nps_responses(get_engine())
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def _monthly_revenue(url: str, version: int, as_of: dt.date) -> pd.DataFrame:
+    return overview.monthly_revenue(get_engine(), as_of, TREND_MONTHS)
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def _new_vs_returning(url: str, version: int, as_of: dt.date) -> pd.DataFrame:
+    return overview.new_vs_returning_by_month(get_engine(), as_of, TREND_MONTHS)
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def _cohorts(url: str, version: int, as_of: dt.date) -> pd.DataFrame:
+    return overview.cohort_retention(get_engine(), as_of, COHORT_MONTHS)
+
+
+def _value_text(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return MISSING
+    if unit == "money":
+        return f"{value:,.2f}"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "points":
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def _delta_text(row: dict) -> str | None:
+    """The change shown under a tile: absolute (and relative for counts and money);
+    percentage points for shares; None when there is nothing to compare with."""
+    change, relative, unit = row["change"], row["relative_change"], row["unit"]
+    if math.isnan(change):
+        return None
+    if unit == "share":
+        return t("overview.percentage_points", value=f"{change * 100:+.1f}")
+    if unit == "points":
+        return f"{change:+.1f}"
+    absolute = f"{change:+,.2f}" if unit == "money" else f"{change:+,.0f}"
+    return absolute if math.isnan(relative) else f"{absolute} ({relative:+.1%})"
+
+
+def _tiles(frame: pd.DataFrame) -> None:
+    records = frame.to_dict("records")
+    for first in range(0, len(records), TILES_PER_ROW):
+        chunk = records[first : first + TILES_PER_ROW]
+        for column, row in zip(st.columns(TILES_PER_ROW), chunk, strict=False):
+            previous = _value_text(row["previous"], row["unit"])
+            column.metric(
+                t(f"overview.kpi.{row['kpi']}"),
+                _value_text(row["current"], row["unit"]),
+                delta=_delta_text(row),
+                help=t(f"overview.kpi.{row['kpi']}.help")
+                + "\n\n"
+                + t("overview.previous_value", value=previous),
+                border=True,
+            )
+
+
+def _charts(url: str, version: int, as_of: dt.date) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("overview.chart.revenue.title"), help=t("overview.chart.revenue.help"))
+        figure = revenue_by_month_figure(
+            _monthly_revenue(url, version, as_of),
+            RevenueLabels(
+                month=t("overview.axis.month"),
+                amount=t("overview.axis.revenue"),
+                net_revenue=t("overview.series.net_revenue"),
+                partial_month=t("overview.series.partial_month"),
+                refunds=t("overview.series.refunds"),
+            ),
+        )
+        st.plotly_chart(figure, width="stretch")
+    with right:
+        st.subheader(
+            t("overview.chart.new_returning.title"), help=t("overview.chart.new_returning.help")
+        )
+        figure = new_vs_returning_figure(
+            _new_vs_returning(url, version, as_of),
+            NewReturningLabels(
+                month=t("overview.axis.month"),
+                customers=t("overview.axis.customers"),
+                new=t("overview.series.new"),
+                returning=t("overview.series.returning"),
+            ),
+        )
+        st.plotly_chart(figure, width="stretch")
+    st.subheader(t("overview.chart.cohorts.title"), help=t("overview.chart.cohorts.help"))
+    cohorts = _cohorts(url, version, as_of)
+    if cohorts.empty:
+        st.info(t("overview.chart.cohorts.empty"))
+        return
+    figure = cohort_heatmap_figure(
+        cohorts,
+        CohortLabels(
+            cohort=t("overview.axis.cohort"),
+            months_since=t("overview.axis.months_since"),
+            retention=t("overview.axis.retention"),
+            cohort_size=t("overview.axis.cohort_size"),
+        ),
+    )
+    st.plotly_chart(figure, width="stretch")
+
+
+def main() -> None:
+    st.title(t("overview.title"))
+    if latest_order_date() is None:
+        st.info(t("overview.empty"), icon=":material/inbox:")
+        return
+    as_of = current_as_of()
+    period_days = st.radio(
+        t("overview.period"),
+        options=PERIOD_CHOICES,
+        format_func=lambda days: t("overview.period_option", days=days),
+        horizontal=True,
+        key=KEY_PERIOD_DAYS,
+        help=t("overview.period_help"),
+    )
+    current, previous = overview.periods(as_of, period_days)
+    st.caption(
+        t(
+            "overview.caption",
+            start=current.first_day.isoformat(),
+            end=current.last_day.isoformat(),
+            previous_start=previous.first_day.isoformat(),
+            previous_end=previous.last_day.isoformat(),
+        )
+    )
+    url, version = data_key()
+    with st.spinner(t("overview.loading")):
+        frame = _kpis(url, version, as_of, period_days)
+        if not _has_nps(url, version):
+            frame = frame.loc[frame["kpi"] != "nps"]
+        _tiles(frame)
+        _charts(url, version, as_of)
+
+
+main()
