@@ -13,11 +13,21 @@ from ui.context import current_language, current_role, current_user, sign_in_as,
 from ui.data import get_engine
 
 KEY_NOTICE = "crm.settings.notice"
-KEY_ACTIVE_USER = "crm.settings.active_user"
+# Widget key prefixes of the four forms (tests address widgets by these keys).
+ADD_FORM = "crm.settings.add"
+ROLE_FORM = "crm.settings.role"
+PASSWORD_FORM = "crm.settings.password"
+ACTIVE_FORM = "crm.settings.active"
 
 
 def _role_name(role: str) -> str:
     return t(f"role.{role}")
+
+
+def _role_names() -> dict[str, str]:
+    """Role -> its name in the session's language (a dict, so a widget's format_func
+    does not depend on the session when it is called later)."""
+    return {role: _role_name(role) for role in auth.ROLES}
 
 
 def _finish(message: str) -> None:
@@ -93,27 +103,39 @@ def _user_picker(users: pd.DataFrame, key: str) -> str | None:
 
 
 def _add_user_form() -> None:
-    with st.form("crm.settings.add_user", clear_on_submit=True):
+    with st.form(ADD_FORM, clear_on_submit=True):
         username = st.text_input(
-            t("settings.users.username"), help=t("settings.add.username_help"), max_chars=64
+            t("settings.users.username"),
+            help=t("settings.add.username_help"),
+            max_chars=64,
+            key=f"{ADD_FORM}.username",
         )
-        display_name = st.text_input(t("settings.add.display_name"), max_chars=128)
+        display_name = st.text_input(
+            t("settings.add.display_name"), max_chars=128, key=f"{ADD_FORM}.display_name"
+        )
         role = st.selectbox(
             t("settings.add.role"),
             options=list(auth.ROLES),
             index=auth.ROLES.index("viewer"),
-            format_func=_role_name,
+            format_func=_role_names().get,
+            key=f"{ADD_FORM}.role",
         )
         password = st.text_input(
             t("settings.add.password"),
             type="password",
             autocomplete="new-password",
             help=t("settings.add.password_help", min_length=auth.MIN_PASSWORD_LENGTH),
+            key=f"{ADD_FORM}.password",
         )
         repeat = st.text_input(
-            t("settings.add.password_repeat"), type="password", autocomplete="new-password"
+            t("settings.add.password_repeat"),
+            type="password",
+            autocomplete="new-password",
+            key=f"{ADD_FORM}.repeat",
         )
-        submitted = st.form_submit_button(t("settings.add.submit"), type="primary")
+        submitted = st.form_submit_button(
+            t("settings.add.submit"), type="primary", key=f"{ADD_FORM}.submit"
+        )
     if not submitted:
         return
     if password != repeat:
@@ -128,12 +150,15 @@ def _add_user_form() -> None:
 
 
 def _change_role_form(users: pd.DataFrame) -> None:
-    with st.form("crm.settings.change_role"):
-        username = _user_picker(users, "crm.settings.role_user")
+    with st.form(ROLE_FORM):
+        username = _user_picker(users, f"{ROLE_FORM}.user")
         role = st.selectbox(
-            t("settings.role.new_role"), options=list(auth.ROLES), format_func=_role_name
+            t("settings.role.new_role"),
+            options=list(auth.ROLES),
+            format_func=_role_names().get,
+            key=f"{ROLE_FORM}.role",
         )
-        submitted = st.form_submit_button(t("settings.role.submit"))
+        submitted = st.form_submit_button(t("settings.role.submit"), key=f"{ROLE_FORM}.submit")
     if not submitted or username is None:
         return
     try:
@@ -146,18 +171,24 @@ def _change_role_form(users: pd.DataFrame) -> None:
 
 
 def _reset_password_form(users: pd.DataFrame) -> None:
-    with st.form("crm.settings.reset_password", clear_on_submit=True):
-        username = _user_picker(users, "crm.settings.password_user")
+    with st.form(PASSWORD_FORM, clear_on_submit=True):
+        username = _user_picker(users, f"{PASSWORD_FORM}.user")
         password = st.text_input(
             t("settings.password.new"),
             type="password",
             autocomplete="new-password",
             help=t("settings.add.password_help", min_length=auth.MIN_PASSWORD_LENGTH),
+            key=f"{PASSWORD_FORM}.password",
         )
         repeat = st.text_input(
-            t("settings.add.password_repeat"), type="password", autocomplete="new-password"
+            t("settings.add.password_repeat"),
+            type="password",
+            autocomplete="new-password",
+            key=f"{PASSWORD_FORM}.repeat",
         )
-        submitted = st.form_submit_button(t("settings.password.submit"))
+        submitted = st.form_submit_button(
+            t("settings.password.submit"), key=f"{PASSWORD_FORM}.submit"
+        )
     if not submitted or username is None:
         return
     if password != repeat:
@@ -173,12 +204,12 @@ def _reset_password_form(users: pd.DataFrame) -> None:
 
 def _activation(users: pd.DataFrame) -> None:
     st.caption(t("settings.active.help"))
-    username = _user_picker(users, KEY_ACTIVE_USER)
+    username = _user_picker(users, f"{ACTIVE_FORM}.user")
     if username is None:
         return
     is_active = bool(users.loc[users["username"] == username, "is_active"].iloc[0])
     label = t("settings.active.deactivate" if is_active else "settings.active.reactivate")
-    if not st.button(label, key="crm.settings.toggle_active"):
+    if not st.button(label, key=f"{ACTIVE_FORM}.toggle"):
         return
     try:
         auth.set_active(get_engine(), username, not is_active)

@@ -1,0 +1,150 @@
+"""AppTest of the Settings page: admins manage users, other roles are turned away.
+
+The page runs on its own over a fresh SQLite store (so each test starts with known
+users); the app's router, which shows the page to admins only, is tested with the
+shared app harness in test_app-style tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm_core import auth
+from crm_core.i18n import translate
+from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "settings.py"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def users_store(sqlite_store, monkeypatch):
+    """A store with an admin 'root' and an analyst 'li'; DATABASE_URL points at it."""
+    auth.create_user(sqlite_store, "root", PASSWORD, "admin", "Root")
+    auth.create_user(sqlite_store, "li", PASSWORD, "analyst", "李娜")
+    monkeypatch.setenv("DATABASE_URL", sqlite_store.url.render_as_string(hide_password=False))
+    return sqlite_store
+
+
+def _open(role: str, username: str = "root", language: str = "en") -> AppTest:
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state[KEY_LANGUAGE] = language
+    at.session_state[KEY_USER] = SignedInUser(username=username, role=role)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def test_admin_sees_the_user_list(users_store):
+    at = _open("admin")
+    shown = at.dataframe[0].value
+    assert list(shown["username"]) == ["li", "root"]
+    assert list(shown["role"]) == [translate("role.analyst"), translate("role.admin")]
+    assert "password_hash" not in shown.columns
+    assert not at.warning
+
+
+def test_admin_sees_the_page_in_chinese(users_store):
+    at = _open("admin", language="zh-CN")
+    assert at.title[0].value == translate("settings.title", "zh-CN")
+    assert list(at.dataframe[0].value["role"]) == ["分析师", "管理员"]
+
+
+@pytest.mark.parametrize("role", ["analyst", "viewer"])
+def test_other_roles_see_the_not_allowed_message(users_store, role):
+    at = _open(role, username="li")
+    assert _texts(at.warning) == [translate("settings.not_allowed")]
+    assert not at.dataframe
+    assert not at.text_input
+
+
+def test_admin_adds_a_user(users_store):
+    at = _open("admin")
+    at.text_input(key="crm.settings.add.username").input("Zhang.Wei")
+    at.text_input(key="crm.settings.add.display_name").input("张伟")
+    at.selectbox(key="crm.settings.add.role").select("analyst")
+    at.text_input(key="crm.settings.add.password").input("a long new password")
+    at.text_input(key="crm.settings.add.repeat").input("a long new password")
+    at.button(key="crm.settings.add.submit").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _texts(at.success) == [
+        translate("settings.add.done", username="zhang.wei", role=translate("role.analyst"))
+    ]
+    assert "zhang.wei" in list(at.dataframe[0].value["username"])
+    added = auth.authenticate(users_store, "zhang.wei", "a long new password")
+    assert added == auth.AuthenticatedUser("zhang.wei", "analyst", "张伟")
+
+
+def test_adding_with_different_passwords_adds_nobody(users_store):
+    at = _open("admin")
+    at.text_input(key="crm.settings.add.username").input("zhang")
+    at.text_input(key="crm.settings.add.password").input("a long new password")
+    at.text_input(key="crm.settings.add.repeat").input("a long new passw0rd")
+    at.button(key="crm.settings.add.submit").click().run()
+    assert _texts(at.error) == [translate("settings.passwords_differ")]
+    assert not auth.user_exists(users_store, "zhang")
+
+
+def test_a_short_password_shows_the_translated_rule(users_store):
+    at = _open("admin", language="zh-CN")
+    at.text_input(key="crm.settings.add.username").input("zhang")
+    at.text_input(key="crm.settings.add.password").input("short")
+    at.text_input(key="crm.settings.add.repeat").input("short")
+    at.button(key="crm.settings.add.submit").click().run()
+    assert not at.exception
+    expected = translate(
+        "auth.error.password_too_short", "zh-CN", min_length=auth.MIN_PASSWORD_LENGTH
+    )
+    assert _texts(at.error) == [expected]
+    assert not auth.user_exists(users_store, "zhang")
+
+
+def test_the_last_admin_cannot_be_demoted_from_the_page(users_store):
+    at = _open("admin")
+    at.selectbox(key="crm.settings.role.user").select("root")
+    at.selectbox(key="crm.settings.role.role").select("viewer")
+    at.button(key="crm.settings.role.submit").click().run()
+    assert _texts(at.error) == [translate("auth.error.last_admin", username="root")]
+    assert auth.get_active_user(users_store, "root").role == "admin"
+
+
+def test_admin_changes_a_role(users_store):
+    at = _open("admin")
+    at.selectbox(key="crm.settings.role.user").select("li")
+    at.selectbox(key="crm.settings.role.role").select("viewer")
+    at.button(key="crm.settings.role.submit").click().run()
+    assert not at.error
+    assert auth.get_active_user(users_store, "li").role == "viewer"
+    assert at.dataframe[0].value["role"].iloc[0] == translate("role.viewer")
+
+
+def test_admin_resets_a_password(users_store):
+    at = _open("admin")
+    at.selectbox(key="crm.settings.password.user").select("li")
+    at.text_input(key="crm.settings.password.password").input("reset to this one")
+    at.text_input(key="crm.settings.password.repeat").input("reset to this one")
+    at.button(key="crm.settings.password.submit").click().run()
+    assert _texts(at.success) == [translate("settings.password.done", username="li")]
+    assert auth.authenticate(users_store, "li", PASSWORD) is None
+    assert auth.authenticate(users_store, "li", "reset to this one") is not None
+
+
+def test_admin_deactivates_and_reactivates_a_user(users_store):
+    at = _open("admin")
+    at.selectbox(key="crm.settings.active.user").select("li")
+    at.run()
+    at.button(key="crm.settings.active.toggle").click().run()
+    assert _texts(at.success) == [translate("settings.active.deactivated", username="li")]
+    assert auth.get_active_user(users_store, "li") is None
+    assert at.button(key="crm.settings.active.toggle").label == translate(
+        "settings.active.reactivate"
+    )
+    at.button(key="crm.settings.active.toggle").click().run()
+    assert auth.get_active_user(users_store, "li") is not None
