@@ -1,8 +1,8 @@
 """AppTest of the Settings page: admins manage users, other roles are turned away.
 
-The page runs on its own over a fresh SQLite store (so each test starts with known
-users); the app's router, which shows the page to admins only, is tested with the
-shared app harness in test_app-style tests.
+Most tests run the page on its own over a fresh SQLite store, so each starts with known
+users and can reach the page's own guard (the router shows Settings to admins only);
+one test opens it through the real app with the shared harness.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core import auth
 from crm_core.i18n import translate
+from tests.support.apptest import exception_text, open_app
 from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "settings.py"
@@ -148,3 +149,10 @@ def test_admin_deactivates_and_reactivates_a_user(users_store):
     )
     at.button(key="crm.settings.active.toggle").click().run()
     assert auth.get_active_user(users_store, "li") is not None
+
+
+def test_admin_opens_settings_through_the_app(monkeypatch, demo_store_url):
+    at = open_app(monkeypatch, demo_store_url, "admin", page="pages/settings.py")
+    assert not at.exception, exception_text(at)
+    assert at.title[0].value == translate("settings.title")
+    assert "admin" in list(at.dataframe[0].value["username"])
