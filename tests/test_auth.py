@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import io
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
 from crm_core import auth, models
-from crm_core.errors import InputError, PermissionDenied
+from crm_core.commands import users
+from crm_core.errors import CrmError, InputError, PermissionDenied
 
 PASSWORD = "correct horse battery"
 SIGN_IN_TIME = dt.datetime(2024, 3, 5, 9, 30)
@@ -277,3 +280,29 @@ def test_require_permission_passes_an_allowed_role():
     with pytest.raises(PermissionDenied) as caught:
         auth.require_permission("analyst", auth.MANAGE_USERS)
     assert "analyst" in caught.value.message("en")
+
+
+def _users_command(argv: list[str]) -> int:
+    """Run `python -m crm_core users ...` through its own parser, as cli.main does."""
+    parser = argparse.ArgumentParser()
+    users.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["users", *argv])
+    try:
+        return args.handler(args)
+    except CrmError:
+        return 2
+
+
+def test_users_command_adds_lists_and_guards(sqlite_store, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", sqlite_store.url.render_as_string(hide_password=False))
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert _users_command(["add", "Root", "--role", "admin", "--display-name", "管理员"]) == 0
+    assert auth.authenticate(sqlite_store, "root", PASSWORD) is not None
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert _users_command(["add", "li", "--role", "viewer"]) == 2
+    assert not auth.user_exists(sqlite_store, "li")
+    assert _users_command(["set-role", "root", "viewer"]) == 2
+    capsys.readouterr()
+    assert _users_command(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert "root" in listing and "管理员" in listing and "argon2" not in listing
