@@ -1,0 +1,374 @@
+"""Per-customer facts as of a date, aggregated in the database.
+
+`customer_features(engine, as_of, window_days)` runs ONE SQLAlchemy Core statement (the
+same text compiles on SQLite and PostgreSQL): grouped subqueries over orders, tickets,
+ratings, events and campaign touches, each left-joined to customers. pandas only turns
+the fetched rows into typed columns and derives recency from the last purchase date.
+
+Definitions (the as-of date is inclusive: everything up to 23:59:59 of `as_of` counts):
+
+- A purchase is an order with status 'paid' ordered on or before `as_of` and, when a
+  window is set, within the `window_days` days ending on `as_of` (as_of itself is day 1).
+- A refund is an order row with status 'refunded' recorded (ordered_at) in that same
+  period; its amount is money given back, so it lowers monetary value.
+- A prospect is a customer with no purchase up to `as_of` at all; a customer whose
+  purchases all lie before the window has frequency 0 in it. Neither is scored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Engine,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.types import NullType
+
+from crm_core import models
+from crm_core.errors import InputError
+
+TWELVE_MONTHS_DAYS = 365
+COMPLAINT_WINDOW_DAYS = 90
+RECENT_BEHAVIOUR_DAYS = 30
+
+FEATURE_COLUMNS: dict[str, str] = {
+    "customer_id": "the shop's customer id",
+    "recency_days": "whole days from the date of the last purchase in the window to as_of "
+    "(float; NaN when there is none)",
+    "frequency": "number of purchases in the window (int)",
+    "monetary": "purchase amounts minus refunds in the window, shop currency "
+    "(float; may be zero or negative)",
+    "purchase_amount": "purchase amounts in the window before refunds, shop currency",
+    "avg_order_value": "purchase_amount / frequency, shop currency (NaN when frequency is 0)",
+    "refunds": "amount refunded in the window, shop currency (>= 0)",
+    "refund_count": "number of refund rows in the window (int)",
+    "first_purchase_at": "time of the first purchase ever, up to as_of (NaT for prospects)",
+    "last_purchase_at": "time of the last purchase in the window (NaT when none)",
+    "tenure_days": "whole days from the date of the first purchase ever to as_of (float)",
+    "spend_12m": "purchase amounts in the 365 days ending on as_of, shop currency",
+    "orders_12m": "number of purchases in the 365 days ending on as_of (int)",
+    "complaints": "complaint tickets created up to as_of (int)",
+    "complaints_90d": "complaint tickets created in the 90 days ending on as_of (int)",
+    "last_complaint_at": "creation time of the last complaint up to as_of (NaT when none)",
+    "last_csat": "the newest CSAT rating 1-5 up to as_of, from tickets (rated when "
+    "resolved) and surveys (float; NaN when never rated)",
+    "last_nps": "the newest NPS answer 0-10 up to as_of (float; NaN when none)",
+    "browse_events_30d": "browse events in the 30 days ending on as_of (int)",
+    "cart_events_30d": "add-to-cart events in the 30 days ending on as_of (int)",
+    "campaign_touches_30d": "campaign messages sent in the 30 days ending on as_of, "
+    "control rows excluded (int)",
+    "is_prospect": "True when the customer has no purchase up to as_of at all",
+    "name": "customer name (personal data)",
+    "phone": "phone number (personal data)",
+    "email": "e-mail address (personal data)",
+    "gender": "gender as uploaded",
+    "birthday": "date of birth (datetime64, NaT when unknown)",
+    "province": "province",
+    "city": "city",
+    "channel": "acquisition channel: online / store / wecom",
+    "signup_at": "sign-up time (NaT when unknown)",
+    "opt_out_sms": "True when the customer refused SMS",
+    "opt_out_email": "True when the customer refused e-mail",
+    "opt_out_wecom": "True when the customer refused WeCom messages",
+}
+
+_DATETIME_COLUMNS = (
+    "first_purchase_at",
+    "last_purchase_at",
+    "last_complaint_at",
+    "birthday",
+    "signup_at",
+)
+_COUNT_COLUMNS = (
+    "frequency",
+    "refund_count",
+    "orders_12m",
+    "complaints",
+    "complaints_90d",
+    "browse_events_30d",
+    "cart_events_30d",
+    "campaign_touches_30d",
+)
+_MONEY_COLUMNS = ("monetary", "purchase_amount", "refunds", "spend_12m")
+_FLAG_COLUMNS = ("opt_out_sms", "opt_out_email", "opt_out_wecom")
+_TEXT_COLUMNS = ("name", "phone", "email", "gender", "province", "city", "channel")
+
+
+def _raw(expression):
+    """The expression without SQLAlchemy result processing (pandas parses the values)."""
+    return type_coerce(expression, NullType())
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
+def features_statement(as_of: dt.date, window_days: int | None = None) -> Select:
+    """The single Core statement behind `customer_features` (for inspection and tests)."""
+    end = _day_start(as_of + dt.timedelta(days=1))
+    start_12m = end - dt.timedelta(days=TWELVE_MONTHS_DAYS)
+    start_complaints = end - dt.timedelta(days=COMPLAINT_WINDOW_DAYS)
+    start_recent = end - dt.timedelta(days=RECENT_BEHAVIOUR_DAYS)
+
+    o = models.orders
+    amount = cast(o.c.amount, Float)
+    in_window = o.c.ordered_at >= end - dt.timedelta(days=window_days) if window_days else true()
+    paid = o.c.status == "paid"
+    paid_in_window = and_(paid, in_window)
+    refund_in_window = and_(o.c.status == "refunded", in_window)
+    paid_12m = and_(paid, o.c.ordered_at >= start_12m)
+    order_facts = (
+        select(
+            o.c.customer_id,
+            func.count(case((paid_in_window, o.c.order_id))).label("frequency"),
+            func.sum(case((paid_in_window, amount))).label("purchase_amount"),
+            func.sum(case((refund_in_window, amount))).label("refunds"),
+            func.count(case((refund_in_window, o.c.order_id))).label("refund_count"),
+            func.min(case((paid, o.c.ordered_at))).label("first_purchase_at"),
+            func.max(case((paid_in_window, o.c.ordered_at))).label("last_purchase_at"),
+            func.sum(case((paid_12m, amount))).label("spend_12m"),
+            func.count(case((paid_12m, o.c.order_id))).label("orders_12m"),
+        )
+        .where(o.c.status.in_(("paid", "refunded")), o.c.ordered_at < end)
+        .group_by(o.c.customer_id)
+        .subquery("order_facts")
+    )
+
+    tk = models.tickets
+    complaint = tk.c.is_complaint == true()
+    ticket_facts = (
+        select(
+            tk.c.customer_id,
+            func.count().label("complaints"),
+            func.count(case((tk.c.created_at >= start_complaints, tk.c.ticket_id))).label(
+                "complaints_90d"
+            ),
+            func.max(tk.c.created_at).label("last_complaint_at"),
+        )
+        .where(complaint, tk.c.created_at < end)
+        .group_by(tk.c.customer_id)
+        .subquery("ticket_facts")
+    )
+
+    sv = models.survey_responses
+    rated_at = func.coalesce(tk.c.resolved_at, tk.c.created_at)
+    ratings = union_all(
+        select(
+            tk.c.customer_id.label("customer_id"),
+            rated_at.label("rated_at"),
+            tk.c.csat.label("csat"),
+        ).where(tk.c.csat.is_not(None), rated_at < end),
+        select(
+            sv.c.customer_id.label("customer_id"),
+            sv.c.responded_at.label("rated_at"),
+            sv.c.csat.label("csat"),
+        ).where(sv.c.csat.is_not(None), sv.c.responded_at < end),
+    ).subquery("ratings")
+    ranked_csat = select(
+        ratings.c.customer_id,
+        ratings.c.csat,
+        func.row_number()
+        .over(
+            partition_by=ratings.c.customer_id,
+            order_by=(ratings.c.rated_at.desc(), ratings.c.csat.asc()),
+        )
+        .label("position"),
+    ).subquery("ranked_csat")
+    last_csat = (
+        select(ranked_csat.c.customer_id, ranked_csat.c.csat.label("last_csat"))
+        .where(ranked_csat.c.position == 1)
+        .subquery("last_csat")
+    )
+    ranked_nps = (
+        select(
+            sv.c.customer_id,
+            sv.c.nps,
+            func.row_number()
+            .over(
+                partition_by=sv.c.customer_id,
+                order_by=(sv.c.responded_at.desc(), sv.c.response_id.desc()),
+            )
+            .label("position"),
+        )
+        .where(sv.c.nps.is_not(None), sv.c.responded_at < end)
+        .subquery("ranked_nps")
+    )
+    last_nps = (
+        select(ranked_nps.c.customer_id, ranked_nps.c.nps.label("last_nps"))
+        .where(ranked_nps.c.position == 1)
+        .subquery("last_nps")
+    )
+
+    ev = models.events
+    event_facts = (
+        select(
+            ev.c.customer_id,
+            func.count(case((ev.c.event_type == "browse", ev.c.event_id))).label(
+                "browse_events_30d"
+            ),
+            func.count(case((ev.c.event_type == "cart", ev.c.event_id))).label("cart_events_30d"),
+        )
+        .where(ev.c.occurred_at >= start_recent, ev.c.occurred_at < end)
+        .group_by(ev.c.customer_id)
+        .subquery("event_facts")
+    )
+
+    ct = models.campaign_touches
+    touch_facts = (
+        select(ct.c.customer_id, func.count().label("campaign_touches_30d"))
+        .where(
+            ct.c.sent_at >= start_recent,
+            ct.c.sent_at < end,
+            ct.c.is_control == False,  # noqa: E712 (SQL comparison)
+        )
+        .group_by(ct.c.customer_id)
+        .subquery("touch_facts")
+    )
+
+    c = models.customers
+    joined = (
+        c.outerjoin(order_facts, order_facts.c.customer_id == c.c.customer_id)
+        .outerjoin(ticket_facts, ticket_facts.c.customer_id == c.c.customer_id)
+        .outerjoin(last_csat, last_csat.c.customer_id == c.c.customer_id)
+        .outerjoin(last_nps, last_nps.c.customer_id == c.c.customer_id)
+        .outerjoin(event_facts, event_facts.c.customer_id == c.c.customer_id)
+        .outerjoin(touch_facts, touch_facts.c.customer_id == c.c.customer_id)
+    )
+    return (
+        select(
+            c.c.customer_id,
+            order_facts.c.frequency,
+            cast(order_facts.c.purchase_amount, Float).label("purchase_amount"),
+            cast(order_facts.c.refunds, Float).label("refunds"),
+            order_facts.c.refund_count,
+            _raw(order_facts.c.first_purchase_at).label("first_purchase_at"),
+            _raw(order_facts.c.last_purchase_at).label("last_purchase_at"),
+            cast(order_facts.c.spend_12m, Float).label("spend_12m"),
+            order_facts.c.orders_12m,
+            ticket_facts.c.complaints,
+            ticket_facts.c.complaints_90d,
+            _raw(ticket_facts.c.last_complaint_at).label("last_complaint_at"),
+            last_csat.c.last_csat,
+            last_nps.c.last_nps,
+            event_facts.c.browse_events_30d,
+            event_facts.c.cart_events_30d,
+            touch_facts.c.campaign_touches_30d,
+            c.c.name,
+            c.c.phone,
+            c.c.email,
+            c.c.gender,
+            _raw(c.c.birthday).label("birthday"),
+            c.c.province,
+            c.c.city,
+            c.c.channel,
+            _raw(c.c.signup_at).label("signup_at"),
+            _raw(c.c.opt_out_sms).label("opt_out_sms"),
+            _raw(c.c.opt_out_email).label("opt_out_email"),
+            _raw(c.c.opt_out_wecom).label("opt_out_wecom"),
+        )
+        .select_from(joined)
+        .where(
+            c.c.merged_into.is_(None),
+            or_(
+                c.c.signup_at.is_(None),
+                c.c.signup_at < end,
+                order_facts.c.first_purchase_at.is_not(None),
+            ),
+        )
+        .order_by(c.c.customer_id)
+    )
+
+
+def customer_features(
+    engine: Engine, as_of: dt.date, window_days: int | None = None
+) -> pd.DataFrame:
+    """One row per customer known on `as_of` (prospects included), ordered by
+    customer_id, with the columns and units listed in FEATURE_COLUMNS.
+
+    `window_days` limits purchases and refunds (recency, frequency, monetary,
+    purchase_amount, refunds, last_purchase_at) to the `window_days` days ending on
+    `as_of`; None means all history. The 12-month, 90-day and 30-day columns and
+    first_purchase_at do not depend on the window. Customers merged into another one
+    and customers who signed up after `as_of` without buying are left out.
+    """
+    if window_days is not None and (int(window_days) != window_days or window_days < 1):
+        raise InputError("rfm.error.window_days", value=window_days)
+    statement = features_statement(as_of, None if window_days is None else int(window_days))
+    with engine.connect() as conn:
+        result = conn.execute(statement)
+        columns = list(result.keys())
+        rows = result.fetchall()
+    raw = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    return _typed_features(raw, as_of)
+
+
+def _as_datetime(values: pd.Series) -> pd.Series:
+    """Timestamps from SQLite ISO text or driver datetimes, as datetime64 (NaT missing)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[us]")
+    return pd.to_datetime(values, format="ISO8601").astype("datetime64[us]")
+
+
+def _whole_days_to(as_of: dt.date, moments: pd.Series) -> pd.Series:
+    """Whole days from the date of each moment to `as_of` (float, NaN for NaT)."""
+    delta = pd.Timestamp(as_of) - moments.dt.normalize()
+    return delta.dt.days.astype("float64")
+
+
+def _typed_features(raw: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    out["customer_id"] = raw["customer_id"].astype("str")
+    timestamps = {name: _as_datetime(raw[name]) for name in _DATETIME_COLUMNS}
+    counts = {
+        name: raw[name].fillna(0).to_numpy(dtype=np.float64).astype(np.int64)
+        for name in _COUNT_COLUMNS
+    }
+    money = {
+        name: raw[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        for name in ("purchase_amount", "refunds", "spend_12m")
+    }
+    purchase_amount = np.nan_to_num(money["purchase_amount"])
+    refunds = np.nan_to_num(money["refunds"])
+    frequency = counts["frequency"]
+    out["recency_days"] = _whole_days_to(as_of, timestamps["last_purchase_at"])
+    out["frequency"] = frequency
+    out["monetary"] = np.round(purchase_amount - refunds, 2)
+    out["purchase_amount"] = np.round(purchase_amount, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["avg_order_value"] = np.where(frequency > 0, purchase_amount / frequency, np.nan)
+    out["refunds"] = np.round(refunds, 2)
+    out["refund_count"] = counts["refund_count"]
+    out["first_purchase_at"] = timestamps["first_purchase_at"]
+    out["last_purchase_at"] = timestamps["last_purchase_at"]
+    out["tenure_days"] = _whole_days_to(as_of, timestamps["first_purchase_at"])
+    out["spend_12m"] = np.round(np.nan_to_num(money["spend_12m"]), 2)
+    out["orders_12m"] = counts["orders_12m"]
+    out["complaints"] = counts["complaints"]
+    out["complaints_90d"] = counts["complaints_90d"]
+    out["last_complaint_at"] = timestamps["last_complaint_at"]
+    out["last_csat"] = raw["last_csat"].to_numpy(dtype=np.float64, na_value=np.nan)
+    out["last_nps"] = raw["last_nps"].to_numpy(dtype=np.float64, na_value=np.nan)
+    out["browse_events_30d"] = counts["browse_events_30d"]
+    out["cart_events_30d"] = counts["cart_events_30d"]
+    out["campaign_touches_30d"] = counts["campaign_touches_30d"]
+    out["is_prospect"] = timestamps["first_purchase_at"].isna().to_numpy()
+    for name in _TEXT_COLUMNS:
+        out[name] = raw[name].astype("str")
+    out["birthday"] = timestamps["birthday"]
+    out["signup_at"] = timestamps["signup_at"]
+    for name in _FLAG_COLUMNS:
+        out[name] = raw[name].fillna(False).astype(bool).to_numpy()
+    return out[list(FEATURE_COLUMNS)]
