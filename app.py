@@ -10,13 +10,14 @@ import streamlit as st
 from crm_core import auth
 from crm_core.bootstrap import StartupReport, admin_password_banner, demo_shop_info, prepare_store
 from crm_core.i18n import LANGUAGES
-from ui.auth import sign_in_form, sign_out_button
+from ui.auth import sign_in_form, sign_out_button, signed_in_user
 from ui.context import (
     KEY_AS_OF,
     KEY_LANGUAGE,
     KEY_NOTICE,
-    current_role,
     current_user,
+    sign_in_as,
+    sign_out,
     t,
 )
 from ui.data import get_engine, latest_order_date
@@ -104,11 +105,26 @@ def _pages_for(role: str) -> list[st.Page]:
     ]
 
 
+def _signed_in_role() -> str | None:
+    """The signed-in user's role as stored now: re-read on every run, so a deactivated
+    account is signed out and a changed role applies at once."""
+    user = current_user()
+    if user is None:
+        return None
+    stored = auth.get_active_user(get_engine(), user.username)
+    if stored is None:
+        sign_out()
+        return None
+    if (stored.role, stored.display_name) != (user.role, user.display_name):
+        sign_in_as(signed_in_user(stored))
+    return stored.role
+
+
 def main() -> None:
     st.set_page_config(page_title="CRM", page_icon=":material/insights:", layout="wide")
     _language_selector()
     _prepare()
-    role = current_role()
+    role = _signed_in_role()
     if role is None:
         sign_in_page = st.Page(
             lambda: sign_in_form(get_engine()), title=t("nav.sign_in"), icon=":material/login:"

@@ -13,7 +13,7 @@ import sys
 
 from crm_core.errors import CrmError
 
-COMMAND_MODULES: tuple[str, ...] = ("init_db", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("init_db", "demo", "users")
 
 
 def build_parser() -> argparse.ArgumentParser:

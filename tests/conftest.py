@@ -67,7 +67,9 @@ def demo_store_url(tmp_path_factory) -> str:
 
     Tests may read it and add users or schemes; tests that import data build their own.
     """
+    from crm_core.auth import create_user
     from crm_core.bootstrap import prepare_store
+    from crm_core.models import ROLES
 
     path = tmp_path_factory.mktemp("demo-store") / "crm.db"
     url = f"sqlite:///{path}"
@@ -76,5 +78,7 @@ def demo_store_url(tmp_path_factory) -> str:
         patch.setenv("CRM_ADMIN_PASSWORD", TEST_ADMIN_PASSWORD)
         patch.setenv("CRM_DEMO_CUSTOMERS", str(DEMO_TEST_CUSTOMERS))
         prepare_store(engine)
+    for role in ROLES:
+        create_user(engine, f"test-{role}", TEST_ADMIN_PASSWORD, role, display_name=f"Test {role}")
     engine.dispose()
     return url
