@@ -863,6 +863,66 @@ def customer_segments(facts: RfmFacts, result: SchemeResult) -> pd.Series:
     )
 
 
+SCORED_TABLE_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "segment",
+)
+
+
+def scored_table(
+    facts: RfmFacts, result: SchemeResult, extra_columns: Sequence[str] = ()
+) -> pd.DataFrame:
+    """One row per scored customer: SCORED_TABLE_COLUMNS (segment = the rule's segment
+    name) followed by `extra_columns` of the facts."""
+    frame = facts.scored_frame
+    table = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"],
+            "recency_days": frame["recency_days"].astype("int64"),
+            "frequency": frame["frequency"],
+            "monetary": frame["monetary"],
+            "r_score": result.scores.r,
+            "f_score": result.scores.f,
+            "m_score": result.scores.m,
+            "segment": result.segments(),
+        }
+    )
+    for name in extra_columns:
+        if name not in table.columns:
+            table[name] = frame[name]
+    return table
+
+
+def members(
+    facts: RfmFacts,
+    result: SchemeResult,
+    segment: str | None = None,
+    r_score: int | None = None,
+    f_score: int | None = None,
+    extra_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The scored customers of one segment and/or one R x F cell (all when no filter
+    is given), as `scored_table` rows, highest monetary first."""
+    keep = np.ones(facts.scored_count, dtype=bool)
+    if segment is not None:
+        names = result.scheme.segment_names
+        if segment not in names:
+            raise InputError("rfm.error.unknown_segment", segment=segment)
+        keep &= result.codes == names.index(segment)
+    if r_score is not None:
+        keep &= result.scores.r == r_score
+    if f_score is not None:
+        keep &= result.scores.f == f_score
+    table = scored_table(facts, result, extra_columns).loc[keep]
+    return table.sort_values("monetary", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def migration(
     before: pd.Series,
     after: pd.Series,
@@ -1076,6 +1136,7 @@ __all__ = [
     "evaluate_scheme",
     "list_saved_schemes",
     "load_scheme",
+    "members",
     "migration",
     "migration_flows",
     "migration_matrix",
@@ -1086,6 +1147,7 @@ __all__ = [
     "save_scheme",
     "scheme_label",
     "scheme_thresholds",
+    "scored_table",
     "segment_codes",
     "segment_label",
     "segment_lookup",

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from crm_core import models
+from crm_core.commands import rfm as rfm_command
+from crm_core.db import bulk_insert
 from crm_core.errors import InputError
 from crm_core.rfm import (
     Scoring,
@@ -15,6 +20,7 @@ from crm_core.rfm import (
     score,
     scored_customers,
 )
+from crm_core.segments import preset, save_scheme, scheme_thresholds, with_thresholds
 
 
 def facts_frame(recency, frequency, monetary) -> pd.DataFrame:
@@ -174,3 +180,68 @@ def test_no_scored_customers_gives_empty_scores():
     assert len(scores.r) == 0
     assert all(np.isnan(c) for c in scores.axes["m"].cuts)
     assert scores.axes["m"].counts.tolist() == [0] * 5
+
+
+# ------------------------------------------------------------------ command line
+
+
+def run_rfm_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    rfm_command.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["rfm", *argv])
+    return args.handler(args)
+
+
+def test_command_writes_one_row_per_scored_customer(sqlite_store, monkeypatch, tmp_path, capsys):
+    customers = pd.DataFrame({"customer_id": ["=cmd", "b", "c", "p"]})
+    orders = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4", "5"],
+            "customer_id": ["=cmd", "=cmd", "b", "c", "c"],
+            "ordered_at": pd.to_datetime(
+                ["2024-06-01", "2024-06-20", "2024-01-15", "2023-01-01", "2023-01-03"]
+            ),
+            "amount": [100.0, 50.0, 30.0, 20.0, 25.0],
+            "status": ["paid", "paid", "paid", "paid", "refunded"],
+        }
+    )
+    with sqlite_store.begin() as conn:
+        bulk_insert(conn, models.customers, customers)
+        bulk_insert(conn, models.orders, orders)
+    lifecycle = preset("lifecycle")
+    save_scheme(
+        sqlite_store,
+        with_thresholds(lifecycle, {scheme_thresholds(lifecycle)[0].key: 10}),
+        created_by="test",
+    )
+    monkeypatch.setenv("DATABASE_URL", str(sqlite_store.url))
+    out = tmp_path / "rfm.csv"
+    assert (
+        run_rfm_command(["--as-of", "2024-06-30", "--scheme", "lifecycle", "--out", str(out)]) == 0
+    )
+    written = pd.read_csv(out, dtype={"customer_id": str})
+    assert list(written.columns) == [
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "segment",
+    ]
+    assert written["customer_id"].tolist() == ["'=cmd", "b", "c"]  # formula defused
+    assert written["recency_days"].tolist() == [10, 167, 546]
+    assert written["frequency"].tolist() == [2, 1, 1]
+    assert written["monetary"].tolist() == [150.0, 30.0, -5.0]
+    # the saved version (active up to 10 days) is used, not the preset (90 days)
+    assert written["segment"].tolist() == ["active", "sleeping", "churned"]
+    assert written[["r_score", "f_score", "m_score"]].isin([1, 2, 3, 4, 5]).all().all()
+    console = capsys.readouterr().out
+    assert "1 prospects" in console and "v1" in console
+
+    windowed = tmp_path / "window.csv"
+    run_rfm_command(["--as-of", "2024-06-30", "--window-days", "30", "--out", str(windowed)])
+    assert pd.read_csv(windowed)["frequency"].tolist() == [2]
+    with pytest.raises(InputError):
+        run_rfm_command(["--as-of", "2024-06-30", "--scheme", "nope", "--out", str(out)])
