@@ -9,13 +9,16 @@ from __future__ import annotations
 import io
 import os
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -164,20 +167,28 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     written = 0
     for start in range(0, len(frame), BULK_CHUNK_ROWS):
         chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
-        conn.exec_driver_sql(sql, _python_rows(chunk))
+        conn.exec_driver_sql(sql, _python_rows(chunk, table))
         written += len(chunk)
     return written
 
 
-def _python_rows(frame: pd.DataFrame) -> list[tuple]:
+def _is_date_column(table: Table, name: str) -> bool:
+    """A DATE column (a calendar day, stored without a time)."""
+    column_type = table.c[name].type
+    return isinstance(column_type, sa.Date) and not isinstance(column_type, sa.DateTime)
+
+
+def _python_rows(frame: pd.DataFrame, table: Table) -> list[tuple]:
     """Rows as tuples of plain Python values with None for missing; timestamps as
-    ISO strings (how SQLAlchemy stores DateTime in SQLite)."""
+    ISO strings (how SQLAlchemy stores DateTime and Date in SQLite)."""
     series_list = []
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_datetime64_any_dtype(col):
-            text = col.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-            values = text.astype(object).where(col.notna(), None)
+            fmt = "%Y-%m-%d" if _is_date_column(table, name) else "%Y-%m-%d %H:%M:%S.%f"
+            values = col.dt.strftime(fmt).astype(object).where(col.notna(), None)
+        elif col.dtype == np.bool_:
+            values = col.astype(np.int64)
         elif pd.api.types.is_bool_dtype(col):
             values = (
                 col.astype(object)
@@ -193,25 +204,16 @@ def _python_rows(frame: pd.DataFrame) -> list[tuple]:
 
 
 def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
-        if pd.api.types.is_datetime64_any_dtype(col):
-            out[name] = col.dt.strftime("%Y-%m-%d %H:%M:%S.%f").where(col.notna(), None)
-        elif pd.api.types.is_bool_dtype(col):
-            out[name] = col.map({True: "t", False: "f"})
-    quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in out.columns)
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in frame.columns)
     target = conn.dialect.identifier_preparer.format_table(table)
     dbapi = conn.dialect.dbapi
     cursor = conn.connection.driver_connection.cursor()
     written = 0
     try:
         with cursor.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
-            for start in range(0, len(out), BULK_CHUNK_ROWS):
-                chunk = out.iloc[start : start + BULK_CHUNK_ROWS]
-                buffer = io.StringIO()
-                chunk.to_csv(buffer, index=False, header=False, na_rep="\\N")
-                copy.write(buffer.getvalue())
+            for start in range(0, len(frame), BULK_CHUNK_ROWS):
+                chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
+                copy.write(_copy_csv(chunk, table))
                 written += len(chunk)
     except dbapi.Error as error:
         raise DBAPIError.instance(
@@ -220,3 +222,94 @@ def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> 
     finally:
         cursor.close()
     return written
+
+
+def _copy_csv(chunk: pd.DataFrame, table: Table) -> bytes:
+    """`chunk` as CSV for COPY, NULL written as \\N: Arrow's CSV writer when every column
+    converts to one Arrow type, else pandas (e.g. a column of mixed Python objects)."""
+    out = chunk.copy(deep=False)
+    for name in out.columns:
+        col = out[name]
+        if not pd.api.types.is_datetime64_any_dtype(col):
+            continue
+        if _is_date_column(table, name):
+            out[name] = col.dt.strftime("%Y-%m-%d")
+        elif isinstance(col.dtype, pd.DatetimeTZDtype):
+            out[name] = col.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        else:
+            out[name] = col.astype("datetime64[us]")
+    try:
+        arrow = pa.Table.from_pandas(out, preserve_index=False)
+        plain = pa.schema(
+            [
+                pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                for f in arrow.schema
+            ]
+        )
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(
+            arrow.cast(plain),
+            sink,
+            pa_csv.WriteOptions(include_header=False, null_string="\\N"),
+        )
+        return sink.getvalue().to_pybytes()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    for name in out.columns:
+        col = out[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            out[name] = col.dt.strftime("%Y-%m-%d %H:%M:%S.%f").where(col.notna(), None)
+        elif pd.api.types.is_bool_dtype(col):
+            out[name] = col.map({True: "t", False: "f"})
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False, header=False, na_rep="\\N")
+    return buffer.getvalue().encode("utf-8")
+
+
+BULK_SQLITE_CACHE_KIB = 1_000_000
+
+
+@contextmanager
+def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
+    """Load many rows into `tables` faster, inside the caller's transaction.
+
+    Their secondary indexes are dropped now and rebuilt when the block ends; on
+    PostgreSQL their foreign keys too (re-added, so every row is checked once, in one
+    join) and their statistics are refreshed; SQLite gets a ~1 GB page cache meanwhile.
+    For loading into empty or small tables (rebuilding costs more than it saves when few
+    rows are added). The drops are part of the transaction: if the block raises, the
+    caller's rollback restores them.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite and not conn.connection.driver_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN")  # pysqlite runs DDL outside a transaction otherwise
+    inspector = sa.inspect(conn)
+    indexes = []
+    foreign_keys = []
+    for table in tables:
+        present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        indexes += [ix for ix in table.indexes if ix.name in present]
+        if not sqlite:
+            present_fks = {fk["name"] for fk in inspector.get_foreign_keys(table.name)}
+            foreign_keys += [fk for fk in table.foreign_key_constraints if fk.name in present_fks]
+    cache_size = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size={-BULK_SQLITE_CACHE_KIB}")
+    try:
+        for fk in foreign_keys:
+            conn.execute(sa.schema.DropConstraint(fk))
+        for ix in indexes:
+            ix.drop(conn)
+        yield
+        for ix in indexes:
+            ix.create(conn)
+        for fk in foreign_keys:
+            conn.execute(sa.schema.AddConstraint(fk))
+        if not sqlite:
+            for table in tables:
+                conn.exec_driver_sql(
+                    f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}"
+                )
+    finally:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
