@@ -388,12 +388,6 @@ def _digits(numbers: np.ndarray, width: int, prefix: str = "") -> pd.Series:
     return pd.Series(binary.cast(pa.string()), dtype=STR_DTYPE)
 
 
-def _ids(prefix: str, count: int, min_width: int) -> pd.Series:
-    """Readable ids prefix + 1..count, zero-padded to at least `min_width` digits."""
-    width = max(min_width, len(str(count)))
-    return _digits(np.arange(1, count + 1), width, prefix)
-
-
 def _concat(parts: list[np.ndarray], dtype: type | str) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
 
@@ -411,7 +405,10 @@ class _Calendar:
     """
 
     def __init__(self, end_date: dt.date) -> None:
-        start = end_date.replace(year=end_date.year - HISTORY_YEARS) + dt.timedelta(days=1)
+        same_day = (
+            end_date.replace(day=28) if (end_date.month, end_date.day) == (2, 29) else end_date
+        )
+        start = same_day.replace(year=end_date.year - HISTORY_YEARS) + dt.timedelta(days=1)
         self.start_date = start
         self.end_date = end_date
         self.days = (end_date - start).days + 1
@@ -419,14 +416,12 @@ class _Calendar:
         dates = np.datetime64(start, "D") + np.arange(self.days)
         self.day_multiplier = self._order_multiplier(dates)
         self.promo_day = self.day_multiplier >= 1.9
-        grid_days = np.arange(self.days + 1, dtype=float)
-        self.grid = grid_days
+        self.grid = np.arange(self.days + 1, dtype=float)
         self.order_cum = np.concatenate([[0.0], np.cumsum(self.day_multiplier)])
         growth = np.exp(np.log(1.6) * np.arange(self.days) / 365.0)  # signups +60 % a year
         signup_rate = growth * (1.0 + 0.3 * (self.day_multiplier - 1.0))
         self.signup_cum = np.concatenate([[0.0], np.cumsum(signup_rate)])
-        hour_cdf = np.concatenate([[0.0], np.cumsum(HOUR_WEIGHTS / HOUR_WEIGHTS.sum())])
-        self.hour_cdf = hour_cdf
+        self.hour_cdf = np.concatenate([[0.0], np.cumsum(HOUR_WEIGHTS / HOUR_WEIGHTS.sum())])
         self.hour_seconds = np.arange(25) * 3600.0
 
     @staticmethod
@@ -962,15 +957,17 @@ def _block(
     refund_amount = np.minimum(refund_amount, priced["amount"][refunded])
 
     orders = {
-        "customer": np.concatenate([customer, customer[refunded]]),
+        "customer": np.concatenate([customer, customer[refunded]]).astype(np.int32),
         "tau": np.concatenate([tau, refund_tau]),
-        "status": np.concatenate([status, np.full(len(refunded), REFUNDED)]),
-        "category": np.concatenate([priced["category"], priced["category"][refunded]]),
+        "status": np.concatenate([status, np.full(len(refunded), REFUNDED)]).astype(np.int8),
+        "category": np.concatenate([priced["category"], priced["category"][refunded]]).astype(
+            np.int8
+        ),
         "amount": np.concatenate([priced["amount"], refund_amount]),
         "discount": np.concatenate([priced["discount"], np.zeros(len(refunded))]),
-        "channel": np.concatenate([priced["channel"], priced["channel"][refunded]]),
-        "campaign": np.concatenate([campaign, np.full(len(refunded), -1)]),
-        "refund_of": np.concatenate([np.full(n_orders, -1), refunded]),
+        "channel": np.concatenate([priced["channel"], priced["channel"][refunded]]).astype(np.int8),
+        "campaign": np.concatenate([campaign, np.full(len(refunded), -1)]).astype(np.int16),
+        "refund_of": np.concatenate([np.full(n_orders, -1), refunded]).astype(np.int32),
     }
 
     tickets = _block_tickets(rng, cal, customer, tau, paid, refunded, refund_tau, signup)
@@ -1136,8 +1133,13 @@ def _block_events(
     category = np.where(rng.random(n) < 0.6, favourite, _choice(rng, CATEGORY_SHARES, n))
     sku_number = np.minimum(rng.zipf(1.4, n), SKUS_PER_CATEGORY)
     event_type = _choice(rng, np.array([0.72, 0.18, 0.10]), n)
-    return {"customer": customer, "tau": tau, "type": event_type, "category": category,
-            "sku": sku_number}  # fmt: skip
+    return {
+        "customer": customer.astype(np.int32),
+        "tau": tau,
+        "type": event_type.astype(np.int8),
+        "category": category.astype(np.int8),
+        "sku": sku_number.astype(np.int16),
+    }
 
 
 # --- assembling the tables ---------------------------------------------------------
@@ -1162,7 +1164,7 @@ def generate_shop(
     cal = _Calendar(end_date)
     people = _draw_customers(customers, seed, cal, model)
     plan = _plan_campaigns(seed, cal)
-    customer_ids = _ids("C", customers, 7)
+    customer_ids = _numbered("C", customers, 7)
     frames = {"customers": _customer_frame(people, seed, cal, customer_ids)}
     frames["customers"].attrs[DEMO_SHOP_SETTING] = {
         "customers": customers,
@@ -1170,34 +1172,51 @@ def generate_shop(
         "end_date": end_date.isoformat(),
     }
 
-    blocks = [
-        _block(seed, number, people, lo, min(lo + BLOCK_CUSTOMERS, customers), cal, plan)
-        for number, lo in enumerate(range(0, customers, BLOCK_CUSTOMERS))
-    ]
-    offsets = list(range(0, customers, BLOCK_CUSTOMERS))
-
-    def gather(table: str, column: str, offset_by: str | None = None) -> np.ndarray:
-        parts = []
-        order_offset = 0
-        for lo, block in zip(offsets, blocks, strict=True):
-            values = block[table][column]
-            if offset_by == "customer":
-                values = values + lo
-            elif offset_by == "order":
-                values = np.where(values >= 0, values + order_offset, -1)
-            parts.append(values)
-            order_offset += len(block["orders"]["tau"])
-        return np.concatenate(parts)
-
-    order_frame, order_ids = _orders_frame(cal, gather, customer_ids, plan)
-    frames["orders"] = order_frame
-    frames["events"] = _events_frame(cal, gather, customer_ids)
-    frames["tickets"] = _tickets_frame(cal, gather, customer_ids, order_ids)
-    touches = _touches_frame(cal, gather, customer_ids, plan)
-    frames["campaign_touches"] = touches
-    frames["campaigns"] = _campaigns_frame(cal, plan, touches)
-    frames["survey_responses"] = _surveys_frame(cal, gather, customer_ids)
+    blocks = _Blocks(
+        [
+            _block(seed, number, people, lo, min(lo + BLOCK_CUSTOMERS, customers), cal, plan)
+            for number, lo in enumerate(range(0, customers, BLOCK_CUSTOMERS))
+        ],
+        list(range(0, customers, BLOCK_CUSTOMERS)),
+    )
+    frames["orders"], order_rank = _orders_frame(cal, blocks, customer_ids, plan, _rng(seed, 5))
+    frames["events"] = _events_frame(cal, blocks, customer_ids)
+    frames["tickets"] = _tickets_frame(cal, blocks, customer_ids, order_rank)
+    frames["campaign_touches"] = _touches_frame(cal, blocks, customer_ids, plan)
+    frames["campaigns"] = _campaigns_frame(cal, plan, frames["campaign_touches"])
+    frames["survey_responses"] = _surveys_frame(cal, blocks, customer_ids)
     return {name: frames[name] for name in LOAD_ORDER}
+
+
+class _Blocks:
+    """The blocks' tables, handed out one column at a time over all blocks (and then
+    dropped from the blocks, which keeps memory down)."""
+
+    def __init__(self, blocks: list[dict[str, dict[str, np.ndarray]]], starts: list[int]):
+        self.blocks = blocks
+        self.customer_offsets = starts
+        sizes = [len(block["orders"]["tau"]) for block in blocks]
+        self.order_offsets = list(np.cumsum([0, *sizes[:-1]]))
+
+    def take(
+        self,
+        table: str,
+        column: str,
+        order: np.ndarray | None = None,
+        offset_by: str | None = None,
+    ) -> np.ndarray:
+        """One column over all blocks, rows in `order` when given; offset_by "customer"
+        or "order" turns block positions into global ones (-1 stays -1)."""
+        parts = []
+        for number, block in enumerate(self.blocks):
+            values = block[table].pop(column)
+            if offset_by == "customer":
+                values = values + self.customer_offsets[number]
+            elif offset_by == "order":
+                values = np.where(values >= 0, values + self.order_offsets[number], -1)
+            parts.append(values)
+        joined = np.concatenate(parts)
+        return joined if order is None else joined[order]
 
 
 def _chronological(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1208,123 +1227,151 @@ def _chronological(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return permutation, rank
 
 
-def _orders_frame(cal, gather, customer_ids, plan) -> tuple[pd.DataFrame, pd.Series]:
-    tau = gather("orders", "tau")
-    seconds = cal.seconds(tau)
-    permutation, rank = _chronological(seconds)
-    order_ids = _digits(rank, max(9, len(str(len(rank)))), "O")
-    refund_of = gather("orders", "refund_of", "order")
-    status = gather("orders", "status")
-    rng = _rng(0, 5)  # payment delays carry no information; fixed stream
-    pay_delay = np.minimum(np.round(rng.lognormal(np.log(90.0), 1.0, len(tau))), 3 * 3600.0)
+def _numbered(prefix: str, count: int, min_width: int) -> pd.Series:
+    """Ids prefix + 1..count in that order."""
+    return _digits(np.arange(1, count + 1), max(min_width, len(str(count))), prefix)
+
+
+def _references(prefix: str, numbers: np.ndarray, count: int, min_width: int) -> pd.Series:
+    """Ids of rows numbered `numbers` (as made by `_numbered`); numbers <= 0 are missing."""
+    ids = _digits(np.maximum(numbers, 0), max(min_width, len(str(count))), prefix)
+    return ids.where(numbers > 0)
+
+
+def _customers_of(customer_ids: pd.Series, positions: np.ndarray) -> pd.Series:
+    return customer_ids.take(positions).reset_index(drop=True)
+
+
+def _orders_frame(
+    cal: _Calendar,
+    blocks: _Blocks,
+    customer_ids: pd.Series,
+    plan: _CampaignPlan,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The orders in time order (ids O000000001... in that order), and each gathered
+    order's number, for references."""
+    seconds = cal.seconds(blocks.take("orders", "tau"))
+    order, rank = _chronological(seconds)
+    seconds = seconds[order]
+    count = len(seconds)
+    refund_of = blocks.take("orders", "refund_of", order, "order")
+    status = blocks.take("orders", "status", order)
+    pay_delay = np.minimum(np.round(rng.lognormal(np.log(90.0), 1.0, count)), 3 * 3600.0)
     paid_seconds = np.where(
         status == PAID, np.minimum(seconds + pay_delay, cal.end_seconds - 1), np.nan
     )
     frame = pd.DataFrame(
         {
-            "order_id": order_ids,
-            "customer_id": customer_ids.take(gather("orders", "customer", "customer")).reset_index(
-                drop=True
+            "order_id": _numbered("O", count, 9),
+            "customer_id": _customers_of(
+                customer_ids, blocks.take("orders", "customer", order, "customer")
             ),
             "ordered_at": cal.timestamps(seconds),
-            "amount": gather("orders", "amount"),
+            "amount": blocks.take("orders", "amount", order),
             "status": _strings(status, list(STATUSES)),
-            "channel": _strings(gather("orders", "channel"), list(models.CHANNELS)),
-            "discount": gather("orders", "discount"),
-            "category": _strings(gather("orders", "category"), CATEGORY_NAMES),
+            "channel": _strings(blocks.take("orders", "channel", order), list(models.CHANNELS)),
+            "discount": blocks.take("orders", "discount", order),
+            "category": _strings(blocks.take("orders", "category", order), CATEGORY_NAMES),
             "paid_at": cal.timestamps(paid_seconds),
-            "refund_of": order_ids.take(np.maximum(refund_of, 0))
-            .reset_index(drop=True)
-            .where(refund_of >= 0),
-            "campaign_id": _strings(gather("orders", "campaign"), plan.campaign_id),
+            "refund_of": _references("O", np.where(refund_of >= 0, rank[refund_of], 0), count, 9),
+            "campaign_id": _strings(blocks.take("orders", "campaign", order), plan.campaign_id),
         }
     )
-    return frame.take(permutation).reset_index(drop=True), order_ids
+    return frame, rank
 
 
-def _events_frame(cal, gather, customer_ids) -> pd.DataFrame:
-    seconds = cal.seconds(gather("events", "tau"))
-    permutation, rank = _chronological(seconds)
-    category = gather("events", "category")
-    sku_prefix = _strings(category, CATEGORY_SKU_PREFIX)
-    frame = pd.DataFrame(
+def _events_frame(cal: _Calendar, blocks: _Blocks, customer_ids: pd.Series) -> pd.DataFrame:
+    seconds = cal.seconds(blocks.take("events", "tau"))
+    order, _ = _chronological(seconds)
+    category = blocks.take("events", "category", order)
+    return pd.DataFrame(
         {
-            "event_id": _digits(rank, max(10, len(str(len(rank)))), "E"),
-            "customer_id": customer_ids.take(gather("events", "customer", "customer")).reset_index(
-                drop=True
+            "event_id": _numbered("E", len(order), 10),
+            "customer_id": _customers_of(
+                customer_ids, blocks.take("events", "customer", order, "customer")
             ),
-            "event_type": _strings(gather("events", "type"), list(models.EVENT_TYPES)),
-            "occurred_at": cal.timestamps(seconds),
+            "event_type": _strings(blocks.take("events", "type", order), list(models.EVENT_TYPES)),
+            "occurred_at": cal.timestamps(seconds[order]),
             "category": _strings(category, CATEGORY_NAMES),
-            "sku": sku_prefix + _digits(gather("events", "sku"), 4, "-"),
+            "sku": _strings(category, CATEGORY_SKU_PREFIX)
+            + _digits(blocks.take("events", "sku", order), 4, "-"),
         }
     )
-    return frame.take(permutation).reset_index(drop=True)
 
 
-def _tickets_frame(cal, gather, customer_ids, order_ids) -> pd.DataFrame:
-    created = cal.seconds(gather("tickets", "created"))
-    permutation, rank = _chronological(created)
+def _tickets_frame(
+    cal: _Calendar, blocks: _Blocks, customer_ids: pd.Series, order_rank: np.ndarray
+) -> pd.DataFrame:
+    created = cal.seconds(blocks.take("tickets", "created"))
+    order, _ = _chronological(created)
+    created = created[order]
     end = cal.end_seconds
 
     def later(hours: np.ndarray) -> np.ndarray:
         at = created + np.round(hours * 3600.0)
         return np.where(at < end, at, np.nan)  # not yet answered/resolved by end_date
 
-    resolved = later(gather("tickets", "resolution_hours"))
-    csat = gather("tickets", "csat")
-    csat = np.where(np.isnan(resolved), np.nan, csat)
-    order_ref = gather("tickets", "order_ref", "order")
-    frame = pd.DataFrame(
+    resolved = later(blocks.take("tickets", "resolution_hours", order))
+    csat = np.where(np.isnan(resolved), np.nan, blocks.take("tickets", "csat", order))
+    order_ref = blocks.take("tickets", "order_ref", order, "order")
+    return pd.DataFrame(
         {
-            "ticket_id": _digits(rank, max(8, len(str(len(rank)))), "T"),
-            "customer_id": customer_ids.take(gather("tickets", "customer", "customer")).reset_index(
-                drop=True
+            "ticket_id": _numbered("T", len(order), 8),
+            "customer_id": _customers_of(
+                customer_ids, blocks.take("tickets", "customer", order, "customer")
             ),
-            "ticket_type": _strings(gather("tickets", "type"), list(TICKET_TYPES)),
-            "priority": _strings(gather("tickets", "priority"), list(PRIORITIES)),
-            "channel": _strings(gather("tickets", "channel"), list(models.CHANNELS)),
+            "ticket_type": _strings(blocks.take("tickets", "type", order), list(TICKET_TYPES)),
+            "priority": _strings(blocks.take("tickets", "priority", order), list(PRIORITIES)),
+            "channel": _strings(blocks.take("tickets", "channel", order), list(models.CHANNELS)),
             "created_at": cal.timestamps(created),
-            "first_response_at": cal.timestamps(later(gather("tickets", "first_response_hours"))),
+            "first_response_at": cal.timestamps(
+                later(blocks.take("tickets", "first_response_hours", order))
+            ),
             "resolved_at": cal.timestamps(resolved),
             "csat": pd.array(csat, dtype="Int16"),
-            "is_complaint": gather("tickets", "complaint").astype(bool),
-            "order_id": order_ids.take(np.maximum(order_ref, 0))
-            .reset_index(drop=True)
-            .where(order_ref >= 0),
+            "is_complaint": blocks.take("tickets", "complaint", order).astype(bool),
+            "order_id": _references(
+                "O",
+                np.where(order_ref >= 0, order_rank[order_ref], 0),
+                len(order_rank),
+                9,
+            ),
         }
     )
-    return frame.take(permutation).reset_index(drop=True)
 
 
-def _touches_frame(cal, gather, customer_ids, plan) -> pd.DataFrame:
-    campaign = gather("touches", "campaign")
-    customer = gather("touches", "customer", "customer")
-    sent = cal.seconds(gather("touches", "sent"))
+def _touches_frame(
+    cal: _Calendar, blocks: _Blocks, customer_ids: pd.Series, plan: _CampaignPlan
+) -> pd.DataFrame:
+    """Touches in (campaign, customer) order, the primary key's."""
+    campaign = blocks.take("touches", "campaign")
+    customer = blocks.take("touches", "customer", offset_by="customer")
+    order = np.lexsort((customer, campaign))
+    sent = cal.seconds(blocks.take("touches", "sent", order))
     end = cal.end_seconds
 
     def after_send(hours: np.ndarray) -> np.ndarray:
         at = sent + np.round(hours * 3600.0)
         return np.where(at < end, at, np.nan)
 
-    variant = gather("touches", "variant")
-    order = np.lexsort((customer, campaign))
-    frame = pd.DataFrame(
+    variant = blocks.take("touches", "variant", order)
+    return pd.DataFrame(
         {
-            "campaign_id": _strings(campaign, plan.campaign_id),
-            "customer_id": customer_ids.take(customer).reset_index(drop=True),
+            "campaign_id": _strings(campaign[order], plan.campaign_id),
+            "customer_id": _customers_of(customer_ids, customer[order]),
             "variant": _strings(variant, ["A", "B", "control"]),
             "is_control": variant == 2,
             "sent_at": cal.timestamps(sent),
-            "opened_at": cal.timestamps(after_send(gather("touches", "opened"))),
-            "clicked_at": cal.timestamps(after_send(gather("touches", "clicked"))),
-            "responded": gather("touches", "responded").astype(bool),
+            "opened_at": cal.timestamps(after_send(blocks.take("touches", "opened", order))),
+            "clicked_at": cal.timestamps(after_send(blocks.take("touches", "clicked", order))),
+            "responded": blocks.take("touches", "responded", order).astype(bool),
         }
     )
-    return frame.take(order).reset_index(drop=True)
 
 
-def _campaigns_frame(cal, plan: _CampaignPlan, touches: pd.DataFrame) -> pd.DataFrame:
+def _campaigns_frame(cal: _Calendar, plan: _CampaignPlan, touches: pd.DataFrame) -> pd.DataFrame:
+    """Campaigns with their total cost: set-up plus cost per contact for every message sent."""
     sent = touches.loc[touches["sent_at"].notna(), "campaign_id"].value_counts()
     sent_count = sent.reindex(plan.campaign_id, fill_value=0).to_numpy()
     cost_per_contact = np.array([COST_PER_CONTACT[c] for c in plan.channel])
@@ -1343,11 +1390,11 @@ def _campaigns_frame(cal, plan: _CampaignPlan, touches: pd.DataFrame) -> pd.Data
     )
 
 
-def _surveys_frame(cal, gather, customer_ids) -> pd.DataFrame:
-    seconds = cal.seconds(gather("surveys", "tau"))
-    permutation, rank = _chronological(seconds)
-    band = gather("surveys", "band")
-    pick = gather("surveys", "pick")
+def _surveys_frame(cal: _Calendar, blocks: _Blocks, customer_ids: pd.Series) -> pd.DataFrame:
+    seconds = cal.seconds(blocks.take("surveys", "tau"))
+    order, _ = _chronological(seconds)
+    band = blocks.take("surveys", "band", order)
+    pick = blocks.take("surveys", "pick", order)
     labels: list[str] = []
     codes = np.full(len(band), -1)
     for number, key in enumerate(("promoter", "passive", "detractor")):
@@ -1357,19 +1404,18 @@ def _surveys_frame(cal, gather, customer_ids) -> pd.DataFrame:
             (pick[in_band] * len(choices)).astype(np.int64), len(choices) - 1
         )
         labels.extend(choices)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "response_id": _digits(rank, max(8, len(str(len(rank)))), "R"),
-            "customer_id": customer_ids.take(gather("surveys", "customer", "customer")).reset_index(
-                drop=True
+            "response_id": _numbered("R", len(order), 8),
+            "customer_id": _customers_of(
+                customer_ids, blocks.take("surveys", "customer", order, "customer")
             ),
-            "responded_at": cal.timestamps(seconds),
-            "nps": pd.array(gather("surveys", "nps"), dtype="Int16"),
-            "csat": pd.array(gather("surveys", "csat"), dtype="Int16"),
+            "responded_at": cal.timestamps(seconds[order]),
+            "nps": pd.array(blocks.take("surveys", "nps", order), dtype="Int16"),
+            "csat": pd.array(blocks.take("surveys", "csat", order), dtype="Int16"),
             "comment": _strings(codes, labels),
         }
     )
-    return frame.take(permutation).reset_index(drop=True)
 
 
 # --- loading -----------------------------------------------------------------------
