@@ -82,3 +82,43 @@ def demo_store_url(tmp_path_factory) -> str:
         create_user(engine, f"test-{role}", TEST_ADMIN_PASSWORD, role, display_name=f"Test {role}")
     engine.dispose()
     return url
+
+
+BROWSER_STEP_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="session")
+def app_server(demo_store_url):
+    """The real app (`streamlit run app.py`) on a free localhost port over the demo store."""
+    from tests.support.browser import AppServer
+
+    server = AppServer({"DATABASE_URL": demo_store_url, "CRM_ADMIN_PASSWORD": TEST_ADMIN_PASSWORD})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, through Playwright (skips outside CI when absent)."""
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    require(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    """A fresh browser tab (own cookies and session) on the app's start page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(BROWSER_STEP_TIMEOUT_MS)
+    tab = context.new_page()
+    tab.goto(app_server.url)
+    yield tab
+    context.close()

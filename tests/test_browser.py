@@ -2,58 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from crm_core.i18n import translate
 from tests.conftest import TEST_ADMIN_PASSWORD
-from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer
-from tests.support.requirements import require
+from tests.support.browser import ARTIFACTS, choose_language, sign_in
 
 pytestmark = pytest.mark.browser
-STEP_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def app_server(demo_store_url) -> Iterator[AppServer]:
-    server = AppServer({"DATABASE_URL": demo_store_url, "CRM_ADMIN_PASSWORD": TEST_ADMIN_PASSWORD})
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, app_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(app_server.url)
-    yield page
-    context.close()
-
-
-def sign_in(page, username: str, password: str) -> None:
-    page.get_by_label(translate("auth.username", "en")).fill(username)
-    page.get_by_label(translate("auth.password", "en")).fill(password)
-    page.get_by_role("button", name=translate("auth.sign_in", "en")).click()
-
-
-def choose_language(page, current: str, target_name: str) -> None:
-    page.locator("[data-testid=stSidebar]").get_by_label(translate("app.language", current)).click()
-    page.get_by_role("option", name=target_name).click()
 
 
 def test_sign_in_switch_languages_and_see_the_overview_tiles(page):

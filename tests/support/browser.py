@@ -69,3 +69,22 @@ class AppServer:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    """Fill the sign-in form (English labels) and submit it."""
+    from crm_core.i18n import translate
+
+    page.get_by_label(translate("auth.username", "en")).fill(username)
+    page.get_by_label(translate("auth.password", "en")).fill(password)
+    page.get_by_role("button", name=translate("auth.sign_in", "en")).click()
+
+
+def choose_language(page, current: str, target_name: str) -> None:
+    """Pick `target_name` ("中文", "English") in the sidebar's language box, whose label
+    is in the `current` language."""
+    from crm_core.i18n import translate
+
+    sidebar = page.locator("[data-testid=stSidebar]")
+    sidebar.get_by_label(translate("app.language", current)).click()
+    page.get_by_role("option", name=target_name).click()
