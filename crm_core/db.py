@@ -19,7 +19,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -313,3 +324,19 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
     finally:
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
+
+
+def create_temp_table(conn: Connection, name: str, columns: list[Column]) -> Table:
+    """A temporary table visible to this connection only (PostgreSQL also drops it at
+    commit), with `columns` and no constraints: a staging area for set-based upserts.
+    Drop it with `table.drop(conn)` when done."""
+    table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    table.create(conn)
+    return table
+
+
+def analyze_table(conn: Connection, table: Table) -> None:
+    """Refresh the planner's statistics of a freshly loaded table (PostgreSQL; SQLite's
+    planner needs none for the primary-key lookups used here)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")

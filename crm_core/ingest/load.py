@@ -1,0 +1,453 @@
+"""Loading validated rows into the store: one transaction, upsert by the natural key.
+
+`load(engine, validated)` writes an import batch, the rows, their rejects and a new data
+version in ONE transaction: on any failure nothing of the import remains. Each table is
+upserted set-based: the rows go into a temporary staging table (executemany on SQLite,
+COPY on PostgreSQL), then one join counts the keys already present and how many of them
+differ, one UPDATE rewrites only the rows that differ, and one INSERT ... SELECT ...
+WHERE NOT EXISTS adds the new keys. Re-loading the same rows therefore changes nothing
+(all 'unchanged'). Money is compared rounded to its cents, times as stored, so equal
+values compare equal on SQLite and PostgreSQL alike. A table with no rows yet takes the
+rows directly (nothing to compare with).
+
+Only the fields the file maps are written: an upload without a phone column leaves the
+stored phones alone. Customers named by other entities but not in the store get a
+minimal record (is_placeholder = True), counted as customers_created. A customer merged
+into another (merged_into) is replaced by the survivor, so re-uploading a file after a
+merge changes nothing. An order-lines upload replaces each uploaded order's lines: lines
+beyond the file's last line of that order are removed (`removed`).
+
+`import_file(engine, source, entity, ...)` runs the whole chain read -> map -> validate
+-> load for the CLI and the Data page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Numeric,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+
+from crm_core import models
+from crm_core.db import analyze_table, bulk_insert, bump_data_version, create_temp_table
+from crm_core.ingest.entities import entity_spec
+from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
+from crm_core.ingest.read import Source, TableRead, read_file
+from crm_core.ingest.validate import ImportOptions, Validated, validate
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class TableCounts:
+    """What an upsert did to one table: rows inserted, updated (key present, values
+    differed), unchanged (key present, same values), removed (order lines only)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one import (also stored as an import_batches row).
+
+    rows_read = accepted + rejected. accepted = inserted + updated + unchanged (rows of
+    the entity's table). related: counts of the tables the entity brought along (orders
+    of order lines; campaigns and campaign_touches of a customers file).
+    reject_counts: {reason: rows}; rejects: row_number, column_name, reason, detail, raw.
+    """
+
+    batch_id: int
+    entity: str
+    file_name: str
+    rows_read: int
+    accepted: int
+    rejected: int
+    inserted: int
+    updated: int
+    unchanged: int
+    customers_created: int
+    removed: int = 0
+    related: dict[str, TableCounts] = field(default_factory=dict)
+    reject_counts: dict[str, int] = field(default_factory=dict)
+    rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    ignored_columns: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def summary_line(self) -> str:
+        """The one line the command prints."""
+        return (
+            f"accepted {self.accepted}, rejected {self.rejected}, "
+            f"unchanged {self.unchanged}, updated {self.updated}"
+        )
+
+
+def _step(progress: Progress | None, start: float, end: float) -> Progress | None:
+    """A progress callback for the share [start, end] of the whole job."""
+    if progress is None:
+        return None
+    return lambda fraction: progress(start + (end - start) * min(max(fraction, 0.0), 1.0))
+
+
+def import_file(
+    engine: Engine,
+    source: Source,
+    entity: str,
+    *,
+    mapping: Mapping | None = None,
+    options: ImportOptions | None = None,
+    sheet: str | None = None,
+    file_name: str | None = None,
+    user: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Read, map, validate and load one file.
+
+    mapping: {source column: field}; when None, the newest saved template for this
+    file's headers and entity is used, else the suggested mapping. Raises InputError
+    (store unchanged) for an unreadable file or a mapping without a required column.
+    """
+    entity_spec(entity)
+    table_read = read_file(
+        source, file_name=file_name, sheet=sheet, progress=_step(progress, 0, 0.4)
+    )
+    if mapping is None:
+        template = find_template(engine, entity, table_read.frame.columns)
+        mapping = (
+            complete_mapping(table_read.frame.columns, template["mapping"])
+            if template
+            else suggest_mapping(table_read.frame, entity)
+        )
+    validated = validate(table_read.frame, entity, mapping, options, bad_lines=table_read.bad_lines)
+    if progress:
+        progress(0.5)
+    return load(
+        engine,
+        validated,
+        table_read=table_read,
+        user=user,
+        progress=_step(progress, 0.5, 1.0),
+        source_frame=table_read.frame,
+    )
+
+
+def load(
+    engine: Engine,
+    validated: Validated,
+    *,
+    table_read: TableRead | None = None,
+    file_name: str | None = None,
+    user: str | None = None,
+    progress: Progress | None = None,
+    source_frame: pd.DataFrame | None = None,
+) -> ImportResult:
+    """Write `validated` in one transaction (see the module docstring).
+
+    table_read gives the file's name and checksum for the import history; source_frame
+    (the frame that was validated) lets rows rejected here (unknown campaign) keep their
+    original values.
+    """
+    spec = entity_spec(validated.entity)
+    name = file_name or (table_read.file_name if table_read else "upload")
+    good = validated.good.copy()
+    related = {key: frame.copy() for key, frame in validated.related.items()}
+    rejects = validated.rejects
+    counts: dict[str, TableCounts] = {}
+    with engine.begin() as conn:
+        batch_id = _start_batch(conn, validated, name, table_read, user)
+        _replace_merged_customers(conn, [good, *related.values()])
+        if spec.name == "campaign_touches":
+            good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
+            rejects = pd.concat([rejects, extra], ignore_index=True) if len(extra) else rejects
+        _report(progress, 0.1)
+
+        customers_created = 0
+        if spec.has_customer:
+            ids = pd.concat(
+                [f["customer_id"] for f in (good, *related.values()) if "customer_id" in f]
+            )
+            customers_created = _create_placeholders(conn, ids, batch_id)
+        _report(progress, 0.2)
+
+        for table_name in ("orders", "campaigns"):
+            if table_name in related:
+                table = models.metadata.tables[table_name]
+                key = entity_spec(table_name).key
+                counts[table_name] = upsert(conn, table, related[table_name], key, batch_id)
+        _report(progress, 0.35)
+
+        main = upsert(conn, spec.table, good, spec.key, batch_id)
+        if spec.name == "order_lines" and main.updated + main.unchanged:
+            main.removed = _remove_stale_lines(conn, good)
+        _report(progress, 0.8)
+
+        if "campaign_touches" in related:
+            counts["campaign_touches"] = upsert(
+                conn, models.campaign_touches, related["campaign_touches"],
+                entity_spec("campaign_touches").key, batch_id,
+            )  # fmt: skip
+        _write_rejects(conn, batch_id, rejects)
+        bump_data_version(conn)
+        result = ImportResult(
+            batch_id=batch_id,
+            entity=spec.name,
+            file_name=name,
+            rows_read=validated.rows_read,
+            accepted=len(good),
+            rejected=len(rejects),
+            inserted=main.inserted,
+            updated=main.updated,
+            unchanged=main.unchanged,
+            customers_created=customers_created,
+            removed=main.removed,
+            related=counts,
+            reject_counts=rejects["reason"].value_counts().to_dict() if len(rejects) else {},
+            rejects=rejects,
+            ignored_columns=validated.ignored_columns,
+            mapping=validated.mapping,
+        )
+        _finish_batch(conn, result)
+    _report(progress, 1.0)
+    return result
+
+
+def _report(progress: Progress | None, fraction: float) -> None:
+    if progress:
+        progress(fraction)
+
+
+# -- batches and rejects ----------------------------------------------------------------
+
+
+def _start_batch(
+    conn: Connection,
+    validated: Validated,
+    name: str,
+    table_read: TableRead | None,
+    user: str | None,
+) -> int:
+    result = conn.execute(
+        insert(models.import_batches).values(
+            entity=validated.entity,
+            file_name=name[:255],
+            file_sha256=table_read.sha256 if table_read else None,
+            rows_read=validated.rows_read,
+            mapping=validated.mapping,
+            created_by=user,
+            created_at=dt.datetime.now().replace(microsecond=0),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def _finish_batch(conn: Connection, result: ImportResult) -> None:
+    conn.execute(
+        update(models.import_batches)
+        .where(models.import_batches.c.id == result.batch_id)
+        .values(
+            accepted=result.accepted,
+            rejected=result.rejected,
+            inserted=result.inserted,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            customers_created=result.customers_created,
+        )
+    )
+
+
+def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> None:
+    if rejects.empty:
+        return
+    frame = pd.DataFrame(
+        {
+            "batch_id": batch_id,
+            "row_number": rejects["row_number"].astype("int64").to_numpy(),
+            "column_name": rejects["column_name"].astype("str").str.slice(0, 128).to_numpy(),
+            "reason": rejects["reason"].astype("str").to_numpy(),
+            "detail": rejects["detail"].astype("str").to_numpy(),
+            "raw": [json.dumps(raw, ensure_ascii=False) for raw in rejects["raw"]],
+        }
+    )
+    bulk_insert(conn, models.import_rejects, frame)
+
+
+# -- customers, campaigns ---------------------------------------------------------------
+
+
+def _replace_merged_customers(conn: Connection, frames: list[pd.DataFrame]) -> None:
+    """Point rows at the surviving record of a merged customer (chains followed)."""
+    customers = models.customers
+    rows = conn.execute(
+        select(customers.c.customer_id, customers.c.merged_into).where(
+            customers.c.merged_into.is_not(None)
+        )
+    ).all()
+    if not rows:
+        return
+    survivor = dict(rows)
+    for _ in range(len(survivor)):
+        changed = {k: survivor.get(s, s) for k, s in survivor.items()}
+        if changed == survivor:
+            break
+        survivor = changed
+    for frame in frames:
+        if "customer_id" in frame:
+            ids = frame["customer_id"]
+            frame["customer_id"] = ids.map(survivor).fillna(ids).astype("str")
+
+
+def _create_placeholders(conn: Connection, ids: pd.Series, batch_id: int) -> int:
+    """Insert a minimal record for each customer id not in the store; returns how many."""
+    unique = pd.Series(ids.dropna().unique(), dtype="str")
+    if unique.empty:
+        return 0
+    frame = pd.DataFrame({"customer_id": unique, "is_placeholder": True})
+    counts = upsert(conn, models.customers, frame, ("customer_id",), batch_id, compare=False)
+    return counts.inserted
+
+
+def _reject_unknown_campaigns(
+    conn: Connection,
+    good: pd.DataFrame,
+    validated: Validated,
+    source_frame: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    known = set(conn.execute(select(models.campaigns.c.campaign_id)).scalars())
+    unknown = ~good["campaign_id"].isin(known)
+    if not unknown.any():
+        return good, pd.DataFrame()
+    rows = good[unknown]
+    column = next((s for s, t in validated.mapping.items() if t == "campaign_id"), None)
+    if source_frame is not None:
+        raw_frame = source_frame.loc[rows.index].astype(object)
+        raw = [
+            {k: (None if pd.isna(x) else str(x)) for k, x in record.items()}
+            for record in raw_frame.to_dict("records")
+        ]
+    else:
+        raw = [{} for _ in range(len(rows))]
+    extra = pd.DataFrame(
+        {
+            "row_number": np.asarray(rows.index, dtype="int64"),
+            "column_name": column,
+            "reason": "unknown_campaign",
+            "detail": rows["campaign_id"].astype(object).to_numpy(),
+            "raw": raw,
+        }
+    )
+    return good[~unknown], extra
+
+
+def _remove_stale_lines(conn: Connection, lines: pd.DataFrame) -> int:
+    """Delete stored lines of the uploaded orders beyond the file's line count (driven
+    from the uploaded orders through the (order_id, line_no) primary key)."""
+    if lines.empty:
+        return 0
+    line_counts = lines.groupby("order_id", sort=False)["line_no"].max().reset_index()
+    table = models.order_lines
+    staging = create_temp_table(
+        conn,
+        "staging_line_counts",
+        [
+            Column("order_id", table.c.order_id.type, primary_key=True),
+            Column("line_no", table.c.line_no.type),
+        ],
+    )
+    bulk_insert(conn, staging, line_counts)
+    analyze_table(conn, staging)
+    stale = select(table.c.order_id, table.c.line_no).join(
+        staging, and_(table.c.order_id == staging.c.order_id, table.c.line_no > staging.c.line_no)
+    )
+    result = conn.execute(delete(table).where(tuple_(table.c.order_id, table.c.line_no).in_(stale)))
+    staging.drop(conn)
+    return int(result.rowcount or 0)
+
+
+# -- the upsert -------------------------------------------------------------------------
+
+
+def _has_rows(conn: Connection, table: Table) -> bool:
+    return conn.execute(select(literal(1)).select_from(table).limit(1)).first() is not None
+
+
+def _differs(stored: Column, new: Column) -> object:
+    """stored IS DISTINCT FROM new; numbers compared rounded to their column's scale."""
+    if isinstance(stored.type, Numeric) and stored.type.scale is not None:
+        scale = stored.type.scale
+        return func.round(stored, scale).is_distinct_from(func.round(new, scale))
+    return stored.is_distinct_from(new)
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    key: tuple[str, ...],
+    batch_id: int | None,
+    *,
+    compare: bool = True,
+) -> TableCounts:
+    """Insert the rows of `frame` whose key is new and update those whose values differ,
+    inside the caller's transaction (a rollback takes the staging table too). Only
+    `frame`'s columns that are table columns are written; rows written get
+    import_batch_id = batch_id. With compare=False existing keys are left alone
+    (counted unchanged). `frame` must not repeat a key."""
+    columns = [c for c in frame.columns if c in table.c and c != "import_batch_id"]
+    rows = frame[columns].copy()
+    if rows.empty:
+        return TableCounts()
+    if "import_batch_id" in table.c:
+        rows["import_batch_id"] = batch_id
+    if not _has_rows(conn, table):
+        bulk_insert(conn, table, rows)
+        return TableCounts(inserted=len(rows))
+    staging = create_temp_table(
+        conn, f"staging_{table.name}", [Column(c, table.c[c].type) for c in rows.columns]
+    )
+    bulk_insert(conn, staging, rows)
+    analyze_table(conn, staging)
+    match = and_(*(table.c[k] == staging.c[k] for k in key))
+    values = [c for c in columns if c not in key] if compare else []
+    differs = or_(*(_differs(table.c[c], staging.c[c]) for c in values)) if values else false()
+    matched, changed = conn.execute(
+        select(func.count(), func.coalesce(func.sum(case((differs, 1), else_=0)), 0))
+        .select_from(staging)
+        .join(table, match)
+    ).one()
+    matched, changed = int(matched), int(changed)
+    if changed:
+        written = [*values, "import_batch_id"] if "import_batch_id" in rows else values
+        conn.execute(update(table).where(match, differs).values({c: staging.c[c] for c in written}))
+    if matched < len(rows):
+        conn.execute(
+            insert(table).from_select(
+                list(rows.columns),
+                select(*(staging.c[c] for c in rows.columns)).where(~exists().where(match)),
+            )
+        )
+    staging.drop(conn)
+    return TableCounts(inserted=len(rows) - matched, updated=changed, unchanged=matched - changed)

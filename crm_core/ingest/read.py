@@ -1,0 +1,671 @@
+"""Reading an uploaded file into a frame of text: CSV in any usual dialect, or XLSX.
+
+`read_file(source)` detects what it is given: gzip, XLSX (with a sheet choice) or text;
+for text the encoding (UTF-8, UTF-8 with BOM, UTF-16, GBK/GB18030, others through
+charset-normalizer) and the separator (comma, semicolon, tab, '|', or runs of
+whitespace as in CDNOW) are detected without asking. Every cell comes back as text
+(`str` dtype, NA for an empty cell) so nothing is lost to type guessing ('00001' keeps its
+zeros); the values are read later by `crm_core.ingest.values`.
+
+Rows that cannot be split into the header's columns (broken quoting, too many fields)
+are not dropped: they come back in `TableRead.bad_lines` with their line number, so an
+import rejects them with a reason. Large files stream in blocks and report progress.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import re
+import warnings
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from crm_core.errors import InputError
+
+Progress = Callable[[float], None]
+Source = str | Path | bytes | bytearray | IO[bytes]
+
+SAMPLE_BYTES = 1 << 20
+BLOCK_BYTES = 4 << 20
+WHITESPACE = "whitespace"
+SEPARATOR_CANDIDATES = (",", ";", "\t", "|")
+MAX_PREVIEW_LINES = 60
+
+
+@dataclass
+class TableRead:
+    """A file read into text columns.
+
+    frame: one column per header (duplicate or empty headers get a suffix), every value
+      text or NA; the index is the row number (1 = the first data row after the header).
+    bad_lines: rows that could not be split into the header's columns:
+      row_number, detail (what was wrong), text (the line as written).
+    encoding / separator: what was detected (None for XLSX); separator is ',', ';',
+      '\\t', '|' or 'whitespace'. sheets: the sheet names of an XLSX file.
+    """
+
+    frame: pd.DataFrame
+    bad_lines: pd.DataFrame
+    file_name: str
+    sha256: str
+    size_bytes: int
+    kind: str
+    encoding: str | None = None
+    separator: str | None = None
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    complete: bool = True
+
+    @property
+    def rows_read(self) -> int:
+        """Data rows in the file: the rows read plus the bad lines."""
+        return len(self.frame) + len(self.bad_lines)
+
+
+def read_table(
+    source: Source,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    separator: str | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The file's rows as a frame of text columns (see `read_file`)."""
+    return read_file(
+        source, sheet=sheet, encoding=encoding, separator=separator, progress=progress
+    ).frame
+
+
+def read_file(
+    source: Source,
+    *,
+    file_name: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    separator: str | None = None,
+    limit_rows: int | None = None,
+    progress: Progress | None = None,
+) -> TableRead:
+    """Read `source` (a path, bytes, or a binary file object such as a Streamlit upload).
+
+    encoding / separator override detection; sheet picks an XLSX sheet (default: the
+    first); limit_rows stops after about that many rows (for a preview; `complete` is
+    then False). progress(fraction) is called as the file is read.
+
+    Raises InputError for a missing, empty, unreadable or header-only file.
+    """
+    name, payload = _materialise(source, file_name)
+    size = payload.stat().st_size if isinstance(payload, Path) else len(payload)
+    if size == 0:
+        raise InputError("data.error.empty_file", file=name)
+    digest = _sha256(payload)
+    head = _head_bytes(payload, 8)
+    if head.startswith(b"\x1f\x8b"):
+        payload = _gunzip(payload, name)
+        head = _head_bytes(payload, 8)
+        if not head:
+            raise InputError("data.error.empty_file", file=name)
+    if head.startswith(b"PK\x03\x04"):
+        result = _read_xlsx(payload, name, sheet, limit_rows, progress)
+    elif head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError("data.error.xls_not_supported", file=name)
+    else:
+        result = _read_text(payload, name, encoding, separator, limit_rows, progress)
+    result.sha256 = digest
+    result.size_bytes = size
+    if result.frame.empty and result.bad_lines.empty:
+        raise InputError("data.error.no_rows", file=name)
+    if progress:
+        progress(1.0)
+    return result
+
+
+def sheet_names(source: Source) -> list[str]:
+    """The sheet names of an XLSX file (empty for a text file)."""
+    name, payload = _materialise(source, None)
+    if not _head_bytes(payload, 4).startswith(b"PK\x03\x04"):
+        return []
+    from openpyxl import load_workbook
+
+    workbook = _open_workbook(load_workbook, payload, name)
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+# -- sources ----------------------------------------------------------------------------
+
+
+def _materialise(source: Source, file_name: str | None) -> tuple[str, Path | bytes]:
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError("data.error.file_not_found", file=str(path))
+        return file_name or path.name, path
+    if isinstance(source, bytes | bytearray):
+        return file_name or "upload", bytes(source)
+    getvalue = getattr(source, "getvalue", None)
+    data = getvalue() if callable(getvalue) else source.read()
+    return file_name or str(getattr(source, "name", "upload")), bytes(data)
+
+
+def _sha256(payload: Path | bytes) -> str:
+    if isinstance(payload, bytes):
+        return hashlib.sha256(payload).hexdigest()
+    digest = hashlib.sha256()
+    with payload.open("rb") as fh:
+        for block in iter(lambda: fh.read(BLOCK_BYTES), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _head_bytes(payload: Path | bytes, count: int) -> bytes:
+    if isinstance(payload, bytes):
+        return payload[:count]
+    with payload.open("rb") as fh:
+        return fh.read(count)
+
+
+def _gunzip(payload: Path | bytes, name: str) -> bytes:
+    try:
+        if isinstance(payload, bytes):
+            return gzip.decompress(payload)
+        with gzip.open(payload, "rb") as fh:
+            return fh.read()
+    except (OSError, EOFError) as error:
+        raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
+
+
+class _ProgressReader(io.RawIOBase):
+    """A read-only stream that reports the fraction of `total` bytes read so far."""
+
+    def __init__(self, raw: IO[bytes], total: int, progress: Progress | None) -> None:
+        self.raw = raw
+        self.total = max(total, 1)
+        self.done = 0
+        self.progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        count = len(data)
+        buffer[:count] = data
+        self.done += count
+        if self.progress and count:
+            self.progress(min(self.done / self.total, 1.0) * 0.95)
+        return count
+
+
+def _open_stream(payload: Path | bytes, progress: Progress | None) -> IO[bytes]:
+    raw: IO[bytes] = payload.open("rb") if isinstance(payload, Path) else io.BytesIO(payload)
+    size = payload.stat().st_size if isinstance(payload, Path) else len(payload)
+    return io.BufferedReader(_ProgressReader(raw, size, progress), buffer_size=BLOCK_BYTES)
+
+
+def _count_lines(payload: Path | bytes) -> int:
+    """Physical lines: newline characters, plus one for a last line without one."""
+    if isinstance(payload, bytes):
+        return payload.count(b"\n") + (0 if payload.endswith(b"\n") else 1)
+    count, last = 0, b""
+    with payload.open("rb") as fh:
+        for block in iter(lambda: fh.read(BLOCK_BYTES), b""):
+            count += block.count(b"\n")
+            last = block
+    return count + (0 if last.endswith(b"\n") else 1)
+
+
+# -- text files -------------------------------------------------------------------------
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a text sample: a BOM decides; else UTF-8 if it decodes, else
+    GB18030 (a superset of GBK and GB2312) if it decodes, else charset-normalizer's best
+    guess. Raises InputError when nothing reads it."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for candidate in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(candidate)().decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        return candidate
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise InputError("data.error.unreadable_encoding")
+    return best.encoding
+
+
+def detect_separator(lines: list[str]) -> tuple[str, int]:
+    """(separator, header line index) for the first lines of a text file.
+
+    The separator is the candidate that splits the lines into the most consistent number
+    (>1) of fields; runs of whitespace when none does. The header is the first line with
+    that number of fields (a title line above the table is skipped).
+    """
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return ",", 0
+    best: tuple[float, int, str] = (0.0, 1, ",")
+    for candidate in SEPARATOR_CANDIDATES:
+        counts = [len(row) for row in csv.reader(lines, delimiter=candidate)]
+        if not counts:
+            continue
+        values, freq = np.unique(counts, return_counts=True)
+        mode = int(values[np.argmax(freq)])
+        share = float(freq.max()) / len(counts)
+        if mode > 1 and (share, mode) > best[:2]:
+            best = (share, mode, candidate)
+    if best[1] > 1:
+        separator = best[2]
+        counts = [len(row) for row in csv.reader(lines, delimiter=separator)]
+    else:
+        counts = [len(line.split()) for line in lines]
+        values, freq = np.unique(counts, return_counts=True)
+        if int(values[np.argmax(freq)]) <= 1:
+            return ",", 0
+        separator = WHITESPACE
+    mode_count = int(np.bincount(counts).argmax())
+    header_index = next(i for i, c in enumerate(counts) if c == mode_count)
+    return separator, header_index
+
+
+def _decoded_sample(payload: Path | bytes, encoding: str) -> list[str]:
+    raw = _head_bytes(payload, SAMPLE_BYTES)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw, final=False)
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    complete = len(raw) < SAMPLE_BYTES
+    if not complete and lines:
+        lines = lines[:-1]
+    return lines[:MAX_PREVIEW_LINES]
+
+
+def _column_names(header: list[str]) -> list[str]:
+    """Header cells trimmed; empty ones named column_N; repeats get .1, .2 ..."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(header, start=1):
+        name = cell.strip().lstrip("\ufeff").strip() or f"column_{position}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names
+
+
+def _read_text(
+    payload: Path | bytes,
+    name: str,
+    encoding: str | None,
+    separator: str | None,
+    limit_rows: int | None,
+    progress: Progress | None,
+) -> TableRead:
+    encoding = encoding or detect_encoding(_head_bytes(payload, SAMPLE_BYTES))
+    lines = _decoded_sample(payload, encoding)
+    if not any(line.strip() for line in lines):
+        raise InputError("data.error.empty_file", file=name)
+    detected, header_index = detect_separator(lines)
+    separator = separator or detected
+    non_blank = [line for line in lines if line.strip()]
+    header_line = non_blank[min(header_index, len(non_blank) - 1)]
+    skip = lines.index(header_line)
+    if separator == WHITESPACE:
+        header = header_line.split()
+    else:
+        header = next(csv.reader([header_line], delimiter=separator))
+    columns = _column_names(header)
+    reader = _read_whitespace if separator == WHITESPACE else _read_delimited
+    try:
+        frame, bad = reader(payload, encoding, separator, columns, skip, limit_rows, progress)
+    except UnicodeDecodeError as error:
+        if encoding in ("utf-8", "utf-8-sig"):
+            return _read_text(payload, name, "gb18030", separator, limit_rows, progress)
+        raise InputError("data.error.unreadable_encoding") from error
+    except pa.ArrowInvalid as error:
+        if "UTF8" in str(error) and encoding in ("utf-8", "utf-8-sig"):
+            return _read_text(payload, name, "gb18030", separator, limit_rows, progress)
+        raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
+    complete = limit_rows is None or len(frame) + len(bad) < limit_rows
+    return TableRead(
+        frame=frame,
+        bad_lines=bad,
+        file_name=name,
+        sha256="",
+        size_bytes=0,
+        kind="csv",
+        encoding=encoding,
+        separator=separator,
+        complete=complete,
+    )
+
+
+def _empty_bad_lines() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row_number": pd.Series([], dtype="int64"),
+            "detail": pd.Series([], dtype="str"),
+            "text": pd.Series([], dtype="str"),
+        }
+    )
+
+
+def _read_delimited(
+    payload: Path | bytes,
+    encoding: str,
+    separator: str,
+    columns: list[str],
+    skip: int,
+    limit_rows: int | None,
+    progress: Progress | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse with Arrow's streaming CSV reader; rows with the wrong number of fields are
+    collected by the invalid-row handler (line number and text) instead of failing."""
+    invalid: list[tuple[int, str, int]] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append((int(row.number or 0), str(row.text), int(row.actual_columns)))
+        return "skip"
+
+    arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    stream = _open_stream(payload, progress)
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                encoding=arrow_encoding,
+                skip_rows=skip + 1,
+                column_names=columns,
+                use_threads=False,
+                block_size=BLOCK_BYTES,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=separator,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(columns, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        batches = []
+        rows = 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if limit_rows is not None and rows + len(invalid) >= limit_rows:
+                break
+    except pa.ArrowInvalid as error:
+        if "Empty CSV file" in str(error):
+            batches = []
+        else:
+            raise
+    finally:
+        stream.close()
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    table = pa.Table.from_batches(batches, schema=schema)
+    frame = table.to_pandas()
+    frame.columns = columns
+    for column in columns:
+        frame[column] = frame[column].astype("str")
+    complete = limit_rows is None or rows + len(invalid) < limit_rows
+    total_lines = _count_lines(payload) - skip - 1 if complete else None
+    return _number_rows(frame, invalid, separator, len(columns), skip + 1, total_lines)
+
+
+def _number_rows(
+    frame: pd.DataFrame,
+    invalid: list[tuple[int, str, int]],
+    separator: str,
+    width: int,
+    header_lines: int,
+    total_lines: int | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give every row its line number (1 = first data line) and split records that
+    swallowed several lines through a broken quote back into their lines.
+
+    Records lie in file order: the good rows fill the lines that the bad records (known
+    start line and span) do not occupy; a good row spans 1 + its embedded newlines. A
+    good row whose embedded lines look like whole records (as many separators as a
+    record has) is a broken quote too and is split like a bad record. Blank lines arrive
+    as all-empty rows and are dropped after numbering.
+    """
+    records = [(number - header_lines, text, actual) for number, text, actual in invalid]
+    spans = np.ones(len(frame), dtype="int64")
+    bad_span = sum(text.count("\n") + 1 for _, text, _ in records)
+    if len(frame) and total_lines is not None and len(frame) + bad_span != total_lines:
+        for column in frame.columns:
+            spans += frame[column].str.count("\n").fillna(0).to_numpy("int64")
+    starts = np.concatenate([[1], 1 + np.cumsum(spans)[:-1]]).astype("int64")
+    if records:
+        records.sort(key=lambda record: record[0])
+        record_starts = np.array([r[0] for r in records], dtype="int64")
+        record_spans = np.array([r[1].count("\n") + 1 for r in records], dtype="int64")
+        cumulative = np.concatenate([[0], np.cumsum(record_spans)])
+        good_space = record_starts - cumulative[:-1]
+        starts = starts + cumulative[np.searchsorted(good_space, starts, side="right")]
+    frame.index = pd.Index(starts[: len(frame)], dtype="int64")
+
+    multi_line = spans > 1
+    if multi_line.any():
+        joined = frame[multi_line].fillna("").astype("str").agg(separator.join, axis=1)
+        swallowed = joined.map(
+            lambda text: any(piece.count(separator) >= width - 1 for piece in text.split("\n")[1:])
+        )
+        for line, text in joined[swallowed].items():
+            records.append((int(line), text, width))
+        frame = frame.drop(index=joined.index[swallowed])
+
+    bad_rows: list[tuple[int, str, str]] = []
+    recovered: list[tuple[int, list[str]]] = []
+    for start, text, actual in records:
+        pieces = text.split("\n")
+        if len(pieces) == 1:
+            bad_rows.append((start, f"{actual} of {width} fields", text.rstrip("\r")))
+            continue
+        for offset, piece in enumerate(pieces):
+            piece = piece.rstrip("\r")
+            cells = next(csv.reader([piece], delimiter=separator), [])
+            if len(cells) == width:
+                recovered.append((start + offset, cells))
+            elif piece.strip():
+                bad_rows.append((start + offset, f"{len(cells)} of {width} fields", piece))
+    if recovered:
+        extra = pd.DataFrame([cells for _, cells in recovered], columns=frame.columns)
+        extra = extra.astype("str").apply(lambda col: col.where(col.str.len() > 0))
+        extra.index = pd.Index([line for line, _ in recovered], dtype="int64")
+        frame = pd.concat([frame, extra]).sort_index()
+    blank = frame.isna().all(axis=1)
+    if blank.any():
+        frame = frame[~blank]
+    bad = _empty_bad_lines()
+    if bad_rows:
+        bad = pd.DataFrame(bad_rows, columns=["row_number", "detail", "text"])
+        bad = bad.astype({"row_number": "int64", "detail": "str", "text": "str"})
+        bad = bad.sort_values("row_number", ignore_index=True)
+    return frame, bad
+
+
+def _read_whitespace(
+    payload: Path | bytes,
+    encoding: str,
+    separator: str,
+    columns: list[str],
+    skip: int,
+    limit_rows: int | None,
+    progress: Progress | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Whitespace-separated text (CDNOW): pandas' C parser in chunks; quotes are not
+    special; a line with too many fields is reported by pandas and kept as a bad line."""
+    stream = _open_stream(payload, progress)
+    chunks: list[pd.DataFrame] = []
+    messages: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reader = pd.read_csv(
+                io.TextIOWrapper(stream, encoding=encoding, newline=""),
+                sep=r"\s+",
+                header=None,
+                names=columns,
+                skiprows=skip + 1,
+                dtype="str",
+                keep_default_na=False,
+                na_values=[""],
+                quoting=csv.QUOTE_NONE,
+                on_bad_lines="warn",
+                chunksize=500_000,
+                engine="c",
+            )
+            rows = 0
+            for chunk in reader:
+                chunks.append(chunk)
+                rows += len(chunk)
+                if limit_rows is not None and rows >= limit_rows:
+                    break
+            messages = [str(w.message) for w in caught]
+    finally:
+        stream.close()
+    frame = pd.concat(chunks) if chunks else pd.DataFrame(columns=columns, dtype="str")
+    frame = frame.astype("str")
+    bad_rows = []
+    for message in messages:
+        for match in re.finditer(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)", message):
+            line, expected, saw = (int(g) for g in match.groups())
+            bad_rows.append((line - skip - 1, f"{saw} of {expected} fields", ""))
+    bad_numbers = np.array(sorted(r[0] for r in bad_rows), dtype="int64")
+    lines = np.arange(1, len(frame) + len(bad_numbers) + 1, dtype="int64")
+    frame.index = pd.Index(np.setdiff1d(lines, bad_numbers), dtype="int64")
+    bad = _empty_bad_lines()
+    if bad_rows:
+        bad = pd.DataFrame(bad_rows, columns=["row_number", "detail", "text"])
+        bad = bad.astype({"row_number": "int64", "detail": "str", "text": "str"})
+        texts = _lines_at(payload, encoding, set((bad["row_number"] + skip).tolist()))
+        bad["text"] = [texts.get(n + skip, "") for n in bad["row_number"]]
+    return frame, bad
+
+
+def _lines_at(payload: Path | bytes, encoding: str, numbers: set[int]) -> dict[int, str]:
+    """The text of the given 0-based physical lines (for the few bad lines only)."""
+    found: dict[int, str] = {}
+    raw = payload.open("rb") if isinstance(payload, Path) else io.BytesIO(payload)
+    with io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text:
+        for index, line in enumerate(text):
+            if index in numbers:
+                found[index] = line.rstrip("\r\n")
+                if len(found) == len(numbers):
+                    break
+    return found
+
+
+# -- spreadsheets -----------------------------------------------------------------------
+
+
+def _open_workbook(load_workbook: Any, payload: Path | bytes, name: str) -> Any:
+    try:
+        source = payload if isinstance(payload, Path) else io.BytesIO(payload)
+        return load_workbook(source, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
+
+
+def _cell_text(value: Any) -> str | None:
+    """A spreadsheet cell as text: dates as ISO, whole floats without '.0'."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _read_xlsx(
+    payload: Path | bytes,
+    name: str,
+    sheet: str | None,
+    limit_rows: int | None,
+    progress: Progress | None,
+) -> TableRead:
+    from openpyxl import load_workbook
+
+    workbook = _open_workbook(load_workbook, payload, name)
+    try:
+        sheets = list(workbook.sheetnames)
+        chosen = sheet or sheets[0]
+        if chosen not in sheets:
+            raise InputError("data.error.unknown_sheet", sheet=chosen, sheets=", ".join(sheets))
+        worksheet = workbook[chosen]
+        total = max(worksheet.max_row or 1, 1)
+        rows: list[list[str | None]] = []
+        header: list[str] | None = None
+        header_row = 0
+        numbers: list[int] = []
+        for index, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if header is None:
+                if sum(c is not None for c in cells) >= 1:
+                    header, header_row = [c or "" for c in cells], index
+                continue
+            if all(c is None for c in cells):
+                continue
+            rows.append(cells)
+            numbers.append(index - header_row)
+            if progress and index % 20_000 == 0:
+                progress(min(index / total, 1.0) * 0.95)
+            if limit_rows is not None and len(rows) >= limit_rows:
+                break
+    finally:
+        workbook.close()
+    if header is None:
+        raise InputError("data.error.empty_file", file=name)
+    while (
+        header
+        and not header[-1].strip()
+        and all(len(r) < len(header) or r[len(header) - 1] is None for r in rows)
+    ):
+        header.pop()
+    columns = _column_names(header)
+    width = len(columns)
+    matrix = [(r + [None] * width)[:width] for r in rows]
+    frame = pd.DataFrame(matrix, columns=columns, dtype="str")
+    frame.index = pd.Index(numbers, dtype="int64")
+    complete = limit_rows is None or len(rows) < limit_rows
+    return TableRead(
+        frame=frame,
+        bad_lines=_empty_bad_lines(),
+        file_name=name,
+        sha256="",
+        size_bytes=0,
+        kind="xlsx",
+        sheet=chosen,
+        sheets=sheets,
+        complete=complete,
+    )

@@ -1,0 +1,602 @@
+"""From a frame of text to typed rows for the store, and rejects with a reason per row.
+
+`validate(frame, entity, mapping, options)` reads every mapped column with the parsers
+of values.py, checks what is required, and sorts the rows into `good` (typed, one row per
+record of the entity's table) and `rejects` (row number, column, reason, the offending
+value, and the row as it was in the file). Every row read is in exactly one of them:
+rows_read == accepted + rejected. A row is rejected for the first problem found, in the
+order of the entity's fields.
+
+Reasons (keys of `REASONS`, translated as "data.reason.<key>"):
+missing_value, unreadable_date, not_a_number, unknown_value, unreadable_value,
+out_of_range, too_long, future_date (after the as-of date, when one is given),
+duplicate_id (the same id twice in the file with different values: all those rows are
+rejected, as the file does not say which is right), duplicate_row (an exact repeat of an
+earlier row with the same id), bad_line (could not be split into the header's columns),
+conflicting_order (lines of one order name different customers), incomplete_order
+(another line of the same order was rejected, so the order total would be wrong),
+no_score (a survey answer with neither NPS nor CSAT), unknown_campaign (added by load:
+a touch of a campaign the store does not have).
+
+Entity rules:
+- orders: a negative amount is money given back: status 'refunded' with the positive
+  amount (Order docstring). Without an order id column every row gets a derived id
+  (`derive_ids`), so all rows arrive, exact repeats included, and a re-upload of the
+  same file produces the same ids.
+- order_lines: lines are numbered 1.. within their order in file order and aggregated
+  into orders (amount = sum of quantity x unit price, ordered_at = the earliest line);
+  an order whose number starts with the cancellation prefix ('C', as in the UCI file)
+  or whose total is negative becomes a 'refunded' order for the positive total.
+- customers: columns mapped to campaign_response (the iFood file's AcceptedCmp1..5 and
+  Response) become one campaign each (campaign_id = the header) and one touch per
+  customer of the file with responded = the cell. The file has no campaign dates, so a
+  campaign starts at the latest signup date in the file (else the as-of date); its
+  cost is cost per contact (campaign_cost_per_contact column, e.g. Z_CostContact) times
+  the customers contacted; revenue per response from campaign_revenue_per_response.
+- campaign_touches: a variant written as a control word (control, holdout, 对照组...) or
+  is_control = yes makes the row a control-group touch (variant 'control'); opened /
+  clicked yes-no columns date the open/click at the send time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from crm_core.ingest import values as v
+from crm_core.ingest.entities import CONTROL_WORDS, EntitySpec, Field, entity_spec
+from crm_core.ingest.mapping import Mapping, check_mapping, fields_for
+
+REASONS: tuple[str, ...] = (
+    "missing_value",
+    "unreadable_date",
+    "not_a_number",
+    "unknown_value",
+    "unreadable_value",
+    "out_of_range",
+    "too_long",
+    "future_date",
+    "duplicate_id",
+    "duplicate_row",
+    "bad_line",
+    "conflicting_order",
+    "incomplete_order",
+    "no_score",
+    "unknown_campaign",
+)
+
+MONEY_LIMIT = 1e12  # NUMERIC(14,2) holds less than 10^12
+QUANTITY_LIMIT = 1e11  # NUMERIC(14,3)
+DERIVED_ID_PREFIX = "D-"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How values are read.
+
+    day_first: 05/03/2024 is 5 March (else 3 May). as_of: rows dated after this day are
+    rejected (None: no check). timezone: the shop's zone; timestamps with a zone are
+    converted to it. default_status: the status of orders from a file without a status
+    column. cancellation_prefix: invoice numbers starting with it are refunds (order
+    lines). campaign_channel: the channel of campaigns built from a customers file.
+    """
+
+    day_first: bool = False
+    as_of: dt.date | None = None
+    timezone: str = v.DEFAULT_SHOP_TIMEZONE
+    default_status: str = "paid"
+    cancellation_prefix: str = "C"
+    campaign_channel: str = "email"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "day_first": self.day_first,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "timezone": self.timezone,
+            "default_status": self.default_status,
+            "cancellation_prefix": self.cancellation_prefix,
+            "campaign_channel": self.campaign_channel,
+        }
+
+
+@dataclass
+class Validated:
+    """The outcome of `validate`.
+
+    good: typed rows for the entity's table, index = row number in the file (for
+    order_lines: the lines, with customer_id kept for the orders). related: rows the
+    entity brings along, loaded before it: 'orders' for order lines, 'campaigns' and
+    'campaign_touches' for a customers file with campaign acceptances.
+    rejects: row_number, column_name, reason, detail, raw (the row as read: dict).
+    """
+
+    entity: str
+    good: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_read: int
+    mapping: dict[str, str]
+    related: dict[str, pd.DataFrame] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    options: ImportOptions = field(default_factory=ImportOptions)
+
+    @property
+    def accepted(self) -> int:
+        return len(self.good)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
+
+
+class _Rejections:
+    """The first reason found for each row (vectorised bookkeeping)."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        size = len(index)
+        self.rejected = np.zeros(size, dtype=bool)
+        self.reason = np.full(size, None, dtype=object)
+        self.column = np.full(size, None, dtype=object)
+        self.detail = np.full(size, None, dtype=object)
+
+    def mark(
+        self,
+        mask: pd.Series | np.ndarray,
+        reason: str,
+        column: str | None,
+        detail: pd.Series | str | None = None,
+    ) -> None:
+        mask_array = np.asarray(mask, dtype=bool)
+        new = mask_array & ~self.rejected
+        if not new.any():
+            return
+        self.rejected |= new
+        self.reason[new] = reason
+        self.column[new] = column
+        if isinstance(detail, pd.Series):
+            self.detail[new] = detail.astype(object).to_numpy()[new]
+        else:
+            self.detail[new] = detail
+
+    @property
+    def good(self) -> np.ndarray:
+        return ~self.rejected
+
+
+def validate(
+    frame: pd.DataFrame,
+    entity: str,
+    mapping: Mapping,
+    options: ImportOptions | None = None,
+    *,
+    bad_lines: pd.DataFrame | None = None,
+) -> Validated:
+    """Sort the rows of `frame` (text columns, index = row number) into good typed rows
+    and rejects. `bad_lines` (from read_file) become rejects with reason bad_line.
+
+    Raises InputError when the mapping cannot work (see mapping.check_mapping).
+    """
+    spec = entity_spec(entity)
+    options = options or ImportOptions()
+    used = check_mapping(frame.columns, entity, mapping)
+    by_field = fields_for(spec, used)
+    marks = _Rejections(frame.index)
+    typed = pd.DataFrame(index=frame.index)
+
+    for name, sources in by_field.items():
+        spec_field = spec.field(name)
+        if spec_field.multi:
+            continue
+        typed[name] = _read_field(frame[sources[0]], spec_field, sources[0], options, marks)
+
+    if spec.main_time and spec.main_time in typed and options.as_of is not None:
+        late = typed[spec.main_time] >= v.end_of_day(options.as_of)
+        marks.mark(
+            late, "future_date", by_field[spec.main_time][0], frame[by_field[spec.main_time][0]]
+        )
+
+    related: dict[str, pd.DataFrame] = {}
+    finish = _FINISHERS[spec.name]
+    typed = finish(typed, frame, by_field, spec, options, marks, related)
+
+    good = typed[marks.good]
+    rejects = _reject_frame(frame, marks)
+    if bad_lines is not None and len(bad_lines):
+        line_rejects = pd.DataFrame(
+            {
+                "row_number": bad_lines["row_number"].astype("int64").to_numpy(),
+                "column_name": None,
+                "reason": "bad_line",
+                "detail": bad_lines["detail"].astype(object).to_numpy(),
+                "raw": [{"line": text} for text in bad_lines["text"].astype(object)],
+            }
+        )
+        rejects = pd.concat([rejects, line_rejects], ignore_index=True)
+        rejects = rejects.sort_values("row_number", kind="stable", ignore_index=True)
+    ignored = [c for c in frame.columns if c not in used]
+    return Validated(
+        entity=spec.name,
+        good=good,
+        rejects=rejects,
+        rows_read=len(frame) + (0 if bad_lines is None else len(bad_lines)),
+        mapping=used,
+        related=related,
+        ignored_columns=ignored,
+        options=options,
+    )
+
+
+def _read_field(
+    raw: pd.Series, spec_field: Field, source: str, options: ImportOptions, marks: _Rejections
+) -> pd.Series:
+    """Parse one column into the field's type, marking bad and missing cells."""
+    kind = spec_field.kind
+    bad_reason = "unreadable_value"
+    if kind == "id":
+        values = v.normalise_ids(raw)
+        bad = pd.Series(False, index=raw.index)
+    elif kind == "text":
+        values = v.clean_text(raw)
+        if spec_field.length:
+            values = values.str.slice(0, spec_field.length)
+        bad = pd.Series(False, index=raw.index)
+    elif kind == "datetime":
+        values, bad = v.parse_datetimes(raw, day_first=options.day_first, timezone=options.timezone)
+        bad_reason = "unreadable_date"
+    elif kind == "date":
+        values, bad = v.parse_dates(raw, day_first=options.day_first, timezone=options.timezone)
+        bad_reason = "unreadable_date"
+    elif kind in ("money", "number", "score"):
+        if kind == "money":
+            values, bad = v.parse_money(raw)
+        else:
+            values, bad = v.parse_numbers(raw)
+        bad_reason = "not_a_number"
+    elif kind == "bool":
+        values, bad = v.parse_booleans(raw)
+    elif kind == "phone":
+        values, bad = v.normalise_phones(raw)
+    elif kind == "email":
+        values, bad = v.normalise_emails(raw)
+    elif kind == "words":
+        values, bad = v.parse_words(raw, spec_field.words or {})
+        bad_reason = "unknown_value"
+    else:
+        raise ValueError(f"unknown field kind {kind!r}")
+    marks.mark(bad, bad_reason, source, raw)
+    if spec_field.required:
+        marks.mark(values.isna() & ~bad, "missing_value", source, None)
+    if kind in ("id", "phone", "email") and spec_field.length:
+        marks.mark(values.str.len() > spec_field.length, "too_long", source, raw)
+    if kind == "money":
+        marks.mark(values.abs() >= MONEY_LIMIT, "out_of_range", source, raw)
+    if kind == "number":
+        marks.mark(values.abs() >= QUANTITY_LIMIT, "out_of_range", source, raw)
+        values = values.round(3)
+    if kind == "score":
+        low, high = spec_field.low or 0, spec_field.high or 0
+        marks.mark(v.integer_out_of_range(values, low, high), "out_of_range", source, raw)
+        values = values.round(0).astype("Int64")
+    return values
+
+
+def _reject_frame(frame: pd.DataFrame, marks: _Rejections) -> pd.DataFrame:
+    rows = marks.rejected
+    raw_rows = frame[rows]
+    raw = [
+        {k: (None if pd.isna(x) else str(x)) for k, x in record.items()}
+        for record in raw_rows.astype(object).to_dict("records")
+    ]
+    return pd.DataFrame(
+        {
+            "row_number": np.asarray(frame.index[rows], dtype="int64"),
+            "column_name": marks.column[rows],
+            "reason": marks.reason[rows],
+            "detail": [None if d is None or pd.isna(d) else str(d) for d in marks.detail[rows]],
+            "raw": raw,
+        }
+    )
+
+
+# -- ids and duplicates -----------------------------------------------------------------
+
+
+def derive_ids(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.Series:
+    """Deterministic ids for rows without one: "D-" + 16 hex digits of a 64-bit hash of
+    the rows' typed values of `fields` and the occurrence number of identical rows in
+    the file (1 for the first, 2 for a repeat ...). The same file gives the same ids;
+    exact repeats get different ids, so every row arrives."""
+    parts = pd.DataFrame(index=frame.index)
+    for name in fields:
+        if name not in frame:
+            continue
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            parts[name] = column.astype("int64")
+        elif pd.api.types.is_float_dtype(column):
+            parts[name] = (column * 100).round().fillna(-1).astype("int64")
+        elif pd.api.types.is_integer_dtype(column):
+            parts[name] = column.fillna(-1).astype("int64")
+        else:
+            parts[name] = column.astype("str").fillna("")
+    keys = list(parts.columns)
+    parts["occurrence"] = parts.groupby(keys, sort=False).cumcount().astype("int64") + 1
+    hashed = pd.util.hash_pandas_object(parts, index=False).to_numpy(dtype=np.uint64)
+    return pd.Series(_hex(hashed), index=frame.index, dtype="str").radd(DERIVED_ID_PREFIX)
+
+
+def _hex(numbers: np.ndarray) -> np.ndarray:
+    """uint64 values as 16-digit lower-case hex strings (vectorised)."""
+    shifts = np.arange(60, -1, -4, dtype=np.uint64)
+    nibbles = ((numbers[:, None] >> shifts) & np.uint64(0xF)).astype(np.uint8)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[nibbles]
+    return np.ascontiguousarray(digits).view("S16").ravel().astype(str)
+
+
+def _mark_duplicates(
+    typed: pd.DataFrame, key: list[str], marks: _Rejections, source: str | None
+) -> None:
+    """Rows sharing a key: all rejected as duplicate_id when their values differ,
+    else every repeat after the first rejected as duplicate_row."""
+    good = marks.good
+    candidates = typed[good]
+    repeated = candidates.duplicated(key, keep=False)
+    if not repeated.any():
+        return
+    group = candidates[repeated]
+    hashes = pd.util.hash_pandas_object(group, index=False)
+    variants = hashes.groupby([group[k] for k in key], sort=False).transform("nunique")
+    conflict_index = group.index[(variants > 1).to_numpy()]
+    conflict = typed.index.isin(conflict_index) & good
+    if len(key) > 1:
+        label = group[key].astype("str").agg(" / ".join, axis=1).reindex(typed.index)
+    else:
+        label = typed[key[0]]
+    marks.mark(conflict, "duplicate_id", source, label)
+    repeats = group[(variants == 1).to_numpy()].duplicated(key, keep="first")
+    repeat_rows = typed.index.isin(repeats.index[repeats.to_numpy()])
+    marks.mark(repeat_rows, "duplicate_row", source, label)
+
+
+def _source(by_field: dict[str, list[str]], name: str) -> str | None:
+    return by_field[name][0] if name in by_field else None
+
+
+def _set_default(typed: pd.DataFrame, name: str, value: object, dtype: str) -> None:
+    if name in typed:
+        typed[name] = typed[name].fillna(value)
+    else:
+        typed[name] = pd.Series(value, index=typed.index, dtype=dtype)
+
+
+# -- per-entity rules -------------------------------------------------------------------
+
+
+def _finish_customers(typed, frame, by_field, spec, options, marks, related):
+    sources = by_field.get("campaign_response", [])
+    responses = {}
+    for source in sources:
+        flags, bad = v.parse_booleans(frame[source])
+        marks.mark(bad, "unreadable_value", source, frame[source])
+        responses[source] = flags
+    _mark_duplicates(typed, ["customer_id"], marks, _source(by_field, "customer_id"))
+    typed["is_placeholder"] = False
+    if responses:
+        related.update(_campaigns_from_customers(typed, frame, by_field, responses, options, marks))
+    return typed.drop(
+        columns=[
+            c for c in ("campaign_cost_per_contact", "campaign_revenue_per_response") if c in typed
+        ]
+    )
+
+
+def _campaigns_from_customers(typed, frame, by_field, responses, options, marks):
+    from crm_core.errors import InputError
+
+    good = marks.good
+    customers = typed[good]
+    if "signup_at" in customers and customers["signup_at"].notna().any():
+        started = customers["signup_at"].max().normalize()
+    elif options.as_of is not None:
+        started = pd.Timestamp(options.as_of)
+    else:
+        raise InputError("data.error.campaign_date_needed")
+    cost_per_contact = _first_value(customers.get("campaign_cost_per_contact"))
+    revenue = _first_value(customers.get("campaign_revenue_per_response"))
+    contacted = len(customers)
+    names = list(responses)
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": names,
+            "name": names,
+            "channel": options.campaign_channel,
+            "started_at": pd.Series([started] * len(names), dtype="datetime64[us]"),
+            "cost": round(cost_per_contact * contacted, 2) if cost_per_contact is not None else 0.0,
+            "cost_per_contact": cost_per_contact,
+            "revenue_per_response": revenue,
+        }
+    )
+    touches = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "campaign_id": name,
+                    "customer_id": customers["customer_id"].to_numpy(),
+                    "variant": "A",
+                    "is_control": False,
+                    "sent_at": pd.Series(started, index=customers.index, dtype="datetime64[us]"),
+                    "responded": responses[name][good].fillna(False).astype(bool).to_numpy(),
+                }
+            )
+            for name in names
+        ],
+        ignore_index=True,
+    )
+    touches["campaign_id"] = touches["campaign_id"].astype("str")
+    return {"campaigns": campaigns, "campaign_touches": touches}
+
+
+def _first_value(column: pd.Series | None) -> float | None:
+    if column is None:
+        return None
+    present = column.dropna()
+    return float(present.iloc[0]) if len(present) else None
+
+
+def _finish_orders(typed, frame, by_field, spec, options, marks, related):
+    if "status" not in typed:
+        typed["status"] = pd.Series(options.default_status, index=typed.index, dtype="str")
+    negative = typed["amount"] < 0
+    typed["status"] = typed["status"].where(~(negative & (typed["status"] == "paid")), "refunded")
+    typed["amount"] = typed["amount"].abs()
+    _set_default(typed, "discount", 0.0, "float64")
+    typed["discount"] = typed["discount"].abs()
+    if "order_id" not in by_field:
+        typed["order_id"] = _derived_for_good(typed, spec, marks)
+    else:
+        _mark_duplicates(typed, ["order_id"], marks, _source(by_field, "order_id"))
+    return typed
+
+
+def _derived_for_good(typed: pd.DataFrame, spec: EntitySpec, marks: _Rejections) -> pd.Series:
+    ids = pd.Series(pd.NA, index=typed.index, dtype="str")
+    good = marks.good
+    if good.any():
+        ids[good] = derive_ids(typed[good], spec.derived_key)
+    return ids
+
+
+def _finish_order_lines(typed, frame, by_field, spec, options, marks, related):
+    order_source = _source(by_field, "order_id")
+    has_order = typed["order_id"].notna()
+    line_no = typed.groupby("order_id", sort=False, dropna=False).cumcount() + 1
+    typed["line_no"] = line_no.astype("int64")
+    if "amount" not in typed:
+        typed["amount"] = (typed["quantity"] * typed["unit_price"]).round(2)
+    else:
+        typed["amount"] = typed["amount"].fillna((typed["quantity"] * typed["unit_price"]).round(2))
+    good = pd.Series(marks.good, index=typed.index)
+    customers_per_order = (
+        typed["customer_id"].where(good).groupby(typed["order_id"]).transform("nunique")
+    )
+    marks.mark(
+        (customers_per_order > 1).to_numpy() & has_order.to_numpy(),
+        "conflicting_order",
+        _source(by_field, "customer_id"),
+        typed["order_id"],
+    )
+    rejected_orders = typed.loc[marks.rejected & has_order.to_numpy(), "order_id"].unique()
+    marks.mark(
+        typed["order_id"].isin(rejected_orders).to_numpy(),
+        "incomplete_order",
+        order_source,
+        typed["order_id"],
+    )
+    lines = typed[marks.good]
+    grouped = lines.groupby("order_id", sort=False)
+    orders = pd.DataFrame(
+        {
+            "customer_id": grouped["customer_id"].first(),
+            "ordered_at": grouped["ordered_at"].min(),
+            "total": grouped["amount"].sum().round(2),
+        }
+    )
+    if "status" in lines:
+        orders["status"] = grouped["status"].first().fillna(options.default_status)
+    else:
+        orders["status"] = options.default_status
+    if "channel" in lines:
+        orders["channel"] = grouped["channel"].first()
+    if "category" in lines:
+        orders["category"] = grouped["category"].first()
+    prefix = options.cancellation_prefix
+    cancelled = orders.index.str.startswith(prefix) if prefix else np.zeros(len(orders), bool)
+    refund = np.asarray(cancelled, dtype=bool) | (orders["total"] < 0).to_numpy()
+    orders["status"] = orders["status"].where(~refund, "refunded")
+    orders["amount"] = orders.pop("total").abs()
+    orders["discount"] = 0.0
+    orders = orders.reset_index()
+    related["orders"] = orders
+    columns = ["order_id", "line_no", "customer_id", "quantity", "unit_price", "amount"]
+    columns += [c for c in ("sku", "description", "category") if c in typed]
+    return typed[columns]
+
+
+def _finish_events(typed, frame, by_field, spec, options, marks, related):
+    if "event_id" not in by_field:
+        typed["event_id"] = _derived_for_good(typed, spec, marks)
+    else:
+        _mark_duplicates(typed, ["event_id"], marks, _source(by_field, "event_id"))
+    return typed
+
+
+def _finish_tickets(typed, frame, by_field, spec, options, marks, related):
+    _set_default(typed, "priority", "normal", "str")
+    _set_default(typed, "is_complaint", False, "boolean")
+    typed["is_complaint"] = typed["is_complaint"].astype(bool)
+    _mark_duplicates(typed, ["ticket_id"], marks, _source(by_field, "ticket_id"))
+    return typed
+
+
+def _finish_campaigns(typed, frame, by_field, spec, options, marks, related):
+    if "name" in typed:
+        typed["name"] = typed["name"].fillna(typed["campaign_id"])
+    else:
+        typed["name"] = typed["campaign_id"]
+    _set_default(typed, "cost", 0.0, "float64")
+    _mark_duplicates(typed, ["campaign_id"], marks, _source(by_field, "campaign_id"))
+    return typed
+
+
+def _finish_campaign_touches(typed, frame, by_field, spec, options, marks, related):
+    control_words = {v.word_key(w) for w in CONTROL_WORDS}
+    variant_text = (
+        typed["variant"] if "variant" in typed else pd.Series(pd.NA, index=typed.index, dtype="str")
+    )
+    named_control = v.map_words(variant_text, dict.fromkeys(control_words, "control")).notna()
+    flagged = typed["is_control"].fillna(False).astype(bool) if "is_control" in typed else False
+    is_control = named_control | flagged
+    typed["is_control"] = is_control.astype(bool)
+    typed["variant"] = variant_text.fillna("A").where(~is_control, "control")
+    for flag, stamp in (("opened", "opened_at"), ("clicked", "clicked_at")):
+        if flag not in typed:
+            continue
+        yes = typed[flag].fillna(False).astype(bool)
+        if stamp not in typed:
+            typed[stamp] = pd.Series(pd.NaT, index=typed.index, dtype="datetime64[us]")
+        needs_time = yes & typed[stamp].isna()
+        sent = typed["sent_at"] if "sent_at" in typed else pd.Series(pd.NaT, index=typed.index)
+        marks.mark(needs_time & sent.isna(), "missing_value", _source(by_field, flag), "sent_at")
+        typed[stamp] = typed[stamp].where(~needs_time, sent)
+        typed = typed.drop(columns=[flag])
+    _mark_duplicates(typed, ["campaign_id", "customer_id"], marks, _source(by_field, "campaign_id"))
+    return typed
+
+
+def _finish_survey_responses(typed, frame, by_field, spec, options, marks, related):
+    scores = [c for c in ("nps", "csat") if c in typed]
+    if scores:
+        no_score = typed[scores].isna().all(axis=1)
+        marks.mark(no_score, "no_score", _source(by_field, scores[0]), None)
+    else:
+        marks.mark(np.ones(len(typed), dtype=bool), "no_score", None, None)
+    if "response_id" not in by_field:
+        typed["response_id"] = _derived_for_good(typed, spec, marks)
+    else:
+        _mark_duplicates(typed, ["response_id"], marks, _source(by_field, "response_id"))
+    return typed
+
+
+_FINISHERS = {
+    "customers": _finish_customers,
+    "orders": _finish_orders,
+    "order_lines": _finish_order_lines,
+    "events": _finish_events,
+    "tickets": _finish_tickets,
+    "campaigns": _finish_campaigns,
+    "campaign_touches": _finish_campaign_touches,
+    "survey_responses": _finish_survey_responses,
+}
