@@ -168,7 +168,7 @@ class AxisScores:
 
 @dataclass(frozen=True)
 class RfmScores:
-    """Scores of the scored customers (rows of `RfmFacts.scored_frame`), int8 1-5."""
+    """Scores of the scored customers (`RfmFacts.scored_rows` order), int8 1-5."""
 
     r: np.ndarray
     f: np.ndarray
@@ -192,20 +192,35 @@ class RfmScores:
 class RfmFacts:
     """Customer facts prepared for repeated scoring (built once per facts load).
 
-    `features` is the customer_features frame (every customer); `scored_frame` its rows
-    with at least one purchase in the window, index reset, plus `monetary_rank_pct`:
-    the percentage of scored customers with a strictly higher monetary value (0 for the
-    top customer; ties share a value), so "top 10%" is monetary_rank_pct < 10.
+    `features` is the customer_features frame (every customer); the scored customers
+    are its rows `scored_rows` (at least one purchase in the window). Columns of the
+    scored customers are handed out as NumPy arrays by `column`, converted once and
+    kept, so the frame is never copied. Besides the features' columns there is
+    `monetary_rank_pct`: the percentage of scored customers with a strictly higher
+    monetary value (0 for the top customer; ties share a value), so "top 10%" is
+    monetary_rank_pct < 10.
     """
 
     features: pd.DataFrame
-    scored_frame: pd.DataFrame
+    scored_rows: np.ndarray
     index: Mapping[str, MetricIndex]
     _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def scored_count(self) -> int:
-        return len(self.scored_frame)
+        return len(self.scored_rows)
+
+    @property
+    def scored_frame(self) -> pd.DataFrame:
+        """The scored customers' rows of `features` plus monetary_rank_pct (a new
+        frame on every call; use `column` on hot paths)."""
+        frame = self.features.iloc[self.scored_rows].reset_index(drop=True)
+        frame["monetary_rank_pct"] = self.column("monetary_rank_pct")
+        return frame
+
+    @property
+    def column_names(self) -> list[str]:
+        return [*self.features.columns, "monetary_rank_pct"]
 
     @property
     def prospect_count(self) -> int:
@@ -223,13 +238,15 @@ class RfmFacts:
         return int(np.count_nonzero(self.column("monetary") <= 0))
 
     def column(self, name: str) -> np.ndarray:
-        """A column of `scored_frame` as a NumPy array, converted once and kept."""
+        """A column of the scored customers as a NumPy array (numbers as float64 with
+        NaN for missing), converted once and kept."""
         if name not in self._arrays:
-            values = self.scored_frame[name]
+            values = self.features[name]
             if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-                self._arrays[name] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+                array = values.to_numpy(dtype=np.float64, na_value=np.nan)
             else:
-                self._arrays[name] = values.to_numpy()
+                array = values.to_numpy()
+            self._arrays[name] = array[self.scored_rows]
         return self._arrays[name]
 
 
@@ -240,14 +257,14 @@ def prepare_facts(features: pd.DataFrame) -> RfmFacts:
         raise ValueError(f"customer features lack columns: {missing}")
     if "is_prospect" not in features.columns:
         features = features.assign(is_prospect=features["frequency"].to_numpy() <= 0)
-    scored_mask = features["frequency"].to_numpy() > 0
-    scored = features.loc[scored_mask].reset_index(drop=True)
-    index = {
-        axis: MetricIndex.build(metric, scored[metric].to_numpy(dtype=np.float64))
+    scored_rows = np.flatnonzero(features["frequency"].to_numpy() > 0)
+    facts = RfmFacts(features=features, scored_rows=scored_rows, index={})
+    facts.index = {
+        axis: MetricIndex.build(metric, facts.column(metric))
         for axis, metric in AXIS_METRIC.items()
     }
-    scored["monetary_rank_pct"] = _share_strictly_above(index["m"])
-    return RfmFacts(features=features, scored_frame=scored, index=index)
+    facts._arrays["monetary_rank_pct"] = _share_strictly_above(facts.index["m"])
+    return facts
 
 
 def _share_strictly_above(metric: MetricIndex) -> np.ndarray:

@@ -175,6 +175,36 @@ def condition_fields(condition: Mapping | None) -> set[str]:
     return {condition["field"]}
 
 
+_OP_SYMBOLS = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+def condition_text(condition: Mapping | None, field_label: Any = None) -> str:
+    """A one-line reading of a (valid) condition, e.g. "recency_days ≤ 90 AND
+    frequency ≥ 4"; `field_label(name)` may translate field names. None reads "*"."""
+    label = field_label or (lambda name: name)
+    if condition is None:
+        return "*"
+    for group, joiner in (("all", " AND "), ("any", " OR ")):
+        if group in condition:
+            parts = [condition_text(child, label) for child in condition[group]]
+            if not parts:
+                return "TRUE" if group == "all" else "FALSE"
+            text = joiner.join(f"({p})" if (" AND " in p or " OR " in p) else p for p in parts)
+            return text
+    if "not" in condition:
+        return f"NOT ({condition_text(condition['not'], label)})"
+    name, op, value = label(condition["field"]), condition["op"], condition.get("value")
+    if op in NULL_OPS:
+        return f"{name} {'IS NULL' if op == 'is_null' else 'IS NOT NULL'}"
+    if op == "between":
+        return f"{value[0]:g} ≤ {name} ≤ {value[1]:g}"
+    if op in LIST_OPS:
+        items = ", ".join(str(v) for v in value)
+        return f"{name} {'∈' if op == 'in' else '∉'} {{{items}}}"
+    shown = f"{value:g}" if _is_number(value) else json.dumps(value, ensure_ascii=False)
+    return f"{name} {_OP_SYMBOLS[op]} {shown}"
+
+
 def evaluate_rule(condition: Mapping, frame: Any) -> np.ndarray:
     """Where `condition` holds, one bool per row of `frame`.
 
@@ -415,7 +445,7 @@ class Threshold:
     @property
     def key(self) -> str:
         suffix = "" if self.bound is None else f"[{self.bound}]"
-        return f"{self.number}:" + ".".join(str(p) for p in self.path) + suffix
+        return f"{self.number}:when" + "".join(f".{p}" for p in self.path) + suffix
 
 
 def scheme_thresholds(scheme: Scheme) -> list[Threshold]:
@@ -638,11 +668,11 @@ class RuleFields(Mapping):
         return self._facts.scored_count
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._facts.scored_frame.columns
+        yield from self._facts.column_names
         yield from sorted(SCORE_FIELDS)
 
     def __contains__(self, name: object) -> bool:
-        return name in SCORE_FIELDS or name in self._facts.scored_frame.columns
+        return name in SCORE_FIELDS or name in self._facts.column_names
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name in SCORE_FIELDS:
@@ -651,7 +681,7 @@ class RuleFields(Mapping):
                     self._scores.r, self._scores.f, self._scores.m
                 )[name]
             return self._score_fields[name]
-        if name not in self._facts.scored_frame.columns:
+        if name not in self._facts.column_names:
             raise KeyError(name)
         return self._facts.column(name)
 
@@ -880,7 +910,7 @@ def scored_table(
 ) -> pd.DataFrame:
     """One row per scored customer: SCORED_TABLE_COLUMNS (segment = the rule's segment
     name) followed by `extra_columns` of the facts."""
-    frame = facts.scored_frame
+    frame = facts.features.iloc[facts.scored_rows].reset_index(drop=True)
     table = pd.DataFrame(
         {
             "customer_id": frame["customer_id"],
@@ -895,7 +925,7 @@ def scored_table(
     )
     for name in extra_columns:
         if name not in table.columns:
-            table[name] = frame[name]
+            table[name] = frame[name] if name in frame.columns else facts.column(name)
     return table
 
 
@@ -921,6 +951,34 @@ def members(
         keep &= result.scores.f == f_score
     table = scored_table(facts, result, extra_columns).loc[keep]
     return table.sort_values("monetary", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def customer_codes(facts: RfmFacts, result: SchemeResult) -> np.ndarray:
+    """The segment code of every customer of `facts.features` (int16); customers
+    without a purchase in the window get len(segment_names), i.e. NOT_SCORED in
+    `migration_labels(scheme)`."""
+    codes = np.full(len(facts.features), len(result.scheme.rules), dtype=np.int16)
+    codes[facts.features["frequency"].to_numpy() > 0] = result.codes
+    return codes
+
+
+def migration_labels(scheme: Scheme) -> list[str]:
+    """Segment names followed by NOT_SCORED and NOT_KNOWN (the codes of customer_codes
+    and of customers absent on one side)."""
+    return [*scheme.segment_names, NOT_SCORED, NOT_KNOWN]
+
+
+def align_customers(before_ids: pd.Series, after_ids: pd.Series) -> np.ndarray:
+    """For each customer of `after_ids`, its row in `before_ids` or -1 (computed once
+    per pair of facts loads, so re-assigning segments needs no string matching)."""
+    return pd.Index(before_ids).get_indexer(pd.Index(after_ids))
+
+
+def aligned_codes(before_codes: np.ndarray, positions: np.ndarray, not_known: int) -> np.ndarray:
+    """`before_codes` re-ordered to the after-side customers (`align_customers`);
+    customers unknown before get `not_known`."""
+    found = positions >= 0
+    return np.where(found, before_codes[np.where(found, positions, 0)], not_known)
 
 
 def migration(
@@ -1129,8 +1187,12 @@ __all__ = [
     "Scheme",
     "SchemeResult",
     "Threshold",
+    "align_customers",
+    "aligned_codes",
     "assign_segments",
     "condition_fields",
+    "condition_text",
+    "customer_codes",
     "customer_segments",
     "evaluate_rule",
     "evaluate_scheme",
@@ -1139,6 +1201,7 @@ __all__ = [
     "members",
     "migration",
     "migration_flows",
+    "migration_labels",
     "migration_matrix",
     "population_summary",
     "preset",

@@ -1,0 +1,284 @@
+"""Plotly figures of the RFM page: pure functions, frames and translated labels in,
+`go.Figure` out. The frames are those of crm_core.segments (rf_grid, segment_table,
+migration flows); every visible word is passed in by the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from crm_core.rfm import SCORE_LEVELS
+
+MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+GRID_HEIGHT = 420
+HISTOGRAM_HEIGHT = 260
+TREEMAP_HEIGHT = 420
+SANKEY_HEIGHT = 460
+HISTOGRAM_BINS = 50
+HISTOGRAM_UPPER_QUANTILE = 0.995
+BAR_COLOR = "#6baed6"
+CUT_COLOR = "#d62728"
+TREEMAP_SCALE = "Blues"
+
+
+@dataclass(frozen=True)
+class GridLabels:
+    r_score: str
+    f_score: str
+    customers: str
+    avg_monetary: str
+    revenue_share: str
+
+
+def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "customers") -> go.Figure:
+    """5 x 5 heatmap, R score on the rows (5 on top) and F score on the columns, coloured
+    by `value` ('customers' or 'revenue_share'); each cell shows its customer count and
+    average monetary. `grid` has the columns of segments.rf_grid. Clicking a cell
+    selects the point x = F score, y = R score of the overlay trace."""
+    levels = list(range(1, SCORE_LEVELS + 1))
+    cells = grid.set_index(["r_score", "f_score"])
+
+    def matrix(column: str) -> np.ndarray:
+        return np.array(
+            [[float(cells.loc[(r, f), column]) for f in levels] for r in levels], dtype=float
+        )
+
+    customers = matrix("customers")
+    avg_monetary = matrix("avg_monetary")
+    share = matrix("revenue_share")
+    text = [
+        [
+            f"{int(customers[i, j]):,}<br>"
+            + ("—" if np.isnan(avg_monetary[i, j]) else f"{avg_monetary[i, j]:,.0f}")
+            for j in range(SCORE_LEVELS)
+        ]
+        for i in range(SCORE_LEVELS)
+    ]
+    shown = share if value == "revenue_share" else customers
+    colorbar_title = labels.revenue_share if value == "revenue_share" else labels.customers
+    figure = go.Figure(
+        go.Heatmap(
+            z=shown,
+            x=levels,
+            y=levels,
+            text=text,
+            texttemplate="%{text}",
+            customdata=np.dstack([customers, avg_monetary, share]),
+            colorscale="Blues",
+            colorbar={
+                "title": {"text": colorbar_title},
+                "tickformat": ".0%" if value == "revenue_share" else ",d",
+            },
+            hovertemplate=(
+                f"{labels.r_score} %{{y}} · {labels.f_score} %{{x}}<br>"
+                f"{labels.customers}: %{{customdata[0]:,}}<br>"
+                f"{labels.avg_monetary}: %{{customdata[1]:,.2f}}<br>"
+                f"{labels.revenue_share}: %{{customdata[2]:.1%}}<extra></extra>"
+            ),
+        )
+    )
+    # Heatmaps cannot be selected in Plotly, so a transparent square marker per cell
+    # carries the click (its x = F score, y = R score).
+    f_cells, r_cells = np.meshgrid(levels, levels)
+    figure.add_scatter(
+        x=f_cells.ravel().tolist(),
+        y=r_cells.ravel().tolist(),
+        mode="markers",
+        marker={"symbol": "square", "size": 60, "opacity": 0.01, "color": "#000000"},
+        selected={"marker": {"opacity": 0.01}},
+        unselected={"marker": {"opacity": 0.01}},
+        hoverinfo="skip",
+        showlegend=False,
+    )
+    figure.update_layout(
+        xaxis={"title": {"text": labels.f_score}, "dtick": 1, "range": [0.5, 5.5]},
+        yaxis={"title": {"text": labels.r_score}, "dtick": 1, "range": [0.5, 5.5]},
+        height=GRID_HEIGHT,
+        margin=MARGIN,
+        clickmode="event+select",
+        dragmode=False,
+    )
+    return figure
+
+
+def histogram_counts(
+    distinct: np.ndarray, counts: np.ndarray, bins: int = HISTOGRAM_BINS
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bin edges, customers per bin) of a metric given as sorted distinct values and
+    how many customers hold each; the top 0.5% is folded into the last bin so a few
+    huge spenders do not squash the chart. Integer metrics get one bin per value when
+    they have few distinct values."""
+    if len(distinct) == 0:
+        return np.array([0.0, 1.0]), np.array([0])
+    cumulative = np.cumsum(counts)
+    upper_index = np.searchsorted(cumulative, HISTOGRAM_UPPER_QUANTILE * cumulative[-1])
+    low = float(distinct[0])
+    high = float(distinct[min(upper_index, len(distinct) - 1)])
+    integral = bool(np.all(np.mod(distinct, 1) == 0))
+    if integral and high - low + 1 <= bins:
+        edges = np.arange(low - 0.5, high + 1.5)
+    else:
+        edges = np.linspace(low, high if high > low else low + 1, bins + 1)
+    clipped = np.clip(distinct, edges[0], edges[-1])
+    per_bin, _ = np.histogram(clipped, bins=edges, weights=counts)
+    return edges, per_bin.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class HistogramLabels:
+    title: str
+    value: str
+    customers: str
+    cut: str
+
+
+def histogram_figure(
+    edges: np.ndarray, counts: np.ndarray, cuts: Sequence[float], labels: HistogramLabels
+) -> go.Figure:
+    """Bars of customers per bin (from `histogram_counts`) with the cut-points in use
+    drawn as vertical lines labelled c1..c4."""
+    centres = (edges[:-1] + edges[1:]) / 2
+    widths = np.diff(edges)
+    figure = go.Figure(
+        go.Bar(
+            x=centres.tolist(),
+            y=np.asarray(counts).tolist(),
+            width=widths.tolist(),
+            marker_color=BAR_COLOR,
+            name=labels.customers,
+            hovertemplate=f"{labels.value}: %{{x:,.2f}}<br>{labels.customers}: %{{y:,}}"
+            "<extra></extra>",
+        )
+    )
+    for number, cut in enumerate(cuts, start=1):
+        if np.isfinite(cut):
+            figure.add_vline(
+                x=float(cut),
+                line={"color": CUT_COLOR, "width": 2, "dash": "dash"},
+                annotation_text=f"{labels.cut}{number} = {cut:,.4g}",
+                annotation_position="top",
+                annotation_font_size=10,
+            )
+    figure.update_layout(
+        title={"text": labels.title, "font": {"size": 14}},
+        xaxis={"title": {"text": labels.value}},
+        yaxis={"title": {"text": labels.customers}, "tickformat": ",d"},
+        height=HISTOGRAM_HEIGHT,
+        margin=MARGIN,
+        showlegend=False,
+        bargap=0,
+    )
+    return figure
+
+
+@dataclass(frozen=True)
+class TreemapLabels:
+    root: str
+    customers: str
+    revenue: str
+    revenue_share: str
+
+
+def segment_treemap_figure(
+    table: pd.DataFrame, segment_labels: Mapping[str, str], labels: TreemapLabels
+) -> go.Figure:
+    """Treemap of the segments sized by customers and coloured by revenue share;
+    `table` has the columns of segments.segment_table (empty segments are left out)."""
+    shown = table.loc[table["customers"] > 0]
+    names = [segment_labels.get(s, s) for s in shown["segment"]]
+    share = shown["revenue_share"].fillna(0.0).to_numpy(dtype=float)
+    figure = go.Figure(
+        go.Treemap(
+            labels=names,
+            parents=[labels.root] * len(names),
+            values=shown["customers"].tolist(),
+            customdata=np.column_stack([shown["revenue"].to_numpy(dtype=float), share]),
+            marker={"colors": share.tolist(), "colorscale": TREEMAP_SCALE, "showscale": False},
+            texttemplate="%{label}<br>%{value:,}<br>%{customdata[1]:.1%}",
+            hovertemplate=(
+                f"%{{label}}<br>{labels.customers}: %{{value:,}}<br>"
+                f"{labels.revenue}: %{{customdata[0]:,.2f}}<br>"
+                f"{labels.revenue_share}: %{{customdata[1]:.1%}}<extra></extra>"
+            ),
+            branchvalues="remainder",
+        )
+    )
+    figure.update_layout(height=TREEMAP_HEIGHT, margin=MARGIN)
+    return figure
+
+
+@dataclass(frozen=True)
+class FlowLabels:
+    before: str
+    after: str
+    customers: str
+    revenue: str
+
+
+def migration_sankey_figure(
+    flows: pd.DataFrame, segment_labels: Mapping[str, str], labels: FlowLabels
+) -> go.Figure:
+    """Sankey of customers moving from the segments on the left (`before`) to those on
+    the right (`after`); link width = customers, hover shows the revenue (after) of the
+    flow. `flows` has the columns of segments.migration / migration_flows."""
+    sources = list(dict.fromkeys(flows["from_segment"]))
+    targets = list(dict.fromkeys(flows["to_segment"]))
+    node_names = [f"{segment_labels.get(s, s)} · {labels.before}" for s in sources] + [
+        f"{segment_labels.get(s, s)} · {labels.after}" for s in targets
+    ]
+    source_index = {s: i for i, s in enumerate(sources)}
+    target_index = {s: len(sources) + i for i, s in enumerate(targets)}
+    figure = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": node_names, "pad": 12, "thickness": 14},
+            link={
+                "source": [source_index[s] for s in flows["from_segment"]],
+                "target": [target_index[s] for s in flows["to_segment"]],
+                "value": flows["customers"].tolist(),
+                "customdata": flows["revenue_after"].to_numpy(dtype=float).tolist(),
+                "hovertemplate": (
+                    f"%{{source.label}} → %{{target.label}}<br>{labels.customers}: "
+                    f"%{{value:,}}<br>{labels.revenue}: %{{customdata:,.2f}}<extra></extra>"
+                ),
+            },
+        )
+    )
+    figure.update_layout(height=SANKEY_HEIGHT, margin=MARGIN)
+    return figure
+
+
+def migration_matrix_figure(
+    matrix: pd.DataFrame, segment_labels: Mapping[str, str], labels: FlowLabels
+) -> go.Figure:
+    """Heatmap of a from x to matrix (segments.migration_matrix): rows = before,
+    columns = after, cell text = customers."""
+    values = matrix.to_numpy(dtype=float)
+    rows = [segment_labels.get(s, s) for s in matrix.index]
+    columns = [segment_labels.get(s, s) for s in matrix.columns]
+    figure = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=columns,
+            y=rows,
+            text=[[f"{int(v):,}" if v else "" for v in row] for row in values],
+            texttemplate="%{text}",
+            colorscale="Purples",
+            showscale=False,
+            hovertemplate=(
+                f"{labels.before}: %{{y}}<br>{labels.after}: %{{x}}<br>"
+                f"{labels.customers}: %{{z:,}}<extra></extra>"
+            ),
+        )
+    )
+    figure.update_layout(
+        xaxis={"title": {"text": labels.after}, "type": "category", "side": "top"},
+        yaxis={"title": {"text": labels.before}, "type": "category", "autorange": "reversed"},
+        height=max(300, 34 * len(rows) + 140),
+        margin=MARGIN,
+    )
+    return figure

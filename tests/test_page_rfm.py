@@ -1,0 +1,206 @@
+"""AppTest of the RFM page: the grid and segments render, moving a threshold changes the
+segment counts, saving creates a new version, the rule editor reports errors in the
+user's language, personal data is masked by role.
+
+Most tests run the page on its own over the shared demo store (session state set as
+app.py would); one opens it through the real app with the shared harness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from crm_core import models
+from crm_core.db import make_engine
+from crm_core.segments import list_saved_schemes, load_scheme, preset
+from tests.support.apptest import exception_text, open_app
+from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser
+from ui.rfm import (
+    KEY_EDITOR,
+    KEY_MEMBERS_PICK,
+    KEY_MODE,
+    KEY_SAVE_NOTE,
+    KEY_SCHEME,
+    KEY_VERSION,
+    KEY_WINDOW,
+    SLIDER_SUFFIX,
+    cut_key,
+    threshold_key,
+)
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "rfm.py"
+
+
+@pytest.fixture
+def rfm_store(demo_store_url, monkeypatch):
+    """The demo store (DATABASE_URL set) and its newest order date."""
+    monkeypatch.setenv("DATABASE_URL", demo_store_url)
+    engine = make_engine(demo_store_url)
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(models.orders.c.ordered_at))).scalar()
+    engine.dispose()
+    latest = pd.Timestamp(latest).date()
+    return demo_store_url, latest
+
+
+def open_page(rfm_store, role: str = "analyst", language: str = "en") -> AppTest:
+    _url, as_of = rfm_store
+    at = AppTest.from_file(str(PAGE), default_timeout=180)
+    at.session_state[KEY_LANGUAGE] = language
+    at.session_state[KEY_USER] = SignedInUser(username=f"test-{role}", role=role)
+    at.session_state[KEY_AS_OF] = as_of
+    at.run()
+    assert not at.exception, exception_text(at)
+    return at
+
+
+def segment_counts(at: AppTest) -> pd.Series:
+    """Customers per segment as shown in the segment table."""
+    for frame in at.dataframe:
+        value = frame.value
+        if {"segment", "customers", "revenue_share"} <= set(value.columns):
+            return value.set_index("segment")["customers"]
+    raise AssertionError("segment table not found")
+
+
+def test_page_renders_grid_segments_and_definitions(rfm_store):
+    at = open_page(rfm_store)
+    counts = segment_counts(at)
+    assert counts.sum() > 0
+    assert "Champions" in counts.index
+    assert any("R × F" in s.value for s in at.subheader)
+    assert len(at.get("plotly_chart")) >= 5
+
+
+def test_moving_a_cut_point_slider_changes_the_segment_counts(rfm_store):
+    at = open_page(rfm_store)
+    before = segment_counts(at)
+    assert at.radio(key=KEY_MODE).value == "quantile"
+    slider = at.slider(key=cut_key("r", 0) + SLIDER_SUFFIX)
+    slider.set_value(slider.max).run()
+    assert not at.exception, exception_text(at)
+    after = segment_counts(at)
+    assert at.radio(key=KEY_MODE).value == "fixed"
+    assert at.number_input(key=cut_key("r", 0)).value == slider.max
+    assert after.sum() == before.sum()
+    assert not after.equals(before)
+    # c1 up to the slider's end (the 99.5th percentile of recency) makes almost every
+    # scored customer R 5: the segments of R 1-2 shrink
+    low_r = ["Lost", "Hibernating", "Can't lose them", "At risk"]
+    assert after[low_r].sum() < before[low_r].sum()
+    assert after["Champions"] > before["Champions"]
+
+
+def test_typing_a_rule_threshold_moves_customers(rfm_store):
+    at = open_page(rfm_store)
+    at.selectbox(key=KEY_SCHEME).set_value("preset:lifecycle").run()
+    assert not at.exception, exception_text(at)
+    before = segment_counts(at)
+    assert list(before.index) == ["Active", "Sleeping", "Pre-churn", "Churned"]
+    active = at.number_input(key=threshold_key("1:when"))
+    assert active.value == 90
+    active.set_value(30).run()
+    after = segment_counts(at)
+    assert after["Active"] < before["Active"]
+    assert after["Sleeping"] > before["Sleeping"]
+    assert after.sum() == before.sum()
+
+
+def test_saving_creates_a_new_version_that_stays_selected(rfm_store):
+    url, _ = rfm_store
+    engine = make_engine(url)
+    saved_before = list_saved_schemes(engine)
+    existing = saved_before.loc[saved_before["name"] == "membership", "version"]
+    at = open_page(rfm_store)
+    at.selectbox(key=KEY_SCHEME).set_value("preset:membership").run()
+    at.number_input(key=threshold_key("1:when")).set_value(5).run()
+    at.text_input(key=KEY_SAVE_NOTE).set_value("top 5% only").run()
+    save = next(b for b in at.button if b.label == "Save as new version")
+    save.click().run()
+    assert not at.exception, exception_text(at)
+    saved_after = list_saved_schemes(engine)
+    versions = saved_after.loc[saved_after["name"] == "membership"]
+    assert len(versions) == len(existing) + 1
+    newest = versions.iloc[0]
+    assert newest["note"] == "top 5% only" and newest["created_by"] == "test-analyst"
+    assert load_scheme(engine, "membership").rules[0].when["value"] == 5
+    assert at.selectbox(key=KEY_SCHEME).value == "saved:membership"
+    assert at.selectbox(key=KEY_VERSION).value == newest["version"]
+    assert any("Saved membership as version" in s.value for s in at.success)
+    engine.dispose()
+
+
+def test_rule_editor_errors_are_shown_translated(rfm_store):
+    at = open_page(rfm_store, language="zh-CN")
+    at.text_area(key=KEY_EDITOR).set_value('{"name": "x", "rules": [').run()
+    next(b for b in at.button if b.label == "应用到草稿").click().run()
+    assert not at.exception, exception_text(at)
+    assert any("不是有效的 JSON" in e.value for e in at.error)
+    broken = preset("lifecycle").to_dict()
+    broken["rules"][0]["when"]["op"] = "≈"
+    at.text_area(key=KEY_EDITOR).set_value(json.dumps(broken)).run()
+    next(b for b in at.button if b.label == "应用到草稿").click().run()
+    assert any("未知运算符" in e.value and "#1 active" in e.value for e in at.error)
+
+
+def test_rule_editor_applies_a_valid_scheme(rfm_store):
+    at = open_page(rfm_store)
+    scheme = {
+        "name": "two groups",
+        "scoring": {"mode": "quantile"},
+        "rules": [
+            {"segment": "repeat buyers", "when": {"field": "frequency", "op": ">=", "value": 2}},
+            {"segment": "one-off"},
+        ],
+    }
+    at.text_area(key=KEY_EDITOR).set_value(json.dumps(scheme)).run()
+    next(b for b in at.button if b.label == "Apply to the draft").click().run()
+    assert not at.exception, exception_text(at)
+    counts = segment_counts(at)
+    assert list(counts.index) == ["repeat buyers", "one-off"]
+    assert counts.sum() > 0
+    assert at.number_input(key=threshold_key("1:when")).value == 2
+
+
+def test_customer_list_masks_personal_data_by_role(rfm_store):
+    for role, masked in (("analyst", True), ("admin", False)):
+        at = open_page(rfm_store, role=role)
+        at.selectbox(key=KEY_MEMBERS_PICK).set_value("champions").run()
+        assert not at.exception, exception_text(at)
+        listing = next(f.value for f in at.dataframe if "Phone" in f.value.columns)
+        assert len(listing) > 0 and (listing["Segment"] == "Champions").all()
+        phones = listing["Phone"].dropna()
+        assert phones.str.contains(r"\*").all() == masked
+        assert listing["Monetary"].is_monotonic_decreasing
+
+
+def test_viewer_may_tune_but_not_save(rfm_store):
+    at = open_page(rfm_store, role="viewer")
+    assert not [b for b in at.button if b.label == "Save as new version"]
+    assert any("not save" in c.value for c in at.caption)
+
+
+def test_window_choice_changes_who_is_scored(rfm_store):
+    at = open_page(rfm_store)
+    everyone = segment_counts(at).sum()
+    at.radio(key=KEY_WINDOW).set_value("12m").run()
+    assert not at.exception, exception_text(at)
+    assert segment_counts(at).sum() < everyone
+
+
+def test_page_in_chinese_translates_segments(rfm_store):
+    at = open_page(rfm_store, language="zh-CN")
+    assert "重要价值客户" in segment_counts(at).index
+    assert at.title[0].value == "RFM 分析"
+
+
+def test_page_opens_through_the_real_app(monkeypatch, rfm_store):
+    url, _ = rfm_store
+    at = open_app(monkeypatch, url, "analyst", page="pages/rfm.py")
+    assert not at.exception, exception_text(at)
+    assert segment_counts(at).sum() > 0
