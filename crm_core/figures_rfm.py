@@ -19,7 +19,7 @@ HISTOGRAM_HEIGHT = 260
 TREEMAP_HEIGHT = 420
 SANKEY_HEIGHT = 460
 HISTOGRAM_BINS = 50
-HISTOGRAM_UPPER_QUANTILE = 0.995
+HISTOGRAM_UPPER_QUANTILE = 0.98
 BAR_COLOR = "#6baed6"
 CUT_COLOR = "#d62728"
 TREEMAP_SCALE = "Blues"
@@ -60,6 +60,12 @@ def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "custome
     ]
     shown = share if value == "revenue_share" else customers
     colorbar_title = labels.revenue_share if value == "revenue_share" else labels.customers
+    hover = (
+        f"{labels.r_score} %{{y}} · {labels.f_score} %{{x}}<br>"
+        f"{labels.customers}: %{{customdata[0]:,}}<br>"
+        f"{labels.avg_monetary}: %{{customdata[1]:,.2f}}<br>"
+        f"{labels.revenue_share}: %{{customdata[2]:.1%}}<extra></extra>"
+    )
     figure = go.Figure(
         go.Heatmap(
             z=shown,
@@ -67,31 +73,28 @@ def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "custome
             y=levels,
             text=text,
             texttemplate="%{text}",
-            customdata=np.dstack([customers, avg_monetary, share]),
             colorscale="Blues",
             colorbar={
                 "title": {"text": colorbar_title},
                 "tickformat": ".0%" if value == "revenue_share" else ",d",
             },
-            hovertemplate=(
-                f"{labels.r_score} %{{y}} · {labels.f_score} %{{x}}<br>"
-                f"{labels.customers}: %{{customdata[0]:,}}<br>"
-                f"{labels.avg_monetary}: %{{customdata[1]:,.2f}}<br>"
-                f"{labels.revenue_share}: %{{customdata[2]:.1%}}<extra></extra>"
-            ),
+            hoverinfo="skip",
         )
     )
-    # Heatmaps cannot be selected in Plotly, so a transparent square marker per cell
-    # carries the click (its x = F score, y = R score).
+    # Heatmaps cannot be selected in Plotly, so one invisible square marker per cell
+    # carries the hover and the click (its x = F score, y = R score).
     f_cells, r_cells = np.meshgrid(levels, levels)
     figure.add_scatter(
         x=f_cells.ravel().tolist(),
         y=r_cells.ravel().tolist(),
         mode="markers",
-        marker={"symbol": "square", "size": 60, "opacity": 0.01, "color": "#000000"},
-        selected={"marker": {"opacity": 0.01}},
-        unselected={"marker": {"opacity": 0.01}},
-        hoverinfo="skip",
+        marker={"symbol": "square", "size": 60, "color": "rgba(0,0,0,0)"},
+        selected={"marker": {"color": "rgba(0,0,0,0)"}},
+        unselected={"marker": {"color": "rgba(0,0,0,0)"}},
+        customdata=np.column_stack(
+            [customers.ravel(), avg_monetary.ravel(), share.ravel()]
+        ).tolist(),
+        hovertemplate=hover,
         showlegend=False,
     )
     figure.update_layout(
@@ -109,7 +112,7 @@ def histogram_counts(
     distinct: np.ndarray, counts: np.ndarray, bins: int = HISTOGRAM_BINS
 ) -> tuple[np.ndarray, np.ndarray]:
     """(bin edges, customers per bin) of a metric given as sorted distinct values and
-    how many customers hold each; the top 0.5% is folded into the last bin so a few
+    how many customers hold each; the top 2% is folded into the last bin so a few
     huge spenders do not squash the chart. Integer metrics get one bin per value when
     they have few distinct values."""
     if len(distinct) == 0:
@@ -140,7 +143,8 @@ def histogram_figure(
     edges: np.ndarray, counts: np.ndarray, cuts: Sequence[float], labels: HistogramLabels
 ) -> go.Figure:
     """Bars of customers per bin (from `histogram_counts`) with the cut-points in use
-    drawn as vertical lines labelled c1..c4."""
+    drawn as vertical lines labelled c1..c4 (a cut beyond the bins is drawn at the
+    chart's edge)."""
     centres = (edges[:-1] + edges[1:]) / 2
     widths = np.diff(edges)
     figure = go.Figure(
@@ -157,11 +161,12 @@ def histogram_figure(
     for number, cut in enumerate(cuts, start=1):
         if np.isfinite(cut):
             figure.add_vline(
-                x=float(cut),
+                x=float(min(max(cut, edges[0]), edges[-1])),
                 line={"color": CUT_COLOR, "width": 2, "dash": "dash"},
-                annotation_text=f"{labels.cut}{number} = {cut:,.4g}",
-                annotation_position="top",
+                annotation_text=f"{labels.cut}{number}",
+                annotation_position="top right" if number % 2 else "top left",
                 annotation_font_size=10,
+                annotation_font_color=CUT_COLOR,
             )
     figure.update_layout(
         title={"text": labels.title, "font": {"size": 14}},

@@ -1070,11 +1070,23 @@ def migration_flows(
     )
 
 
-def migration_matrix(flows: pd.DataFrame, value: str = "customers") -> pd.DataFrame:
-    """The flows as a from x to matrix of `value` (customers or a revenue column)."""
-    return flows.pivot_table(
+def migration_matrix(
+    flows: pd.DataFrame, value: str = "customers", order: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The flows as a from x to matrix of `value` (customers or a revenue column); rows
+    and columns follow `order` (e.g. migration_labels) when given, else first
+    appearance in `flows`."""
+    matrix = flows.pivot_table(
         index="from_segment", columns="to_segment", values=value, aggfunc="sum", fill_value=0
     )
+    sequence = (
+        list(order)
+        if order is not None
+        else list(dict.fromkeys([*flows["from_segment"], *flows["to_segment"]]))
+    )
+    rows = [name for name in sequence if name in matrix.index]
+    columns = [name for name in sequence if name in matrix.columns]
+    return matrix.loc[rows, columns]
 
 
 # --------------------------------------------------------------------------------------

@@ -292,7 +292,7 @@ def _cut_points(result: SchemeResult) -> None:
         scores = result.scores.axes[axis]
         if scores.has_empty_scores:
             ranges = "; ".join(
-                t("rfm.cuts.range", score=score, low=f"{low:,.6g}", high=f"{high:,.6g}")
+                t("rfm.cuts.range", score=score, values=_value_range(low, high))
                 for score, (low, high) in enumerate(scores.value_ranges, start=1)
                 if np.isfinite(low)
             )
@@ -305,6 +305,10 @@ def _cut_points(result: SchemeResult) -> None:
                 ),
                 icon=":material/info:",
             )
+
+
+def _value_range(low: float, high: float) -> str:
+    return f"{low:,.6g}" if low == high else f"{low:,.6g} – {high:,.6g}"
 
 
 def _pick_cell() -> None:
@@ -396,7 +400,7 @@ def _segments(facts: RfmFacts, result: SchemeResult, labels: dict[str, str]) -> 
                 "customer_share": st.column_config.NumberColumn(
                     t("rfm.col.customer_share"), format="percent"
                 ),
-                "revenue": st.column_config.NumberColumn(t("rfm.col.revenue"), format="%.2f"),
+                "revenue": st.column_config.NumberColumn(t("rfm.col.revenue"), format="localized"),
                 "revenue_share": st.column_config.NumberColumn(
                     t("rfm.col.revenue_share"), format="percent"
                 ),
@@ -495,7 +499,9 @@ def _flows_view(
         )
     with right:
         st.plotly_chart(
-            migration_matrix_figure(migration_matrix(flows), labels, flow_labels),
+            migration_matrix_figure(
+                migration_matrix(flows, order=list(labels)), labels, flow_labels
+            ),
             width="stretch",
             key=f"{key}.m",
         )
@@ -511,10 +517,10 @@ def _flows_view(
             "to_segment": st.column_config.TextColumn(flow_labels.after),
             "customers": st.column_config.NumberColumn(t("rfm.col.customers"), format="localized"),
             "revenue_before": st.column_config.NumberColumn(
-                t("rfm.col.revenue_before"), format="%.2f"
+                t("rfm.col.revenue_before"), format="localized"
             ),
             "revenue_after": st.column_config.NumberColumn(
-                t("rfm.col.revenue_after"), format="%.2f"
+                t("rfm.col.revenue_after"), format="localized"
             ),
         },
     )
@@ -547,9 +553,7 @@ def _what_moves(
     moved = int(flows.loc[flows["from_segment"] != flows["to_segment"], "customers"].sum())
     st.metric(
         t("rfm.moves.moved"),
-        f"{moved:,}",
-        delta=f"{moved / max(facts.scored_count, 1):.1%}",
-        delta_color="off",
+        f"{moved:,} ({moved / max(facts.scored_count, 1):.1%})",
         help=t("rfm.moves.moved_help"),
     )
     _flows_view(

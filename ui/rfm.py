@@ -195,6 +195,7 @@ def paired_input(
             max_value=float(high),
             step=step,
             key=slider_key,
+            format="%d" if step == 1.0 else "%.1f",
             on_change=slider_moved,
             help=help_text,
         )
