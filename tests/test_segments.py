@@ -12,24 +12,43 @@ import pandas as pd
 import pytest
 
 from crm_core.errors import InputError
+from crm_core.figures_rfm import (
+    FlowLabels,
+    GridLabels,
+    HistogramLabels,
+    TreemapLabels,
+    histogram_counts,
+    histogram_figure,
+    migration_matrix_figure,
+    migration_sankey_figure,
+    rf_grid_figure,
+    segment_treemap_figure,
+)
 from crm_core.i18n import LANGUAGES, has_key
 from crm_core.rfm import Scoring, prepare_facts, score
 from crm_core.segments import (
     NOT_KNOWN,
     NOT_SCORED,
     PRESET_NAMES,
+    SCORED_TABLE_COLUMNS,
     Rule,
     RuleFields,
     Scheme,
     _first_match,
+    align_customers,
+    aligned_codes,
     assign_segments,
+    condition_text,
+    customer_codes,
     customer_segments,
     evaluate_rule,
     evaluate_scheme,
     list_saved_schemes,
     load_scheme,
+    members,
     migration,
     migration_flows,
+    migration_labels,
     migration_matrix,
     population_summary,
     preset,
@@ -38,6 +57,7 @@ from crm_core.segments import (
     save_scheme,
     scheme_label,
     scheme_thresholds,
+    scored_table,
     segment_codes,
     segment_label,
     segment_table,
@@ -568,3 +588,85 @@ def test_saving_creates_versions_and_old_versions_stay_loadable(store):
 def test_rule_with_segment_named_like_reserved_label_is_rejected():
     with pytest.raises(InputError):
         Scheme(name="x", rules=(Rule(NOT_SCORED, {"all": []}), Rule("rest")))
+
+
+def test_members_of_a_segment_or_cell_highest_monetary_first():
+    facts = prepare_facts(small_shop())
+    result = evaluate_scheme(facts, preset("lifecycle").with_scoring(FIXED))
+    active = members(facts, result, segment="active")
+    assert active["customer_id"].tolist() == ["c0", "c5", "c1"]
+    assert list(active.columns) == list(SCORED_TABLE_COLUMNS)
+    cell = members(facts, result, r_score=5, f_score=5, extra_columns=["purchase_amount"])
+    assert cell["customer_id"].tolist() == ["c0"] and cell["purchase_amount"].tolist() == [500.0]
+    with pytest.raises(InputError):
+        members(facts, result, segment="nobody")
+    table = scored_table(facts, result)
+    assert table["customer_id"].tolist() == ["c0", "c1", "c2", "c3", "c5"]
+    assert table["segment"].tolist() == ["active", "active", "sleeping", "churned", "active"]
+
+
+def test_condition_text_reads_like_the_rule():
+    condition = preset("behaviour").rules[1].when
+    assert condition_text(condition) == (
+        "recency_days < 30 AND 2 ≤ frequency ≤ 3 AND browse_events_30d ≥ 3"
+    )
+    assert condition_text(preset("rfm11").rules[0].when) == "r_fm ∈ {55, 54, 45}"
+    nested = {
+        "any": [
+            {"all": [{"field": "a", "op": "==", "value": "x"}, {"field": "b", "op": "is_null"}]},
+            {"not": {"field": "c", "op": "!=", "value": 1}},
+        ]
+    }
+    assert condition_text(nested) == '(a = "x" AND b IS NULL) OR NOT (c ≠ 1)'
+    assert condition_text(None) == "*"
+
+
+def test_codes_alignment_between_two_as_of_dates():
+    earlier = prepare_facts(facts_for(recency_days=[10.0, 200], frequency=[1, 1]).iloc[[1, 0]])
+    now = prepare_facts(facts_for(recency_days=[5.0, 400, 3], frequency=[2, 1, 1]))
+    scheme = preset("lifecycle")
+    before = customer_codes(earlier, evaluate_scheme(earlier, scheme))
+    after = customer_codes(now, evaluate_scheme(now, scheme))
+    names = migration_labels(scheme)
+    positions = align_customers(earlier.features["customer_id"], now.features["customer_id"])
+    assert positions.tolist() == [1, 0, -1]
+    aligned = aligned_codes(before, positions, names.index(NOT_KNOWN))
+    assert [names[c] for c in aligned] == ["active", "pre_churn", NOT_KNOWN]
+    flows = migration_flows(aligned, names, after, names)
+    assert set(zip(flows["from_segment"], flows["to_segment"], strict=True)) == {
+        ("active", "active"),
+        ("pre_churn", "churned"),
+        (NOT_KNOWN, "active"),
+    }
+    matrix = migration_matrix(flows, order=names)
+    assert list(matrix.index) == ["active", "pre_churn", NOT_KNOWN]
+    assert list(matrix.columns) == ["active", "churned"]
+
+
+def test_figure_builders_draw_what_they_are_given():
+    facts = prepare_facts(small_shop())
+    result = evaluate_scheme(facts, preset("rfm11").with_scoring(FIXED))
+    grid = rf_grid(facts, result.scores)
+    labels = GridLabels("R", "F", "customers", "avg M", "share")
+    figure = rf_grid_figure(grid, labels)
+    heatmap, cells = figure.data
+    assert np.asarray(heatmap.z).shape == (5, 5) and np.asarray(heatmap.z).sum() == 5
+    assert np.asarray(heatmap.z)[4, 4] == 1  # R 5, F 5
+    assert len(cells.x) == 25
+    shares = np.asarray(rf_grid_figure(grid, labels, value="revenue_share").data[0].z)
+    assert np.nansum(shares) == pytest.approx(1.0)
+    edges, counts = histogram_counts(facts.index["f"].distinct, facts.index["f"].counts)
+    assert counts.sum() == 5 and edges[0] == 0.5
+    histogram = histogram_figure(edges, counts, (1, 2, 3, 4), HistogramLabels("F", "f", "n", "c"))
+    assert len(histogram.layout.shapes) == 4
+    table = segment_table(facts, result)
+    treemap = segment_treemap_figure(table, {}, TreemapLabels("all", "n", "rev", "share"))
+    assert sum(treemap.data[0].values) == 5
+    assert len(treemap.data[0].labels) == int((table["customers"] > 0).sum())
+    flows = migration_flows(
+        np.array([0, 0, 1]), ["a", "b"], np.array([0, 1, 1]), ["a", "b"], None, np.ones(3)
+    )
+    sankey = migration_sankey_figure(flows, {}, FlowLabels("before", "after", "n", "rev"))
+    assert list(sankey.data[0].link.value) == [1, 1, 1]
+    matrix = migration_matrix_figure(migration_matrix(flows), {}, FlowLabels("b", "a", "n", "r"))
+    assert np.asarray(matrix.data[0].z).sum() == 3
