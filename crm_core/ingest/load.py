@@ -55,9 +55,10 @@ from crm_core.db import analyze_table, bulk_insert, bump_data_version, create_te
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
 from crm_core.ingest.read import Source, TableRead, read_file
-from crm_core.ingest.validate import ImportOptions, Validated, validate
+from crm_core.ingest.validate import ImportOptions, Validated, raw_records, validate
 
 Progress = Callable[[float], None]
+LARGE_LOAD_ROWS = 100_000
 
 
 @dataclass
@@ -343,11 +344,7 @@ def _reject_unknown_campaigns(
     rows = good[unknown]
     column = next((s for s, t in validated.mapping.items() if t == "campaign_id"), None)
     if source_frame is not None:
-        raw_frame = source_frame.loc[rows.index].astype(object)
-        raw = [
-            {k: (None if pd.isna(x) else str(x)) for k, x in record.items()}
-            for record in raw_frame.to_dict("records")
-        ]
+        raw = raw_records(source_frame.loc[rows.index])
     else:
         raw = [{} for _ in range(len(rows))]
     extra = pd.DataFrame(
@@ -394,6 +391,18 @@ def _has_rows(conn: Connection, table: Table) -> bool:
     return conn.execute(select(literal(1)).select_from(table).limit(1)).first() is not None
 
 
+def _insert_into_empty(conn: Connection, table: Table, rows: pd.DataFrame) -> None:
+    """Fill an empty table: for a large load its secondary indexes are dropped and built
+    again afterwards (one sort instead of millions of random index inserts); all inside
+    the caller's transaction, so a rollback restores them."""
+    indexes = list(table.indexes) if len(rows) >= LARGE_LOAD_ROWS else []
+    for index in indexes:
+        index.drop(conn)
+    bulk_insert(conn, table, rows)
+    for index in indexes:
+        index.create(conn)
+
+
 def _differs(stored: Column, new: Column) -> object:
     """stored IS DISTINCT FROM new; numbers compared rounded to their column's scale."""
     if isinstance(stored.type, Numeric) and stored.type.scale is not None:
@@ -423,7 +432,7 @@ def upsert(
     if "import_batch_id" in table.c:
         rows["import_batch_id"] = batch_id
     if not _has_rows(conn, table):
-        bulk_insert(conn, table, rows)
+        _insert_into_empty(conn, table, rows)
         return TableCounts(inserted=len(rows))
     staging = create_temp_table(
         conn, f"staging_{table.name}", [Column(c, table.c[c].type) for c in rows.columns]

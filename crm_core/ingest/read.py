@@ -347,6 +347,9 @@ def _read_text(
             return _read_text(payload, name, "gb18030", separator, limit_rows, progress)
         raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
     complete = limit_rows is None or len(frame) + len(bad) < limit_rows
+    if limit_rows is not None:
+        frame = frame.iloc[:limit_rows]
+        bad = bad[bad["row_number"] <= (frame.index.max() if len(frame) else 0)]
     return TableRead(
         frame=frame,
         bad_lines=bad,
@@ -586,10 +589,12 @@ def _lines_at(payload: Path | bytes, encoding: str, numbers: set[int]) -> dict[i
 
 
 def _open_workbook(load_workbook: Any, payload: Path | bytes, name: str) -> Any:
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
-        source = payload if isinstance(payload, Path) else io.BytesIO(payload)
-        return load_workbook(source, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        data = payload.read_bytes() if isinstance(payload, Path) else payload
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
         raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
 
 

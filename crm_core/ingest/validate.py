@@ -285,20 +285,22 @@ def _read_field(
 
 def _reject_frame(frame: pd.DataFrame, marks: _Rejections) -> pd.DataFrame:
     rows = marks.rejected
-    raw_rows = frame[rows]
-    raw = [
-        {k: (None if pd.isna(x) else str(x)) for k, x in record.items()}
-        for record in raw_rows.astype(object).to_dict("records")
-    ]
     return pd.DataFrame(
         {
             "row_number": np.asarray(frame.index[rows], dtype="int64"),
             "column_name": marks.column[rows],
             "reason": marks.reason[rows],
             "detail": [None if d is None or pd.isna(d) else str(d) for d in marks.detail[rows]],
-            "raw": raw,
+            "raw": raw_records(frame[rows]),
         }
     )
+
+
+def raw_records(frame: pd.DataFrame) -> list[dict[str, str | None]]:
+    """Rows as {column: text or None} dicts (how a rejected row is kept)."""
+    cells = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+    columns = [str(c) for c in frame.columns]
+    return [dict(zip(columns, row, strict=True)) for row in cells]
 
 
 # -- ids and duplicates -----------------------------------------------------------------

@@ -77,8 +77,8 @@ def parse_words(column: pd.Series, table: dict[str, str]) -> tuple[pd.Series, pd
 # -- dates and times --------------------------------------------------------------------
 
 _ZONE_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2}|[+-]\d{2})$"
-_TIME_WITH_ZONE = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*" + _ZONE_SUFFIX
-_YEAR_FIRST = r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}"
+_TIME_WITH_ZONE = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?[ \t]*" + _ZONE_SUFFIX
+_YEAR_FIRST = r"^\d{4}[ \t]*[-/.年][ \t]*\d{1,2}[ \t]*[-/.月][ \t]*\d{1,2}"
 _DAY_OR_MONTH_FIRST = r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _NUMBER = r"^\d+(?:\.\d+)?$"
 
@@ -101,7 +101,7 @@ def parse_datetimes(
     pandas' general parser for month names (5 Mar 2024, March 5, 2024).
     """
     text = clean_text(column)
-    text = text.str.replace(r"\s*(?:UTC|GMT)$", "+00:00", regex=True)
+    text = text.str.replace(r"[ \t]*(?:UTC|GMT)$", "+00:00", regex=True)
     result = pd.Series(pd.NaT, index=column.index, dtype="datetime64[us]")
     todo = text.notna()
 
@@ -293,7 +293,7 @@ def normalise_phones(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     marketplace exports (138****8000) are kept as they are. A cell with no digits, or
     letters, is bad."""
     text = clean_text(column)
-    compact = text.str.normalize("NFKC").str.replace(r"[\s\-().·/]", "", regex=True)
+    compact = text.str.normalize("NFKC").str.replace(r"[ \t\-().·/]", "", regex=True)
     compact = compact.str.replace(r"^00", "+", regex=True)
     mainland = compact.str.match(r"^\+?86(1\d{10})$").fillna(False).astype(bool)
     compact = compact.where(~mainland, compact.str.replace(r"^\+?86", "", regex=True))
@@ -304,7 +304,8 @@ def normalise_phones(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 def normalise_emails(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """E-mail addresses trimmed and lower-cased; a cell without 'x@y.z' shape is bad."""
     text = clean_text(column).str.lower()
-    bad = text.notna() & ~text.str.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").fillna(False).astype(bool)
+    shape = r"^[^@ \t]+@[^@ \t]+\.[^@ \t]+$"
+    bad = text.notna() & ~text.str.match(shape).fillna(False).astype(bool)
     return text.where(~bad), bad
 
 

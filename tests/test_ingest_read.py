@@ -1,0 +1,222 @@
+"""Reading files as users have them: encodings, separators, broken lines, spreadsheets.
+
+Every file is made by the test in tmp_path; the assertions check what was detected, that
+every data row is either read or reported as a bad line with its number, and that a
+file that cannot be used fails with one typed error naming the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from crm_core.errors import InputError
+from crm_core.ingest import read_file, read_table, sheet_names
+
+CHINESE_ORDERS = (
+    "客户ID,订单号,下单时间,实付金额,订单状态\n"
+    'C001,A1001,2024/3/5 10:00,"￥1,234.50",已付款\n'
+    "C002,A1002,2024年3月6日,88元,交易关闭\n"
+)
+
+
+def _write(tmp_path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_gbk_file_with_chinese_headers_is_detected(tmp_path):
+    path = _write(tmp_path, "订单.csv", CHINESE_ORDERS.encode("gbk"))
+    table = read_file(path)
+    assert table.encoding == "gb18030"
+    assert table.separator == ","
+    assert list(table.frame.columns) == ["客户ID", "订单号", "下单时间", "实付金额", "订单状态"]
+    assert table.frame.loc[1, "实付金额"] == "￥1,234.50"
+    assert table.frame.loc[2, "订单状态"] == "交易关闭"
+    assert table.file_name == "订单.csv"
+
+
+def test_utf8_bom_and_semicolons(tmp_path):
+    data = "\ufeffcustomer_id;amount\nC1;12,50\nC2;7\n".encode()
+    table = read_file(_write(tmp_path, "bom.csv", data))
+    assert table.encoding == "utf-8-sig"
+    assert table.separator == ";"
+    assert list(table.frame.columns) == ["customer_id", "amount"]
+    assert table.frame["amount"].tolist() == ["12,50", "7"]
+
+
+@pytest.mark.parametrize(("separator", "name"), [("\t", "tab"), ("|", "pipe")])
+def test_tab_and_pipe_separators(tmp_path, separator, name):
+    data = separator.join(["id", "name"]) + "\n" + separator.join(["1", "王芳"]) + "\n"
+    table = read_file(_write(tmp_path, f"{name}.txt", data.encode()))
+    assert table.separator == separator
+    assert table.frame.loc[1].tolist() == ["1", "王芳"]
+
+
+def test_utf16_unicode_text_from_excel(tmp_path):
+    data = "客户ID\t金额\r\nC1\t10\r\n".encode("utf-16")
+    table = read_file(_write(tmp_path, "unicode.txt", data))
+    assert table.encoding == "utf-16"
+    assert table.frame.loc[1].tolist() == ["C1", "10"]
+
+
+def test_whitespace_separated_file_with_a_bad_line(tmp_path):
+    data = (
+        b" customer_id  date  dollar_value\r\n"
+        b" 00001 19970101  11.77\r\n"
+        b" 00002 19970112 1 2 3\r\n"
+        b" 00003 19970102  20.76\r\n"
+    )
+    table = read_file(_write(tmp_path, "cdnow.txt", data))
+    assert table.separator == "whitespace"
+    assert table.frame["customer_id"].tolist() == ["00001", "00003"]
+    assert table.frame.index.tolist() == [1, 3]
+    assert table.bad_lines["row_number"].tolist() == [2]
+    assert "00002" in table.bad_lines["text"].iloc[0]
+    assert table.rows_read == 3
+
+
+def test_broken_quoting_loses_no_line(tmp_path):
+    data = (
+        b"id,name,amount\n"
+        b"1,Ann,10\n"
+        b'2,"Bob,20\n'
+        b"3,Cy,30\n"
+        b"4,Di\n"
+        b"5,Ed,50,extra\n"
+        b'6,"Fay, the second",60\n'
+        b"7,Gus,70\n"
+    )
+    table = read_file(_write(tmp_path, "broken.csv", data))
+    good = table.frame
+    assert good["id"].tolist() == ["1", "3", "6", "7"]
+    assert good.index.tolist() == [1, 3, 6, 7]
+    assert good.loc[6, "name"] == "Fay, the second"
+    assert table.bad_lines["row_number"].tolist() == [2, 4, 5]
+    assert table.bad_lines["text"].tolist()[0] == '2,"Bob,20'
+    assert table.rows_read == 7
+
+
+def test_quoted_newlines_stay_in_their_row_and_later_rows_keep_their_numbers(tmp_path):
+    data = b'id,comment\n1,"line one\nline two"\n2,ok\n\n3,fine\n'
+    table = read_file(_write(tmp_path, "comments.csv", data))
+    assert table.frame["comment"].tolist() == ["line one\nline two", "ok", "fine"]
+    assert table.frame.index.tolist() == [1, 3, 5]
+    assert table.bad_lines.empty
+
+
+def test_a_title_line_above_the_header_is_skipped(tmp_path):
+    data = "订单导出 2024-03\n订单号,客户ID,金额\nA1,C1,10\nA2,C2,20\n".encode()
+    table = read_file(_write(tmp_path, "title.csv", data))
+    assert list(table.frame.columns) == ["订单号", "客户ID", "金额"]
+    assert table.frame["订单号"].tolist() == ["A1", "A2"]
+
+
+def test_duplicate_and_empty_headers_get_distinct_names(tmp_path):
+    table = read_file(_write(tmp_path, "dup.csv", b"id,note,note,\n1,a,b,c\n"))
+    assert list(table.frame.columns) == ["id", "note", "note.1", "column_4"]
+
+
+def test_gzipped_csv(tmp_path):
+    table = read_file(_write(tmp_path, "orders.csv.gz", gzip.compress(CHINESE_ORDERS.encode())))
+    assert len(table.frame) == 2
+    assert table.encoding == "utf-8"
+
+
+def test_ids_and_empty_cells_are_kept_as_text(tmp_path):
+    table = read_file(_write(tmp_path, "ids.csv", b"id,code,city\n00001,NA,\n"))
+    assert table.frame.loc[1, "id"] == "00001"
+    assert table.frame.loc[1, "code"] == "NA"
+    assert pd.isna(table.frame.loc[1, "city"])
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        (b"", "data.error.empty_file"),
+        (b"\n\n  \n", "data.error.empty_file"),
+        (b"customer_id,amount\n", "data.error.no_rows"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", "data.error.xls_not_supported"),
+        (b"PK\x03\x04not really a zip", "data.error.unreadable_file"),
+    ],
+)
+def test_unusable_files_raise_one_typed_error(tmp_path, data, key):
+    with pytest.raises(InputError) as raised:
+        read_file(_write(tmp_path, "bad.csv", data))
+    assert raised.value.key == key
+    assert "bad.csv" in raised.value.message() or key != "data.error.no_rows"
+
+
+def test_missing_file_is_a_typed_error(tmp_path):
+    with pytest.raises(InputError) as raised:
+        read_file(tmp_path / "nowhere.csv")
+    assert raised.value.key == "data.error.file_not_found"
+
+
+def test_an_upload_object_is_read_like_a_file():
+    upload = io.BytesIO(CHINESE_ORDERS.encode("gbk"))
+    upload.name = "export.csv"
+    table = read_file(upload)
+    assert table.file_name == "export.csv"
+    assert len(table.frame) == 2
+    assert len(table.sha256) == 64
+
+
+def _workbook(tmp_path):
+    book = Workbook()
+    first = book.active
+    first.title = "说明"
+    first.append(["这是一张说明页"])
+    orders = book.create_sheet("订单")
+    orders.append(["订单号", "客户ID", "下单时间", "实付金额"])
+    orders.append(["A1", 17850.0, dt.datetime(2024, 3, 5, 10, 30), 1234.5])
+    orders.append([None, None, None, None])
+    orders.append(["A2", "00002", 45356, "88元"])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    return path
+
+
+def test_xlsx_with_a_sheet_choice(tmp_path):
+    path = _workbook(tmp_path)
+    assert sheet_names(path) == ["说明", "订单"]
+    table = read_file(path, sheet="订单")
+    assert table.kind == "xlsx" and table.sheet == "订单" and table.sheets == ["说明", "订单"]
+    frame = table.frame
+    assert frame.loc[1].tolist() == ["A1", "17850", "2024-03-05 10:30:00", "1234.5"]
+    assert frame.loc[3].tolist() == ["A2", "00002", "45356", "88元"]
+    assert frame.index.tolist() == [1, 3]
+
+
+def test_xlsx_unknown_sheet_names_the_sheets(tmp_path):
+    with pytest.raises(InputError) as raised:
+        read_file(_workbook(tmp_path), sheet="Sheet9")
+    assert raised.value.key == "data.error.unknown_sheet"
+    assert "订单" in raised.value.message()
+
+
+def test_preview_stops_early_and_says_so(tmp_path):
+    rows = "".join(f"{i},C{i}\n" for i in range(50_000))
+    path = _write(tmp_path, "big.csv", ("id,customer\n" + rows).encode())
+    preview = read_file(path, limit_rows=100)
+    assert not preview.complete
+    assert 100 <= len(preview.frame) < 50_000
+    full = read_file(path)
+    assert full.complete and len(full.frame) == 50_000
+
+
+def test_progress_is_reported_up_to_the_end(tmp_path):
+    rows = "".join(f"{i},C{i % 97},2024-03-05,{i % 500}.5\n" for i in range(300_000))
+    path = _write(tmp_path, "progress.csv", ("id,customer,date,amount\n" + rows).encode())
+    seen: list[float] = []
+    frame = read_table(path, progress=seen.append)
+    assert len(frame) == 300_000
+    assert len(seen) > 2
+    assert seen == sorted(seen)
+    assert seen[-1] == 1.0
