@@ -1,0 +1,297 @@
+"""Loading on SQLite and PostgreSQL: one transaction, upsert by natural key, history.
+
+Every entity's sample file in data/samples imports; a re-upload changes nothing; a
+changed row updates; unknown customers get a minimal record; a failure leaves the store
+as it was; rejected rows are stored with their reason and come back as CSV.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from crm_core import models
+from crm_core.db import data_version
+from crm_core.errors import InputError
+from crm_core.ingest import (
+    ImportOptions,
+    find_template,
+    import_file,
+    import_history,
+    import_rejects,
+    rejects_csv,
+    save_template,
+    suggest_mapping,
+)
+
+LOAD_MODULE = importlib.import_module("crm_core.ingest.load")
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def _count(engine, table, *where) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar()
+
+
+def _rows(engine, table, order_by) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(select(table).order_by(order_by))
+        return pd.DataFrame(result.mappings().all())
+
+
+def _csv_bytes(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+ORDERS_V1 = """order_id,customer_id,ordered_at,amount,status
+O1,C1,2024-03-01 10:00,100.10,paid
+O2,C1,2024-03-02 11:00,20.00,paid
+O3,C2,2024-03-03 12:00,35.55,unpaid
+O4,C3,2024-03-04 13:00,0.00,paid
+"""
+ORDERS_V2 = """order_id,customer_id,ordered_at,amount,status
+O1,C1,2024-03-01 10:00,100.1,paid
+O2,C1,2024-03-02 11:00,25.00,paid
+O3,C2,2024-03-03 12:00,35.55,paid
+O4,C3,2024-03-04 13:00,0,paid
+O5,C4,2024-03-05 14:00,9.99,paid
+"""
+
+
+def test_reupload_changes_nothing_and_a_changed_row_updates(store):
+    first = import_file(store, _csv_bytes(ORDERS_V1), "orders", file_name="v1.csv", user="li")
+    assert (first.inserted, first.updated, first.unchanged) == (4, 0, 0)
+    assert first.customers_created == 3
+    version = data_version(store)
+
+    again = import_file(store, _csv_bytes(ORDERS_V1), "orders", file_name="v1.csv")
+    assert (again.accepted, again.inserted, again.updated, again.unchanged) == (4, 0, 0, 4)
+    assert again.customers_created == 0
+    assert again.summary_line() == "accepted 4, rejected 0, unchanged 4, updated 0"
+    assert data_version(store) == version + 1
+
+    changed = import_file(store, _csv_bytes(ORDERS_V2), "orders", file_name="v2.csv")
+    assert (changed.inserted, changed.updated, changed.unchanged) == (1, 2, 2)
+    assert changed.customers_created == 1
+    orders = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert float(orders.loc["O2", "amount"]) == 25.0
+    assert orders.loc["O3", "status"] == "paid"
+    assert orders.loc["O2", "import_batch_id"] == changed.batch_id
+    assert orders.loc["O1", "import_batch_id"] == first.batch_id
+    assert _count(store, models.customers, models.customers.c.is_placeholder.is_(True)) == 4
+
+
+def test_only_mapped_columns_are_written(store):
+    import_file(
+        store,
+        _csv_bytes("客户ID,姓名,手机号\nC1,王芳,138 0013 8000\nC2,李强,139-0013-9001\n"),
+        "customers",
+    )
+    result = import_file(store, _csv_bytes("客户ID,姓名\nC1,王芳\nC2,李强强\n"), "customers")
+    assert (result.updated, result.unchanged) == (1, 1)
+    customers = _rows(store, models.customers, models.customers.c.customer_id)
+    assert customers["phone"].tolist() == ["13800138000", "13900139001"]
+    assert customers["name"].tolist() == ["王芳", "李强强"]
+
+
+def test_a_customers_upload_completes_placeholder_records(store):
+    import_file(store, _csv_bytes(ORDERS_V1), "orders")
+    result = import_file(store, _csv_bytes("customer_id,name\nC1,Ann\nC9,Zoe\n"), "customers")
+    assert (result.inserted, result.updated) == (1, 1)
+    customers = _rows(store, models.customers, models.customers.c.customer_id)
+    flags = dict(zip(customers["customer_id"], customers["is_placeholder"], strict=True))
+    assert flags == {"C1": False, "C2": True, "C3": True, "C9": False}
+
+
+@pytest.mark.parametrize(
+    ("file_name", "entity", "table", "rows"),
+    [
+        ("customers.csv", "customers", models.customers, 6),
+        ("orders_taobao_gbk.csv", "orders", models.orders, 6),
+        ("order_lines_day_first.csv", "order_lines", models.order_lines, 4),
+        ("events.tsv", "events", models.events, 4),
+        ("tickets.csv", "tickets", models.tickets, 3),
+        ("campaigns.xlsx", "campaigns", models.campaigns, 2),
+        ("survey_responses.csv", "survey_responses", models.survey_responses, 3),
+    ],
+)
+def test_every_entity_sample_imports_and_reimports_unchanged(store, file_name, entity, table, rows):
+    options = ImportOptions(day_first=True)
+    sheet = "活动" if file_name.endswith(".xlsx") else None
+    first = import_file(store, SAMPLES / file_name, entity, options=options, sheet=sheet)
+    assert (first.accepted, first.rejected, first.inserted) == (rows, 0, rows)
+    assert _count(store, table) == rows
+    second = import_file(store, SAMPLES / file_name, entity, options=options, sheet=sheet)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, rows)
+
+
+def test_sample_values_arrive_as_written(store):
+    import_file(store, SAMPLES / "customers.csv", "customers")
+    orders = import_file(store, SAMPLES / "orders_taobao_gbk.csv", "orders")
+    assert orders.customers_created == 1  # C0007 is not in customers.csv
+    stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert float(stored.loc["T202403050001", "amount"]) == 1288.0
+    assert stored.loc["T202403080004", "status"] == "refunded"
+    assert stored.loc["T202403090005", "status"] == "unpaid"
+    assert stored.loc["T202403070003", "status"] == "cancelled"
+    assert stored.loc["T202403100006", "channel"] == "wecom"
+    assert stored.loc["T202403050001", "paid_at"] == pd.Timestamp("2024-03-05 10:13:05")
+    import_file(store, SAMPLES / "campaigns.xlsx", "campaigns", sheet="活动")
+    touches = import_file(store, SAMPLES / "campaign_touches.csv", "campaign_touches")
+    assert touches.rejected == 0
+    stored_touches = _rows(store, models.campaign_touches, models.campaign_touches.c.customer_id)
+    control = stored_touches.set_index("customer_id").loc["C0003"]
+    assert control["is_control"] and control["variant"] == "control"
+    surveys = import_file(store, SAMPLES / "survey_responses.csv", "survey_responses")
+    assert surveys.rejected == 0
+    answers = _rows(store, models.survey_responses, models.survey_responses.c.response_id)
+    assert answers["responded_at"].tolist()[:2] == [
+        pd.Timestamp("2024-03-08 10:00"),
+        pd.Timestamp("2024-03-08 10:30"),
+    ]
+
+
+def test_order_lines_reupload_replaces_the_orders_lines(store):
+    full = "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\n" + (
+        "A1,1,2024-03-01,10,C1\nA1,2,2024-03-01,5,C1\nA1,1,2024-03-01,1,C1\nA2,1,2024-03-02,7,C2\n"
+    )
+    shorter = "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\nA1,1,2024-03-01,10,C1\n"
+    first = import_file(store, _csv_bytes(full), "order_lines")
+    assert first.related["orders"].inserted == 2
+    second = import_file(store, _csv_bytes(shorter), "order_lines")
+    assert (second.unchanged, second.removed) == (1, 2)
+    assert second.related["orders"].updated == 1
+    lines = _rows(store, models.order_lines, models.order_lines.c.line_no)
+    assert lines[lines["order_id"] == "A1"]["line_no"].tolist() == [1]
+    orders = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert float(orders.loc["A1", "amount"]) == 10.0
+    assert float(orders.loc["A2", "amount"]) == 7.0
+
+
+def test_touches_of_unknown_campaigns_are_rejected_with_their_row(store):
+    text = "活动编号,客户ID\nM1,C1\nM9,C2\n"
+    import_file(store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns")
+    result = import_file(store, _csv_bytes(text), "campaign_touches")
+    assert (result.accepted, result.rejected) == (1, 1)
+    reject = result.rejects.iloc[0]
+    assert (reject["row_number"], reject["reason"], reject["detail"]) == (
+        2,
+        "unknown_campaign",
+        "M9",
+    )
+    assert reject["raw"] == {"活动编号": "M9", "客户ID": "C2"}
+    assert _count(store, models.import_rejects) == 1
+
+
+def test_a_failure_while_loading_leaves_the_store_as_before(store, monkeypatch):
+    import_file(store, _csv_bytes(ORDERS_V1), "orders")
+    version = data_version(store)
+
+    def broken(conn):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(LOAD_MODULE, "bump_data_version", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_file(store, _csv_bytes(ORDERS_V2), "orders")
+    assert data_version(store) == version
+    assert _count(store, models.orders) == 4
+    assert _count(store, models.customers) == 3
+    assert _count(store, models.import_batches) == 1
+    orders = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert float(orders.loc["O2", "amount"]) == 20.0
+
+
+def test_a_missing_required_column_names_it_and_changes_nothing(store):
+    with pytest.raises(InputError) as raised:
+        import_file(store, _csv_bytes("customer_id,amount\nC1,10\n"), "orders")
+    assert raised.value.key == "data.error.missing_columns"
+    assert "ordered_at" in raised.value.message()
+    assert "ordered_at" in raised.value.message("zh-CN")
+    assert _count(store, models.import_batches) == 0
+    assert data_version(store) == 0
+
+
+def test_rejects_are_stored_listed_and_downloadable(store):
+    text = ORDERS_V1 + "O6,,2024-03-06,5,paid\nO7,C7,someday,5,paid\nO8,C8,2024-03-08,lots,paid\n"
+    result = import_file(store, _csv_bytes(text), "orders", file_name="shop.csv", user="li")
+    assert (result.rows_read, result.accepted, result.rejected) == (7, 4, 3)
+    assert result.reject_counts == {"missing_value": 1, "unreadable_date": 1, "not_a_number": 1}
+    stored = import_rejects(store, result.batch_id)
+    assert stored["row_number"].tolist() == [5, 6, 7]
+    assert stored["reason"].tolist() == ["missing_value", "unreadable_date", "not_a_number"]
+    assert stored["raw"].iloc[1]["ordered_at"] == "someday"
+    history = import_history(store)
+    batch = history.iloc[0]
+    assert (batch["file_name"], batch["created_by"], batch["entity"]) == (
+        "shop.csv",
+        "li",
+        "orders",
+    )
+    assert (batch["rows_read"], batch["accepted"], batch["rejected"]) == (7, 4, 3)
+    assert len(batch["file_sha256"]) == 64
+    english = pd.read_csv(io.BytesIO(rejects_csv(store, result.batch_id)), dtype="str")
+    assert english["Reason"].tolist() == ["Missing value", "Unreadable date", "Not a number"]
+    assert english["order_id"].tolist() == ["O6", "O7", "O8"]
+    chinese = pd.read_csv(io.BytesIO(rejects_csv(store, result.batch_id, language="zh-CN")))
+    assert chinese["原因"].tolist()[1] == "无法识别的日期"
+
+
+def test_a_saved_mapping_is_reused_for_the_same_headers(store):
+    text = "会员,时间,付款\nC1,2024-03-01,10\n"
+    mapping = suggest_mapping(pd.DataFrame(columns=["会员", "时间", "付款"]), "orders")
+    assert mapping["会员"] is None
+    chosen = {"会员": "customer_id", "时间": "ordered_at", "付款": "amount"}
+    save_template(store, "小店导出", "orders", chosen, ["会员", "时间", "付款"], user="li")
+    assert find_template(store, "orders", ["付款", "会员", "时间"])["name"] == "小店导出"
+    assert find_template(store, "customers", ["付款", "会员", "时间"]) is None
+    assert find_template(store, "orders", ["会员", "时间"]) is None
+    result = import_file(store, _csv_bytes(text), "orders")
+    assert (result.accepted, result.rejected) == (1, 0)
+
+
+def test_two_hundred_thousand_rows_with_one_percent_bad_lose_no_good_row(store, tmp_path):
+    rows = 200_000
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "订单号": [f"N{i:07d}" for i in range(rows)],
+            "客户ID": [f"U{c:05d}" for c in rng.integers(0, 20_000, rows)],
+            "下单时间": (
+                pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 3e7, rows), unit="s")
+            ).strftime("%Y-%m-%d %H:%M:%S"),
+            "实付金额": np.round(rng.gamma(2.0, 60.0, rows), 2).astype(str),
+            "订单状态": rng.choice(["已付款", "交易成功", "已退款", "交易关闭"], rows),
+        }
+    )
+    bad_rows = rng.choice(rows, 2_000, replace=False)
+    kinds = np.arange(2_000) % 4
+    frame.loc[bad_rows[kinds == 0], "客户ID"] = ""
+    frame.loc[bad_rows[kinds == 1], "下单时间"] = "2023-13-45"
+    frame.loc[bad_rows[kinds == 2], "实付金额"] = "n/a"
+    frame.loc[bad_rows[kinds == 3], "订单状态"] = "???"
+    path = tmp_path / "big_gbk.csv"
+    frame.to_csv(path, index=False, encoding="gbk")
+
+    result = import_file(store, path, "orders")
+    assert (result.rows_read, result.accepted, result.rejected) == (200_000, 198_000, 2_000)
+    assert result.reject_counts == {
+        "missing_value": 500,
+        "unreadable_date": 500,
+        "not_a_number": 500,
+        "unknown_value": 500,
+    }
+    assert sorted(result.rejects["row_number"]) == sorted(bad_rows + 1)
+    good = frame.drop(index=bad_rows)
+    with store.connect() as conn:
+        stored_ids = set(conn.execute(select(models.orders.c.order_id)).scalars())
+        stored_total = conn.execute(select(func.sum(models.orders.c.amount))).scalar()
+    assert stored_ids == set(good["订单号"])
+    assert float(stored_total) == pytest.approx(good["实付金额"].astype(float).sum(), abs=0.005)
+    again = import_file(store, path, "orders")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 198_000)
