@@ -1,0 +1,122 @@
+"""`python -m crm_core import ENTITY FILE`: one summary line and exit 0, or the reason
+and exit 2 with the store unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from crm_core import cli, models
+from crm_core.db import make_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+
+
+@pytest.fixture
+def store_url(sqlite_store, monkeypatch) -> str:
+    url = sqlite_store.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture(autouse=True)
+def import_command_registered(monkeypatch):
+    """The import command in the CLI's command list (whatever else it holds)."""
+    if "import_file" not in cli.COMMAND_MODULES:
+        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "import_file"))
+
+
+def _count(url: str, table) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_import_prints_one_line_and_a_reimport_is_unchanged(store_url, capsys):
+    assert cli.main(["import", "orders", str(SAMPLES / "orders_taobao_gbk.csv")]) == 0
+    assert capsys.readouterr().out == "accepted 6, rejected 0, unchanged 0, updated 0\n"
+    assert cli.main(["import", "orders", str(SAMPLES / "orders_taobao_gbk.csv")]) == 0
+    assert capsys.readouterr().out == "accepted 6, rejected 0, unchanged 6, updated 0\n"
+    assert _count(store_url, models.orders) == 6
+
+
+def test_day_first_sheet_and_rejects_options(store_url, tmp_path, capsys):
+    code = cli.main(
+        ["import", "order_lines", str(SAMPLES / "order_lines_day_first.csv"), "--day-first"]
+    )
+    assert code == 0
+    assert capsys.readouterr().out.startswith("accepted 4, rejected 0")
+    assert (
+        cli.main(["import", "campaigns", str(SAMPLES / "campaigns.xlsx"), "--sheet", "活动"]) == 0
+    )
+    capsys.readouterr()
+    bad = tmp_path / "touches.csv"
+    bad.write_text("活动编号,客户ID,是否响应\nM2403,C1,是\nM2403,,否\nNOPE,C2,否\n", "utf-8")
+    rejects = tmp_path / "rejects.csv"
+    assert cli.main(["import", "campaign_touches", str(bad), "--rejects", str(rejects)]) == 0
+    assert capsys.readouterr().out == "accepted 1, rejected 2, unchanged 0, updated 0\n"
+    written = pd.read_csv(rejects, dtype="str")
+    assert written["reason_code"].tolist() == ["missing_value", "unknown_campaign"]
+    assert written["Row"].tolist() == ["2", "3"]
+
+
+def test_a_mapping_file_is_used(store_url, tmp_path, capsys):
+    data = tmp_path / "shop.csv"
+    data.write_text("会员,时间,付款\nC1,2024-03-01,10\n", "utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(
+        json.dumps({"会员": "customer_id", "时间": "ordered_at", "付款": "amount"}), "utf-8"
+    )
+    assert cli.main(["import", "orders", str(data), "--mapping", str(mapping)]) == 0
+    assert capsys.readouterr().out == "accepted 1, rejected 0, unchanged 0, updated 0\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"customer_id,amount\nC1,10\n", "ordered_at"),
+        (b"", "empty"),
+        (b"order_id,customer_id,ordered_at,amount\n", "no data rows"),
+    ],
+)
+def test_unusable_files_exit_2_with_the_reason(store_url, tmp_path, capsys, content, message):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(content)
+    assert cli.main(["import", "orders", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err
+    assert _count(store_url, models.import_batches) == 0
+
+
+def test_the_command_runs_as_a_process(store_url, tmp_path):
+    script = (
+        "import sys\n"
+        "from crm_core import cli\n"
+        "if 'import_file' not in cli.COMMAND_MODULES:\n"
+        "    cli.COMMAND_MODULES = (*cli.COMMAND_MODULES, 'import_file')\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    env = {**os.environ, "DATABASE_URL": store_url, "PYTHONPATH": str(ROOT)}
+    ok = subprocess.run(
+        [sys.executable, "-c", script, "import", "customers", str(SAMPLES / "customers.csv")],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert (ok.returncode, ok.stdout) == (0, "accepted 6, rejected 0, unchanged 0, updated 0\n")
+    missing = subprocess.run(
+        [sys.executable, "-c", script, "import", "customers", str(tmp_path / "none.csv")],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert "none.csv" in missing.stderr and "Traceback" not in missing.stderr

@@ -1,0 +1,178 @@
+"""Likely duplicate customers (same phone or e-mail) and merging them after a preview."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from crm_core import models
+from crm_core.db import bulk_insert, data_version
+from crm_core.errors import InputError
+from crm_core.ingest import import_file, likely_duplicate_customers, merge_customers
+
+ORDERS = b"""order_id,customer_id,ordered_at,amount
+O1,C1,2024-03-01,10
+O2,C2,2024-03-02,20
+O3,C2,2024-03-03,30
+"""
+
+
+@pytest.fixture
+def shop(store):
+    """C1 and C2 share a phone (written differently), C1 and C3 an e-mail (case), C5
+    and C6 only a masked phone; C2 has orders, a ticket, an event, a survey answer and
+    touches in campaigns K1 (which C1 also got) and K2."""
+    phones = ["13800138000", "+86 138-0013-8000", None, "13900000000", "138****1", "138****1"]
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C4", "C5", "C6"],
+            "name": [None, "王芳", "Fang", "李强", None, None],
+            "phone": phones,
+            "email": ["fang@example.com", None, "FANG@Example.com ", None, None, None],
+            "opt_out_sms": [False, False, True, False, False, False],
+        }
+    )
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": ["K1", "K2"],
+            "name": ["K1", "K2"],
+            "channel": ["sms", "sms"],
+            "started_at": pd.to_datetime(["2024-03-01", "2024-03-02"]),
+        }
+    )
+    touches = pd.DataFrame({"campaign_id": ["K1", "K1", "K2"], "customer_id": ["C1", "C2", "C2"]})
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, customers)
+        bulk_insert(conn, models.campaigns, campaigns)
+        bulk_insert(conn, models.campaign_touches, touches)
+        bulk_insert(
+            conn,
+            models.tickets,
+            pd.DataFrame(
+                {
+                    "ticket_id": ["T1"],
+                    "customer_id": ["C2"],
+                    "ticket_type": ["quality"],
+                    "created_at": pd.to_datetime(["2024-03-04"]),
+                }
+            ),
+        )
+        bulk_insert(
+            conn,
+            models.events,
+            pd.DataFrame(
+                {
+                    "event_id": ["E1"],
+                    "customer_id": ["C2"],
+                    "event_type": ["browse"],
+                    "occurred_at": pd.to_datetime(["2024-03-04"]),
+                }
+            ),
+        )
+        bulk_insert(
+            conn,
+            models.survey_responses,
+            pd.DataFrame(
+                {
+                    "response_id": ["S1"],
+                    "customer_id": ["C2"],
+                    "responded_at": pd.to_datetime(["2024-03-05"]),
+                    "nps": [9],
+                }
+            ),
+        )
+    import_file(store, ORDERS, "orders", file_name="orders.csv")
+    return store
+
+
+def _owner_counts(engine, table) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.customer_id, func.count()).group_by(table.c.customer_id)
+        ).all()
+    return dict(rows)
+
+
+def test_likely_duplicates_share_a_normalised_phone_or_email(shop):
+    found = likely_duplicate_customers(shop)
+    groups = {
+        (row.matched_on, row.match_value): sorted(part["customer_id"])
+        for row, part in ((part.iloc[0], part) for _, part in found.groupby("group", sort=True))
+    }
+    assert groups == {
+        ("email", "fang@example.com"): ["C1", "C3"],
+        ("phone", "13800138000"): ["C1", "C2"],
+    }
+    orders = found.drop_duplicates("customer_id").set_index("customer_id")["orders"]
+    assert orders.to_dict() == {"C1": 1, "C2": 2, "C3": 0}
+
+
+def test_preview_says_what_moves_and_changes_nothing(shop):
+    version = data_version(shop)
+    plan = merge_customers(shop, "C1", ["C2", "C3"], preview=True)
+    assert not plan.applied
+    assert plan.moves == {
+        "orders": 2,
+        "tickets": 1,
+        "events": 1,
+        "campaign_touches": 1,
+        "survey_responses": 1,
+    }
+    assert plan.touches_dropped == 1
+    assert plan.fields_filled["name"] == "王芳"
+    assert plan.fields_filled["opt_out_sms"] is True
+    assert data_version(shop) == version
+    assert _owner_counts(shop, models.orders) == {"C1": 1, "C2": 2}
+
+
+def test_merge_repoints_everything_in_one_transaction(shop):
+    version = data_version(shop)
+    plan = merge_customers(shop, "C1", ["C2", "C3"], preview=False, user="li")
+    assert plan.applied
+    assert data_version(shop) == version + 1
+    for table in (models.orders, models.tickets, models.events, models.survey_responses):
+        assert set(_owner_counts(shop, table)) == {"C1"}
+    with shop.connect() as conn:
+        touches = conn.execute(
+            select(models.campaign_touches.c.campaign_id, models.campaign_touches.c.customer_id)
+        ).all()
+        customers = pd.DataFrame(
+            conn.execute(select(models.customers).order_by(models.customers.c.customer_id))
+            .mappings()
+            .all()
+        ).set_index("customer_id")
+    assert sorted(touches) == [("K1", "C1"), ("K2", "C1")]
+    assert customers.loc["C1", "name"] == "王芳"
+    assert bool(customers.loc["C1", "opt_out_sms"])
+    assert customers.loc[["C2", "C3"], "merged_into"].tolist() == ["C1", "C1"]
+    assert likely_duplicate_customers(shop).empty
+
+
+def test_reuploading_after_a_merge_changes_nothing(shop):
+    merge_customers(shop, "C1", ["C2"], preview=False)
+    again = import_file(shop, ORDERS, "orders")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert again.customers_created == 0
+    assert _owner_counts(shop, models.orders) == {"C1": 3}
+
+
+@pytest.mark.parametrize(
+    ("survivor", "merged", "key"),
+    [
+        ("C1", ["C1"], "data.error.merge_survivor_in_list"),
+        ("C1", ["C99"], "data.error.merge_unknown_customer"),
+        ("C1", [], "data.error.merge_nothing"),
+    ],
+)
+def test_impossible_merges_are_refused(shop, survivor, merged, key):
+    with pytest.raises(InputError) as raised:
+        merge_customers(shop, survivor, merged, preview=False)
+    assert raised.value.key == key
+
+
+def test_a_merged_record_cannot_be_merged_again(shop):
+    merge_customers(shop, "C1", ["C2"], preview=False)
+    with pytest.raises(InputError) as raised:
+        merge_customers(shop, "C3", ["C2"], preview=False)
+    assert raised.value.key == "data.error.merge_already_merged"
