@@ -771,7 +771,6 @@ def _plan_campaigns(seed: int, cal: _Calendar) -> _CampaignPlan:
 
 def _priced_orders(
     rng: np.random.Generator,
-    cal: _Calendar,
     tau: np.ndarray,
     favourite: np.ndarray,
     customer_channel: np.ndarray,
@@ -799,53 +798,27 @@ def _priced_orders(
 
 
 def _sorted_keys(customer: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """One float per row that sorts by customer, then time (searchsorted finds a
+    customer's rows before a moment)."""
     return customer * _KEY_STRIDE + tau
 
 
-def _block(
-    seed: int,
-    block: int,
+def _block_campaigns(
+    rng: np.random.Generator,
+    cal: _Calendar,
+    plan: _CampaignPlan,
     people: _Customers,
     lo: int,
     hi: int,
-    cal: _Calendar,
-    plan: _CampaignPlan,
-) -> dict[str, dict[str, np.ndarray]]:
-    """Orders, touches, events, tickets and surveys of customers lo..hi-1 (local indexes:
-    customer = position in the block, order references = position in the block's orders)."""
-    rng = _rng(seed, 4, block)
+    paid_keys: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(touches, extra purchases) of the block's customers: each campaign's audience,
+    its control group and variants, opens and clicks (hours after sending), and the
+    purchases the campaign adds for treated customers. `paid_keys`: the block's sorted
+    paid-order keys (customer * stride + tau)."""
     nb = hi - lo
     signup = people.signup[lo:hi]
-    favourite = people.favourite[lo:hi]
-    cust_channel = people.channel[lo:hi]
-    counts = people.order_count[lo:hi]
-
-    # Base orders: the first at first_order, the rest spread over the active life.
-    customer = np.repeat(np.arange(nb), counts)
-    starts = np.cumsum(counts) - counts
-    position = np.arange(len(customer)) - np.repeat(starts, counts)
-    first = people.first_order[lo:hi][customer]
-    last = people.active_end[lo:hi][customer]
-    tau = np.where(position == 0, first, cal.sample_orders(first, last, rng.random(len(customer))))
-    promo = cal.promo_day[cal.day_of(tau)]
-    priced = _priced_orders(
-        rng, cal, tau, favourite[customer], cust_channel[customer], np.where(promo, 0.75, 0.28)
-    )
-    recent = tau >= cal.days - 3
-    status = np.where(
-        rng.random(len(tau)) < np.where(recent, 0.12, 0.03),
-        UNPAID,
-        np.where(rng.random(len(tau)) < 0.055, CANCELLED, PAID),
-    )
-    campaign = np.full(len(tau), -1)
-
-    order_sort = np.argsort(_sorted_keys(customer, tau), kind="stable")
-    customer, tau, status = customer[order_sort], tau[order_sort], status[order_sort]
-    priced = {k: v[order_sort] for k, v in priced.items()}
-    paid_keys = _sorted_keys(customer, tau)[status == PAID]
     first_paid = np.searchsorted(paid_keys, np.arange(nb) * _KEY_STRIDE)
-
-    # Campaigns: audiences, control groups, variants and the extra purchases they cause.
     touches: dict[str, list[np.ndarray]] = {k: [] for k in ("campaign", "customer", "variant")}
     touches.update({k: [] for k in ("sent", "opened", "clicked")})
     extra: dict[str, list[np.ndarray]] = {"customer": [], "tau": [], "campaign": []}
@@ -906,11 +879,59 @@ def _block(
         extra["tau"].append(response_tau[responds])
         extra["campaign"].append(np.full(int(responds.sum()), number))
 
-    extra_customer = _concat(extra["customer"], np.int64)
-    extra_tau = _concat(extra["tau"], float)
+    touch_floats = ("sent", "opened", "clicked")
+    return (
+        {k: _concat(v, float if k in touch_floats else np.int64) for k, v in touches.items()},
+        {k: _concat(v, float if k == "tau" else np.int64) for k, v in extra.items()},
+    )
+
+
+def _block(
+    seed: int,
+    block: int,
+    people: _Customers,
+    lo: int,
+    hi: int,
+    cal: _Calendar,
+    plan: _CampaignPlan,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Orders, touches, events, tickets and surveys of customers lo..hi-1 (local indexes:
+    customer = position in the block, order references = position in the block's orders)."""
+    rng = _rng(seed, 4, block)
+    nb = hi - lo
+    signup = people.signup[lo:hi]
+    favourite = people.favourite[lo:hi]
+    cust_channel = people.channel[lo:hi]
+    counts = people.order_count[lo:hi]
+
+    # Base orders: the first at first_order, the rest spread over the active life.
+    customer = np.repeat(np.arange(nb), counts)
+    starts = np.cumsum(counts) - counts
+    position = np.arange(len(customer)) - np.repeat(starts, counts)
+    first = people.first_order[lo:hi][customer]
+    last = people.active_end[lo:hi][customer]
+    tau = np.where(position == 0, first, cal.sample_orders(first, last, rng.random(len(customer))))
+    promo = cal.promo_day[cal.day_of(tau)]
+    priced = _priced_orders(
+        rng, tau, favourite[customer], cust_channel[customer], np.where(promo, 0.75, 0.28)
+    )
+    recent = tau >= cal.days - 3
+    status = np.where(
+        rng.random(len(tau)) < np.where(recent, 0.12, 0.03),
+        UNPAID,
+        np.where(rng.random(len(tau)) < 0.055, CANCELLED, PAID),
+    )
+    campaign = np.full(len(tau), -1)
+
+    order_sort = np.argsort(_sorted_keys(customer, tau), kind="stable")
+    customer, tau, status = customer[order_sort], tau[order_sort], status[order_sort]
+    priced = {k: v[order_sort] for k, v in priced.items()}
+    paid_keys = _sorted_keys(customer, tau)[status == PAID]
+
+    touch, extra = _block_campaigns(rng, cal, plan, people, lo, hi, paid_keys)
+    extra_customer, extra_tau = extra["customer"], extra["tau"]
     extra_priced = _priced_orders(
         rng,
-        cal,
         extra_tau,
         favourite[extra_customer],
         cust_channel[extra_customer],
@@ -919,7 +940,7 @@ def _block(
     customer = np.concatenate([customer, extra_customer])
     tau = np.concatenate([tau, extra_tau])
     status = np.concatenate([status, np.full(len(extra_tau), PAID)])
-    campaign = np.concatenate([campaign, _concat(extra["campaign"], np.int64)])
+    campaign = np.concatenate([campaign, extra["campaign"]])
     priced = {k: np.concatenate([v, extra_priced[k]]) for k, v in priced.items()}
     order_sort = np.argsort(_sorted_keys(customer, tau), kind="stable")
     customer, tau, status, campaign = (
@@ -932,8 +953,6 @@ def _block(
     paid = status == PAID
     paid_keys = _sorted_keys(customer, tau)[paid]
 
-    touch = {k: _concat(v, float if k in ("sent", "opened", "clicked") else np.int64)
-             for k, v in touches.items()}  # fmt: skip
     touch_customer = touch["customer"]
     window_lo = np.searchsorted(
         paid_keys, touch_customer * _KEY_STRIDE + plan.start[touch["campaign"]]
@@ -973,8 +992,13 @@ def _block(
     tickets = _block_tickets(rng, cal, customer, tau, paid, refunded, refund_tau, signup)
     surveys = _block_surveys(rng, cal, customer, tau, paid, tickets, nb)
     events = _block_events(rng, cal, people, lo, hi)
-    return {"orders": orders, "touches": touch, "tickets": tickets, "surveys": surveys,
-            "events": events}  # fmt: skip
+    return {
+        "orders": orders,
+        "touches": touch,
+        "tickets": tickets,
+        "surveys": surveys,
+        "events": events,
+    }
 
 
 def _block_tickets(
