@@ -466,10 +466,11 @@ def contact_counts(
     aligned)."""
     contacts = recent_contacts(engine, as_of, window_days)
     positions = pd.Index(contacts["customer_id"]).get_indexer(customer_ids)
-    totals = (contacts["touches"] + contacts["exports"]).to_numpy()
-    return np.where(positions >= 0, totals[np.where(positions >= 0, positions, 0)], 0).astype(
-        np.int64
-    )
+    totals = (contacts["touches"] + contacts["exports"]).to_numpy(dtype=np.int64)
+    counts = np.zeros(len(positions), dtype=np.int64)
+    found = positions >= 0
+    counts[found] = totals[positions[found]]
+    return counts
 
 
 def export_marker(engine: Engine) -> int:
