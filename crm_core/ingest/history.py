@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import Engine, select
 
 from crm_core import models
 from crm_core.i18n import DEFAULT_LANGUAGE, translate
+from crm_core.privacy import mask_contacts, neutralise_formula
+
+PERSONAL_FIELDS = ("phone", "email")
 
 HISTORY_COLUMNS = [
     "id", "created_at", "created_by", "entity", "file_name", "file_sha256", "rows_read",
@@ -42,9 +46,32 @@ def import_rejects(engine: Engine, batch_id: int, limit: int | None = None) -> p
     return pd.DataFrame(rows, columns=REJECT_COLUMNS)
 
 
-def rejects_table(rejects: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+def batch_mapping(engine: Engine, batch_id: int) -> dict[str, str]:
+    """The {column: field} mapping an import used."""
+    table = models.import_batches
+    with engine.connect() as conn:
+        mapping = conn.execute(select(table.c.mapping).where(table.c.id == batch_id)).scalar()
+    return dict(mapping or {})
+
+
+def personal_columns(mapping: dict[str, str]) -> list[str]:
+    """The file's columns that held phone numbers or e-mail addresses."""
+    return [source for source, field in mapping.items() if field in PERSONAL_FIELDS]
+
+
+def rejects_table(
+    rejects: pd.DataFrame,
+    language: str = DEFAULT_LANGUAGE,
+    hide: Sequence[str] = (),
+) -> pd.DataFrame:
     """Rejects laid out for people: row, column, reason (in `language`), reason code,
-    value, then the row's original columns."""
+    value, then the row's original columns. Columns named in `hide` (a file's phone and
+    e-mail columns, for a role that may not see personal data) are masked, in the
+    original columns and in the value column of their rejects."""
+    value = rejects["detail"].astype(object)
+    if hide and len(rejects):
+        hidden = rejects["column_name"].isin(list(hide)).to_numpy()
+        value = value.where(~hidden, mask_contacts(value.astype("str")).astype(object))
     fixed = pd.DataFrame(
         {
             translate("data.rejects.row", language): rejects["row_number"].to_numpy(),
@@ -53,22 +80,30 @@ def rejects_table(rejects: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> pd
                 translate(f"data.reason.{r}", language) for r in rejects["reason"]
             ],
             "reason_code": rejects["reason"].to_numpy(),
-            translate("data.rejects.value", language): rejects["detail"].to_numpy(),
+            translate("data.rejects.value", language): value.to_numpy(),
         }
     )
     raw = pd.DataFrame(list(rejects["raw"]), index=fixed.index) if len(rejects) else None
     if raw is None or raw.empty:
         return fixed
+    for column in hide:
+        if column in raw.columns:
+            raw[column] = mask_contacts(raw[column].astype("str"))
     raw = raw[[c for c in raw.columns if c not in fixed.columns]]
     return pd.concat([fixed, raw], axis=1)
 
 
 def rejects_csv(
-    source: Engine | pd.DataFrame, batch_id: int | None = None, language: str = DEFAULT_LANGUAGE
+    source: Engine | pd.DataFrame,
+    batch_id: int | None = None,
+    language: str = DEFAULT_LANGUAGE,
+    hide: Sequence[str] = (),
 ) -> bytes:
-    """The rejects of an import as CSV (UTF-8 with BOM, so spreadsheet programs show
-    Chinese text), from the store by batch id or from a rejects frame."""
+    """The rejects of an import as CSV, from the store by batch id or from a rejects
+    frame. UTF-8 with BOM, so spreadsheet programs show Chinese text; cells that a
+    spreadsheet would run as a formula get a leading apostrophe (a re-upload of the
+    corrected file reads them back without it)."""
     rejects = source if isinstance(source, pd.DataFrame) else import_rejects(source, batch_id or 0)
     buffer = io.StringIO()
-    rejects_table(rejects, language).to_csv(buffer, index=False)
+    neutralise_formula(rejects_table(rejects, language, hide)).to_csv(buffer, index=False)
     return buffer.getvalue().encode("utf-8-sig")

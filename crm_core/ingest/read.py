@@ -189,14 +189,15 @@ def _gunzip(payload: Path | bytes, name: str) -> bytes:
         raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
 
 
-class _ProgressReader(io.RawIOBase):
-    """A read-only stream that reports the fraction of `total` bytes read so far."""
+class _CountingReader(io.RawIOBase):
+    """A read-only stream that counts the bytes read so far. Arrow may read it from its
+    own thread, so progress is reported by the caller's loop (`fraction`), never from
+    here (a UI callback must run on the thread that owns it)."""
 
-    def __init__(self, raw: IO[bytes], total: int, progress: Progress | None) -> None:
+    def __init__(self, raw: IO[bytes], total: int) -> None:
         self.raw = raw
         self.total = max(total, 1)
         self.done = 0
-        self.progress = progress
 
     def readable(self) -> bool:
         return True
@@ -206,15 +207,17 @@ class _ProgressReader(io.RawIOBase):
         count = len(data)
         buffer[:count] = data
         self.done += count
-        if self.progress and count:
-            self.progress(min(self.done / self.total, 1.0) * 0.95)
         return count
 
+    def fraction(self) -> float:
+        return min(self.done / self.total, 1.0)
 
-def _open_stream(payload: Path | bytes, progress: Progress | None) -> IO[bytes]:
+
+def _open_stream(payload: Path | bytes) -> tuple[IO[bytes], _CountingReader]:
     raw: IO[bytes] = payload.open("rb") if isinstance(payload, Path) else io.BytesIO(payload)
     size = payload.stat().st_size if isinstance(payload, Path) else len(payload)
-    return io.BufferedReader(_ProgressReader(raw, size, progress), buffer_size=BLOCK_BYTES)
+    counter = _CountingReader(raw, size)
+    return io.BufferedReader(counter, buffer_size=BLOCK_BYTES), counter
 
 
 def _count_lines(payload: Path | bytes) -> int:
@@ -391,7 +394,7 @@ def _read_delimited(
         return "skip"
 
     arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
-    stream = _open_stream(payload, progress)
+    stream, counter = _open_stream(payload)
     try:
         reader = pacsv.open_csv(
             stream,
@@ -420,6 +423,8 @@ def _read_delimited(
         for batch in reader:
             batches.append(batch)
             rows += batch.num_rows
+            if progress:
+                progress(counter.fraction() * 0.95)
             if limit_rows is not None and rows + len(invalid) >= limit_rows:
                 break
     except pa.ArrowInvalid as error:
@@ -524,7 +529,7 @@ def _read_whitespace(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Whitespace-separated text (CDNOW): pandas' C parser in chunks; quotes are not
     special; a line with too many fields is reported by pandas and kept as a bad line."""
-    stream = _open_stream(payload, progress)
+    stream, counter = _open_stream(payload)
     chunks: list[pd.DataFrame] = []
     messages: list[str] = []
     try:
@@ -548,6 +553,8 @@ def _read_whitespace(
             for chunk in reader:
                 chunks.append(chunk)
                 rows += len(chunk)
+                if progress:
+                    progress(counter.fraction() * 0.95)
                 if limit_rows is not None and rows >= limit_rows:
                     break
             messages = [str(w.message) for w in caught]

@@ -30,8 +30,12 @@ UNIX_SECONDS_RANGE = (100_000_000, 4_102_444_800)  # 1973-03-03 .. 2100-01-01 (U
 
 
 def clean_text(column: pd.Series) -> pd.Series:
-    """Trimmed text; cells that are empty after trimming (or NA) become NA."""
+    """Trimmed text; cells that are empty after trimming (or NA) become NA. The
+    apostrophe a downloaded rejects file puts before a formula-like cell ('-25, '=x)
+    is dropped, so a corrected rejects file uploads as written."""
     text = column.astype("str").str.strip()
+    if text.str.startswith("'").any():
+        text = text.str.replace(r"^'([=+\-@＝＋－＠])", r"\1", regex=True)
     return text.where(text.str.len() > 0)
 
 

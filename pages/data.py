@@ -1,0 +1,320 @@
+"""Data (analysts and admins): upload exports of any entity with an editable column
+mapping, see what was imported and refused, and merge duplicate customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+import ui.data_import as di
+from crm_core import auth
+from crm_core.errors import CrmError
+from crm_core.ingest import (
+    ENTITY_NAMES,
+    ImportOptions,
+    check_mapping,
+    entity_spec,
+    find_template,
+    import_file,
+    list_templates,
+    merge_customers,
+    save_template,
+    suggest_mapping,
+)
+from crm_core.ingest.history import batch_mapping, import_rejects
+from crm_core.ingest.mapping import complete_mapping
+from crm_core.ingest.values import guess_day_first
+from ui.context import current_language, current_role, current_user, t
+from ui.data import get_engine
+
+
+def _username() -> str | None:
+    user = current_user()
+    return user.username if user else None
+
+
+def _day_first_guess(table) -> bool:
+    return any(guess_day_first(table.frame[column]) for column in table.frame.columns)
+
+
+def _choose_mapping(engine, entity: str, table, file_id: str) -> tuple[dict, str]:
+    """The mapping to start from (saved template or suggestion) and the editor's key."""
+    columns = list(table.frame.columns)
+    templates = list_templates(engine, entity)
+    automatic = find_template(engine, entity, columns)
+    names = dict(zip(templates["id"], templates["name"], strict=True))
+    options = [None, *names]
+    index = options.index(automatic["id"]) if automatic else 0
+    chosen = st.selectbox(
+        t("data.template.load"),
+        options,
+        index=index,
+        format_func=lambda option: names[option] if option else t("data.template.none"),
+        key=f"{di.KEY_TEMPLATE}.{file_id}.{entity}",
+    )
+    if chosen is None:
+        return suggest_mapping(table.frame, entity), f"{di.KEY_MAPPING}.{file_id}.{entity}"
+    if automatic and chosen == automatic["id"]:
+        st.info(t("data.template.applied", name=names[chosen]))
+    saved = templates.set_index("id").loc[chosen, "mapping"]
+    return complete_mapping(columns, saved), f"{di.KEY_MAPPING}.{file_id}.{entity}.{chosen}"
+
+
+def _save_template_form(engine, entity: str, mapping: dict, columns: list[str]) -> None:
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.text_input(t("data.template.name"), key=di.KEY_TEMPLATE_NAME)
+    if right.button(t("data.template.save"), key=di.KEY_SAVE_TEMPLATE):
+        try:
+            save_template(engine, name, entity, mapping, columns, user=_username())
+        except CrmError as error:
+            st.error(error.message(current_language()))
+        else:
+            st.success(t("data.template.saved", name=name.strip()))
+
+
+def _run_import(engine, upload, data: bytes, entity: str, mapping: dict, options, sheet) -> None:
+    bar = st.progress(0.0, text=t("data.import.running", file=upload.name))
+    shown = [0.0]
+
+    def progress(fraction: float) -> None:
+        if fraction - shown[0] >= 0.01 or fraction >= 1.0:
+            shown[0] = fraction
+            bar.progress(
+                min(max(fraction, 0.0), 1.0), text=t("data.import.running", file=upload.name)
+            )
+
+    try:
+        result = import_file(
+            engine,
+            data,
+            entity,
+            mapping=mapping,
+            options=options,
+            sheet=sheet,
+            file_name=upload.name,
+            user=_username(),
+            progress=progress,
+        )
+    except CrmError as error:
+        bar.empty()
+        st.error(error.message(current_language()))
+        return
+    bar.empty()
+    st.session_state[di.KEY_RESULT] = result
+
+
+def upload_tab() -> None:
+    engine = get_engine()
+    entity = st.selectbox(
+        t("data.entity"),
+        ENTITY_NAMES,
+        format_func=lambda name: t(f"data.entity.{name}"),
+        key=di.KEY_ENTITY,
+    )
+    st.caption(t(f"data.entity_help.{entity}"))
+    upload = st.file_uploader(
+        t("data.upload.file"),
+        type=["csv", "txt", "tsv", "xlsx", "gz"],
+        help=t("data.upload.file_help"),
+        key=di.KEY_FILE,
+    )
+    if upload is not None:
+        _upload_form(engine, entity, upload)
+    result = st.session_state.get(di.KEY_RESULT)
+    if result is not None:
+        di.show_result(result)
+
+
+def _upload_form(engine, entity: str, upload) -> None:
+    data = upload.getvalue()
+    file_id = di.upload_id(upload.name, data)
+    sheet = None
+    try:
+        if data[:4] == b"PK\x03\x04":
+            sheet = st.selectbox(
+                t("data.upload.sheet"),
+                di.workbook_sheets(file_id, data),
+                key=f"{di.KEY_SHEET}.{file_id}",
+            )
+        table = di.preview(file_id, upload.name, sheet, data)
+    except CrmError as error:
+        st.error(error.message(current_language()))
+        return
+    if table.kind == "xlsx":
+        st.caption(t("data.upload.detected_xlsx", sheet=table.sheet, rows=len(table.frame)))
+    else:
+        st.caption(
+            t(
+                "data.upload.detected",
+                encoding=table.encoding,
+                separator=di.separator_name(table.separator),
+                rows=len(table.frame),
+            )
+        )
+    guess = _day_first_guess(table)
+    day_first = st.checkbox(
+        t("data.upload.day_first"),
+        value=guess,
+        help=t("data.upload.day_first_help"),
+        key=f"{di.KEY_DAY_FIRST}.{file_id}",
+    )
+    if guess:
+        st.caption(t("data.upload.day_first_guess"))
+    today = dt.date.today()
+    reject_future = st.checkbox(
+        t("data.upload.reject_future", date=today.isoformat()), value=True, key=di.KEY_REJECT_FUTURE
+    )
+
+    st.subheader(t("data.mapping.title"))
+    st.caption(t("data.mapping.help"))
+    start, editor_key = _choose_mapping(engine, entity, table, file_id)
+    required = ", ".join(t(f"data.field.{name}") for name in entity_spec(entity).required)
+    st.caption(t("data.mapping.required", fields=required))
+    mapping = di.mapping_editor(di.mapping_frame(table.frame, start), entity, editor_key)
+    columns = list(table.frame.columns)
+    try:
+        check_mapping(columns, entity, mapping)
+        usable = True
+    except CrmError as error:
+        st.warning(error.message(current_language()))
+        usable = False
+    _save_template_form(engine, entity, mapping, columns)
+
+    st.subheader(t("data.preview.title"))
+    st.dataframe(table.frame.head(20))
+    if st.button(t("data.import.button"), type="primary", disabled=not usable, key=di.KEY_IMPORT):
+        options = ImportOptions(day_first=day_first, as_of=today if reject_future else None)
+        _run_import(engine, upload, data, entity, mapping, options, sheet)
+
+
+def history_tab() -> None:
+    history = di.import_history_frame()
+    if history.empty:
+        st.info(t("data.history.empty"))
+        return
+    shown = history.drop(columns=["file_sha256"]).assign(
+        entity=history["entity"].map(lambda name: t(f"data.entity.{name}"))
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            column: st.column_config.Column(t(f"data.history.col.{column}"))
+            for column in shown.columns
+        },
+    )
+    with_rejects = history[history["rejected"] > 0]
+    if with_rejects.empty:
+        return
+    labels = {
+        row.id: t("data.history.batch_label", id=row.id, file=row.file_name, when=row.created_at)
+        for row in with_rejects.itertuples(index=False)
+    }
+    batch = st.selectbox(
+        t("data.history.pick"), list(labels), format_func=labels.get, key=di.KEY_HISTORY_BATCH
+    )
+    engine = get_engine()
+    file_name = with_rejects.set_index("id").loc[batch, "file_name"]
+    di.show_rejects(
+        import_rejects(engine, int(batch)),
+        batch_mapping(engine, int(batch)),
+        f"{file_name}.rejects.csv",
+        f"history.{batch}",
+    )
+
+
+def duplicates_tab() -> None:
+    notice = st.session_state.pop(di.KEY_NOTICE, None)
+    if notice:
+        st.success(notice)
+    st.caption(t("data.duplicates.help"))
+    found = di.duplicates_frame()
+    if found.empty:
+        st.info(t("data.duplicates.none"))
+        return
+    labels = {
+        group: t(
+            "data.duplicates.group_label",
+            matched_on=t(f"data.duplicates.{part['matched_on'].iloc[0]}"),
+            value=part["match_value"].iloc[0],
+            count=len(part),
+        )
+        for group, part in found.groupby("group", sort=True)
+    }
+    group = st.selectbox(
+        t("data.duplicates.group"), list(labels), format_func=labels.get, key=di.KEY_GROUP
+    )
+    part = found[found["group"] == group]
+    st.dataframe(
+        part.drop(columns=["group", "matched_on", "match_value"]),
+        hide_index=True,
+        column_config={
+            column: st.column_config.Column(t(f"data.duplicates.col.{column}"))
+            for column in part.columns
+        },
+    )
+    ids = part.sort_values("orders", ascending=False, kind="stable")["customer_id"].tolist()
+    survivor = st.selectbox(t("data.duplicates.survivor"), ids, key=f"{di.KEY_SURVIVOR}.{group}")
+    others = [customer for customer in ids if customer != survivor]
+    merged = st.multiselect(
+        t("data.duplicates.merged"),
+        others,
+        default=others,
+        key=f"{di.KEY_MERGED}.{group}.{survivor}",
+    )
+    engine = get_engine()
+    request = (survivor, tuple(merged))
+    if st.button(t("data.duplicates.preview"), key=di.KEY_PREVIEW):
+        try:
+            plan = merge_customers(engine, survivor, merged, preview=True)
+        except CrmError as error:
+            st.error(error.message(current_language()))
+            return
+        st.session_state[di.KEY_PLAN] = (request, plan)
+    stored = st.session_state.get(di.KEY_PLAN)
+    if not stored or stored[0] != request:
+        return
+    plan = stored[1]
+    st.info(
+        t(
+            "data.duplicates.plan",
+            orders=plan.moves["orders"],
+            tickets=plan.moves["tickets"],
+            events=plan.moves["events"],
+            touches=plan.moves["campaign_touches"],
+            surveys=plan.moves["survey_responses"],
+            dropped=plan.touches_dropped,
+            survivor=survivor,
+        )
+    )
+    if plan.fields_filled:
+        filled = ", ".join(t(f"data.field.{name}") for name in plan.fields_filled)
+        st.caption(t("data.duplicates.filled", fields=filled))
+    if st.button(t("data.duplicates.merge"), type="primary", key=di.KEY_MERGE):
+        try:
+            merge_customers(engine, survivor, merged, preview=False, user=_username())
+        except CrmError as error:
+            st.error(error.message(current_language()))
+            return
+        st.session_state.pop(di.KEY_PLAN, None)
+        st.session_state[di.KEY_NOTICE] = t(
+            "data.duplicates.done", count=len(merged), survivor=survivor
+        )
+        st.rerun()
+
+
+st.title(t("data.title"))
+if not auth.can_import(current_role()):
+    st.warning(t("data.not_allowed"))
+    st.stop()
+st.caption(t("data.intro"))
+upload, history, duplicates = st.tabs(
+    [t("data.tab.upload"), t("data.tab.history"), t("data.tab.duplicates")]
+)
+with upload:
+    upload_tab()
+with history:
+    history_tab()
+with duplicates:
+    duplicates_tab()

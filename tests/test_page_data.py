@@ -1,0 +1,225 @@
+"""AppTest of the Data page: upload, mapping, import with counts and rejects, history,
+saved mappings, duplicate customers; viewers are turned away.
+
+Most tests run the page on its own over a fresh SQLite store (DATABASE_URL points at
+it); one opens it through the real app with the shared harness.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from crm_core import models
+from crm_core.i18n import translate
+from crm_core.ingest import import_file, save_template
+from tests.support.apptest import exception_text, open_app
+from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "pages" / "data.py"
+SAMPLES = ROOT / "data" / "samples"
+
+
+@pytest.fixture
+def page_store(sqlite_store, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", sqlite_store.url.render_as_string(hide_password=False))
+    return sqlite_store
+
+
+def _open(role: str = "analyst", language: str = "en") -> AppTest:
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at.session_state[KEY_LANGUAGE] = language
+    at.session_state[KEY_USER] = SignedInUser(username=f"test-{role}", role=role)
+    at.run()
+    assert not at.exception, exception_text(at)
+    return at
+
+
+def _upload(at: AppTest, name: str, content: bytes, entity: str | None = None) -> AppTest:
+    if entity:
+        at.selectbox(key="crm.data.entity").select(entity).run()
+    at.file_uploader(key="crm.data.file").set_value((name, content, "text/csv")).run()
+    assert not at.exception, exception_text(at)
+    return at
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def _texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def test_viewers_see_the_not_allowed_message(page_store):
+    at = _open("viewer")
+    assert _texts(at.warning) == [translate("data.not_allowed")]
+    assert not at.file_uploader
+
+
+def test_a_gbk_export_is_detected_mapped_and_imported(page_store):
+    at = _open()
+    _upload(at, "orders.csv", (SAMPLES / "orders_taobao_gbk.csv").read_bytes(), "orders")
+    assert any("gb18030" in text for text in _texts(at.caption))
+    editor = at.data_editor[0].value
+    fields = dict(zip(editor["column"], editor["field"], strict=True))
+    assert fields["订单编号"] == "order_id" and fields["买家实付金额"] == "amount"
+    assert fields["付款时间"] == "paid_at"
+    at.button(key="crm.data.import").click().run()
+    assert not at.exception, exception_text(at)
+    done = translate(
+        "data.import.done",
+        file="orders.csv",
+        accepted="6",
+        inserted="6",
+        updated="0",
+        unchanged="0",
+        rejected="0",
+    )
+    assert done in _texts(at.success)
+    assert translate("data.import.customers_created", count="5") in _texts(at.info)
+    assert _count(page_store, models.orders) == 6
+
+    at.button(key="crm.data.import").click().run()
+    again = translate(
+        "data.import.done",
+        file="orders.csv",
+        accepted="6",
+        inserted="0",
+        updated="0",
+        unchanged="6",
+        rejected="0",
+    )
+    assert again in _texts(at.success)
+
+
+def test_rejected_rows_are_counted_listed_and_downloadable(page_store):
+    content = (
+        "客户ID,下单时间,实付金额\nC1,2024-03-01,10\n,2024-03-02,5\nC3,昨天,5\nC4,2024-03-04,十\n"
+    ).encode()
+    at = _upload(_open(), "shop.csv", content, "orders")
+    at.button(key="crm.data.import").click().run()
+    assert not at.exception, exception_text(at)
+    by_reason = at.dataframe[-2].value
+    assert sorted(by_reason[translate("data.rejects.reason")]) == sorted(
+        translate(f"data.reason.{r}") for r in ("missing_value", "unreadable_date", "not_a_number")
+    )
+    first = at.dataframe[-1].value
+    assert first[translate("data.rejects.row")].tolist() == [2, 3, 4]
+    download = at.get("download_button")[0]
+    assert download.proto.label == translate("data.rejects.download")
+
+
+def test_a_missing_required_column_blocks_the_import(page_store):
+    at = _upload(_open(), "partial.csv", b"customer_id,amount\nC1,10\n", "orders")
+    assert any("ordered_at" in text for text in _texts(at.warning))
+    assert at.button(key="crm.data.import").disabled
+
+
+def test_an_unreadable_file_shows_one_message(page_store):
+    at = _upload(_open(), "empty.csv", b"order_id,customer_id\n", "orders")
+    assert _texts(at.error) == [translate("data.error.no_rows", file="empty.csv")]
+
+
+def test_a_mapping_saved_on_the_page_is_applied_to_the_next_upload(page_store):
+    content = "会员,时间,付款\nC1,2024-03-01,10\n".encode()
+    save_template(
+        page_store,
+        "小店导出",
+        "orders",
+        {"会员": "customer_id", "时间": "ordered_at", "付款": "amount"},
+        ["会员", "时间", "付款"],
+    )
+    at = _upload(_open(), "shop.csv", content, "orders")
+    assert translate("data.template.applied", name="小店导出") in _texts(at.info)
+    fields = at.data_editor[0].value.set_index("column")["field"]
+    assert fields["会员"] == "customer_id"
+    at.text_input(key="crm.data.template_name").input("再存一份").run()
+    at.button(key="crm.data.save_template").click().run()
+    assert translate("data.template.saved", name="再存一份") in _texts(at.success)
+    with page_store.connect() as conn:
+        names = set(conn.execute(select(models.mapping_templates.c.name)).scalars())
+    assert names == {"小店导出", "再存一份"}
+
+
+def test_an_xlsx_sheet_is_chosen_and_imported(page_store):
+    at = _open()
+    at.selectbox(key="crm.data.entity").select("campaigns").run()
+    at.file_uploader(key="crm.data.file").set_value(
+        ("campaigns.xlsx", (SAMPLES / "campaigns.xlsx").read_bytes(), "application/vnd.ms-excel")
+    ).run()
+    sheet = next(box for box in at.selectbox if box.key and box.key.startswith("crm.data.sheet"))
+    assert sheet.options == ["说明", "活动"]
+    sheet.select("活动").run()
+    at.button(key="crm.data.import").click().run()
+    assert not at.exception, exception_text(at)
+    assert _count(page_store, models.campaigns) == 2
+
+
+def test_history_lists_imports_and_their_rejects(page_store):
+    import_file(page_store, b"customer_id,date,amount\nC1,2024-03-01,10\nC2,never,5\n", "orders",
+                file_name="march.csv", user="li")  # fmt: skip
+    at = _open()
+    history = at.dataframe[0].value
+    assert history["file_name"].tolist() == ["march.csv"]
+    assert history["rejected"].tolist() == [1]
+    rejects = at.dataframe[-1].value
+    assert rejects[translate("data.rejects.reason")].tolist() == [
+        translate("data.reason.unreadable_date")
+    ]
+
+
+def test_duplicates_are_previewed_and_merged_with_phones_masked_for_analysts(page_store):
+    import_file(page_store, SAMPLES / "customers.csv", "customers")
+    import_file(page_store, SAMPLES / "orders_taobao_gbk.csv", "orders")
+    at = _open("analyst")
+    duplicates = at.dataframe[-1].value
+    assert set(duplicates["customer_id"]) == {"C0001", "C0006"}
+    assert all("****" in phone for phone in duplicates["phone"])
+    at.button(key="crm.data.duplicates.preview").click().run()
+    assert not at.exception, exception_text(at)
+    plan = [text for text in _texts(at.info) if "C0001" in text]
+    assert plan and "0" in plan[0]
+    at.button(key="crm.data.duplicates.merge").click().run()
+    assert not at.exception, exception_text(at)
+    assert translate("data.duplicates.done", count=1, survivor="C0001") in _texts(at.success)
+    with page_store.connect() as conn:
+        merged = conn.execute(
+            select(models.customers.c.merged_into).where(models.customers.c.customer_id == "C0006")
+        ).scalar()
+    assert merged == "C0001"
+
+
+def test_admins_see_phone_numbers_in_duplicates(page_store):
+    import_file(page_store, SAMPLES / "customers.csv", "customers")
+    at = _open("admin")
+    duplicates = at.dataframe[-1].value
+    assert "13800138000" in set(duplicates["phone"])
+
+
+def test_the_page_speaks_chinese(page_store):
+    at = _open(language="zh-CN")
+    assert at.title[0].value == "数据"
+    assert [tab.label for tab in at.tabs] == ["上传", "导入历史", "重复客户"]
+
+
+def test_rejects_csv_download_has_a_reason_column(page_store):
+    from crm_core.ingest import rejects_csv
+
+    result = import_file(page_store, b"customer_id,date,amount\nC1,2024-03-01,=1+1\n", "orders")
+    frame = pd.read_csv(io.BytesIO(rejects_csv(page_store, result.batch_id)), dtype="str")
+    assert frame["Reason"].tolist() == [translate("data.reason.not_a_number")]
+    assert frame["amount"].tolist() == ["'=1+1"]
+
+
+def test_the_page_opens_inside_the_app(monkeypatch, demo_store_url):
+    at = open_app(monkeypatch, demo_store_url, "analyst", page="pages/data.py")
+    assert not at.exception, exception_text(at)
+    assert at.title[0].value == translate("data.title")

@@ -1,0 +1,195 @@
+"""Helpers of the Data page: session keys, cached previews and lists, the mapping editor,
+and the rendering of an import's outcome."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.auth import can_see_personal_data
+from crm_core.ingest import (
+    ENTITIES,
+    ImportResult,
+    TableRead,
+    import_history,
+    likely_duplicate_customers,
+    read_file,
+    sheet_names,
+)
+from crm_core.ingest.history import personal_columns, rejects_csv, rejects_table
+from crm_core.privacy import mask_contacts, mask_personal_columns
+from ui.context import current_language, current_role, t
+from ui.data import data_key, get_engine
+
+KEY_ENTITY = "crm.data.entity"
+KEY_FILE = "crm.data.file"
+KEY_SHEET = "crm.data.sheet"
+KEY_DAY_FIRST = "crm.data.day_first"
+KEY_REJECT_FUTURE = "crm.data.reject_future"
+KEY_TEMPLATE = "crm.data.template"
+KEY_MAPPING = "crm.data.mapping"
+KEY_TEMPLATE_NAME = "crm.data.template_name"
+KEY_SAVE_TEMPLATE = "crm.data.save_template"
+KEY_IMPORT = "crm.data.import"
+KEY_RESULT = "crm.data.result"
+KEY_HISTORY_BATCH = "crm.data.history_batch"
+KEY_GROUP = "crm.data.duplicates.group"
+KEY_SURVIVOR = "crm.data.duplicates.survivor"
+KEY_MERGED = "crm.data.duplicates.merged"
+KEY_PREVIEW = "crm.data.duplicates.preview"
+KEY_MERGE = "crm.data.duplicates.merge"
+KEY_PLAN = "crm.data.duplicates.plan"
+KEY_NOTICE = "crm.data.notice"
+
+PREVIEW_ROWS = 200
+SHOWN_REJECTS = 20
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", "whitespace": "spaces"}
+
+
+def upload_id(name: str, data: bytes) -> str:
+    """A short id of an uploaded file's content (keys widgets and caches per file)."""
+    return hashlib.sha1(data[: 1 << 20] + str(len(data)).encode() + name.encode()).hexdigest()[:16]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def workbook_sheets(file_id: str, _data: bytes) -> list[str]:
+    return sheet_names(_data)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def preview(file_id: str, name: str, sheet: str | None, _data: bytes) -> TableRead:
+    """The first rows of an upload, read as the import will read them."""
+    return read_file(_data, file_name=name, sheet=sheet, limit_rows=PREVIEW_ROWS)
+
+
+def separator_name(separator: str | None) -> str:
+    key = SEPARATOR_NAMES.get(separator or ",", "comma").replace("spaces", "whitespace")
+    return t(f"data.separator.{key}")
+
+
+def field_label(field: str | None) -> str:
+    return t(f"data.field.{field}") if field else t("data.mapping.ignore")
+
+
+def mapping_frame(table: pd.DataFrame, mapping: dict[str, str | None]) -> pd.DataFrame:
+    """The editor's rows: file column, the field it fills ("" = ignore), example values."""
+    samples = [
+        ", ".join(table[column].dropna().astype("str").head(3).str.slice(0, 40))
+        for column in table.columns
+    ]
+    return pd.DataFrame(
+        {
+            "column": list(table.columns),
+            "field": [mapping.get(column) or "" for column in table.columns],
+            "sample": samples,
+        }
+    )
+
+
+def mapping_editor(frame: pd.DataFrame, entity: str, key: str) -> dict[str, str | None]:
+    """Show the mapping as an editable table; returns the edited {column: field}."""
+    fields = [field.name for field in ENTITIES[entity].fields]
+    labels = {name: field_label(name) for name in ["", *fields]}
+    column = st.column_config
+    edited = st.data_editor(
+        frame,
+        key=key,
+        hide_index=True,
+        disabled=["column", "sample"],
+        column_config={
+            "column": column.TextColumn(t("data.mapping.column")),
+            "field": column.SelectboxColumn(
+                t("data.mapping.field"), options=["", *fields], format_func=labels.get
+            ),
+            "sample": column.TextColumn(t("data.mapping.sample")),
+        },
+    )
+    return {row.column: (row.field or None) for row in edited.itertuples(index=False)}
+
+
+def show_result(result: ImportResult) -> None:
+    """Counts, related tables, rejects by reason, the first rejected rows, download."""
+    st.success(
+        t(
+            "data.import.done",
+            file=result.file_name,
+            accepted=f"{result.accepted:,}",
+            inserted=f"{result.inserted:,}",
+            updated=f"{result.updated:,}",
+            unchanged=f"{result.unchanged:,}",
+            rejected=f"{result.rejected:,}",
+        )
+    )
+    if result.customers_created:
+        st.info(t("data.import.customers_created", count=f"{result.customers_created:,}"))
+    if result.removed:
+        st.info(t("data.import.removed", count=f"{result.removed:,}"))
+    for table, counts in result.related.items():
+        st.caption(
+            t(
+                "data.import.related",
+                table=t(f"data.entity.{table}"),
+                inserted=f"{counts.inserted:,}",
+                updated=f"{counts.updated:,}",
+                unchanged=f"{counts.unchanged:,}",
+            )
+        )
+    if result.ignored_columns:
+        st.caption(t("data.import.ignored", columns=", ".join(result.ignored_columns)))
+    show_rejects(result.rejects, result.mapping, f"{result.file_name}.rejects.csv", "result")
+
+
+def show_rejects(rejects: pd.DataFrame, mapping: dict[str, str], file_name: str, key: str) -> None:
+    """Counts per reason, the first rejected rows and the CSV download of all of them."""
+    if rejects.empty:
+        st.caption(t("data.rejects.none"))
+        return
+    language = current_language()
+    hide = [] if can_see_personal_data(current_role()) else personal_columns(mapping)
+    st.subheader(t("data.rejects.title"))
+    counts = rejects["reason"].value_counts()
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("data.rejects.reason"): [t(f"data.reason.{r}") for r in counts.index],
+                t("data.rejects.count"): counts.to_numpy(),
+            }
+        ),
+        hide_index=True,
+    )
+    st.caption(t("data.rejects.first", count=min(SHOWN_REJECTS, len(rejects))))
+    st.dataframe(rejects_table(rejects.head(SHOWN_REJECTS), language, hide), hide_index=True)
+    st.download_button(
+        t("data.rejects.download"),
+        data=rejects_csv(rejects, language=language, hide=hide),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        key=f"crm.data.rejects_download.{key}",
+    )
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def history(url: str, version: int) -> pd.DataFrame:
+    return import_history(get_engine())
+
+
+def import_history_frame() -> pd.DataFrame:
+    return history(*data_key())
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def _duplicates(url: str, version: int) -> pd.DataFrame:
+    return likely_duplicate_customers(get_engine())
+
+
+def duplicates_frame() -> pd.DataFrame:
+    """Likely duplicates with phone and e-mail masked for roles without that right."""
+    found = _duplicates(*data_key())
+    role = current_role()
+    if can_see_personal_data(role) or found.empty:
+        return found
+    shown = mask_personal_columns(found, role)
+    return shown.assign(match_value=mask_contacts(found["match_value"].astype("str")))
