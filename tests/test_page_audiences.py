@@ -1,0 +1,261 @@
+"""AppTest of the Audiences and Exports pages: viewers get no download at all, an
+analyst's download is masked, an admin's is not; the builder's count follows crm_core;
+admins edit the policy; analysts add tags; the Exports page downloads the same list.
+
+Downloads are deferred (the file is written when clicked), so the tests capture the
+callable each download button registers and call it as Streamlit would.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from crm_core.audiences import (
+    Audience,
+    apply_policy,
+    contact_counts,
+    export_member_ids,
+    list_exports,
+    load_audience_facts,
+    select_members,
+)
+from crm_core.db import make_engine, upgrade_to_head
+from crm_core.demo import generate_shop, load_shop
+from crm_core.i18n import translate
+from crm_core.policy import DEFAULT_POLICY, load_policy, save_policy
+from crm_core.segments import preset
+from crm_core.tags import load_tags
+from tests.support.apptest import exception_text, open_app
+from ui.audiences import (
+    KEY_CONTACT_CHANNEL,
+    KEY_DOWNLOAD,
+    KEY_EXPORT_DOWNLOAD,
+    KEY_INCLUDE_SEGMENTS,
+    KEY_POLICY_FORM,
+    KEY_TAG_NAME,
+    KEY_TAG_RULE,
+    KEY_TAG_SAVE,
+)
+from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIENCES_PAGE = ROOT / "pages" / "audiences.py"
+EXPORTS_PAGE = ROOT / "pages" / "exports.py"
+AS_OF = dt.date(2026, 10, 31)
+MASKED = re.compile(r"^(\+86 )?\d{3}\*{4}\d{4}$")
+
+
+@pytest.fixture(scope="module")
+def page_store_url(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("audience-page") / "crm.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    load_shop(engine, generate_shop(800, seed=5, end_date=AS_OF))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(page_store_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", page_store_url)
+    engine = make_engine(page_store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, object]:
+    """Every deferred download registered during a run: widget key -> callable."""
+    captured: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def capture(self, data_callable, mimetype, coordinates, file_name=None, *, element_id=""):
+        key = element_id.rsplit("-", 1)[-1] if element_id else coordinates
+        captured[key] = data_callable
+        return original(
+            self, data_callable, mimetype, coordinates, file_name, element_id=element_id
+        )
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", capture)
+    return captured
+
+
+def _open(page: Path, role: str, language: str = "en") -> AppTest:
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.session_state[KEY_LANGUAGE] = language
+    at.session_state[KEY_USER] = SignedInUser(username=f"page-{role}", role=role)
+    at.session_state[KEY_AS_OF] = AS_OF
+    at.run()
+    assert not at.exception, exception_text(at)
+    return at
+
+
+def _metric(at: AppTest, key: str, language: str = "en") -> int:
+    label = translate(key, language)
+    return int(next(m for m in at.metric if m.label == label).value.replace(",", ""))
+
+
+def _csv(content: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+
+
+def _expected_kept(engine, channel: str | None, audience: Audience) -> set[str]:
+    facts = load_audience_facts(engine, AS_OF, None, preset("rfm11"))
+    contacts = contact_counts(engine, facts.customer_ids, AS_OF, DEFAULT_POLICY.cap_window_days)
+    result = apply_policy(
+        facts, select_members(facts, audience), channel, load_policy(engine), contacts
+    )
+    return set(facts.customer_ids.to_numpy()[result.kept_positions])
+
+
+def test_viewer_sees_the_audience_but_cannot_download(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "viewer")
+    assert not at.download_button
+    assert not downloads
+    assert translate("audiences.download.not_allowed") in [info.value for info in at.info]
+    assert _metric(at, "audiences.size.customers") == 800
+
+
+def test_analyst_download_is_masked_and_recorded(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    kept = _metric(at, "audiences.policy.kept")
+    assert kept == len(_expected_kept(engine, "sms", Audience()))
+    before = len(list_exports(engine))
+    rows = _csv(downloads[KEY_DOWNLOAD]())
+    assert len(rows) == kept
+    addresses = [row[translate("audiences.column.address")] for row in rows]
+    assert all(MASKED.match(address) for address in addresses), addresses[:5]
+    exports = list_exports(engine)
+    assert len(exports) == before + 1
+    newest = exports.iloc[0]
+    assert (newest["created_by"], newest["members"], newest["channel"]) == (
+        "page-analyst",
+        kept,
+        "sms",
+    )
+
+
+def test_admin_download_is_not_masked(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "admin")
+    assert at.download_button(key=KEY_DOWNLOAD)
+    rows = _csv(downloads[KEY_DOWNLOAD]())
+    facts = load_audience_facts(engine, AS_OF, None, preset("rfm11"))
+    phones = dict(zip(facts.customer_ids, facts.features["phone"], strict=True))
+    id_header = translate("audiences.column.customer_id")
+    address_header = translate("audiences.column.address")
+    assert rows and all(row[address_header] == phones[row[id_header]] for row in rows)
+
+
+def test_builder_count_follows_the_chosen_segments_and_channel(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    at.multiselect(key=KEY_INCLUDE_SEGMENTS).select("at_risk").select("cant_lose")
+    at.radio(key=KEY_CONTACT_CHANNEL).set_value("email")
+    at.run()
+    assert not at.exception, exception_text(at)
+    audience = Audience(include_segments=("at_risk", "cant_lose"))
+    facts = load_audience_facts(engine, AS_OF, None, preset("rfm11"))
+    assert _metric(at, "audiences.size.customers") == int(select_members(facts, audience).sum())
+    expected = _expected_kept(engine, "email", audience)
+    assert _metric(at, "audiences.policy.kept") == len(expected)
+    rows = _csv(downloads[KEY_DOWNLOAD]())
+    assert {row[translate("audiences.column.customer_id")] for row in rows} == expected
+    summaries = [m.value for m in at.markdown if "excluded" in m.value]
+    assert any(translate("audiences.channel.email") in text for text in summaries)
+
+
+def test_the_page_in_chinese(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "analyst", language="zh-CN")
+    assert at.title[0].value == translate("audiences.title", "zh-CN")
+    assert _metric(at, "audiences.size.customers", "zh-CN") == 800
+    rows = _csv(downloads[KEY_DOWNLOAD]())
+    assert translate("audiences.column.segment", "zh-CN") in rows[0]
+
+
+def test_only_admins_get_the_policy_form(engine):
+    analyst = _open(AUDIENCES_PAGE, "analyst")
+    assert translate("audiences.policy.admins_only") in [info.value for info in analyst.info]
+    assert not [n for n in analyst.number_input if str(n.key).startswith(KEY_POLICY_FORM)]
+    admin = _open(AUDIENCES_PAGE, "admin")
+    admin.number_input(key=f"{KEY_POLICY_FORM}.quiet_period_days").set_value(14)
+    next(b for b in admin.button if b.label == translate("audiences.policy.save")).click()
+    admin.run()
+    assert not admin.exception, exception_text(admin)
+    try:
+        assert load_policy(engine).quiet_period_days == 14
+        assert translate("audiences.policy.saved") in [s.value for s in admin.success]
+    finally:
+        save_policy(engine, DEFAULT_POLICY, "admin")
+
+
+def test_analyst_adds_a_tag_and_viewer_cannot(engine):
+    viewer = _open(AUDIENCES_PAGE, "viewer")
+    assert not [b for b in viewer.button if b.key == KEY_TAG_SAVE]
+    at = _open(AUDIENCES_PAGE, "analyst")
+    at.text_input(key=KEY_TAG_NAME).input("大额常客")
+    at.text_area(key=KEY_TAG_RULE).input('{"field": "monetary", "op": ">=", "value": 2000}')
+    at.button(key=KEY_TAG_SAVE).click()
+    at.run()
+    assert not at.exception, exception_text(at)
+    assert "大额常客" in [tag.name for tag in load_tags(engine)]
+    at.text_area(key=KEY_TAG_RULE).input('{"field": "monetary", "op": ">="')
+    at.button(key=KEY_TAG_SAVE).click()
+    at.run()
+    assert at.error and "JSON" in at.error[0].value
+
+
+def test_trigger_lists_download_for_analysts(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    trigger_keys = [b.key for b in at.download_button if "trigger" in str(b.key)]
+    assert len(trigger_keys) == 5
+    viewer_downloads = _open(AUDIENCES_PAGE, "viewer").download_button
+    assert not viewer_downloads
+
+
+def test_exports_page_downloads_the_same_members_again(engine, downloads):
+    _open(AUDIENCES_PAGE, "admin")
+    downloads[KEY_DOWNLOAD]()
+    newest = int(list_exports(engine).iloc[0]["id"])
+    page = _open(EXPORTS_PAGE, "analyst")
+    assert page.dataframe[0].value["id"].iloc[0] == newest
+    rows = _csv(downloads[KEY_EXPORT_DOWNLOAD]())
+    ids = {row[translate("audiences.column.customer_id")] for row in rows}
+    assert ids == set(export_member_ids(engine, newest))
+    address_header = translate("audiences.column.address")
+    assert all(MASKED.match(row[address_header]) for row in rows)
+
+
+def test_exports_page_turns_viewers_away(engine, downloads):
+    at = _open(EXPORTS_PAGE, "viewer")
+    assert [w.value for w in at.warning] == [translate("audiences.download.not_allowed")]
+    assert not at.dataframe and not at.download_button
+
+
+def _registered(page: str) -> bool:
+    return page in (ROOT / "app.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "admin"])
+def test_audiences_page_through_the_app(demo_store_url, monkeypatch, downloads, role):
+    if not _registered("pages/audiences.py"):
+        pytest.skip("pages/audiences.py is not registered in app.py yet")
+    at = open_app(monkeypatch, demo_store_url, role, page="pages/audiences.py")
+    assert not at.exception, exception_text(at)
+    assert at.title[0].value == translate("audiences.title")
+    if role == "viewer":
+        assert not at.download_button
+        return
+    rows = _csv(downloads[KEY_DOWNLOAD]())
+    address = np.array([row[translate("audiences.column.address")] for row in rows])
+    masked = np.array([bool(MASKED.match(value)) for value in address])
+    assert len(rows) > 0
+    assert masked.all() if role == "analyst" else not masked.any()
