@@ -21,6 +21,7 @@ from ui.context import (
     t,
 )
 from ui.data import get_engine, latest_order_date
+from ui.navigation import pages_for
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 
@@ -82,26 +83,11 @@ def _sidebar() -> None:
         sign_out_button()
 
 
-# (file, title key, material icon, who may open it)
-PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("pages/overview.py", "nav.overview", ":material/dashboard:", "view"),
-    ("pages/rfm.py", "nav.rfm", ":material/grid_view:", "view"),
-    ("pages/data.py", "nav.data", ":material/upload_file:", "import"),
-    ("pages/settings.py", "nav.settings", ":material/settings:", "manage_users"),
-)
-
-
 def _pages_for(role: str) -> list[st.Page]:
     """The pages `role` may open, in menu order; the first is the default."""
-    allowed = {
-        "view": True,
-        "import": auth.can_import(role),
-        "manage_users": auth.can_manage_users(role),
-    }
     return [
         st.Page(path, title=t(title_key), icon=icon, default=index == 0)
-        for index, (path, title_key, icon, permission) in enumerate(PAGES)
-        if allowed[permission]
+        for index, (path, title_key, icon) in enumerate(pages_for(role))
     ]
 
 

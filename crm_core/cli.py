@@ -13,11 +13,22 @@ import sys
 
 from crm_core.errors import CrmError
 
-COMMAND_MODULES: tuple[str, ...] = ("init_db", "demo", "users")
+COMMAND_MODULES: tuple[str, ...] = (
+    "init_db",
+    "demo",
+    "users",
+    "import_file",
+    "rfm",
+    "export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m crm_core", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m crm_core",
+        description="CRM analytics dashboard: set-up, imports, RFM scoring and target lists. "
+        "Uses DATABASE_URL, else the SQLite store data/crm.db.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"crm_core.commands.{name}").register(subparsers)

@@ -35,5 +35,5 @@ def test_sign_in_switch_languages_and_see_the_overview_tiles(page):
 
 def test_wrong_password_is_refused(page):
     sign_in(page, "admin", "not-the-password")
-    page.get_by_text(translate("auth.sign_in_failed", "en")).wait_for()
+    page.get_by_text(translate("auth.sign_in.failed", "en")).wait_for()
     assert page.locator("[data-testid=stMetric]").count() == 0

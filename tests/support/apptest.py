@@ -18,7 +18,14 @@ from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 APP_TIMEOUT_S = 120
 
-PAGE_FILES = ("pages/overview.py", "pages/rfm.py", "pages/data.py", "pages/settings.py")
+PAGE_FILES = (
+    "pages/overview.py",
+    "pages/rfm.py",
+    "pages/audiences.py",
+    "pages/exports.py",
+    "pages/data.py",
+    "pages/settings.py",
+)
 
 
 def open_app(

@@ -75,16 +75,21 @@ def sign_in(page, username: str, password: str) -> None:
     """Fill the sign-in form (English labels) and submit it."""
     from crm_core.i18n import translate
 
-    page.get_by_label(translate("auth.username", "en")).fill(username)
-    page.get_by_label(translate("auth.password", "en")).fill(password)
-    page.get_by_role("button", name=translate("auth.sign_in", "en")).click()
+    page.get_by_role("textbox", name=translate("auth.sign_in.username", "en")).fill(username)
+    page.get_by_role("textbox", name=translate("auth.sign_in.password", "en")).fill(password)
+    page.get_by_role("button", name=translate("auth.sign_in.submit", "en")).click()
 
 
 def choose_language(page, current: str, target_name: str) -> None:
     """Pick `target_name` ("中文", "English") in the sidebar's language box, whose label
     is in the `current` language."""
+    from playwright.sync_api import expect
+
     from crm_core.i18n import translate
 
-    sidebar = page.locator("[data-testid=stSidebar]")
-    sidebar.get_by_label(translate("app.language", current)).click()
+    box = page.locator("[data-testid=stSidebar]").get_by_role(
+        "combobox", name=translate("app.language", current)
+    )
+    expect(box).to_have_count(1)  # a rerun's stale copy is gone once the run has finished
+    box.click()
     page.get_by_role("option", name=target_name).click()
