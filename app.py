@@ -41,7 +41,15 @@ def _prepare() -> None:
         report = _prepared_store(str(engine.url))
     if report.demo_loaded and not st.session_state.get(KEY_NOTICE):
         st.session_state[KEY_NOTICE] = "shown"
-        st.toast(t("app.demo_loaded", customers=report.demo_rows.get("customers", 0)))
+        rows = report.demo_rows
+        st.toast(
+            t(
+                "demo.loaded_notice",
+                customers=f"{rows.get('customers', 0):,}",
+                orders=f"{rows.get('orders', 0):,}",
+            ),
+            icon=":material/storefront:",
+        )
 
 
 def _language_selector() -> None:
