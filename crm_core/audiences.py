@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import openpyxl
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, literal, select, union_all
 
@@ -610,7 +611,7 @@ TRIGGER_EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     "payment": ("order_id", "ordered_at", "amount", "customer_type", "remind_from", "phone_call"),
     "thank_you": ("ticket_id", "ticket_type", "resolved_at", "csat"),
 }
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def check_columns(columns: Sequence[str]) -> tuple[str, ...]:
@@ -714,20 +715,45 @@ def render_file(
     """The file's bytes: personal columns (address, phone, email) masked unless `role`
     may see personal data, headers translated, every text cell and header starting with
     =, +, -, @, tab, CR or LF prefixed with an apostrophe; CSV in UTF-8 with a BOM, or
-    XLSX (characters XML cannot hold are dropped)."""
+    XLSX. Control characters other than tab, CR and LF are dropped from text."""
     check_format(file_format)
     masked = mask_personal_columns(frame, role, PERSONAL_EXPORT_COLUMNS)
     masked.columns = [column_header(name, language) for name in masked.columns]
-    safe = neutralise_formula(masked)
+    safe = neutralise_formula(_without_control_characters(masked))
     if file_format == "csv":
         return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
-    for position in range(safe.shape[1]):
-        values = safe.iloc[:, position]
+    return _xlsx_bytes(safe)
+
+
+def _without_control_characters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells and headers without control characters other than tab, CR and LF
+    (XML cannot hold them). Removed before neutralising, so "\x01=cmd" cannot turn
+    into "=cmd" afterwards."""
+    out = frame.copy()
+    for position in range(out.shape[1]):
+        values = out.iloc[:, position]
         if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
-            safe.isetitem(position, values.astype("str").str.replace(_XLSX_ILLEGAL, "", regex=True))
+            out.isetitem(
+                position, values.astype("str").str.replace(_CONTROL_CHARACTERS, "", regex=True)
+            )
+    out.columns = [_CONTROL_CHARACTERS.sub("", str(name)) for name in out.columns]
+    return out
+
+
+def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
+    """`frame` as one XLSX sheet (openpyxl's write-only mode; missing values become
+    empty cells)."""
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("list")
+    sheet.append(list(frame.columns))
+    columns = []
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position]
+        columns.append(values.astype(object).where(values.notna(), None).tolist())
+    for row in zip(*columns, strict=True):
+        sheet.append(row)
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        safe.to_excel(writer, index=False, sheet_name="list")
+    workbook.save(buffer)
     return buffer.getvalue()
 
 

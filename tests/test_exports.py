@@ -46,6 +46,7 @@ HOSTILE_NAMES = {
     "h5": "\tleading tab",
     "h6": "王芳",
     "h7": "\rcarriage return",
+    "h8": "\x01=cmd hidden behind a control character",
 }
 PHONES = {"h1": "13812345678", "h6": "+86 139 0000 1111"}
 COLUMNS = ["customer_id", "name", "address", "email", "segment", "tags", "monetary", "action"]
@@ -129,7 +130,7 @@ def test_analyst_csv_is_masked_and_neutralised(hostile_shop):
         column_header(c, "zh-CN") for c in ("name", "address", "email", "tags")
     )
     for customer, hostile in HOSTILE_NAMES.items():
-        expected = hostile if customer == "h6" else "'" + hostile
+        expected = hostile if customer == "h6" else "'" + hostile.lstrip("\x01")
         assert by_id[customer][name] == expected
     assert by_id["h1"][address] == "138****5678"
     assert by_id["h6"][address] == "'+86 139****1111"  # a leading + is neutralised too
@@ -156,6 +157,7 @@ def test_admin_xlsx_is_unmasked_and_neutralised(hostile_shop):
     assert by_id["h5"]["Name"] == "'\tleading tab"
     assert by_id["h7"]["Name"].startswith("'") and by_id["h7"]["Name"].endswith("carriage return")
     assert by_id["h6"]["Name"] == "王芳"
+    assert by_id["h8"]["Name"] == "'=cmd hidden behind a control character"
     assert isinstance(by_id["h3"]["Net spend"], float | int)
 
 
