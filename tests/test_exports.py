@@ -290,8 +290,6 @@ def cli_store(hostile_shop, monkeypatch):
     auth.create_user(hostile_shop, "boss", PASSWORD, "admin")
     auth.create_user(hostile_shop, "guest", PASSWORD, "viewer")
     monkeypatch.setenv("DATABASE_URL", hostile_shop.url.render_as_string(hide_password=False))
-    if "export" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "export"))
     return hostile_shop
 
 
