@@ -102,6 +102,8 @@ NO_CHANNEL = "none"
 PREVIEW_ROWS = 200
 TRIGGER_ROWS_SHOWN = 500
 NEW_TAG = "__new__"
+TABLE_ROW_PX = 35
+TAG_TABLE_MAX_PX = 720
 PRESET_PREFIX = "preset:"
 SAVED_PREFIX = "saved:"
 TRIGGER_COLUMNS = ("customer_id", "name", "address", "segment", "tags")
@@ -436,6 +438,7 @@ def _tags_tab(facts: AudienceFacts) -> None:
     st.dataframe(
         table.drop(columns=["tag"]),
         hide_index=True,
+        height=min(TABLE_ROW_PX * (len(table) + 1) + 3, TAG_TABLE_MAX_PX),
         column_config={
             "label": st.column_config.TextColumn(t("tags.column.label")),
             "kind": st.column_config.TextColumn(t("tags.column.kind")),
@@ -456,7 +459,7 @@ def _tags_tab(facts: AudienceFacts) -> None:
 def _tag_editor(facts: AudienceFacts) -> None:
     language = current_language()
     st.subheader(t("tags.edit.title"))
-    editable = [tag for tag in current_tags()]
+    editable = current_tags()
     options = [NEW_TAG, *(tag.name for tag in editable)]
     labels = {
         NEW_TAG: t("tags.edit.new"),
