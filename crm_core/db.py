@@ -340,3 +340,12 @@ def analyze_table(conn: Connection, table: Table) -> None:
     planner needs none for the primary-key lookups used here)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")
+
+
+def use_more_memory(conn: Connection, megabytes: int = 256) -> None:
+    """Let the rest of the caller's transaction sort, hash and build indexes with up to
+    `megabytes` of memory per operation (PostgreSQL SET LOCAL work_mem and
+    maintenance_work_mem, undone at commit or rollback; SQLite has no such setting)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{int(megabytes)}MB'")
+        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{int(megabytes)}MB'")

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Integer,
     Numeric,
     Table,
     and_,
@@ -51,7 +52,14 @@ from sqlalchemy import (
 )
 
 from crm_core import models
-from crm_core.db import analyze_table, bulk_insert, bump_data_version, create_temp_table
+from crm_core.db import (
+    analyze_table,
+    bulk_insert,
+    bulk_load,
+    bump_data_version,
+    create_temp_table,
+    use_more_memory,
+)
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
 from crm_core.ingest.read import Source, TableRead, read_file
@@ -59,6 +67,7 @@ from crm_core.ingest.validate import ImportOptions, Validated, raw_records, vali
 
 Progress = Callable[[float], None]
 LARGE_LOAD_ROWS = 100_000
+LARGE_LOAD_MEMORY_MB = 512
 
 
 @dataclass
@@ -180,6 +189,8 @@ def load(
     counts: dict[str, TableCounts] = {}
     with engine.begin() as conn:
         batch_id = _start_batch(conn, validated, name, table_read, user)
+        if validated.accepted >= LARGE_LOAD_ROWS:
+            use_more_memory(conn, LARGE_LOAD_MEMORY_MB)
         _replace_merged_customers(conn, [good, *related.values()])
         if spec.name == "campaign_touches":
             good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
@@ -392,15 +403,14 @@ def _has_rows(conn: Connection, table: Table) -> bool:
 
 
 def _insert_into_empty(conn: Connection, table: Table, rows: pd.DataFrame) -> None:
-    """Fill an empty table: for a large load its secondary indexes are dropped and built
-    again afterwards (one sort instead of millions of random index inserts); all inside
-    the caller's transaction, so a rollback restores them."""
-    indexes = list(table.indexes) if len(rows) >= LARGE_LOAD_ROWS else []
-    for index in indexes:
-        index.drop(conn)
-    bulk_insert(conn, table, rows)
-    for index in indexes:
-        index.create(conn)
+    """Fill an empty table; a large load goes through db.bulk_load (indexes, and on
+    PostgreSQL foreign keys, rebuilt once at the end instead of per row), inside the
+    caller's transaction, so a rollback restores them."""
+    if len(rows) < LARGE_LOAD_ROWS:
+        bulk_insert(conn, table, rows)
+        return
+    with bulk_load(conn, [table]):
+        bulk_insert(conn, table, rows)
 
 
 def _differs(stored: Column, new: Column) -> object:
@@ -426,16 +436,15 @@ def upsert(
     import_batch_id = batch_id. With compare=False existing keys are left alone
     (counted unchanged). `frame` must not repeat a key."""
     columns = [c for c in frame.columns if c in table.c and c != "import_batch_id"]
-    rows = frame[columns].copy()
+    rows = frame[columns]
     if rows.empty:
         return TableCounts()
-    if "import_batch_id" in table.c:
-        rows["import_batch_id"] = batch_id
+    stamped = "import_batch_id" in table.c
     if not _has_rows(conn, table):
-        _insert_into_empty(conn, table, rows)
+        _insert_into_empty(conn, table, rows.assign(import_batch_id=batch_id) if stamped else rows)
         return TableCounts(inserted=len(rows))
     staging = create_temp_table(
-        conn, f"staging_{table.name}", [Column(c, table.c[c].type) for c in rows.columns]
+        conn, f"staging_{table.name}", [Column(c, table.c[c].type) for c in columns]
     )
     bulk_insert(conn, staging, rows)
     analyze_table(conn, staging)
@@ -449,14 +458,18 @@ def upsert(
     ).one()
     matched, changed = int(matched), int(changed)
     if changed:
-        written = [*values, "import_batch_id"] if "import_batch_id" in rows else values
-        conn.execute(update(table).where(match, differs).values({c: staging.c[c] for c in written}))
+        assignments = {c: staging.c[c] for c in values}
+        if stamped:
+            assignments["import_batch_id"] = literal(batch_id, Integer)
+        conn.execute(update(table).where(match, differs).values(assignments))
     if matched < len(rows):
+        selected = [staging.c[c] for c in columns]
+        targets = list(columns)
+        if stamped:
+            selected.append(literal(batch_id, Integer))
+            targets.append("import_batch_id")
         conn.execute(
-            insert(table).from_select(
-                list(rows.columns),
-                select(*(staging.c[c] for c in rows.columns)).where(~exists().where(match)),
-            )
+            insert(table).from_select(targets, select(*selected).where(~exists().where(match)))
         )
     staging.drop(conn)
     return TableCounts(inserted=len(rows) - matched, updated=changed, unchanged=matched - changed)

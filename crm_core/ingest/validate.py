@@ -454,8 +454,8 @@ def _finish_orders(typed, frame, by_field, spec, options, marks, related):
     negative = typed["amount"] < 0
     typed["status"] = typed["status"].where(~(negative & (typed["status"] == "paid")), "refunded")
     typed["amount"] = typed["amount"].abs()
-    _set_default(typed, "discount", 0.0, "float64")
-    typed["discount"] = typed["discount"].abs()
+    if "discount" in typed:
+        typed["discount"] = typed["discount"].fillna(0.0).abs()
     if "order_id" not in by_field:
         typed["order_id"] = _derived_for_good(typed, spec, marks)
     else:

@@ -1,0 +1,161 @@
+"""Time importing large order files into SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench.bench_import --rows 1000000 [10000000] [--backends sqlite postgresql]
+
+For each size it writes an orders CSV (order_id, customer_id, ordered_at, amount, status,
+channel; one customer per ten orders) made with NumPy into a temporary folder, then for
+each database imports it into an empty store ("first"), imports the same file again
+("re-import", every row unchanged), and imports a copy where 1% of the rows changed and
+1% are new ("changed"). PostgreSQL runs in a throwaway server (Debian's postgresql
+package, see tests/support/postgres.py). Prints one row per (database, rows, step):
+wall seconds, CPU seconds of this Python process (on SQLite that is nearly all the work;
+on PostgreSQL the server's share is not in it; on a shared machine the wall time grows
+with other load, the CPU time much less), rows per second (wall), and what the import
+reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from crm_core.db import make_engine, upgrade_to_head
+from crm_core.ingest import import_file
+
+STATUSES = np.array(["paid", "paid", "paid", "paid", "refunded", "cancelled", "unpaid"])
+CHANNELS = np.array(["online", "store", "wecom"])
+START_SECONDS = int(np.datetime64("2023-01-01T00:00:00", "s").astype("int64"))
+
+
+def orders_table(rows: int, seed: int = 7) -> pa.Table:
+    """`rows` orders with ids O1..O<rows>, about rows/10 customers over two years."""
+    rng = np.random.default_rng(seed)
+    customers = rng.integers(1, max(rows // 10, 10) + 1, rows)
+    seconds = START_SECONDS + rng.integers(0, 2 * 365 * 86_400, rows)
+    return pa.table(
+        {
+            "order_id": pc.binary_join_element_wise(
+                "O", pa.array(np.arange(1, rows + 1)).cast(pa.string()), ""
+            ),
+            "customer_id": pc.binary_join_element_wise(
+                "C", pa.array(customers).cast(pa.string()), ""
+            ),
+            "ordered_at": pa.array(seconds.astype("datetime64[s]")).cast(pa.string()),
+            "amount": pa.array(np.round(rng.gamma(2.0, 80.0, rows), 2)),
+            "status": pa.array(STATUSES[rng.integers(0, len(STATUSES), rows)]),
+            "channel": pa.array(CHANNELS[rng.integers(0, len(CHANNELS), rows)]),
+        }
+    )
+
+
+def changed_table(table: pa.Table, seed: int = 11) -> pa.Table:
+    """The same orders with 1% of the amounts changed and 1% new orders appended."""
+    rows = table.num_rows
+    rng = np.random.default_rng(seed)
+    amounts = table.column("amount").to_numpy().copy()
+    picked = rng.choice(rows, rows // 100, replace=False)
+    amounts[picked] = np.round(amounts[picked] + 1.0, 2)
+    updated = table.set_column(table.schema.get_field_index("amount"), "amount", pa.array(amounts))
+    extra = orders_table(rows // 100, seed=seed)
+    extra = extra.set_column(
+        0,
+        "order_id",
+        pc.binary_join_element_wise(
+            "N", pa.array(np.arange(1, rows // 100 + 1)).cast(pa.string()), ""
+        ),
+    )
+    return pa.concat_tables([updated, extra])
+
+
+def write_csv(table: pa.Table, path: Path) -> Path:
+    pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="none"))
+    return path
+
+
+def timed_import(url: str, path: Path) -> tuple[float, float, object]:
+    """(wall seconds, this process's CPU seconds, the import's result)."""
+    engine = make_engine(url)
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        result = import_file(engine, path, "orders", user="bench")
+        return time.perf_counter() - start, time.process_time() - cpu, result
+    finally:
+        engine.dispose()
+
+
+def run(rows_list: list[int], backends: list[str], folder: Path) -> list[tuple]:
+    server = None
+    results = []
+    try:
+        if "postgresql" in backends:
+            from tests.support.postgres import PostgresServer, postgres_bin_dir
+
+            bin_dir = postgres_bin_dir()
+            if bin_dir is None:
+                raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql)")
+            server = PostgresServer(bin_dir)
+            server.start()
+        for rows in rows_list:
+            base = orders_table(rows)
+            first_file = write_csv(base, folder / f"orders_{rows}.csv")
+            changed_file = write_csv(changed_table(base), folder / f"orders_{rows}_changed.csv")
+            del base
+            for backend in backends:
+                if backend == "sqlite":
+                    url = f"sqlite:///{folder / f'bench_{rows}.db'}"
+                else:
+                    url = server.create_database(f"bench_{rows}")
+                engine = make_engine(url)
+                upgrade_to_head(engine)
+                engine.dispose()
+                for step, path in (
+                    ("first", first_file),
+                    ("re-import", first_file),
+                    ("changed", changed_file),
+                ):
+                    seconds, cpu, result = timed_import(url, path)
+                    results.append((backend, rows, step, seconds, cpu, result))
+                    print_row(results[-1], flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+    return results
+
+
+HEADER = (
+    f"{'database':<11}{'rows':>12}  {'step':<10}{'seconds':>9}{'cpu s':>8}{'rows/s':>12}"
+    f"{'inserted':>11}{'updated':>10}{'unchanged':>11}"
+)
+
+
+def print_row(row: tuple, flush: bool = False) -> None:
+    backend, _rows, step, seconds, cpu, result = row
+    read = result.rows_read
+    print(
+        f"{backend:<11}{read:>12,}  {step:<10}{seconds:>9.1f}{cpu:>8.1f}{read / seconds:>12,.0f}"
+        f"{result.inserted:>11,}{result.updated:>10,}{result.unchanged:>11,}",
+        flush=flush,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument(
+        "--backends", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
+    args = parser.parse_args()
+    print(HEADER, flush=True)
+    with tempfile.TemporaryDirectory(prefix="crm-bench-import-") as folder:
+        run(args.rows, args.backends, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
