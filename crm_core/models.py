@@ -104,7 +104,8 @@ class Order(Base):
 
     __table_args__ = (
         Index("ix_orders_customer_status_time", "customer_id", "status", "ordered_at", "amount"),
-        Index("ix_orders_ordered_at", "ordered_at"),
+        # date-range aggregates (period KPIs, monthly revenue) read this index alone
+        Index("ix_orders_time_status_customer", "ordered_at", "status", "customer_id", "amount"),
     )
 
 
