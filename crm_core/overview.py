@@ -49,16 +49,21 @@ import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    DateTime,
     Engine,
+    Integer,
     and_,
     case,
     distinct,
     exists,
     extract,
     func,
+    literal,
     literal_column,
     or_,
     select,
+    true,
+    union_all,
 )
 
 from crm_core import models
@@ -154,34 +159,25 @@ def _sum_if(condition: ColumnElement[bool], value: ColumnElement) -> ColumnEleme
 
 
 def _order_flows(conn: Connection, current: Period, previous: Period) -> dict[str, dict]:
-    """orders, paid amount, refunds and active customers of both periods in one pass over
-    the orders dated in the widest window they need."""
+    """Paid orders, their amount and refunds of both periods, from the orders dated in
+    the two periods only (a range of the time-ordered covering index)."""
     o = models.orders
     paid = o.c.status == PAID
     refund = o.c.status == REFUNDED
     columns = []
     for name, period in (("current", current), ("previous", previous)):
-        active_window = Period(
-            period.last_day - dt.timedelta(days=ACTIVE_WINDOW_DAYS - 1), period.last_day
-        )
+        in_period = _in(o.c.ordered_at, period)
         columns += [
-            _count_if(and_(paid, _in(o.c.ordered_at, period))).label(f"{name}_orders"),
-            _sum_if(and_(paid, _in(o.c.ordered_at, period)), o.c.amount).label(f"{name}_paid"),
-            _sum_if(and_(refund, _in(o.c.ordered_at, period)), o.c.amount).label(f"{name}_refunds"),
-            func.count(
-                distinct(case((and_(paid, _in(o.c.ordered_at, active_window)), o.c.customer_id)))
-            ).label(f"{name}_active"),
+            _count_if(and_(paid, in_period)).label(f"{name}_orders"),
+            _sum_if(and_(paid, in_period), o.c.amount).label(f"{name}_paid"),
+            _sum_if(and_(refund, in_period), o.c.amount).label(f"{name}_refunds"),
         ]
-    window_start = min(
-        previous.starts_at,
-        previous.ends_before - dt.timedelta(days=ACTIVE_WINDOW_DAYS),
-    )
     row = (
         conn.execute(
             select(*columns).where(
-                o.c.status.in_((PAID, REFUNDED)),
-                o.c.ordered_at >= window_start,
+                o.c.ordered_at >= previous.starts_at,
                 o.c.ordered_at < current.ends_before,
+                o.c.status.in_((PAID, REFUNDED)),
             )
         )
         .mappings()
@@ -192,64 +188,11 @@ def _order_flows(conn: Connection, current: Period, previous: Period) -> dict[st
         orders = _number(row[f"{name}_orders"] or 0)
         paid_amount = _number(row[f"{name}_paid"] or 0)
         out[name] = {
-            "active_customers": _number(row[f"{name}_active"] or 0),
             "orders": orders,
             "net_revenue": paid_amount - _number(row[f"{name}_refunds"] or 0),
             "average_order_value": _share(paid_amount, orders),
         }
     return out
-
-
-def _customer_base(conn: Connection, current: Period, previous: Period) -> dict[str, dict]:
-    """customers known and repeat-purchase rate at both period ends, from one per-customer
-    aggregate of the order history up to the current period end."""
-    o = models.orders
-    c = models.customers
-    paid = o.c.status == PAID
-    history = (
-        select(
-            o.c.customer_id,
-            func.min(o.c.ordered_at).label("first_order_at"),
-            _count_if(and_(paid, o.c.ordered_at < current.ends_before)).label("paid_current"),
-            _count_if(and_(paid, o.c.ordered_at < previous.ends_before)).label("paid_previous"),
-        )
-        .where(o.c.ordered_at < current.ends_before)
-        .group_by(o.c.customer_id)
-        .subquery("history")
-    )
-    columns = []
-    for name, period in (("current", current), ("previous", previous)):
-        known = and_(
-            c.c.merged_into.is_(None),
-            or_(
-                c.c.signup_at < period.ends_before,
-                history.c.first_order_at < period.ends_before,
-            ),
-        )
-        paid_count = history.c[f"paid_{name}"]
-        columns += [
-            _count_if(known).label(f"{name}_customers"),
-            _count_if(paid_count >= 1).label(f"{name}_buyers"),
-            _count_if(paid_count >= 2).label(f"{name}_repeaters"),
-        ]
-    row = (
-        conn.execute(
-            select(*columns).select_from(
-                c.outerjoin(history, history.c.customer_id == c.c.customer_id)
-            )
-        )
-        .mappings()
-        .one()
-    )
-    return {
-        name: {
-            "customers": _number(row[f"{name}_customers"] or 0),
-            "repeat_purchase_rate": _share(
-                _number(row[f"{name}_repeaters"] or 0), _number(row[f"{name}_buyers"] or 0)
-            ),
-        }
-        for name in ("current", "previous")
-    }
 
 
 def _day_seconds(column: ColumnElement) -> ColumnElement:
@@ -258,57 +201,110 @@ def _day_seconds(column: ColumnElement) -> ColumnElement:
     return extract("epoch", func.date(column))
 
 
-def _new_customer_repurchase(
-    conn: Connection, current: Period, previous: Period
-) -> dict[str, dict]:
-    """30-day repurchase rate of the new customers of both periods (see module docstring)."""
+def _customer_history(conn: Connection, current: Period, previous: Period) -> dict[str, dict]:
+    """customers, active customers, repeat-purchase rate and the new customers' 30-day
+    repurchase rate of both periods, from one per-customer pass over the order history
+    up to the current period end (shared by every KPI here) plus the follow-up orders of
+    the new customers only."""
     o = models.orders
+    c = models.customers
+    paid = o.c.status == PAID
+    before_previous_end = and_(paid, o.c.ordered_at < previous.ends_before)
+    # The WHERE below keeps only orders before the current period end.
+    history_columns = [
+        o.c.customer_id,
+        func.min(o.c.ordered_at).label("first_order_at"),
+        func.min(case((paid, o.c.ordered_at))).label("first_paid_at"),
+        _count_if(paid).label("paid_current"),
+        _count_if(before_previous_end).label("paid_previous"),
+        func.max(case((paid, o.c.ordered_at))).label("last_paid_current"),
+        func.max(case((before_previous_end, o.c.ordered_at))).label("last_paid_previous"),
+    ]
     cohorts = {
         name: _shift(period, -REPURCHASE_WINDOW_DAYS)
         for name, period in (("current", current), ("previous", previous))
     }
-    first_paid_at = func.min(o.c.ordered_at)
-    first = (
-        select(o.c.customer_id, first_paid_at.label("first_paid_at"))
-        .where(o.c.status == PAID)
+    history = (
+        select(*history_columns)
+        .where(o.c.ordered_at < current.ends_before)
         .group_by(o.c.customer_id)
-        .having(
-            and_(
-                first_paid_at >= cohorts["previous"].starts_at,
-                first_paid_at < cohorts["current"].ends_before,
-            )
+        .cte("history")
+    )
+
+    base_columns = []
+    for name, period in (("current", current), ("previous", previous)):
+        known = and_(
+            c.c.merged_into.is_(None),
+            or_(
+                c.c.signup_at < period.ends_before,
+                history.c.first_order_at < period.ends_before,
+            ),
         )
-        .subquery("first")
-    )
-    within = _day_seconds(o.c.ordered_at) <= _day_seconds(first.c.first_paid_at) + literal_column(
-        str(REPURCHASE_WINDOW_DAYS * 86400)
-    )
-    follow_up = (
-        select(
-            first.c.customer_id,
-            func.min(first.c.first_paid_at).label("first_paid_at"),
-            _count_if(within).label("paid_within"),
+        active_since = dt.datetime.combine(
+            period.last_day - dt.timedelta(days=ACTIVE_WINDOW_DAYS - 1), dt.time()
         )
-        .select_from(first.join(o, o.c.customer_id == first.c.customer_id))
-        .where(o.c.status == PAID, o.c.ordered_at < current.ends_before)
-        .group_by(first.c.customer_id)
-        .subquery("follow_up")
-    )
-    columns = []
-    for name, cohort in cohorts.items():
-        in_cohort = _in(follow_up.c.first_paid_at, cohort)
-        columns += [
-            _count_if(in_cohort).label(f"{name}_new"),
-            _count_if(and_(in_cohort, follow_up.c.paid_within >= 2)).label(f"{name}_repurchased"),
+        base_columns += [
+            _count_if(known).label(f"{name}_customers"),
+            _count_if(history.c[f"last_paid_{name}"] >= active_since).label(f"{name}_active"),
+            _count_if(history.c[f"paid_{name}"] >= 1).label(f"{name}_buyers"),
+            _count_if(history.c[f"paid_{name}"] >= 2).label(f"{name}_repeaters"),
         ]
-    row = conn.execute(select(*columns)).mappings().one()
+    base = (
+        select(*base_columns)
+        .select_from(c.outerjoin(history, history.c.customer_id == c.c.customer_id))
+        .subquery("base")
+    )
+
+    later = models.orders.alias("later")
+    second_paid_at = (
+        select(later.c.ordered_at)
+        .where(
+            later.c.customer_id == history.c.customer_id,
+            later.c.status == PAID,
+            later.c.ordered_at < current.ends_before,
+        )
+        .order_by(later.c.ordered_at)
+        .limit(1)
+        .offset(1)
+        .scalar_subquery()
+    )
+    new = (
+        select(
+            history.c.first_paid_at,
+            (
+                _day_seconds(second_paid_at) - _day_seconds(history.c.first_paid_at)
+                <= literal_column(str(REPURCHASE_WINDOW_DAYS * 86400))
+            ).label("repurchased"),
+        )
+        .where(
+            history.c.first_paid_at >= cohorts["previous"].starts_at,
+            history.c.first_paid_at < cohorts["current"].ends_before,
+        )
+        .subquery("new")
+    )
+    repurchase_columns = []
+    for name, cohort in cohorts.items():
+        in_cohort = _in(new.c.first_paid_at, cohort)
+        repurchase_columns += [
+            _count_if(in_cohort).label(f"{name}_new"),
+            _count_if(and_(in_cohort, new.c.repurchased)).label(f"{name}_repurchased"),
+        ]
+    repurchase = select(*repurchase_columns).subquery("repurchase")
+
+    both = select(base, repurchase).select_from(base.join(repurchase, true()))
+    row = conn.execute(both).mappings().one()
     return {
         name: {
+            "customers": _number(row[f"{name}_customers"] or 0),
+            "active_customers": _number(row[f"{name}_active"] or 0),
+            "repeat_purchase_rate": _share(
+                _number(row[f"{name}_repeaters"] or 0), _number(row[f"{name}_buyers"] or 0)
+            ),
             "new_customer_repurchase_30d": _share(
                 _number(row[f"{name}_repurchased"] or 0), _number(row[f"{name}_new"] or 0)
-            )
+            ),
         }
-        for name in cohorts
+        for name in ("current", "previous")
     }
 
 
@@ -353,9 +349,8 @@ def kpis(engine: Engine, as_of: dt.date, period_days: int = 30) -> pd.DataFrame:
     values: dict[str, dict[str, float]] = {"current": {}, "previous": {}}
     with engine.connect() as conn:
         for part in (
-            _customer_base(conn, current, previous),
+            _customer_history(conn, current, previous),
             _order_flows(conn, current, previous),
-            _new_customer_repurchase(conn, current, previous),
         ):
             for name in values:
                 values[name].update(part[name])
@@ -383,6 +378,11 @@ def has_nps_responses(engine: Engine) -> bool:
 
 
 # --- months -----------------------------------------------------------------------------
+#
+# Month bucketing stays portable: orders (millions of rows) are joined by range to a small
+# derived table of the window's months (month_number, starts_at, ends_before; bound
+# parameters), which reads the time-ordered covering index with no date function per
+# row; per-customer rows (first paid order, cohort cells) use SQLAlchemy's extract().
 
 
 def month_number(day: dt.date) -> int:
@@ -396,8 +396,8 @@ def month_start(number: int) -> dt.date:
 
 
 def _month_number_sql(column: ColumnElement) -> ColumnElement:
-    """month_number of a timestamp column, in SQL (extract compiles on both dialects;
-    constants are inlined so the expression can be grouped by on PostgreSQL)."""
+    """month_number of a timestamp column in SQL, for per-customer rows (extract compiles
+    on both dialects; constants inlined so PostgreSQL can group by it)."""
     return (
         extract("year", column) * literal_column("12")
         + extract("month", column)
@@ -405,16 +405,51 @@ def _month_number_sql(column: ColumnElement) -> ColumnElement:
     )
 
 
-def _month_window(as_of: dt.date, months: int) -> tuple[int, int, dt.datetime, dt.datetime]:
-    """(first month number, last month number, first instant, end instant) of the
-    `months` calendar months ending with the month of `as_of` (cut at the end of as_of)."""
+@dataclass(frozen=True)
+class _MonthWindow:
+    """The `months` calendar months ending with as_of's month, cut at the end of as_of."""
+
+    first: int
+    last: int
+    starts_at: dt.datetime
+    ends_before: dt.datetime
+
+    def table(self, name: str = "months"):
+        """Derived table (month_number, starts_at, ends_before), one row per month."""
+        rows = []
+        for number in range(self.first, self.last + 1):
+            month_ends = (
+                self.ends_before
+                if number == self.last
+                else dt.datetime.combine(month_start(number + 1), dt.time())
+            )
+            rows.append(
+                select(
+                    literal(number, Integer).label("month_number"),
+                    literal(dt.datetime.combine(month_start(number), dt.time()), DateTime).label(
+                        "starts_at"
+                    ),
+                    literal(month_ends, DateTime).label("ends_before"),
+                )
+            )
+        return union_all(*rows).subquery(name)
+
+
+def _month_window(as_of: dt.date, months: int) -> _MonthWindow:
     if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
         raise InputError("overview.error.months", value=months, max=MAX_MONTHS)
     last = month_number(as_of)
     first = last - months + 1
-    starts_at = dt.datetime.combine(month_start(first), dt.time())
-    ends_before = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    return first, last, starts_at, ends_before
+    return _MonthWindow(
+        first=first,
+        last=last,
+        starts_at=dt.datetime.combine(month_start(first), dt.time()),
+        ends_before=dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()),
+    )
+
+
+def _in_month(column: ColumnElement, months) -> ColumnElement[bool]:
+    return and_(column >= months.c.starts_at, column < months.c.ends_before)
 
 
 def _month_starts(numbers: pd.Series | np.ndarray) -> pd.Series:
@@ -426,9 +461,17 @@ def _month_starts(numbers: pd.Series | np.ndarray) -> pd.Series:
     )
 
 
-def _month_frame(first: int, last: int) -> pd.DataFrame:
-    numbers = np.arange(first, last + 1)
-    return pd.DataFrame({"month_number": numbers, "month": _month_starts(numbers)})
+def _per_month(window: _MonthWindow, rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per month of `window` (month_number, month, *columns), 0 where `rows`
+    (month_number, *columns from the database) has no row."""
+    numbers = np.arange(window.first, window.last + 1)
+    frame = pd.DataFrame({"month_number": numbers, "month": _month_starts(numbers)})
+    if rows.empty:
+        rows = pd.DataFrame({name: pd.Series(dtype="float64") for name in columns})
+        rows["month_number"] = pd.Series(dtype="int64")
+    rows = rows.astype({"month_number": "int64", **dict.fromkeys(columns, "float64")})
+    frame = frame.merge(rows, on="month_number", how="left")
+    return frame.fillna(dict.fromkeys(columns, 0.0))
 
 
 def monthly_revenue(engine: Engine, as_of: dt.date, months: int = 24) -> pd.DataFrame:
@@ -441,54 +484,41 @@ def monthly_revenue(engine: Engine, as_of: dt.date, months: int = 24) -> pd.Data
     without orders are 0.
     """
     as_of = _as_date(as_of)
-    first, last, starts_at, ends_before = _month_window(as_of, months)
+    window = _month_window(as_of, months)
+    month = window.table()
     o = models.orders
-    month = _month_number_sql(o.c.ordered_at).label("month_number")
-    per_order = (
-        select(month, o.c.status, o.c.amount)
-        .where(
-            o.c.status.in_((PAID, REFUNDED)),
-            o.c.ordered_at >= starts_at,
-            o.c.ordered_at < ends_before,
+    paid = o.c.status == PAID
+    stmt = (
+        select(
+            month.c.month_number,
+            _sum_if(paid, o.c.amount).label("paid_revenue"),
+            _sum_if(o.c.status == REFUNDED, o.c.amount).label("refunds"),
+            _count_if(paid).label("paid_orders"),
         )
-        .subquery("per_order")
+        .select_from(month.join(o, _in_month(o.c.ordered_at, month)))
+        .where(o.c.status.in_((PAID, REFUNDED)))
+        .group_by(month.c.month_number)
     )
-    paid = per_order.c.status == PAID
-    stmt = select(
-        per_order.c.month_number,
-        _sum_if(paid, per_order.c.amount).label("paid_revenue"),
-        _sum_if(per_order.c.status == REFUNDED, per_order.c.amount).label("refunds"),
-        _count_if(paid).label("paid_orders"),
-    ).group_by(per_order.c.month_number)
     with engine.connect() as conn:
         rows = pd.DataFrame(conn.execute(stmt).mappings().all())
-    frame = _month_frame(first, last)
-    if not rows.empty:
-        rows = rows.astype(
-            {"month_number": "int64", "paid_revenue": "float64", "refunds": "float64"}
-        )
-        frame = frame.merge(rows, on="month_number", how="left")
-    for name in ("paid_revenue", "refunds", "paid_orders"):
-        if name not in frame:
-            frame[name] = 0.0
-    frame = frame.fillna({"paid_revenue": 0.0, "refunds": 0.0, "paid_orders": 0})
+    frame = _per_month(window, rows, ["paid_revenue", "refunds", "paid_orders"])
     frame["paid_orders"] = frame["paid_orders"].astype("int64")
     frame["net_revenue"] = frame["paid_revenue"] - frame["refunds"]
     next_day = as_of + dt.timedelta(days=1)
-    frame["is_partial"] = (frame["month_number"] == last) & (next_day.day != 1)
+    frame["is_partial"] = (frame["month_number"] == window.last) & (next_day.day != 1)
     return frame[["month", "paid_revenue", "refunds", "net_revenue", "paid_orders", "is_partial"]]
 
 
-def _first_paid_months(starts_at: dt.datetime, ends_before: dt.datetime):
-    """Subquery (customer_id, first_paid_at): customers whose first-ever paid order is in
-    [starts_at, ends_before)."""
+def _first_paid(window: _MonthWindow):
+    """Subquery (customer_id, first_paid_at): customers whose first-ever paid order falls
+    in the window."""
     o = models.orders
     first_paid_at = func.min(o.c.ordered_at)
     return (
         select(o.c.customer_id, first_paid_at.label("first_paid_at"))
-        .where(o.c.status == PAID, o.c.ordered_at < ends_before)
+        .where(o.c.status == PAID, o.c.ordered_at < window.ends_before)
         .group_by(o.c.customer_id)
-        .having(first_paid_at >= starts_at)
+        .having(first_paid_at >= window.starts_at)
         .subquery("first_paid")
     )
 
@@ -502,35 +532,34 @@ def new_vs_returning_by_month(engine: Engine, as_of: dt.date, months: int = 24) 
     month). The month of as_of counts only the days up to as_of.
     """
     as_of = _as_date(as_of)
-    first, last, starts_at, ends_before = _month_window(as_of, months)
+    window = _month_window(as_of, months)
     o = models.orders
-    per_order = (
-        select(_month_number_sql(o.c.ordered_at).label("month_number"), o.c.customer_id)
-        .where(o.c.status == PAID, o.c.ordered_at >= starts_at, o.c.ordered_at < ends_before)
-        .subquery("per_order")
+    month = window.table()
+    active_stmt = (
+        select(
+            month.c.month_number,
+            func.count(distinct(o.c.customer_id)).label("active_customers"),
+        )
+        .select_from(month.join(o, _in_month(o.c.ordered_at, month)))
+        .where(o.c.status == PAID)
+        .group_by(month.c.month_number)
     )
-    active_stmt = select(
-        per_order.c.month_number,
-        func.count(distinct(per_order.c.customer_id)).label("active_customers"),
-    ).group_by(per_order.c.month_number)
-    first_paid = _first_paid_months(starts_at, ends_before)
-    per_customer = select(
+    first_paid = _first_paid(window)
+    first_month = select(
         _month_number_sql(first_paid.c.first_paid_at).label("month_number")
-    ).subquery("per_customer")
-    new_stmt = select(per_customer.c.month_number, func.count().label("new_customers")).group_by(
-        per_customer.c.month_number
+    ).subquery("first_month")
+    new_stmt = select(first_month.c.month_number, func.count().label("new_customers")).group_by(
+        first_month.c.month_number
     )
     with engine.connect() as conn:
         active = pd.DataFrame(conn.execute(active_stmt).mappings().all())
         new = pd.DataFrame(conn.execute(new_stmt).mappings().all())
-    frame = _month_frame(first, last)
-    for part, name in ((active, "active_customers"), (new, "new_customers")):
-        if part.empty:
-            frame[name] = 0
-            continue
-        part = part.astype({"month_number": "int64", name: "int64"})
-        frame = frame.merge(part, on="month_number", how="left")
-        frame[name] = frame[name].fillna(0).astype("int64")
+    frame = _per_month(window, active, ["active_customers"])
+    frame = frame.merge(
+        _per_month(window, new, ["new_customers"])[["month_number", "new_customers"]],
+        on="month_number",
+    )
+    frame = frame.astype({"active_customers": "int64", "new_customers": "int64"})
     frame["returning_customers"] = frame["active_customers"] - frame["new_customers"]
     return frame[["month", "active_customers", "new_customers", "returning_customers"]]
 
@@ -546,9 +575,9 @@ def cohort_retention(engine: Engine, as_of: dt.date, months: int = 12) -> pd.Dat
     months_since), retention (active_customers / cohort_size, share 0-1; 1.0 at 0).
     """
     as_of = _as_date(as_of)
-    first, last, starts_at, ends_before = _month_window(as_of, months)
+    window = _month_window(as_of, months)
     o = models.orders
-    first_paid = _first_paid_months(starts_at, ends_before)
+    first_paid = _first_paid(window)
     cells = (
         select(
             _month_number_sql(first_paid.c.first_paid_at).label("cohort_number"),
@@ -556,7 +585,11 @@ def cohort_retention(engine: Engine, as_of: dt.date, months: int = 12) -> pd.Dat
             o.c.customer_id,
         )
         .select_from(first_paid.join(o, o.c.customer_id == first_paid.c.customer_id))
-        .where(o.c.status == PAID, o.c.ordered_at < ends_before)
+        .where(
+            o.c.status == PAID,
+            o.c.ordered_at >= window.starts_at,
+            o.c.ordered_at < window.ends_before,
+        )
         .subquery("cells")
     )
     stmt = select(
@@ -567,7 +600,7 @@ def cohort_retention(engine: Engine, as_of: dt.date, months: int = 12) -> pd.Dat
     with engine.connect() as conn:
         rows = pd.DataFrame(conn.execute(stmt).mappings().all())
     grid = pd.MultiIndex.from_tuples(
-        [(c, m) for c in range(first, last + 1) for m in range(c, last + 1)],
+        [(c, m) for c in range(window.first, window.last + 1) for m in range(c, window.last + 1)],
         names=["cohort_number", "month_number"],
     )
     frame = pd.DataFrame(index=grid).reset_index()
