@@ -19,7 +19,8 @@ from crm_core.figures_overview import (
     new_vs_returning_figure,
     revenue_by_month_figure,
 )
-from ui.context import current_as_of, t
+from crm_core.i18n import translate
+from ui.context import current_as_of, current_language, t
 from ui.data import data_key, get_engine, latest_order_date
 
 KEY_PERIOD_DAYS = "crm.overview.period_days"
@@ -150,10 +151,11 @@ def main() -> None:
         st.info(t("overview.empty"), icon=":material/inbox:")
         return
     as_of = current_as_of()
+    language = current_language()  # fixed here: format_func may run outside the script
     period_days = st.radio(
         t("overview.period"),
         options=PERIOD_CHOICES,
-        format_func=lambda days: t("overview.period_option", days=days),
+        format_func=lambda days: translate("overview.period_option", language, days=days),
         horizontal=True,
         key=KEY_PERIOD_DAYS,
         help=t("overview.period_help"),
