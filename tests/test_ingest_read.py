@@ -220,3 +220,12 @@ def test_progress_is_reported_up_to_the_end(tmp_path):
     assert len(seen) > 2
     assert seen == sorted(seen)
     assert seen[-1] == 1.0
+
+
+def test_a_file_whose_every_row_is_broken_reports_each_row(tmp_path):
+    data = b"order_id,customer_id,ordered_at,amount\n1,2\n3,4,5,6,7\n"
+    table = read_file(_write(tmp_path, "garbage.csv", data))
+    assert list(table.frame.columns) == ["order_id", "customer_id", "ordered_at", "amount"]
+    assert table.frame.empty
+    assert table.bad_lines["row_number"].tolist() == [1, 2]
+    assert table.bad_lines["detail"].tolist() == ["2 of 4 fields", "5 of 4 fields"]

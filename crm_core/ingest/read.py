@@ -262,7 +262,7 @@ def detect_separator(lines: list[str]) -> tuple[str, int]:
 
     The separator is the candidate that splits the lines into the most consistent number
     (>1) of fields; runs of whitespace when none does. The header is the first line with
-    that number of fields (a title line above the table is skipped).
+    at least that number of fields (a title line above the table is skipped).
     """
     lines = [line for line in lines if line.strip()]
     if not lines:
@@ -287,7 +287,7 @@ def detect_separator(lines: list[str]) -> tuple[str, int]:
             return ",", 0
         separator = WHITESPACE
     mode_count = int(np.bincount(counts).argmax())
-    header_index = next(i for i, c in enumerate(counts) if c == mode_count)
+    header_index = next(i for i, c in enumerate(counts) if c >= mode_count)
     return separator, header_index
 
 
