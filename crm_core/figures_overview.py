@@ -109,7 +109,7 @@ def new_vs_returning_figure(monthly: pd.DataFrame, labels: NewReturningLabels) -
         barmode="stack",
         xaxis={"title": {"text": labels.month}, "type": "category"},
         yaxis={"title": {"text": labels.customers}, "tickformat": ",d"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.25},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "traceorder": "normal"},
         height=CHART_HEIGHT,
         margin=MARGIN,
     )
@@ -119,12 +119,17 @@ def new_vs_returning_figure(monthly: pd.DataFrame, labels: NewReturningLabels) -
 def cohort_heatmap_figure(cohorts: pd.DataFrame, labels: CohortLabels) -> go.Figure:
     """Heatmap of retention (share 0-1 shown as %) with cohorts as rows (oldest on top)
     and months since the first paid order as columns; cells not yet observable are
-    blank. `cohorts` has the columns of overview.cohort_retention."""
+    blank; colours span 0 to the highest retention after month 0. `cohorts` has the
+    columns of overview.cohort_retention."""
     grid = cohorts.pivot(index="cohort_month", columns="months_since", values="retention")
     grid = grid.sort_index()
     sizes = cohorts.drop_duplicates("cohort_month").set_index("cohort_month")["cohort_size"]
     rows = [f"{month.strftime(MONTH_FORMAT)} ({int(sizes[month]):,})" for month in grid.index]
     values = grid.to_numpy(dtype=float)
+    later = cohorts.loc[cohorts["months_since"] > 0, "retention"]
+    # Month 0 is 100% by definition; scale the colours to the later months so their
+    # differences show.
+    color_max = float(later.max()) if len(later) and later.max() > 0 else 1.0
     text = [["" if pd.isna(v) else f"{v:.0%}" for v in row] for row in values]
     figure = go.Figure(
         go.Heatmap(
@@ -135,7 +140,7 @@ def cohort_heatmap_figure(cohorts: pd.DataFrame, labels: CohortLabels) -> go.Fig
             texttemplate="%{text}",
             colorscale="Blues",
             zmin=0,
-            zmax=1,
+            zmax=color_max,
             colorbar={"title": {"text": labels.retention}, "tickformat": ".0%"},
             hovertemplate=(
                 labels.cohort

@@ -17,6 +17,14 @@ import pytest
 from crm_core import models
 from crm_core.db import bulk_insert
 from crm_core.errors import InputError
+from crm_core.figures_overview import (
+    CohortLabels,
+    NewReturningLabels,
+    RevenueLabels,
+    cohort_heatmap_figure,
+    new_vs_returning_figure,
+    revenue_by_month_figure,
+)
 from crm_core.overview import (
     KPI_UNITS,
     cohort_retention,
@@ -292,3 +300,28 @@ def test_monthly_frames_of_an_empty_store(store):
 def test_month_numbers_round_trip():
     assert month_start(month_number(dt.date(2024, 12, 31))) == dt.date(2024, 12, 1)
     assert month_number(dt.date(2025, 1, 1)) - month_number(dt.date(2024, 12, 1)) == 1
+
+
+def test_figures_carry_the_given_labels_and_values(shop):
+    labels = RevenueLabels("月份", "金额", "净销售额", "本月至今", "退款")
+    revenue = revenue_by_month_figure(monthly_revenue(shop, dt.date(2024, 6, 20), 3), labels)
+    bars = {trace.name: trace for trace in revenue.data if trace.type == "bar"}
+    assert list(bars["净销售额"].x) == ["2024-04", "2024-05"]
+    assert list(bars["净销售额"].y) == pytest.approx([280, 635])
+    assert list(bars["本月至今"].x) == ["2024-06"]  # the partial month in its own trace
+    assert revenue.layout.xaxis.title.text == "月份"
+
+    split = new_vs_returning_figure(
+        new_vs_returning_by_month(shop, AS_OF, 4), NewReturningLabels("M", "C", "新客", "老客")
+    )
+    assert [trace.name for trace in split.data] == ["新客", "老客"]
+    assert list(split.data[0].y) == [1, 3, 2, 1]
+
+    heatmap = cohort_heatmap_figure(
+        cohort_retention(shop, AS_OF, 4), CohortLabels("首月", "月数", "留存", "人数")
+    )
+    cells = heatmap.data[0]
+    assert list(cells.y) == ["2024-03 (1)", "2024-04 (3)", "2024-05 (2)", "2024-06 (1)"]
+    assert cells.z[1][1] == pytest.approx(1 / 3)  # April cohort, one month later
+    assert math.isnan(cells.z[3][1])  # July is not observable yet
+    assert cells.zmax == pytest.approx(1.0)  # highest later retention: May cohort in June
