@@ -203,9 +203,10 @@ def _day_seconds(column: ColumnElement) -> ColumnElement:
 
 def _customer_history(conn: Connection, current: Period, previous: Period) -> dict[str, dict]:
     """customers, active customers, repeat-purchase rate and the new customers' 30-day
-    repurchase rate of both periods, from one per-customer pass over the order history
-    up to the current period end (shared by every KPI here) plus the follow-up orders of
-    the new customers only."""
+    repurchase rate of both periods in one statement: a single per-customer pass over the
+    order history up to the current period end (the `history` CTE, shared by every KPI
+    here), then for the new customers only their second paid order (one index probe
+    each)."""
     o = models.orders
     c = models.customers
     paid = o.c.status == PAID
