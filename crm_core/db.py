@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "crm.db"
@@ -349,3 +350,91 @@ def use_more_memory(conn: Connection, megabytes: int = 256) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{int(megabytes)}MB'")
         conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{int(megabytes)}MB'")
+
+
+# --- large analytical reads ---------------------------------------------------------
+
+
+class FloatValue(sa.sql.functions.FunctionElement):
+    """See `float_value`."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "float_value"
+
+
+def float_value(expression: Any) -> FloatValue:
+    """`expression` (e.g. a NUMERIC money column) as a float for aggregation over many
+    rows: a cast per row on PostgreSQL (double precision sums run several times faster
+    than numeric ones), the stored value on SQLite (already REAL or INTEGER there, where
+    a per-row CAST only costs time)."""
+    return FloatValue(expression)
+
+
+@compiles(FloatValue)
+def _float_value_cast(element: FloatValue, compiler: Any, **kw: Any) -> str:
+    (argument,) = element.clauses
+    return compiler.process(sa.cast(argument, sa.Float()), **kw)
+
+
+@compiles(FloatValue, "sqlite")
+def _float_value_as_stored(element: FloatValue, compiler: Any, **kw: Any) -> str:
+    (argument,) = element.clauses
+    return compiler.process(argument, **kw)
+
+
+def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
+    """Run one large SELECT and return its columns as Arrow arrays (millions of rows).
+
+    PostgreSQL: JIT is turned off for the rest of the caller's transaction (compiling a
+    plan of many joins and aggregates costs seconds and saves less) and the result is
+    streamed through COPY ... TO STDOUT as CSV, parsed by pyarrow: every column comes
+    back as text (NULL as null) for the caller to cast. SQLite: the driver's rows are
+    fetched without SQLAlchemy's result processing, so select columns that need none
+    (e.g. type_coerce(column, NullType()) for timestamps, which then come back as the
+    stored ISO text); each column is typed as its values came (text, integer, real).
+    """
+    names = [column.name for column in statement.selected_columns]
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+        compiled = statement.compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        buffer = io.BytesIO()
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            with cursor.copy(
+                f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)", compiled.construct_params()
+            ) as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
+        finally:
+            cursor.close()
+        if not buffer.getvalue():
+            return {name: pa.array([], type=pa.string()) for name in names}
+        table = pa_csv.read_csv(
+            io.BytesIO(buffer.getvalue()),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        return {name: table.column(name).combine_chunks() for name in names}
+    # The driver's own tuples (no Row objects: these columns need no result processing),
+    # stacked into one object matrix whose columns Arrow converts in C.
+    rows = conn.execute(statement).cursor.fetchall()
+    if not rows:
+        return {name: pa.array([], type=pa.null()) for name in names}
+    matrix = np.array(rows, dtype=object).reshape(len(rows), len(names))
+    del rows
+    return {name: _arrow_of(matrix[:, index]) for index, name in enumerate(names)}
+
+
+def _arrow_of(values: np.ndarray) -> pa.Array:
+    """Python values as one Arrow array; mixed kinds (text next to numbers) as text."""
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if value is None else str(value) for value in values])
