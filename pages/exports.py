@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from crm_core import auth
@@ -62,6 +63,9 @@ def main() -> None:
         scheme=exports["scheme"].map(
             lambda s: scheme_label(s, language) if isinstance(s, str) else ""
         ),
+        scheme_version=exports["scheme_version"].map(
+            lambda v: "—" if pd.isna(v) else t("audiences.version_option", version=int(v))
+        ),
         channel=exports["channel"].map(
             lambda c: channel_label(c if isinstance(c, str) else None, language)
         ),
@@ -77,7 +81,7 @@ def main() -> None:
             "as_of": column.DateColumn(t("exports.column.as_of")),
             "source": column.TextColumn(t("exports.column.source")),
             "scheme": column.TextColumn(t("exports.column.scheme")),
-            "scheme_version": column.NumberColumn(t("exports.column.scheme_version"), format="%d"),
+            "scheme_version": column.TextColumn(t("exports.column.scheme_version")),
             "channel": column.TextColumn(t("exports.column.channel")),
             "file_format": column.TextColumn(t("exports.column.file_format")),
             "row_count": column.NumberColumn(t("exports.column.row_count"), format="%d"),
