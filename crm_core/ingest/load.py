@@ -402,15 +402,19 @@ def _has_rows(conn: Connection, table: Table) -> bool:
     return conn.execute(select(literal(1)).select_from(table).limit(1)).first() is not None
 
 
-def _insert_into_empty(conn: Connection, table: Table, rows: pd.DataFrame) -> None:
-    """Fill an empty table; a large load goes through db.bulk_load (indexes, and on
-    PostgreSQL foreign keys, rebuilt once at the end instead of per row), inside the
-    caller's transaction, so a rollback restores them."""
+def _insert_into_empty(
+    conn: Connection, table: Table, rows: pd.DataFrame, key: tuple[str, ...]
+) -> None:
+    """Fill an empty table. A large load goes in primary-key order (the key's index is
+    then appended to, not split at random places) through db.bulk_load (the other
+    indexes, and on PostgreSQL the foreign keys, rebuilt once at the end instead of per
+    row), inside the caller's transaction, so a rollback restores them."""
     if len(rows) < LARGE_LOAD_ROWS:
         bulk_insert(conn, table, rows)
         return
+    ordered = rows.sort_values(list(key), kind="stable", ignore_index=True)
     with bulk_load(conn, [table]):
-        bulk_insert(conn, table, rows)
+        bulk_insert(conn, table, ordered)
 
 
 def _differs(stored: Column, new: Column) -> object:
@@ -441,7 +445,8 @@ def upsert(
         return TableCounts()
     stamped = "import_batch_id" in table.c
     if not _has_rows(conn, table):
-        _insert_into_empty(conn, table, rows.assign(import_batch_id=batch_id) if stamped else rows)
+        stamped_rows = rows.assign(import_batch_id=batch_id) if stamped else rows
+        _insert_into_empty(conn, table, stamped_rows, key)
         return TableCounts(inserted=len(rows))
     staging = create_temp_table(
         conn, f"staging_{table.name}", [Column(c, table.c[c].type) for c in columns]
