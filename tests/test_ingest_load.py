@@ -295,3 +295,19 @@ def test_two_hundred_thousand_rows_with_one_percent_bad_lose_no_good_row(store, 
     assert float(stored_total) == pytest.approx(good["实付金额"].astype(float).sum(), abs=0.005)
     again = import_file(store, path, "orders")
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 198_000)
+
+
+def test_an_upload_without_an_optional_column_keeps_the_stored_values(store):
+    import_file(store, SAMPLES / "tickets.csv", "tickets")
+    text = (
+        "工单号,客户ID,工单类型,创建时间\n"
+        "K001,C0001,物流,2024-03-06 09:00\n"
+        "K004,C0002,咨询,2024-03-12\n"
+    )
+    result = import_file(store, _csv_bytes(text), "tickets")
+    assert (result.inserted, result.updated, result.unchanged) == (1, 0, 1)
+    tickets = _rows(store, models.tickets, models.tickets.c.ticket_id).set_index("ticket_id")
+    assert tickets.loc["K001", "priority"] == "high"
+    assert tickets.loc["K001", "csat"] == 4
+    assert tickets.loc["K004", "priority"] == "normal"
+    assert not tickets.loc["K004", "is_complaint"]

@@ -367,11 +367,12 @@ def _source(by_field: dict[str, list[str]], name: str) -> str | None:
     return by_field[name][0] if name in by_field else None
 
 
-def _set_default(typed: pd.DataFrame, name: str, value: object, dtype: str) -> None:
+def _fill_missing(typed: pd.DataFrame, name: str, value: object) -> None:
+    """Empty cells of a mapped column take the store's default. An unmapped column is
+    left out, so an insert gets the database default and an update keeps what is
+    stored."""
     if name in typed:
         typed[name] = typed[name].fillna(value)
-    else:
-        typed[name] = pd.Series(value, index=typed.index, dtype=dtype)
 
 
 # -- per-entity rules -------------------------------------------------------------------
@@ -536,9 +537,10 @@ def _finish_events(typed, frame, by_field, spec, options, marks, related):
 
 
 def _finish_tickets(typed, frame, by_field, spec, options, marks, related):
-    _set_default(typed, "priority", "normal", "str")
-    _set_default(typed, "is_complaint", False, "boolean")
-    typed["is_complaint"] = typed["is_complaint"].astype(bool)
+    _fill_missing(typed, "priority", "normal")
+    _fill_missing(typed, "is_complaint", False)
+    if "is_complaint" in typed:
+        typed["is_complaint"] = typed["is_complaint"].astype(bool)
     _mark_duplicates(typed, ["ticket_id"], marks, _source(by_field, "ticket_id"))
     return typed
 
@@ -548,7 +550,7 @@ def _finish_campaigns(typed, frame, by_field, spec, options, marks, related):
         typed["name"] = typed["name"].fillna(typed["campaign_id"])
     else:
         typed["name"] = typed["campaign_id"]
-    _set_default(typed, "cost", 0.0, "float64")
+    _fill_missing(typed, "cost", 0.0)
     _mark_duplicates(typed, ["campaign_id"], marks, _source(by_field, "campaign_id"))
     return typed
 
