@@ -115,8 +115,9 @@ def _field_label(name: str) -> str:
 
 
 def _scheme_options(saved: pd.DataFrame) -> list[str]:
+    """Saved schemes first (newest version by default), then every preset as shipped."""
     saved_names = list(dict.fromkeys(saved["name"])) if not saved.empty else []
-    presets = [f"{PRESET_PREFIX}{name}" for name in PRESET_NAMES if name not in saved_names]
+    presets = [f"{PRESET_PREFIX}{name}" for name in PRESET_NAMES]
     return [*(f"{SAVED_PREFIX}{name}" for name in saved_names), *presets]
 
 

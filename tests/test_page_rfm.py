@@ -7,6 +7,7 @@ app.py would); one opens it through the real app with the shared harness."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core import models
 from crm_core.db import make_engine
+from crm_core.features import customer_features
 from crm_core.segments import list_saved_schemes, load_scheme, preset
 from tests.support.apptest import exception_text, open_app
+from ui import rfm as ui_rfm
 from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser
 from ui.rfm import (
     KEY_EDITOR,
@@ -204,3 +207,24 @@ def test_page_opens_through_the_real_app(monkeypatch, rfm_store):
     at = open_app(monkeypatch, url, "analyst", page="pages/rfm.py")
     assert not at.exception, exception_text(at)
     assert segment_counts(at).sum() > 0
+
+
+def test_tuning_rescores_cached_facts_without_querying_the_store(rfm_store, monkeypatch):
+    calls = []
+
+    def counting_features(engine, as_of, window_days=None):
+        calls.append(as_of)
+        return customer_features(engine, as_of, window_days)
+
+    monkeypatch.setattr(ui_rfm, "customer_features", counting_features)
+    ui_rfm._facts.clear()
+    at = open_page(rfm_store)
+    _, as_of = rfm_store
+    assert sorted(calls) == [as_of - dt.timedelta(days=90), as_of]
+    before = segment_counts(at)
+    at.number_input(key=cut_key("f", 0)).set_value(3).run()
+    at.radio(key=KEY_MODE).set_value("quantile").run()
+    at.slider(key=cut_key("m", 3) + SLIDER_SUFFIX).set_value(100).run()
+    assert not at.exception, exception_text(at)
+    assert not segment_counts(at).equals(before)
+    assert len(calls) == 2
