@@ -36,6 +36,7 @@ AXES: tuple[str, ...] = ("r", "f", "m")
 AXIS_METRIC: dict[str, str] = {"r": "recency_days", "f": "frequency", "m": "monetary"}
 DESCENDING_AXES = frozenset({"r"})
 SCORING_MODES: tuple[str, ...] = ("quantile", "fixed")
+SPAN_QUANTILE = 0.995
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ class RfmFacts:
     scored_rows: np.ndarray
     index: Mapping[str, MetricIndex]
     _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _spans: dict[str, tuple[float, float] | None] = field(default_factory=dict, repr=False)
 
     @property
     def scored_count(self) -> int:
@@ -248,6 +250,20 @@ class RfmFacts:
                 array = values.to_numpy()
             self._arrays[name] = array[self.scored_rows]
         return self._arrays[name]
+
+    def value_span(self, name: str) -> tuple[float, float] | None:
+        """(lowest value, value at the 99.5th percentile) of a numeric column of the
+        scored customers, NaN ignored: the range a slider for it should cover. None
+        for a text or empty column. Computed once per column."""
+        if name not in self._spans:
+            values = self.column(name)
+            span = None
+            if values.dtype.kind in "fiu":
+                finite = values[np.isfinite(values)]
+                if finite.size:
+                    span = (float(finite.min()), float(np.quantile(finite, SPAN_QUANTILE)))
+            self._spans[name] = span
+        return self._spans[name]
 
 
 def prepare_facts(features: pd.DataFrame) -> RfmFacts:

@@ -245,3 +245,15 @@ def test_command_writes_one_row_per_scored_customer(sqlite_store, monkeypatch, t
     assert pd.read_csv(windowed)["frequency"].tolist() == [2]
     with pytest.raises(InputError):
         run_rfm_command(["--as-of", "2024-06-30", "--scheme", "nope", "--out", str(out)])
+
+
+def test_value_span_covers_scored_customers_up_to_the_995th_percentile():
+    values = np.arange(1, 1001, dtype=float)
+    frame = facts_frame(values, np.ones(1000, dtype=int), values)
+    frame["spend_12m"] = np.where(values > 500, np.nan, values)
+    frame.loc[0, "frequency"] = 0  # not scored: its value 1 is left out
+    facts = prepare_facts(frame)
+    low, high = facts.value_span("monetary")
+    assert low == 2.0 and high == pytest.approx(np.quantile(values[1:], 0.995))
+    assert facts.value_span("spend_12m") == (2.0, pytest.approx(np.quantile(values[1:500], 0.995)))
+    assert facts.value_span("customer_id") is None

@@ -51,7 +51,7 @@ SLIDER_SUFFIX = ".slider"
 
 WINDOW_DAYS: dict[str, int | None] = {"all": None, "12m": 365, "24m": 730}
 FACTS_CACHE_ENTRIES = 3
-SLIDER_UPPER_QUANTILE = 0.995
+MONEY_FIELDS = frozenset({"monetary", "purchase_amount", "avg_order_value", "refunds", "spend_12m"})
 
 
 @st.cache_resource(show_spinner=False, max_entries=FACTS_CACHE_ENTRIES, ttl=3600)
@@ -142,22 +142,19 @@ def reset_tuning_widgets() -> None:
 
 def slider_range(facts: RfmFacts, field_name: str, value: float) -> tuple[float, float, bool]:
     """(low, high, integral) of a slider for a threshold on `field_name`: the field's
-    observed range up to its 99.5th percentile, widened to include `value`."""
+    observed range up to its 99.5th percentile (computed once per facts load), widened
+    to include 0 and `value`."""
     if field_name in SCORE_FIELDS:
         high = 55.0 if field_name in ("rf", "r_fm") else 555.0 if field_name == "rfm" else 5.0
         return 1.0, high, True
     if field_name == "monetary_rank_pct":
         return 0.0, 100.0, False
-    if field_name in facts.column_names:
-        values = facts.column(field_name)
-        if values.dtype.kind in "fiu":
-            finite = values[np.isfinite(values)]
-            if finite.size:
-                low = float(min(finite.min(), 0.0, value))
-                high = float(max(np.quantile(finite, SLIDER_UPPER_QUANTILE), value, low + 1))
-                integral = bool(np.all(np.mod(finite[:1000], 1) == 0)) and float(value).is_integer()
-                return math.floor(low), math.ceil(high), integral
-    return math.floor(min(0.0, value)), math.ceil(max(1.0, value * 2)), float(value).is_integer()
+    integral = float(value).is_integer() and field_name not in MONEY_FIELDS
+    span = facts.value_span(field_name) if field_name in facts.column_names else None
+    if span is None:
+        return math.floor(min(0.0, value)), math.ceil(max(1.0, value * 2)), integral
+    low = math.floor(min(span[0], 0.0, value))
+    return low, math.ceil(max(span[1], value, low + 1)), integral
 
 
 def paired_input(
