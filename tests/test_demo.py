@@ -285,7 +285,7 @@ def test_load_writes_every_row_in_one_go(store, shop):
     assert float(revenue) == pytest.approx(paid, abs=0.005)
     # The bulk load dropped and rebuilt the secondary indexes.
     index_names = {ix["name"] for ix in inspect(store).get_indexes("orders")}
-    assert {"ix_orders_customer_status_time", "ix_orders_ordered_at"} <= index_names
+    assert {ix.name for ix in models.orders.indexes} <= index_names
 
 
 def test_refuses_a_store_that_already_holds_data(store, shop):
@@ -306,7 +306,7 @@ def test_a_failed_load_leaves_the_store_and_its_indexes_as_before(store, shop):
     assert store_is_empty(store)
     assert data_version(store) == 0
     index_names = {ix["name"] for ix in inspect(store).get_indexes("orders")}
-    assert "ix_orders_ordered_at" in index_names
+    assert {ix.name for ix in models.orders.indexes} <= index_names
     assert [fk["referred_table"] for fk in inspect(store).get_foreign_keys("orders")] == [
         "customers"
     ]
