@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -382,6 +383,7 @@ def run(args: argparse.Namespace) -> None:
         )
     )
     engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
 
     width = max(len(label) for label, _ in rows)
     print(f"\n{args.customers:,} customers, as_of {as_of}")

@@ -383,6 +383,9 @@ def _float_value_as_stored(element: FloatValue, compiler: Any, **kw: Any) -> str
     return compiler.process(argument, **kw)
 
 
+READ_CHUNK_ROWS = 100_000
+
+
 def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
     """Run one large SELECT and return its columns as Arrow arrays (millions of rows).
 
@@ -410,10 +413,11 @@ def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
                     buffer.write(chunk)
         finally:
             cursor.close()
-        if not buffer.getvalue():
+        if not buffer.tell():
             return {name: pa.array([], type=pa.string()) for name in names}
+        buffer.seek(0)
         table = pa_csv.read_csv(
-            io.BytesIO(buffer.getvalue()),
+            buffer,
             read_options=pa_csv.ReadOptions(column_names=names),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -423,13 +427,32 @@ def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
         )
         return {name: table.column(name).combine_chunks() for name in names}
     # The driver's own tuples (no Row objects: these columns need no result processing),
-    # stacked into one object matrix whose columns Arrow converts in C.
-    rows = conn.execute(statement).cursor.fetchall()
-    if not rows:
-        return {name: pa.array([], type=pa.null()) for name in names}
-    matrix = np.array(rows, dtype=object).reshape(len(rows), len(names))
-    del rows
-    return {name: _arrow_of(matrix[:, index]) for index, name in enumerate(names)}
+    # a chunk at a time stacked into an object matrix whose columns Arrow converts in C;
+    # chunks keep the Python objects of a million rows from all living at once.
+    cursor = conn.execute(statement).cursor
+    chunks: dict[str, list[pa.Array]] = {name: [] for name in names}
+    while rows := cursor.fetchmany(READ_CHUNK_ROWS):
+        matrix = np.array(rows, dtype=object).reshape(len(rows), len(names))
+        for index, name in enumerate(names):
+            chunks[name].append(_arrow_of(matrix[:, index]))
+    return {name: _concat_arrow(parts) for name, parts in chunks.items()}
+
+
+def _concat_arrow(parts: list[pa.Array]) -> pa.Array:
+    """One array from chunks typed independently: all-null chunks take the others'
+    type, integers next to reals become reals, anything else mixed becomes text."""
+    if not parts:
+        return pa.array([], type=pa.null())
+    kinds = {part.type for part in parts if part.type != pa.null()}
+    if not kinds:
+        target = pa.null()
+    elif len(kinds) == 1:
+        target = kinds.pop()
+    elif kinds <= {pa.int64(), pa.float64()}:
+        target = pa.float64()
+    else:
+        target = pa.string()
+    return pa.concat_arrays([part.cast(target) for part in parts])
 
 
 def _arrow_of(values: np.ndarray) -> pa.Array:

@@ -359,14 +359,14 @@ def customer_features(
 # stored on SQLite (timestamps as ISO text, flags as 0/1). Casts run in Arrow's C++.
 
 
-def _as_datetime(values: pa.Array) -> pd.Series:
+def _as_datetime(values: pa.Array) -> np.ndarray:
     """Timestamps as datetime64[us] (NaT for NULL) from ISO text, dates or timestamps."""
     try:
         cast = pc.cast(values, pa.timestamp("us"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
-        return pd.to_datetime(text, format="ISO8601").astype("datetime64[us]")
-    return pd.Series(cast.to_numpy(zero_copy_only=False).astype("datetime64[us]"))
+        return pd.to_datetime(text, format="ISO8601").to_numpy(dtype="datetime64[us]")
+    return cast.to_numpy(zero_copy_only=False).astype("datetime64[us]")
 
 
 def _as_float(values: pa.Array) -> np.ndarray:
@@ -374,11 +374,11 @@ def _as_float(values: pa.Array) -> np.ndarray:
     return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def _as_text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
-    """Text as pandas' str dtype (missing stays missing)."""
-    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
-        values = pc.cast(values, pa.string())
-    return pd.array(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+def _as_text(values: pa.Array) -> pa.Array:
+    """Text as an Arrow string array (missing stays missing)."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
+    return pc.cast(values, pa.string())
 
 
 def _as_flag(values: pa.Array) -> np.ndarray:
@@ -392,22 +392,37 @@ def _as_flag(values: pa.Array) -> np.ndarray:
     return pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _whole_days_to(as_of: dt.date, moments: pd.Series) -> np.ndarray:
+def _whole_days_to(as_of: dt.date, moments: np.ndarray) -> np.ndarray:
     """Whole days from the date of each moment to `as_of` (float, NaN for NaT)."""
-    delta = pd.Timestamp(as_of) - moments.dt.normalize()
-    return delta.dt.days.to_numpy(dtype=np.float64, na_value=np.nan)
+    days = (np.datetime64(as_of, "D") - moments.astype("datetime64[D]")).astype(np.float64)
+    return np.where(np.isnat(moments), np.nan, days)
+
+
+def _pandas_type(arrow_type: pa.DataType) -> object:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    return None
 
 
 def _typed_features(raw: dict[str, pa.Array], as_of: dt.date) -> pd.DataFrame:
-    timestamps = {name: _as_datetime(raw[name]) for name in _DATETIME_COLUMNS}
-    counts = {name: np.nan_to_num(_as_float(raw[name])).astype(np.int64) for name in _COUNT_COLUMNS}
-    purchase_amount = np.nan_to_num(_as_float(raw["purchase_amount"]))
-    refunds = np.nan_to_num(_as_float(raw["refunds"]))
+    """The frame of FEATURE_COLUMNS from the fetched Arrow columns. Each raw column is
+    released once converted and the frame is built from an Arrow table one block per
+    column, so a million customers never need two full copies in memory."""
+
+    def take(name: str) -> pa.Array:
+        return raw.pop(name)
+
+    timestamps = {name: _as_datetime(take(name)) for name in _DATETIME_COLUMNS}
+    counts = {
+        name: np.nan_to_num(_as_float(take(name))).astype(np.int64) for name in _COUNT_COLUMNS
+    }
+    purchase_amount = np.nan_to_num(_as_float(take("purchase_amount")))
+    refunds = np.nan_to_num(_as_float(take("refunds")))
     frequency = counts["frequency"]
     with np.errstate(invalid="ignore", divide="ignore"):
         avg_order_value = np.where(frequency > 0, purchase_amount / frequency, np.nan)
     columns = {
-        "customer_id": _as_text(raw["customer_id"]),
+        "customer_id": _as_text(take("customer_id")),
         "recency_days": _whole_days_to(as_of, timestamps["last_purchase_at"]),
         "frequency": frequency,
         "monetary": np.round(purchase_amount - refunds, 2),
@@ -415,25 +430,35 @@ def _typed_features(raw: dict[str, pa.Array], as_of: dt.date) -> pd.DataFrame:
         "avg_order_value": avg_order_value,
         "refunds": np.round(refunds, 2),
         "refund_count": counts["refund_count"],
-        "first_purchase_at": timestamps["first_purchase_at"].to_numpy(),
-        "last_purchase_at": timestamps["last_purchase_at"].to_numpy(),
+        "first_purchase_at": timestamps["first_purchase_at"],
+        "last_purchase_at": timestamps["last_purchase_at"],
         "tenure_days": _whole_days_to(as_of, timestamps["first_purchase_at"]),
-        "spend_12m": np.round(np.nan_to_num(_as_float(raw["spend_12m"])), 2),
+        "spend_12m": np.round(np.nan_to_num(_as_float(take("spend_12m"))), 2),
         "orders_12m": counts["orders_12m"],
         "complaints": counts["complaints"],
         "complaints_90d": counts["complaints_90d"],
-        "last_complaint_at": timestamps["last_complaint_at"].to_numpy(),
-        "last_csat": _as_float(raw["last_csat"]),
-        "last_nps": _as_float(raw["last_nps"]),
+        "last_complaint_at": timestamps["last_complaint_at"],
+        "last_csat": _as_float(take("last_csat")),
+        "last_nps": _as_float(take("last_nps")),
         "browse_events_30d": counts["browse_events_30d"],
         "cart_events_30d": counts["cart_events_30d"],
         "campaign_touches_30d": counts["campaign_touches_30d"],
-        "is_prospect": timestamps["first_purchase_at"].isna().to_numpy(),
+        "is_prospect": np.isnat(timestamps["first_purchase_at"]),
     }
     for name in _TEXT_COLUMNS:
-        columns[name] = _as_text(raw[name])
-    columns["birthday"] = timestamps["birthday"].to_numpy()
-    columns["signup_at"] = timestamps["signup_at"].to_numpy()
+        columns[name] = _as_text(take(name))
+    columns["birthday"] = timestamps["birthday"]
+    columns["signup_at"] = timestamps["signup_at"]
     for name in _FLAG_COLUMNS:
-        columns[name] = _as_flag(raw[name])
-    return pd.DataFrame({name: columns[name] for name in FEATURE_COLUMNS})
+        columns[name] = _as_flag(take(name))
+    table = pa.table({name: columns.pop(name) for name in FEATURE_COLUMNS})
+    frame = table.to_pandas(
+        split_blocks=True,
+        self_destruct=True,
+        types_mapper=_pandas_type,
+        coerce_temporal_nanoseconds=False,
+    )
+    del table
+    # Arrow's allocator keeps freed buffers for reuse; hand them back to the system.
+    pa.default_memory_pool().release_unused()
+    return frame
