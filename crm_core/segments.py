@@ -906,39 +906,44 @@ SCORED_TABLE_COLUMNS: tuple[str, ...] = (
 
 
 def scored_table(
-    facts: RfmFacts, result: SchemeResult, extra_columns: Sequence[str] = ()
+    facts: RfmFacts,
+    result: SchemeResult,
+    extra_columns: Sequence[str] = (),
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per scored customer: SCORED_TABLE_COLUMNS (segment = the rule's segment
-    name) followed by `extra_columns` of the facts."""
-    frame = facts.features.iloc[facts.scored_rows].reset_index(drop=True)
+    """One row per scored customer (or per position of `rows` among the scored
+    customers, in that order): SCORED_TABLE_COLUMNS (segment = the rule's segment name)
+    followed by `extra_columns` of the facts."""
+    picked = np.arange(facts.scored_count) if rows is None else np.asarray(rows, dtype=np.intp)
+    frame = facts.features.iloc[facts.scored_rows[picked]].reset_index(drop=True)
+    names = result.scheme.segment_names
     table = pd.DataFrame(
         {
             "customer_id": frame["customer_id"],
             "recency_days": frame["recency_days"].astype("int64"),
             "frequency": frame["frequency"],
             "monetary": frame["monetary"],
-            "r_score": result.scores.r,
-            "f_score": result.scores.f,
-            "m_score": result.scores.m,
-            "segment": result.segments(),
+            "r_score": result.scores.r[picked],
+            "f_score": result.scores.f[picked],
+            "m_score": result.scores.m[picked],
+            "segment": pd.Categorical.from_codes(result.codes[picked], categories=names),
         }
     )
     for name in extra_columns:
         if name not in table.columns:
-            table[name] = frame[name] if name in frame.columns else facts.column(name)
+            table[name] = frame[name] if name in frame.columns else facts.column(name)[picked]
     return table
 
 
-def members(
+def member_mask(
     facts: RfmFacts,
     result: SchemeResult,
     segment: str | None = None,
     r_score: int | None = None,
     f_score: int | None = None,
-    extra_columns: Sequence[str] = (),
-) -> pd.DataFrame:
-    """The scored customers of one segment and/or one R x F cell (all when no filter
-    is given), as `scored_table` rows, highest monetary first."""
+) -> np.ndarray:
+    """Which scored customers belong to `segment` and/or the R x F cell (all when no
+    filter is given)."""
     keep = np.ones(facts.scored_count, dtype=bool)
     if segment is not None:
         names = result.scheme.segment_names
@@ -949,8 +954,26 @@ def members(
         keep &= result.scores.r == r_score
     if f_score is not None:
         keep &= result.scores.f == f_score
-    table = scored_table(facts, result, extra_columns).loc[keep]
-    return table.sort_values("monetary", ascending=False, kind="stable").reset_index(drop=True)
+    return keep
+
+
+def members(
+    facts: RfmFacts,
+    result: SchemeResult,
+    segment: str | None = None,
+    r_score: int | None = None,
+    f_score: int | None = None,
+    extra_columns: Sequence[str] = (),
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """The scored customers of one segment and/or one R x F cell (all when no filter
+    is given) as `scored_table` rows, highest monetary first, at most `limit` of them.
+    Only the rows returned are built, so a list of a big segment stays cheap."""
+    positions = np.flatnonzero(member_mask(facts, result, segment, r_score, f_score))
+    order = np.argsort(-facts.column("monetary")[positions], kind="stable")
+    if limit is not None:
+        order = order[:limit]
+    return scored_table(facts, result, extra_columns, rows=positions[order])
 
 
 def customer_codes(facts: RfmFacts, result: SchemeResult) -> np.ndarray:
@@ -1210,6 +1233,7 @@ __all__ = [
     "evaluate_scheme",
     "list_saved_schemes",
     "load_scheme",
+    "member_mask",
     "members",
     "migration",
     "migration_flows",

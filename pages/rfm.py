@@ -43,6 +43,7 @@ from crm_core.segments import (
     evaluate_scheme,
     list_saved_schemes,
     load_scheme,
+    member_mask,
     members,
     migration_flows,
     migration_labels,
@@ -458,23 +459,20 @@ def _members(facts: RfmFacts, result: SchemeResult, labels: dict[str, str]) -> N
     if not chosen or ("segment" in chosen and chosen["segment"] not in names):
         st.caption(t("rfm.members.none"))
         return
-    frame = members(
-        facts,
-        result,
-        segment=chosen.get("segment"),
-        r_score=chosen.get("r"),
-        f_score=chosen.get("f"),
-        extra_columns=MEMBER_COLUMNS,
-    )
+    filters = {
+        "segment": chosen.get("segment"),
+        "r_score": chosen.get("r"),
+        "f_score": chosen.get("f"),
+    }
+    count = int(member_mask(facts, result, **filters).sum())
+    frame = members(facts, result, **filters, extra_columns=MEMBER_COLUMNS, limit=MEMBERS_SHOWN)
     what = (
         labels.get(chosen["segment"], chosen["segment"])
         if "segment" in chosen
         else t("rfm.members.cell", r=chosen["r"], f=chosen["f"])
     )
-    st.markdown(
-        t("rfm.members.showing", what=what, count=len(frame), shown=min(len(frame), MEMBERS_SHOWN))
-    )
-    shown = mask_personal_columns(frame.head(MEMBERS_SHOWN), current_role())
+    st.markdown(t("rfm.members.showing", what=what, count=f"{count:,}", shown=f"{len(frame):,}"))
+    shown = mask_personal_columns(frame, current_role())
     shown = shown.assign(segment=shown["segment"].astype(str).map(labels))
     st.dataframe(
         shown.rename(columns=lambda name: _column_title(name)), hide_index=True, width="stretch"

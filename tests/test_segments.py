@@ -45,6 +45,7 @@ from crm_core.segments import (
     evaluate_scheme,
     list_saved_schemes,
     load_scheme,
+    member_mask,
     members,
     migration,
     migration_flows,
@@ -598,6 +599,10 @@ def test_members_of_a_segment_or_cell_highest_monetary_first():
     assert list(active.columns) == list(SCORED_TABLE_COLUMNS)
     cell = members(facts, result, r_score=5, f_score=5, extra_columns=["purchase_amount"])
     assert cell["customer_id"].tolist() == ["c0"] and cell["purchase_amount"].tolist() == [500.0]
+    top = members(facts, result, segment="active", limit=2)
+    assert top["customer_id"].tolist() == ["c0", "c5"]
+    assert member_mask(facts, result, segment="active").sum() == 3
+    assert member_mask(facts, result, r_score=5).tolist() == [True, True, False, False, False]
     with pytest.raises(InputError):
         members(facts, result, segment="nobody")
     table = scored_table(facts, result)
