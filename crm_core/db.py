@@ -355,6 +355,14 @@ def use_more_memory(conn: Connection, megabytes: int = 256) -> None:
 # --- large analytical reads ---------------------------------------------------------
 
 
+def without_jit(conn: Connection) -> None:
+    """Turn PostgreSQL's JIT compilation off for the rest of the caller's transaction:
+    for a statement of many aggregates over millions of rows, compiling it costs seconds
+    and saves less (see bench/bench_overview.py). SQLite has no JIT."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
 class FloatValue(sa.sql.functions.FunctionElement):
     """See `float_value`."""
 
