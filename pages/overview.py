@@ -19,8 +19,7 @@ from crm_core.figures_overview import (
     new_vs_returning_figure,
     revenue_by_month_figure,
 )
-from crm_core.i18n import translate
-from ui.context import current_as_of, current_language, t
+from ui.context import current_as_of, t
 from ui.data import data_key, get_engine, latest_order_date
 
 KEY_PERIOD_DAYS = "crm.overview.period_days"
@@ -151,11 +150,11 @@ def main() -> None:
         st.info(t("overview.empty"), icon=":material/inbox:")
         return
     as_of = current_as_of()
-    language = current_language()  # fixed here: format_func may run outside the script
+    # Option labels are bare numbers (the unit is in the label): a label that changed with
+    # the language would leave the radio showing no choice after a language switch.
     period_days = st.radio(
         t("overview.period"),
         options=PERIOD_CHOICES,
-        format_func=lambda days: translate("overview.period_option", language, days=days),
         horizontal=True,
         key=KEY_PERIOD_DAYS,
         help=t("overview.period_help"),

@@ -17,6 +17,7 @@ from crm_core.models import ROLES
 from crm_core.overview import KPI_UNITS, periods
 from tests.conftest import TEST_ADMIN_PASSWORD
 from tests.support.apptest import exception_text, open_app
+from ui.context import KEY_LANGUAGE
 
 PAGE = "pages/overview.py"
 KEY_PERIOD_DAYS = "crm.overview.period_days"
@@ -75,6 +76,13 @@ def test_period_selector_recomputes_the_tiles(monkeypatch, demo_store_url):
     year, _ = periods(as_of, 365)
     assert year.first_day.isoformat() in at.caption[0].value
     assert at.metric[2].value != orders_30  # a year of the demo shop has more orders
+
+    at.session_state[KEY_LANGUAGE] = "zh-CN"  # the choice survives a language switch
+    at.run()
+    assert not at.exception, exception_text(at)
+    assert at.radio(key=KEY_PERIOD_DAYS).value == 365
+    assert year.first_day.isoformat() in at.caption[0].value
+    assert at.metric[0].label == translate("overview.kpi.customers", "zh-CN")
 
 
 def test_an_as_of_before_any_order_shows_zeros_not_errors(monkeypatch, demo_store_url):
