@@ -394,8 +394,8 @@ def _float_value_as_stored(element: FloatValue, compiler: Any, **kw: Any) -> str
 READ_CHUNK_ROWS = 100_000
 
 
-def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
-    """Run one large SELECT and return its columns as Arrow arrays (millions of rows).
+def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.ChunkedArray]:
+    """Run one large SELECT and return its columns as Arrow chunked arrays.
 
     PostgreSQL: JIT is turned off for the rest of the caller's transaction (compiling a
     plan of many joins and aggregates costs seconds and saves less) and the result is
@@ -422,7 +422,7 @@ def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
         finally:
             cursor.close()
         if not buffer.tell():
-            return {name: pa.array([], type=pa.string()) for name in names}
+            return {name: pa.chunked_array([], type=pa.string()) for name in names}
         buffer.seek(0)
         table = pa_csv.read_csv(
             buffer,
@@ -433,7 +433,7 @@ def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
                 quoted_strings_can_be_null=False,
             ),
         )
-        return {name: table.column(name).combine_chunks() for name in names}
+        return {name: table.column(name) for name in names}
     # The driver's own tuples (no Row objects: these columns need no result processing),
     # a chunk at a time stacked into an object matrix whose columns Arrow converts in C;
     # chunks keep the Python objects of a million rows from all living at once.
@@ -446,11 +446,9 @@ def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.Array]:
     return {name: _concat_arrow(parts) for name, parts in chunks.items()}
 
 
-def _concat_arrow(parts: list[pa.Array]) -> pa.Array:
-    """One array from chunks typed independently: all-null chunks take the others'
-    type, integers next to reals become reals, anything else mixed becomes text."""
-    if not parts:
-        return pa.array([], type=pa.null())
+def _concat_arrow(parts: list[pa.Array]) -> pa.ChunkedArray:
+    """One chunked array from chunks typed independently (no copy): all-null chunks take
+    the others' type, integers next to reals become reals, other mixes become text."""
     kinds = {part.type for part in parts if part.type != pa.null()}
     if not kinds:
         target = pa.null()
@@ -460,7 +458,7 @@ def _concat_arrow(parts: list[pa.Array]) -> pa.Array:
         target = pa.float64()
     else:
         target = pa.string()
-    return pa.concat_arrays([part.cast(target) for part in parts])
+    return pa.chunked_array([part.cast(target) for part in parts], type=target)
 
 
 def _arrow_of(values: np.ndarray) -> pa.Array:

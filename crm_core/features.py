@@ -359,7 +359,7 @@ def customer_features(
 # stored on SQLite (timestamps as ISO text, flags as 0/1). Casts run in Arrow's C++.
 
 
-def _as_datetime(values: pa.Array) -> np.ndarray:
+def _as_datetime(values: pa.ChunkedArray) -> np.ndarray:
     """Timestamps as datetime64[us] (NaT for NULL) from ISO text, dates or timestamps."""
     try:
         cast = pc.cast(values, pa.timestamp("us"))
@@ -369,19 +369,19 @@ def _as_datetime(values: pa.Array) -> np.ndarray:
     return cast.to_numpy(zero_copy_only=False).astype("datetime64[us]")
 
 
-def _as_float(values: pa.Array) -> np.ndarray:
+def _as_float(values: pa.ChunkedArray) -> np.ndarray:
     """Numbers (or their text) as float64 with NaN for NULL."""
     return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def _as_text(values: pa.Array) -> pa.Array:
+def _as_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """Text as an Arrow string array (missing stays missing)."""
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         return values
     return pc.cast(values, pa.string())
 
 
-def _as_flag(values: pa.Array) -> np.ndarray:
+def _as_flag(values: pa.ChunkedArray) -> np.ndarray:
     """Booleans from PostgreSQL's 't'/'f', SQLite's 0/1 or true/false; NULL is False."""
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         flags = pc.is_in(values, pa.array(["t", "true", "1"]))
@@ -404,12 +404,12 @@ def _pandas_type(arrow_type: pa.DataType) -> object:
     return None
 
 
-def _typed_features(raw: dict[str, pa.Array], as_of: dt.date) -> pd.DataFrame:
+def _typed_features(raw: dict[str, pa.ChunkedArray], as_of: dt.date) -> pd.DataFrame:
     """The frame of FEATURE_COLUMNS from the fetched Arrow columns. Each raw column is
     released once converted and the frame is built from an Arrow table one block per
     column, so a million customers never need two full copies in memory."""
 
-    def take(name: str) -> pa.Array:
+    def take(name: str) -> pa.ChunkedArray:
         return raw.pop(name)
 
     timestamps = {name: _as_datetime(take(name)) for name in _DATETIME_COLUMNS}
