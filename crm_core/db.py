@@ -407,7 +407,7 @@ def read_arrow(conn: Connection, statement: sa.Select) -> dict[str, pa.ChunkedAr
     """
     names = [column.name for column in statement.selected_columns]
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL jit = off")
+        without_jit(conn)
         compiled = statement.compile(
             dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
         )
