@@ -185,25 +185,6 @@ class AudienceFacts:
         return self._cache[key]
 
 
-def resolve_scheme_ref(engine: Engine, name: str, version: int | None = None) -> tuple:
-    """(scheme, segment_schemes.id) of a saved scheme (newest version when None), or
-    (preset, None) when no scheme of that name was saved."""
-    table = models.segment_schemes
-    stmt = select(table.c.id, table.c.version).where(table.c.name == name)
-    stmt = (
-        stmt.where(table.c.version == version)
-        if version is not None
-        else stmt.order_by(table.c.version.desc()).limit(1)
-    )
-    with engine.connect() as conn:
-        row = conn.execute(stmt).first()
-    if row is None:
-        if version is not None:
-            raise InputError("rfm.scheme.error.version_not_found", name=name, version=version)
-        return preset(name), None
-    return load_scheme(engine, name, int(row.version)), int(row.id)
-
-
 def scheme_by_id(engine: Engine, scheme_id: int) -> Scheme:
     """The saved scheme version with this id."""
     table = models.segment_schemes
@@ -1271,7 +1252,6 @@ __all__ = [
     "record_scheme",
     "redownload_export",
     "render_file",
-    "resolve_scheme_ref",
     "scheme_by_id",
     "segment_action",
     "select_members",

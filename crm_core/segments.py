@@ -1197,16 +1197,28 @@ def list_saved_schemes(engine: Engine) -> pd.DataFrame:
     ).astype({"id": "int64", "version": "int64"})
 
 
+def resolve_scheme_ref(engine: Engine, name: str, version: int | None = None) -> tuple:
+    """(scheme, segment_schemes.id) of a saved scheme (newest version when None), or
+    (preset, None) when no scheme of that name was saved."""
+    table = models.segment_schemes
+    stmt = select(table.c.id, table.c.version).where(table.c.name == name)
+    stmt = (
+        stmt.where(table.c.version == version)
+        if version is not None
+        else stmt.order_by(table.c.version.desc()).limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(stmt).first()
+    if row is None:
+        if version is not None:
+            raise InputError("rfm.scheme.error.version_not_found", name=name, version=version)
+        return preset(name), None
+    return load_scheme(engine, name, int(row.version)), int(row.id)
+
+
 def resolve_scheme(engine: Engine, name: str) -> Scheme:
     """The newest saved version of `name`, else the preset of that name."""
-    table = models.segment_schemes
-    with engine.connect() as conn:
-        saved = conn.execute(
-            select(func.count()).select_from(table).where(table.c.name == name)
-        ).scalar()
-    if saved:
-        return load_scheme(engine, name)
-    return preset(name)
+    return resolve_scheme_ref(engine, name)[0]
 
 
 __all__ = [
@@ -1242,6 +1254,7 @@ __all__ = [
     "population_summary",
     "preset",
     "resolve_scheme",
+    "resolve_scheme_ref",
     "rf_grid",
     "save_scheme",
     "scheme_label",

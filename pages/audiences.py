@@ -35,7 +35,6 @@ from crm_core.audiences import (
     export_audience,
     export_frame,
     export_trigger,
-    resolve_scheme_ref,
     select_members,
 )
 from crm_core.errors import CrmError
@@ -43,7 +42,13 @@ from crm_core.i18n import translate
 from crm_core.models import CONTACT_CHANNELS
 from crm_core.policy import EXCLUSION_REASONS, ContactPolicy, load_policy, save_policy
 from crm_core.privacy import mask_personal_columns
-from crm_core.segments import PRESET_NAMES, list_saved_schemes, scheme_label, segment_label
+from crm_core.segments import (
+    PRESET_NAMES,
+    list_saved_schemes,
+    resolve_scheme_ref,
+    scheme_label,
+    segment_label,
+)
 from crm_core.tags import (
     BUILTIN_TAGS,
     TAG_FIELDS,

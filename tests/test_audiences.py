@@ -13,7 +13,6 @@ from crm_core.audiences import (
     Audience,
     audience_size,
     load_audience_facts,
-    resolve_scheme_ref,
     select_members,
 )
 from crm_core.demo import generate_shop, load_shop
@@ -23,6 +22,7 @@ from crm_core.segments import (
     customer_segments,
     evaluate_scheme,
     preset,
+    resolve_scheme_ref,
     save_scheme,
 )
 

@@ -28,12 +28,11 @@ from crm_core.audiences import (
     load_audience_facts,
     recent_contacts,
     redownload_export,
-    resolve_scheme_ref,
 )
 from crm_core.db import bulk_insert
 from crm_core.errors import PermissionDenied
 from crm_core.policy import ContactPolicy
-from crm_core.segments import preset, save_scheme
+from crm_core.segments import preset, resolve_scheme_ref, save_scheme
 from crm_core.tags import save_tag
 from crm_core.triggers import TriggerSettings
 

@@ -22,13 +22,13 @@ from crm_core.audiences import (
     Audience,
     export_audience,
     load_audience_facts,
-    resolve_scheme_ref,
 )
 from crm_core.db import make_engine
 from crm_core.errors import InputError
 from crm_core.i18n import LANGUAGES
 from crm_core.models import CONTACT_CHANNELS
 from crm_core.policy import EXCLUSION_REASONS, load_policy
+from crm_core.segments import resolve_scheme_ref
 
 CLI_USER = "cli"
 CLI_ROLE = "analyst"
