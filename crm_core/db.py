@@ -317,11 +317,8 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
             ix.create(conn)
         for fk in foreign_keys:
             conn.execute(sa.schema.AddConstraint(fk))
-        if not sqlite:
-            for table in tables:
-                conn.exec_driver_sql(
-                    f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}"
-                )
+        for table in tables:
+            analyze_table(conn, table)
     finally:
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
