@@ -100,7 +100,7 @@ from ui.audiences import (
     contacts,
     current_tags,
 )
-from ui.context import current_as_of, current_language, current_role, current_user, t
+from ui.context import current_as_of, current_language, current_role, current_user, show_error, t
 from ui.data import get_engine, latest_order_date
 
 NO_CHANNEL = "none"
@@ -118,10 +118,6 @@ PERSONAL_COLUMNS = ("phone", "email", "address")
 def _labels(keys: dict[str, str]) -> Callable[[object], str]:
     """A format_func from a dict built in this run (AppTest calls it outside the run)."""
     return lambda option: keys.get(option, str(option))
-
-
-def _show_error(error: CrmError) -> None:
-    st.error(error.message(current_language()), icon=":material/error:")
 
 
 # ------------------------------------------------------------------------ scheme
@@ -359,7 +355,7 @@ def _builder(
     try:
         members = select_members(facts, audience)
     except CrmError as error:
-        _show_error(error)
+        show_error(error)
         return
     size = audience_size(facts, members)
     tiles = st.columns(4)
@@ -534,7 +530,7 @@ def _tag_editor(facts: AudienceFacts) -> None:
             st.session_state.pop(KEY_TAG_PICK, None)
             st.rerun()
     except CrmError as error:
-        _show_error(error)
+        show_error(error)
 
 
 # ------------------------------------------------------------------------ triggers
@@ -614,7 +610,7 @@ def _trigger_settings_form(settings: TriggerSettings) -> None:
                 st.session_state[KEY_TRIGGER_NOTICE] = t("triggers.settings.saved")
                 st.rerun()
             except CrmError as error:
-                _show_error(error)
+                show_error(error)
 
 
 def _reference_moment(as_of: dt.date) -> dt.datetime:
@@ -751,7 +747,7 @@ def _policy_tab() -> None:
             st.session_state[KEY_POLICY_NOTICE] = t("audiences.policy.saved")
             st.rerun()
         except CrmError as error:
-            _show_error(error)
+            show_error(error)
 
 
 # ------------------------------------------------------------------------ page
@@ -781,14 +777,14 @@ def main() -> None:
         try:
             scheme, scheme_id = _scheme_choice()
         except CrmError as error:
-            _show_error(error)
+            show_error(error)
             return
     window_days = WINDOW_DAYS[window]
     with st.spinner(t("audiences.loading")):
         try:
             facts = audience_facts(as_of, window_days, scheme, scheme_id)
         except CrmError as error:
-            _show_error(error)
+            show_error(error)
             return
     builder, tags, triggers, policy = st.tabs(
         [

@@ -25,7 +25,7 @@ from crm_core.ingest import (
 from crm_core.ingest.history import batch_mapping, import_rejects
 from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
-from ui.context import current_language, current_role, current_user, t
+from ui.context import current_language, current_role, current_user, show_error, t
 from ui.data import get_engine
 
 
@@ -68,7 +68,7 @@ def _save_template_form(engine, entity: str, mapping: dict, columns: list[str]) 
         try:
             save_template(engine, name, entity, mapping, columns, user=_username())
         except CrmError as error:
-            st.error(error.message(current_language()))
+            show_error(error)
         else:
             st.success(t("data.template.saved", name=name.strip()))
 
@@ -98,7 +98,7 @@ def _run_import(engine, upload, data: bytes, entity: str, mapping: dict, options
         )
     except CrmError as error:
         bar.empty()
-        st.error(error.message(current_language()))
+        show_error(error)
         return
     bar.empty()
     st.session_state[di.KEY_RESULT] = result
@@ -139,7 +139,7 @@ def _upload_form(engine, entity: str, upload) -> None:
             )
         table = di.preview(file_id, upload.name, sheet, data)
     except CrmError as error:
-        st.error(error.message(current_language()))
+        show_error(error)
         return
     if table.kind == "xlsx":
         st.caption(t("data.upload.detected_xlsx", sheet=table.sheet, rows=len(table.frame)))
@@ -269,7 +269,7 @@ def duplicates_tab() -> None:
         try:
             plan = merge_customers(engine, survivor, merged, preview=True)
         except CrmError as error:
-            st.error(error.message(current_language()))
+            show_error(error)
             return
         st.session_state[di.KEY_PLAN] = (request, plan)
     stored = st.session_state.get(di.KEY_PLAN)
@@ -295,7 +295,7 @@ def duplicates_tab() -> None:
         try:
             merge_customers(engine, survivor, merged, preview=False, user=_username())
         except CrmError as error:
-            st.error(error.message(current_language()))
+            show_error(error)
             return
         st.session_state.pop(di.KEY_PLAN, None)
         st.session_state[di.KEY_NOTICE] = t(

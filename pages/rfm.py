@@ -58,7 +58,7 @@ from crm_core.segments import (
     segment_table,
     with_thresholds,
 )
-from ui.context import current_as_of, current_language, current_role, current_user, t
+from ui.context import current_as_of, current_language, current_role, current_user, show_error, t
 from ui.data import get_engine, latest_order_date
 from ui.rfm import (
     KEY_DRAFT,
@@ -268,7 +268,7 @@ def _tuning_panel(facts: RfmFacts, draft: Scheme) -> Scheme:
         scoring = Scoring(mode="fixed", cuts=cuts) if mode == "fixed" else Scoring()
         return with_thresholds(draft.with_scoring(scoring), tuned)
     except CrmError as error:
-        st.error(error.message(current_language()), icon=":material/error:")
+        show_error(error)
         return draft
 
 
@@ -640,7 +640,7 @@ def _rules(draft: Scheme, labels: dict[str, str]) -> None:
         st.button(t("rfm.editor.apply"), icon=":material/check:", on_click=_apply_editor)
         error = st.session_state.get(KEY_EDITOR_ERROR)
         if error is not None:
-            st.error(error.message(current_language()), icon=":material/error:")
+            show_error(error)
 
 
 def _save(draft: Scheme) -> None:
@@ -674,7 +674,7 @@ def _save(draft: Scheme) -> None:
                 note=st.session_state.get(KEY_SAVE_NOTE) or None,
             )
         except CrmError as error:
-            st.error(error.message(current_language()), icon=":material/error:")
+            show_error(error)
             return
         option = f"{SAVED_PREFIX}{saved.name}"
         st.session_state[KEY_PENDING] = (option, saved.version)

@@ -9,7 +9,14 @@ import streamlit as st
 from crm_core import auth
 from crm_core.errors import CrmError
 from ui.auth import signed_in_user
-from ui.context import current_language, current_role, current_user, sign_in_as, sign_out, t
+from ui.context import (
+    current_role,
+    current_user,
+    show_error,
+    sign_in_as,
+    sign_out,
+    t,
+)
 from ui.data import get_engine
 
 KEY_NOTICE = "crm.settings.notice"
@@ -144,7 +151,7 @@ def _add_user_form() -> None:
     try:
         user = auth.create_user(get_engine(), username, password, role, display_name)
     except CrmError as error:
-        st.error(error.message(current_language()))
+        show_error(error)
         return
     _finish(t("settings.add.done", username=user.username, role=_role_name(user.role)))
 
@@ -164,7 +171,7 @@ def _change_role_form(users: pd.DataFrame) -> None:
     try:
         auth.set_role(get_engine(), username, role)
     except CrmError as error:
-        st.error(error.message(current_language()))
+        show_error(error)
         return
     _refresh_own_session(username)
     _finish(t("settings.role.done", username=username, role=_role_name(role)))
@@ -197,7 +204,7 @@ def _reset_password_form(users: pd.DataFrame) -> None:
     try:
         auth.set_password(get_engine(), username, password)
     except CrmError as error:
-        st.error(error.message(current_language()))
+        show_error(error)
         return
     _finish(t("settings.password.done", username=username))
 
@@ -214,7 +221,7 @@ def _activation(users: pd.DataFrame) -> None:
     try:
         auth.set_active(get_engine(), username, not is_active)
     except CrmError as error:
-        st.error(error.message(current_language()))
+        show_error(error)
         return
     _refresh_own_session(username)
     done_key = "settings.active.deactivated" if is_active else "settings.active.reactivated"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from crm_core.errors import CrmError
 from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 KEY_USER = "crm.user"
@@ -52,3 +53,8 @@ def current_role() -> str | None:
 def current_as_of() -> dt.date:
     """The as-of date chosen in the sidebar (set by app.py before any page runs)."""
     return st.session_state[KEY_AS_OF]
+
+
+def show_error(error: CrmError) -> None:
+    """A user-caused error (bad file, bad threshold, not allowed) as a translated message."""
+    st.error(error.message(current_language()), icon=":material/error:")
