@@ -47,7 +47,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from crm_core import models
-from crm_core.db import bulk_insert, bulk_load, bump_data_version
+from crm_core.db import bulk_insert, bulk_load, bulk_transaction, bump_data_version
 from crm_core.errors import CrmError
 
 DEFAULT_END_DATE = dt.date(2026, 10, 31)
@@ -1486,7 +1486,7 @@ def load_shop(engine: Engine, tables: dict[str, pd.DataFrame]) -> dict[str, int]
     generated = (
         tables["customers"].attrs.get(DEMO_SHOP_SETTING, {}) if "customers" in tables else {}
     )
-    with engine.begin() as conn:
+    with bulk_transaction(engine, [TABLES[name] for name in tables]) as conn:
         if _store_counts(conn) != (False, False):
             raise StoreNotEmptyError("demo.error.store_not_empty")
         bump_data_version(conn)

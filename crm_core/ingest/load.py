@@ -56,6 +56,7 @@ from crm_core.db import (
     analyze_table,
     bulk_insert,
     bulk_load,
+    bulk_transaction,
     bump_data_version,
     create_temp_table,
     use_more_memory,
@@ -187,9 +188,12 @@ def load(
     related = {key: frame.copy() for key, frame in validated.related.items()}
     rejects = validated.rejects
     counts: dict[str, TableCounts] = {}
-    with engine.begin() as conn:
+    large = validated.accepted >= LARGE_LOAD_ROWS
+    written = [spec.table, *(models.metadata.tables[name] for name in related)]
+    begin = bulk_transaction(engine, [*written, models.import_rejects]) if large else engine.begin()
+    with begin as conn:
         batch_id = _start_batch(conn, validated, name, table_read, user)
-        if validated.accepted >= LARGE_LOAD_ROWS:
+        if large:
             use_more_memory(conn, LARGE_LOAD_MEMORY_MB)
         _replace_merged_customers(conn, [good, *related.values()])
         if spec.name == "campaign_touches":
