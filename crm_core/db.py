@@ -117,23 +117,35 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+BULK_MEMORY_MB = 512
+"""Memory a bulk transaction may use: SQLite's page cache (random index updates of an
+upsert into a large table hit the disk without it), PostgreSQL's work_mem and
+maintenance_work_mem (sorts, hashes, index builds)."""
+
+
 @contextmanager
 def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connection]:
-    """`engine.begin()` for a transaction that writes many rows into `tables`.
+    """`engine.begin()` for a transaction that writes many rows into `tables`, with
+    BULK_MEMORY_MB to work in.
 
     SQLite checks a foreign key per inserted row, a lookup in the parent's index that
     takes half the time of inserting 10M orders (bench/bench_import.py). Inside this block
     that per-row check is off; instead, before the commit, every foreign key of `tables`
     is checked once, set-based (`check_foreign_keys`), and a row naming a missing parent
-    raises IntegrityError and rolls everything back. PostgreSQL: plain `engine.begin()`
-    (its foreign keys stay on; `bulk_load` drops and re-adds them around big loads).
+    raises IntegrityError and rolls everything back. PostgreSQL keeps its foreign keys on
+    (`bulk_load` drops and re-adds them around big loads).
     """
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{BULK_MEMORY_MB}MB'")
+            conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_MEMORY_MB}MB'")
             yield conn
         return
     with engine.connect() as conn:
+        cache_size = int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only takes effect outside BEGIN
+        conn.exec_driver_sql(f"PRAGMA cache_size={-BULK_MEMORY_MB * 1024}")
+        conn.exec_driver_sql(f"PRAGMA temp.cache_size={-BULK_MEMORY_MB * 1024}")  # staging
         conn.commit()
         try:
             with conn.begin():
@@ -141,6 +153,8 @@ def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connec
                 check_foreign_keys(conn, tables)
         finally:
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.exec_driver_sql(f"PRAGMA cache_size={cache_size}")
+            conn.exec_driver_sql(f"PRAGMA temp.cache_size={cache_size}")
             conn.commit()
 
 
@@ -346,6 +360,9 @@ def _copy_csv(chunk: pd.DataFrame, table: Table) -> bytes:
 
 SQLITE_SORT_THREADS = max(1, min(4, (os.cpu_count() or 1) - 1))
 """Helper threads SQLite may use to sort while it builds an index (PRAGMA threads)."""
+SQLITE_SORT_CACHE_KIB = 2_000
+"""SQLite's page cache while it builds indexes (its default): the sorter then works in
+small runs that the helper threads sort in parallel."""
 
 
 @contextmanager
@@ -355,8 +372,8 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
     Their secondary indexes are dropped now and rebuilt when the block ends; on
     PostgreSQL their foreign keys too (re-added, so every row is checked once, in one
     join) and their statistics are refreshed. SQLite sorts for the rebuilt indexes with
-    helper threads and its default small page cache: its sorter then merges many small
-    runs in parallel, where a large cache makes one big single-threaded sort (a
+    helper threads and a small page cache: its sorter then merges many small runs
+    sorted in parallel, where a large cache makes one big single-threaded sort (a
     4-column index over 10M orders: 6 s against 17 s with a 1 GB cache).
     For loading into empty or small tables (rebuilding costs more than it saves when few
     rows are added). The drops are part of the transaction: if the block raises, the
@@ -374,8 +391,9 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
         if not sqlite:
             present_fks = {fk["name"] for fk in inspector.get_foreign_keys(table.name)}
             foreign_keys += [fk for fk in table.foreign_key_constraints if fk.name in present_fks]
-    threads = conn.exec_driver_sql("PRAGMA threads").scalar() if sqlite else None
     if sqlite:
+        threads = conn.exec_driver_sql("PRAGMA threads").scalar()
+        cache_size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
         conn.exec_driver_sql(f"PRAGMA threads={SQLITE_SORT_THREADS}")
     try:
         for fk in foreign_keys:
@@ -383,6 +401,8 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
         for ix in indexes:
             ix.drop(conn)
         yield
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size={-SQLITE_SORT_CACHE_KIB}")
         for ix in indexes:
             ix.create(conn)
         for fk in foreign_keys:
@@ -392,6 +412,7 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
     finally:
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA threads={int(threads)}")
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
 
 
 def create_temp_table(conn: Connection, name: str, columns: list[Column]) -> Table:
@@ -408,15 +429,6 @@ def analyze_table(conn: Connection, table: Table) -> None:
     planner needs none for the primary-key lookups used here)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")
-
-
-def use_more_memory(conn: Connection, megabytes: int = 256) -> None:
-    """Let the rest of the caller's transaction sort, hash and build indexes with up to
-    `megabytes` of memory per operation (PostgreSQL SET LOCAL work_mem and
-    maintenance_work_mem, undone at commit or rollback; SQLite has no such setting)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL work_mem = '{int(megabytes)}MB'")
-        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{int(megabytes)}MB'")
 
 
 # --- large analytical reads ---------------------------------------------------------

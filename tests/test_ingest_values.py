@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from crm_core.ingest import values as v
@@ -186,3 +187,39 @@ def test_parsers_work_on_a_large_column():
     parsed, bad = v.parse_datetimes(cells)
     assert not bad.any()
     assert parsed.iloc[-1] == pd.Timestamp("2024-03-05")
+
+
+PLAIN_TIMESTAMPS = [
+    "2024-03-05 14:30:00", "2024-03-05T09:05", "2024-03-05", None, "2023-12-31 23:59:59.5",
+]  # fmt: skip
+PLAIN_NUMBERS = ["12.5", "-3", "1e3", None, ".5", "+7", "inf"]
+
+
+def test_a_plain_iso_column_reads_the_same_on_the_fast_and_the_general_path():
+    fast, fast_bad = v.parse_datetimes(_col(*PLAIN_TIMESTAMPS))
+    # One cell Arrow cannot read sends the whole column down the general path.
+    general, general_bad = v.parse_datetimes(_col(*PLAIN_TIMESTAMPS, "2024年3月5日"))
+    assert v._arrow_cast(_col(*PLAIN_TIMESTAMPS), pa.timestamp("us")) is not None
+    assert v._arrow_cast(_col(*PLAIN_TIMESTAMPS, "2024年3月5日"), pa.timestamp("us")) is None
+    pd.testing.assert_series_equal(fast, general.iloc[:-1])
+    pd.testing.assert_series_equal(fast_bad, general_bad.iloc[:-1])
+    assert str(fast.iloc[0]) == "2024-03-05 14:30:00" and pd.isna(fast.iloc[3])
+    assert general.iloc[-1] == pd.Timestamp("2024-03-05")
+
+
+def test_a_plain_number_column_reads_the_same_on_the_fast_and_the_general_path():
+    fast, fast_bad = v.parse_money(_col(*PLAIN_NUMBERS))
+    assert v._arrow_cast(_col(*PLAIN_NUMBERS), pa.float64()) is not None
+    general, general_bad = v.parse_money(_col(*PLAIN_NUMBERS, "¥1,234.50"))
+    pd.testing.assert_series_equal(fast, general.iloc[:-1])
+    pd.testing.assert_series_equal(fast_bad, general_bad.iloc[:-1])
+    assert fast.tolist()[:3] == [12.5, -3.0, 1000.0]
+    assert fast_bad.tolist() == [False, False, False, False, False, False, True]  # inf
+    assert general.iloc[-1] == 1234.5
+
+
+def test_zoned_or_untidy_cells_never_take_the_fast_path():
+    for cells in (["2024-03-05T02:00:00Z"], [" 2024-03-05"], ["2024-3-5"], [""], ["20240305"]):
+        assert v._arrow_cast(_col(*cells), pa.timestamp("us")) is None
+    zoned, _ = v.parse_datetimes(_col("2024-03-05T02:00:00Z", "2024-03-05 02:00:00"))
+    assert zoned.tolist() == [pd.Timestamp("2024-03-05 10:00"), pd.Timestamp("2024-03-05 02:00")]

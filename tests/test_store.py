@@ -9,8 +9,12 @@ from sqlalchemy.exc import IntegrityError
 
 from crm_core import models
 from crm_core.db import (
+    BULK_MEMORY_MB,
     bulk_insert,
+    bulk_load,
+    bulk_transaction,
     bump_data_version,
+    check_foreign_keys,
     data_version,
     schema_revision,
     upgrade_to_head,
@@ -86,3 +90,68 @@ def test_failed_transaction_leaves_store_as_before(store):
         bulk_insert(conn, models.customers, frame)  # duplicate key: fails
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(models.customers)).scalar() == 0
+
+
+def _orders(customer_ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(len(customer_ids))],
+            "customer_id": customer_ids,
+            "ordered_at": pd.Timestamp("2024-03-05 10:00"),
+            "amount": 10.0,
+            "status": "paid",
+        }
+    )
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_check_foreign_keys_names_a_missing_parent(store):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+        bulk_insert(conn, models.orders, _orders(["c1"]))
+        check_foreign_keys(conn, [models.orders])  # every parent present: no error
+    orphan = _orders(["c9"]).assign(order_id="O9")
+    with (
+        pytest.raises(IntegrityError, match="c9"),
+        bulk_transaction(store, [models.orders]) as conn,
+        bulk_load(conn, [models.orders]),
+    ):
+        bulk_insert(conn, models.orders, orphan)
+    assert _count(store, models.orders) == 1
+
+
+def test_bulk_transaction_commits_valid_rows_and_rolls_back_orphans(store):
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(3)]})
+    with bulk_transaction(store, [models.customers, models.orders]) as conn:
+        bulk_insert(conn, models.customers, customers)
+        bulk_insert(conn, models.orders, _orders(["c0", "c1", "c2"]))
+    assert _count(store, models.orders) == 3
+    orphans = _orders(["c0", "missing"]).assign(order_id=["N1", "N2"])
+    with pytest.raises(IntegrityError), bulk_transaction(store, [models.orders]) as conn:
+        bulk_insert(conn, models.orders, orphans)
+    assert _count(store, models.orders) == 3  # N1 went with the failed transaction
+
+
+def test_bulk_transaction_restores_sqlite_settings(sqlite_store):
+    with sqlite_store.connect() as conn:
+        before = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("cache_size", "threads")]
+        pooled = conn.connection.dbapi_connection
+    with bulk_transaction(sqlite_store, [models.orders]) as conn:
+        assert conn.connection.dbapi_connection is pooled  # the settings change on it
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -BULK_MEMORY_MB * 1024
+        with bulk_load(conn, [models.orders]):
+            assert conn.exec_driver_sql("PRAGMA threads").scalar() >= 1
+    with pytest.raises(IntegrityError), bulk_transaction(sqlite_store, [models.orders]) as conn:
+        bulk_insert(conn, models.orders, _orders(["nobody"]))
+    with sqlite_store.connect() as conn:
+        assert conn.connection.dbapi_connection is pooled
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        after = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("cache_size", "threads")]
+        assert after == before
+        with pytest.raises(IntegrityError):  # row-by-row checks are back on
+            bulk_insert(conn, models.orders, _orders(["nobody"]))

@@ -2,13 +2,15 @@
 
 `load(engine, validated)` writes an import batch, the rows, their rejects and a new data
 version in ONE transaction: on any failure nothing of the import remains. Each table is
-upserted set-based: the rows go into a temporary staging table (executemany on SQLite,
-COPY on PostgreSQL), then one join counts the keys already present and how many of them
-differ, one UPDATE rewrites only the rows that differ, and one INSERT ... SELECT ...
-WHERE NOT EXISTS adds the new keys. Re-loading the same rows therefore changes nothing
-(all 'unchanged'). Money is compared rounded to its cents, times as stored, so equal
-values compare equal on SQLite and PostgreSQL alike. A table with no rows yet takes the
-rows directly (nothing to compare with).
+upserted set-based: the rows go, in key order, into a temporary staging table
+(executemany on SQLite, COPY on PostgreSQL); one outer join over it copies the delta
+(keys not stored yet, and stored rows whose values differ) into a second temporary
+table; one UPDATE and one INSERT then read only that delta. Re-loading the same rows
+therefore changes nothing (all 'unchanged'). Money is compared rounded to its cents,
+times as stored, so equal values compare equal on SQLite and PostgreSQL alike. A table
+with no rows yet takes the rows directly (nothing to compare with). An import of at
+least LARGE_LOAD_ROWS rows runs in db.bulk_transaction (more memory; on SQLite foreign
+keys checked once, set-based, before the commit).
 
 Only the fields the file maps are written: an upload without a phone column leaves the
 stored phones alone. Customers named by other entities but not in the store get a
@@ -40,7 +42,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     false,
     func,
     insert,
@@ -59,7 +60,6 @@ from crm_core.db import (
     bulk_transaction,
     bump_data_version,
     create_temp_table,
-    use_more_memory,
 )
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
@@ -68,7 +68,6 @@ from crm_core.ingest.validate import ImportOptions, Validated, raw_records, vali
 
 Progress = Callable[[float], None]
 LARGE_LOAD_ROWS = 100_000
-LARGE_LOAD_MEMORY_MB = 512
 
 
 @dataclass
@@ -193,8 +192,6 @@ def load(
     begin = bulk_transaction(engine, [*written, models.import_rejects]) if large else engine.begin()
     with begin as conn:
         batch_id = _start_batch(conn, validated, name, table_read, user)
-        if large:
-            use_more_memory(conn, LARGE_LOAD_MEMORY_MB)
         _replace_merged_customers(conn, [good, *related.values()])
         if spec.name == "campaign_touches":
             good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
@@ -455,30 +452,50 @@ def upsert(
     staging = create_temp_table(
         conn, f"staging_{table.name}", [Column(c, table.c[c].type) for c in columns]
     )
-    bulk_insert(conn, staging, rows)
+    bulk_insert(conn, staging, rows.sort_values(list(key), kind="stable", ignore_index=True))
     analyze_table(conn, staging)
-    match = and_(*(table.c[k] == staging.c[k] for k in key))
+    # One pass over the file's rows finds the delta: keys not stored yet (is_new) and
+    # stored rows whose values differ. The update and the insert then read only the
+    # delta, a small table for a re-upload or a file with a few changes.
+    delta = create_temp_table(
+        conn,
+        f"delta_{table.name}",
+        [Column(c, table.c[c].type) for c in columns] + [Column("is_new", Integer)],
+    )
+    match_staging = and_(*(table.c[k] == staging.c[k] for k in key))
+    absent = table.c[key[0]].is_(None)
     values = [c for c in columns if c not in key] if compare else []
     differs = or_(*(_differs(table.c[c], staging.c[c]) for c in values)) if values else false()
-    matched, changed = conn.execute(
-        select(func.count(), func.coalesce(func.sum(case((differs, 1), else_=0)), 0))
-        .select_from(staging)
-        .join(table, match)
-    ).one()
-    matched, changed = int(matched), int(changed)
+    conn.execute(
+        insert(delta).from_select(
+            [*columns, "is_new"],
+            select(*(staging.c[c] for c in columns), case((absent, 1), else_=0))
+            .select_from(staging.outerjoin(table, match_staging))
+            .where(or_(absent, differs)),
+        )
+    )
+    inserted, changed = (
+        int(n or 0)
+        for n in conn.execute(
+            select(func.sum(delta.c.is_new), func.count() - func.sum(delta.c.is_new))
+        ).one()
+    )
     if changed:
-        assignments = {c: staging.c[c] for c in values}
+        assignments = {c: delta.c[c] for c in values}
         if stamped:
             assignments["import_batch_id"] = literal(batch_id, Integer)
-        conn.execute(update(table).where(match, differs).values(assignments))
-    if matched < len(rows):
-        selected = [staging.c[c] for c in columns]
+        match = and_(*(table.c[k] == delta.c[k] for k in key))
+        conn.execute(update(table).where(match, delta.c.is_new == 0).values(assignments))
+    if inserted:
+        selected = [delta.c[c] for c in columns]
         targets = list(columns)
         if stamped:
             selected.append(literal(batch_id, Integer))
             targets.append("import_batch_id")
         conn.execute(
-            insert(table).from_select(targets, select(*selected).where(~exists().where(match)))
+            insert(table).from_select(targets, select(*selected).where(delta.c.is_new == 1))
         )
     staging.drop(conn)
-    return TableCounts(inserted=len(rows) - matched, updated=changed, unchanged=matched - changed)
+    delta.drop(conn)
+    unchanged = len(rows) - inserted - changed
+    return TableCounts(inserted=inserted, updated=changed, unchanged=unchanged)
