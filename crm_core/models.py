@@ -142,7 +142,10 @@ class Event(Base):
     sku: Mapped[str | None] = mapped_column(String(64))
     import_batch_id: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_events_customer_time", "customer_id", "occurred_at"),)
+    __table_args__ = (
+        # covering for per-customer event counts in a time range (customer_features)
+        Index("ix_events_customer_time_type", "customer_id", "occurred_at", "event_type"),
+    )
 
 
 class Ticket(Base):
