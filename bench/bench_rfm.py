@@ -9,7 +9,7 @@ Generates the demo shop (crm_core.demo, fixed seed; about 10 orders per customer
 loads it into a temporary SQLite file and, with --postgres, into a throwaway PostgreSQL
 server (tests/support/postgres.py). The as-of date is the shop's last day. Measures:
 
-1. facts: `customer_features` (one SQL aggregation) on SQLite and PostgreSQL, beside a
+1. facts: `customer_features` (grouped SQL statements) on SQLite and PostgreSQL, beside a
    pandas groupby computing the order facts from the same orders already in memory;
 2. one slider move for all scored customers (re-score + assign segments + R x F grid +
    segment table) with the explorer's code, median and 90th percentile over --moves

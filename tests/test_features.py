@@ -1,4 +1,4 @@
-"""customer_features: one aggregation in SQLite and PostgreSQL, checked on a hand-written
+"""customer_features: aggregated in SQLite and PostgreSQL, checked on a hand-written
 shop (every definition) and on CDNOW against an independent pandas computation."""
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from crm_core import models
 from crm_core.db import bulk_insert
 from crm_core.errors import InputError
-from crm_core.features import FEATURE_COLUMNS, customer_features
+from crm_core.features import FEATURE_COLUMNS, _match_facts, customer_features
 from tests.support.requirements import shared_file
 
 AS_OF = dt.date(2024, 6, 30)
@@ -291,3 +292,22 @@ def test_cdnow_recency_frequency_monetary_match_pandas(store, cdnow, window_days
         assert not got["is_prospect"].any()
     else:
         assert (got["frequency"] == 0).sum() > 0
+
+
+def test_facts_are_matched_to_customers_by_id_whatever_their_order():
+    attributes = {"customer_id": pa.chunked_array([["a", "b", "c"]])}
+    purchases = {
+        "customer_id": pa.chunked_array([["c"], ["merged-away", "a"]]),
+        "frequency": pa.chunked_array([[3], [9, 1]]),
+        "last_purchase_at": pa.chunked_array([["2024-03-05 10:00:00.000000"], [None, None]]),
+    }
+    no_events = {  # a group with no rows at all comes back untyped and empty
+        "customer_id": pa.chunked_array([], type=pa.null()),
+        "browse_events_30d": pa.chunked_array([], type=pa.null()),
+    }
+    columns = _match_facts(attributes, [purchases, no_events])
+    assert columns["customer_id"].to_pylist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(columns["frequency"], [1.0, np.nan, 3.0])
+    assert columns["last_purchase_at"].tolist()[2] == dt.datetime(2024, 3, 5, 10)
+    assert np.isnat(columns["last_purchase_at"][:2]).all()
+    assert np.isnan(columns["browse_events_30d"]).all() and len(columns["browse_events_30d"]) == 3

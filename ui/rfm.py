@@ -60,7 +60,7 @@ def _facts(url: str, version: int, as_of: dt.date, window_days: int | None) -> R
 
 
 def load_facts(as_of: dt.date, window_days: int | None) -> RfmFacts:
-    """The prepared facts of the store on `as_of` (one SQL aggregation per key)."""
+    """The prepared facts of the store on `as_of` (aggregated in the database once per key)."""
     url, version = data_key()
     return _facts(url, version, as_of, window_days)
 
