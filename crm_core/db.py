@@ -143,6 +143,7 @@ def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connec
         return
     with engine.connect() as conn:
         cache_size = int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
+        temp_cache_size = int(conn.exec_driver_sql("PRAGMA temp.cache_size").scalar())
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only takes effect outside BEGIN
         conn.exec_driver_sql(f"PRAGMA cache_size={-BULK_MEMORY_MB * 1024}")
         conn.exec_driver_sql(f"PRAGMA temp.cache_size={-BULK_MEMORY_MB * 1024}")  # staging
@@ -154,7 +155,7 @@ def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connec
         finally:
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
             conn.exec_driver_sql(f"PRAGMA cache_size={cache_size}")
-            conn.exec_driver_sql(f"PRAGMA temp.cache_size={cache_size}")
+            conn.exec_driver_sql(f"PRAGMA temp.cache_size={temp_cache_size}")
             conn.commit()
 
 

@@ -136,9 +136,12 @@ def test_bulk_transaction_commits_valid_rows_and_rolls_back_orphans(store):
     assert _count(store, models.orders) == 3  # N1 went with the failed transaction
 
 
+SQLITE_SETTINGS = ("cache_size", "temp.cache_size", "threads")
+
+
 def test_bulk_transaction_restores_sqlite_settings(sqlite_store):
     with sqlite_store.connect() as conn:
-        before = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("cache_size", "threads")]
+        before = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in SQLITE_SETTINGS]
         pooled = conn.connection.dbapi_connection
     with bulk_transaction(sqlite_store, [models.orders]) as conn:
         assert conn.connection.dbapi_connection is pooled  # the settings change on it
@@ -151,7 +154,7 @@ def test_bulk_transaction_restores_sqlite_settings(sqlite_store):
     with sqlite_store.connect() as conn:
         assert conn.connection.dbapi_connection is pooled
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        after = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("cache_size", "threads")]
+        after = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in SQLITE_SETTINGS]
         assert after == before
         with pytest.raises(IntegrityError):  # row-by-row checks are back on
             bulk_insert(conn, models.orders, _orders(["nobody"]))
