@@ -141,22 +141,29 @@ def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connec
             conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_MEMORY_MB}MB'")
             yield conn
         return
+    cache = -BULK_MEMORY_MB * 1024
+    settings = {"foreign_keys": 0, "cache_size": cache, "temp.cache_size": cache}  # temp: staging
     with engine.connect() as conn:
-        cache_size = int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
-        temp_cache_size = int(conn.exec_driver_sql("PRAGMA temp.cache_size").scalar())
-        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only takes effect outside BEGIN
-        conn.exec_driver_sql(f"PRAGMA cache_size={-BULK_MEMORY_MB * 1024}")
-        conn.exec_driver_sql(f"PRAGMA temp.cache_size={-BULK_MEMORY_MB * 1024}")  # staging
-        conn.commit()
-        try:
+        with _sqlite_settings(conn, settings):  # foreign_keys only changes outside BEGIN
+            conn.commit()
             with conn.begin():
                 yield conn
                 check_foreign_keys(conn, tables)
-        finally:
-            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-            conn.exec_driver_sql(f"PRAGMA cache_size={cache_size}")
-            conn.exec_driver_sql(f"PRAGMA temp.cache_size={temp_cache_size}")
-            conn.commit()
+        conn.commit()
+
+
+@contextmanager
+def _sqlite_settings(conn: Connection, settings: dict[str, int]) -> Iterator[None]:
+    """SQLite PRAGMA `settings` ({name: value}) on this connection for the block; each
+    set back to the value it had before, also when the block raises."""
+    before = {name: int(conn.exec_driver_sql(f"PRAGMA {name}").scalar()) for name in settings}
+    for name, value in settings.items():
+        conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            conn.exec_driver_sql(f"PRAGMA {name}={value}")
 
 
 def check_foreign_keys(conn: Connection, tables: Sequence[Table]) -> None:
@@ -392,28 +399,19 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
         if not sqlite:
             present_fks = {fk["name"] for fk in inspector.get_foreign_keys(table.name)}
             foreign_keys += [fk for fk in table.foreign_key_constraints if fk.name in present_fks]
-    if sqlite:
-        threads = conn.exec_driver_sql("PRAGMA threads").scalar()
-        cache_size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        conn.exec_driver_sql(f"PRAGMA threads={SQLITE_SORT_THREADS}")
-    try:
+    with _sqlite_settings(conn, {"threads": SQLITE_SORT_THREADS} if sqlite else {}):
         for fk in foreign_keys:
             conn.execute(sa.schema.DropConstraint(fk))
         for ix in indexes:
             ix.drop(conn)
         yield
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA cache_size={-SQLITE_SORT_CACHE_KIB}")
-        for ix in indexes:
-            ix.create(conn)
+        with _sqlite_settings(conn, {"cache_size": -SQLITE_SORT_CACHE_KIB} if sqlite else {}):
+            for ix in indexes:
+                ix.create(conn)
         for fk in foreign_keys:
             conn.execute(sa.schema.AddConstraint(fk))
         for table in tables:
             analyze_table(conn, table)
-    finally:
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA threads={int(threads)}")
-            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
 
 
 def create_temp_table(conn: Connection, name: str, columns: list[Column]) -> Table:
