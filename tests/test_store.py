@@ -18,6 +18,7 @@ from crm_core.db import (
     data_version,
     schema_revision,
     upgrade_to_head,
+    wait_for_checkpoints,
 )
 
 
@@ -136,7 +137,7 @@ def test_bulk_transaction_commits_valid_rows_and_rolls_back_orphans(store):
     assert _count(store, models.orders) == 3  # N1 went with the failed transaction
 
 
-SQLITE_SETTINGS = ("cache_size", "temp.cache_size", "threads")
+SQLITE_SETTINGS = ("cache_size", "temp.cache_size", "threads", "wal_autocheckpoint")
 
 
 def test_bulk_transaction_restores_sqlite_settings(sqlite_store):
@@ -147,6 +148,7 @@ def test_bulk_transaction_restores_sqlite_settings(sqlite_store):
         assert conn.connection.dbapi_connection is pooled  # the settings change on it
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -BULK_MEMORY_MB * 1024
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
         with bulk_load(conn, [models.orders]):
             assert conn.exec_driver_sql("PRAGMA threads").scalar() >= 1
     with pytest.raises(IntegrityError), bulk_transaction(sqlite_store, [models.orders]) as conn:
@@ -158,3 +160,14 @@ def test_bulk_transaction_restores_sqlite_settings(sqlite_store):
         assert after == before
         with pytest.raises(IntegrityError):  # row-by-row checks are back on
             bulk_insert(conn, models.orders, _orders(["nobody"]))
+
+
+def test_bulk_transaction_leaves_the_checkpoint_to_a_background_thread(sqlite_store):
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(5_000)]})
+    with bulk_transaction(sqlite_store, [models.customers]) as conn:
+        bulk_insert(conn, models.customers, customers)
+    database = sqlite_store.url.database
+    busy, log_frames, copied = wait_for_checkpoints()[database]
+    assert log_frames > 10  # the thread saw the load's pages in the log
+    assert (busy, copied) == (0, log_frames)  # and copied all of them into the file
+    assert _count(sqlite_store, models.customers) == 5_000
