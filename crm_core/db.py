@@ -317,10 +317,20 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         f"({', '.join(quote(c) for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
     )
     written = 0
-    for start in range(0, len(frame), BULK_CHUNK_ROWS):
-        chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
-        conn.exec_driver_sql(sql, _python_rows(chunk, table))
-        written += len(chunk)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        for start in range(0, len(frame), BULK_CHUNK_ROWS):
+            chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
+            # A lazy zip: the driver binds each row and drops it, so zip reuses one tuple
+            # (no 200k tuples to allocate, and none for the garbage collector to scan).
+            cursor.executemany(sql, zip(*_python_columns(chunk, table), strict=True))
+            written += len(chunk)
+    except conn.dialect.dbapi.Error as error:
+        raise DBAPIError.instance(
+            sql, None, error, conn.dialect.dbapi.Error, dialect=conn.dialect
+        ) from error
+    finally:
+        cursor.close()
     return written
 
 
@@ -330,8 +340,8 @@ def _is_date_column(table: Table, name: str) -> bool:
     return isinstance(column_type, sa.Date) and not isinstance(column_type, sa.DateTime)
 
 
-def _python_rows(frame: pd.DataFrame, table: Table) -> list[tuple]:
-    """Rows as tuples of plain Python values with None for missing; timestamps as
+def _python_columns(frame: pd.DataFrame, table: Table) -> list[list]:
+    """Each column as a list of plain Python values with None for missing; timestamps as
     ISO strings (how SQLAlchemy stores DateTime and Date in SQLite)."""
     series_list = []
     for name in frame.columns:
@@ -357,7 +367,7 @@ def _python_rows(frame: pd.DataFrame, table: Table) -> list[tuple]:
         else:
             values = col.astype(object).where(col.notna(), None)
         series_list.append(values.tolist())
-    return list(zip(*series_list, strict=True))
+    return series_list
 
 
 def _sqlite_datetimes(col: pd.Series, is_date: bool) -> list[str | None]:
