@@ -137,6 +137,11 @@ def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connec
     raises IntegrityError and rolls everything back. PostgreSQL keeps its foreign keys on
     (`bulk_load` drops and re-adds them around big loads).
 
+    Temporary tables dropped inside the block on SQLite (`drop_temp_table`) are left to
+    the end of it, when the connection is closed instead of going back to the pool:
+    dropping a table of 10M staged rows reads every page of it (about 5 s), closing the
+    connection deletes the file they are in.
+
     SQLite's commit would also checkpoint: copy every page the transaction wrote from the
     write-ahead log into the database file, about 7 s after loading 10M orders. The
     committed rows are already safe and visible in the log, so the block's connection
@@ -157,12 +162,18 @@ def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connec
         "wal_autocheckpoint": 0,
     }
     with engine.connect() as conn:
-        with _sqlite_settings(conn, settings):  # foreign_keys only changes outside BEGIN
+        conn.info[_BULK_CONNECTION] = True
+        try:
+            with _sqlite_settings(conn, settings):  # foreign_keys only changes outside BEGIN
+                conn.commit()
+                with conn.begin():
+                    yield conn
+                    check_foreign_keys(conn, tables)
             conn.commit()
-            with conn.begin():
-                yield conn
-                check_foreign_keys(conn, tables)
-        conn.commit()
+        finally:
+            conn.info.pop(_BULK_CONNECTION, None)
+            if conn.info.pop(_TEMP_TABLES_LEFT, False):
+                conn.invalidate()  # closing it deletes its temporary tables' file
     checkpoint_in_background(engine)
 
 
@@ -493,10 +504,25 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
 def create_temp_table(conn: Connection, name: str, columns: list[Column]) -> Table:
     """A temporary table visible to this connection only (PostgreSQL also drops it at
     commit), with `columns` and no constraints: a staging area for set-based upserts.
-    Drop it with `table.drop(conn)` when done."""
+    Drop it with `drop_temp_table` when done."""
     table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    if conn.info.get(_TEMP_TABLES_LEFT):
+        table.drop(conn, checkfirst=True)  # one of that name may be waiting for the close
     table.create(conn)
     return table
+
+
+_BULK_CONNECTION = "crm_bulk_connection"
+_TEMP_TABLES_LEFT = "crm_temp_tables_left"
+
+
+def drop_temp_table(conn: Connection, table: Table) -> None:
+    """Drop a table made by `create_temp_table`; inside a SQLite `bulk_transaction` it
+    goes with the connection when the block ends (see there)."""
+    if conn.info.get(_BULK_CONNECTION):
+        conn.info[_TEMP_TABLES_LEFT] = True
+        return
+    table.drop(conn)
 
 
 def analyze_table(conn: Connection, table: Table) -> None:

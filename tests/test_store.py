@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Column, String, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from crm_core import models
@@ -15,7 +15,9 @@ from crm_core.db import (
     bulk_transaction,
     bump_data_version,
     check_foreign_keys,
+    create_temp_table,
     data_version,
+    drop_temp_table,
     schema_revision,
     upgrade_to_head,
     wait_for_checkpoints,
@@ -171,3 +173,28 @@ def test_bulk_transaction_leaves_the_checkpoint_to_a_background_thread(sqlite_st
     assert log_frames > 10  # the thread saw the load's pages in the log
     assert (busy, copied) == (0, log_frames)  # and copied all of them into the file
     assert _count(sqlite_store, models.customers) == 5_000
+
+
+def _temp_tables(conn) -> list[str]:
+    return conn.exec_driver_sql("SELECT name FROM sqlite_temp_master WHERE type = 'table'").all()
+
+
+def test_sqlite_bulk_transaction_leaves_temp_tables_to_closing_its_connection(sqlite_store):
+    def columns() -> list[Column]:
+        return [Column("customer_id", String(64))]
+
+    with sqlite_store.connect() as conn:
+        pooled = conn.connection.dbapi_connection
+    with bulk_transaction(sqlite_store, [models.customers]) as conn:
+        assert conn.connection.dbapi_connection is pooled
+        staging = create_temp_table(conn, "staging_customers", columns())
+        drop_temp_table(conn, staging)
+        assert _temp_tables(conn) == [("staging_customers",)]  # left for the close
+        staging = create_temp_table(conn, "staging_customers", columns())  # the name is free
+        drop_temp_table(conn, staging)
+    with sqlite_store.connect() as conn:
+        assert conn.connection.dbapi_connection is not pooled  # closed, with its file
+        assert _temp_tables(conn) == []
+        staging = create_temp_table(conn, "staging_customers", columns())
+        drop_temp_table(conn, staging)  # outside a bulk transaction: dropped at once
+        assert _temp_tables(conn) == []

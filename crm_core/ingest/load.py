@@ -60,6 +60,7 @@ from crm_core.db import (
     bulk_transaction,
     bump_data_version,
     create_temp_table,
+    drop_temp_table,
 )
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
@@ -392,7 +393,7 @@ def _remove_stale_lines(conn: Connection, lines: pd.DataFrame) -> int:
         staging, and_(table.c.order_id == staging.c.order_id, table.c.line_no > staging.c.line_no)
     )
     result = conn.execute(delete(table).where(tuple_(table.c.order_id, table.c.line_no).in_(stale)))
-    staging.drop(conn)
+    drop_temp_table(conn, staging)
     return int(result.rowcount or 0)
 
 
@@ -495,7 +496,7 @@ def upsert(
         conn.execute(
             insert(table).from_select(targets, select(*selected).where(delta.c.is_new == 1))
         )
-    staging.drop(conn)
-    delta.drop(conn)
+    drop_temp_table(conn, staging)
+    drop_temp_table(conn, delta)
     unchanged = len(rows) - inserted - changed
     return TableCounts(inserted=inserted, updated=changed, unchanged=unchanged)
