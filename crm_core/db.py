@@ -172,9 +172,11 @@ def bulk_transaction(engine: Engine, tables: Sequence[Table]) -> Iterator[Connec
             conn.commit()
         finally:
             conn.info.pop(_BULK_CONNECTION, None)
+            # Opened first: while its connection holds the database open, closing this
+            # one does not checkpoint on the way out.
+            checkpoint_in_background(engine)
             if conn.info.pop(_TEMP_TABLES_LEFT, False):
                 conn.invalidate()  # closing it deletes its temporary tables' file
-    checkpoint_in_background(engine)
 
 
 _checkpoint_threads: dict[str, threading.Thread] = {}
@@ -183,11 +185,12 @@ _checkpoint_lock = threading.Lock()
 
 
 def checkpoint_in_background(engine: Engine) -> None:
-    """Start copying the write-ahead log of `engine`'s SQLite file into the database file
-    on a thread of its own (PRAGMA wal_checkpoint(PASSIVE): readers and writers go on
-    meanwhile), unless one is still running for that file. No-op for PostgreSQL and
-    in-memory databases. The thread is not a daemon, so a command-line import exits only
-    after it; a failed checkpoint is left to SQLite's next automatic one."""
+    """Copy the write-ahead log of `engine`'s SQLite file into the database file on a
+    thread of its own (PRAGMA wal_checkpoint(PASSIVE): readers and writers go on
+    meanwhile), unless one is still running for that file. The thread's connection is
+    opened before this returns. No-op for PostgreSQL and in-memory databases. The thread
+    is not a daemon, so a command-line import exits only after it; a failed checkpoint is
+    left to SQLite's next automatic one."""
     url = engine.url
     path = url.database
     if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
@@ -198,22 +201,27 @@ def checkpoint_in_background(engine: Engine) -> None:
         running = _checkpoint_threads.get(path)
         if running is not None and running.is_alive():
             return
+        try:
+            connection = sqlite3.connect(
+                path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.Error:
+            return
         thread = threading.Thread(
-            target=_checkpoint, args=(path,), name=f"checkpoint {path}", daemon=False
+            target=_checkpoint, args=(path, connection), name=f"checkpoint {path}"
         )
         _checkpoint_threads[path] = thread
         thread.start()
 
 
-def _checkpoint(path: str) -> None:
+def _checkpoint(path: str, connection: sqlite3.Connection) -> None:
     try:
-        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        try:
-            busy, log, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        finally:
-            connection.close()
+        busy, log, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     except sqlite3.Error:
         return
+    finally:
+        connection.close()
     with _checkpoint_lock:
         _checkpoint_results[path] = (int(busy), int(log), int(done))
 
@@ -395,9 +403,10 @@ def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> 
     target = conn.dialect.identifier_preparer.format_table(table)
     dbapi = conn.dialect.dbapi
     cursor = conn.connection.driver_connection.cursor()
+    sql = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')"
     written = 0
     try:
-        with cursor.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+        with cursor.copy(sql) as copy:
             for start in range(0, len(frame), BULK_CHUNK_ROWS):
                 chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
                 copy.write(_copy_csv(chunk, table))

@@ -192,6 +192,11 @@ def test_sqlite_bulk_transaction_leaves_temp_tables_to_closing_its_connection(sq
         assert _temp_tables(conn) == [("staging_customers",)]  # left for the close
         staging = create_temp_table(conn, "staging_customers", columns())  # the name is free
         drop_temp_table(conn, staging)
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+    # The checkpoint thread held the file open, so closing the last pooled connection
+    # did not copy the log into the file on the way out: the thread found it to copy.
+    busy, log_frames, copied = wait_for_checkpoints()[sqlite_store.url.database]
+    assert log_frames > 0 and (busy, copied) == (0, log_frames)
     with sqlite_store.connect() as conn:
         assert conn.connection.dbapi_connection is not pooled  # closed, with its file
         assert _temp_tables(conn) == []
