@@ -399,6 +399,8 @@ def _sqlite_datetimes(col: pd.Series, is_date: bool) -> list[str | None]:
 
 
 def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    from psycopg.copy import QueuedLibpqWriter
+
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in frame.columns)
     target = conn.dialect.identifier_preparer.format_table(table)
     dbapi = conn.dialect.dbapi
@@ -406,7 +408,9 @@ def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> 
     sql = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')"
     written = 0
     try:
-        with cursor.copy(sql) as copy:
+        # The queued writer sends on a thread of its own: the next chunk's CSV is made
+        # while the server still parses the last one.
+        with cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
             for start in range(0, len(frame), BULK_CHUNK_ROWS):
                 chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
                 copy.write(_copy_csv(chunk, table))

@@ -203,3 +203,21 @@ def test_sqlite_bulk_transaction_leaves_temp_tables_to_closing_its_connection(sq
         staging = create_temp_table(conn, "staging_customers", columns())
         drop_temp_table(conn, staging)  # outside a bulk transaction: dropped at once
         assert _temp_tables(conn) == []
+
+
+def test_bulk_insert_error_in_a_later_chunk_rolls_back_every_chunk(store):
+    rows = 250_000  # two chunks: the failing row is in the second
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i:06d}" for i in range(rows)],
+            "customer_id": "c1",
+            "ordered_at": pd.Timestamp("2024-03-05 10:00"),
+            "amount": 10.0,
+            "status": ["paid"] * (rows - 1) + [None],
+        }
+    )
+    with pytest.raises(IntegrityError), store.begin() as conn:
+        bulk_insert(conn, models.orders, orders)
+    assert _count(store, models.orders) == 0
