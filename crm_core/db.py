@@ -474,15 +474,20 @@ small runs that the helper threads sort in parallel."""
 
 
 @contextmanager
-def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
+def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
     """Load many rows into `tables` faster, inside the caller's transaction.
 
-    Their secondary indexes are dropped now and rebuilt when the block ends; on
-    PostgreSQL their foreign keys too (re-added, so every row is checked once, in one
-    join) and their statistics are refreshed. SQLite sorts for the rebuilt indexes with
-    helper threads and a small page cache: its sorter then merges many small runs
-    sorted in parallel, where a large cache makes one big single-threaded sort (a
-    4-column index over 10M orders: 6 s against 17 s with a 1 GB cache).
+    Their secondary indexes are dropped now and rebuilt when the block ends. On
+    PostgreSQL their primary keys and foreign keys go too, with the foreign keys of other
+    tables that refer to them: each is re-added when the block ends, so every row is
+    checked once, in one pass, and the statistics are refreshed (10M orders: COPY 7.4 s
+    and building the key 2.7 s, against 21 s for COPY into a table that keeps its key).
+    SQLite cannot drop a primary key; rows given in key order append to its index.
+    The block gets True when rows should come in key order (SQLite), False when their
+    order does not matter. SQLite sorts for the rebuilt indexes with helper threads and
+    a small page cache: its sorter then merges many small runs sorted in parallel, where
+    a large cache makes one big single-threaded sort (a 4-column index over 10M orders:
+    6 s against 17 s with a 1 GB cache).
     For loading into empty or small tables (rebuilding costs more than it saves when few
     rows are added). The drops are part of the transaction: if the block raises, the
     caller's rollback restores them.
@@ -492,23 +497,38 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
         conn.exec_driver_sql("BEGIN")  # pysqlite runs DDL outside a transaction otherwise
     inspector = sa.inspect(conn)
     indexes = []
-    foreign_keys = []
+    primary_keys = []
+    foreign_keys: dict[tuple[str, str], sa.ForeignKeyConstraint] = {}
     for table in tables:
         present = {ix["name"] for ix in inspector.get_indexes(table.name)}
         indexes += [ix for ix in table.indexes if ix.name in present]
-        if not sqlite:
-            present_fks = {fk["name"] for fk in inspector.get_foreign_keys(table.name)}
-            foreign_keys += [fk for fk in table.foreign_key_constraints if fk.name in present_fks]
+        if sqlite:
+            continue
+        if inspector.get_pk_constraint(table.name).get("name") == table.primary_key.name:
+            primary_keys.append(table.primary_key)
+        for other in table.metadata.tables.values():
+            if other is not table and not any(
+                fk.referred_table is table for fk in other.foreign_key_constraints
+            ):
+                continue
+            present_fks = {fk["name"] for fk in inspector.get_foreign_keys(other.name)}
+            for fk in other.foreign_key_constraints:
+                if fk.name in present_fks and (other is table or fk.referred_table is table):
+                    foreign_keys[(other.name, str(fk.name))] = fk
     with _sqlite_settings(conn, {"threads": SQLITE_SORT_THREADS} if sqlite else {}):
-        for fk in foreign_keys:
+        for fk in foreign_keys.values():
             conn.execute(sa.schema.DropConstraint(fk))
+        for key in primary_keys:
+            conn.execute(sa.schema.DropConstraint(key))
         for ix in indexes:
             ix.drop(conn)
-        yield
+        yield sqlite
+        for key in primary_keys:
+            conn.execute(sa.schema.AddConstraint(key))
         with _sqlite_settings(conn, {"cache_size": -SQLITE_SORT_CACHE_KIB} if sqlite else {}):
             for ix in indexes:
                 ix.create(conn)
-        for fk in foreign_keys:
+        for fk in foreign_keys.values():
             conn.execute(sa.schema.AddConstraint(fk))
         for table in tables:
             analyze_table(conn, table)

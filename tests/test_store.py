@@ -221,3 +221,44 @@ def test_bulk_insert_error_in_a_later_chunk_rolls_back_every_chunk(store):
     with pytest.raises(IntegrityError), store.begin() as conn:
         bulk_insert(conn, models.orders, orders)
     assert _count(store, models.orders) == 0
+
+
+def _schema_differences(engine) -> list:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, models.metadata)
+
+
+def _keys_of_orders(engine) -> tuple:
+    inspector = inspect(engine)
+    referring = {fk["name"] for fk in inspector.get_foreign_keys("order_lines")}
+    own = {fk["name"] for fk in inspector.get_foreign_keys("orders")}
+    return inspector.get_pk_constraint("orders")["name"], own, referring
+
+
+def test_bulk_load_restores_keys_and_rejects_a_repeated_key(store):
+    keys_before = _keys_of_orders(store)
+    assert keys_before == (
+        "pk_orders",
+        {"fk_orders_customer_id_customers"},
+        {"fk_order_lines_order_id_orders"},
+    )
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+    repeated = _orders(["c1", "c1", "c1"]).assign(order_id=["O1", "O2", "O1"])
+    with (
+        pytest.raises(IntegrityError),
+        bulk_transaction(store, [models.orders]) as conn,
+        bulk_load(conn, [models.orders]),
+    ):
+        bulk_insert(conn, models.orders, repeated)  # PostgreSQL: fails adding the key
+    assert _count(store, models.orders) == 0
+    assert _keys_of_orders(store) == keys_before
+    with bulk_transaction(store, [models.orders]) as conn, bulk_load(conn, [models.orders]):
+        bulk_insert(conn, models.orders, repeated.iloc[:2])
+    assert _count(store, models.orders) == 2
+    assert _keys_of_orders(store) == keys_before
+    assert _schema_differences(store) == []

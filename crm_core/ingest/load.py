@@ -407,16 +407,17 @@ def _has_rows(conn: Connection, table: Table) -> bool:
 def _insert_into_empty(
     conn: Connection, table: Table, rows: pd.DataFrame, key: tuple[str, ...]
 ) -> None:
-    """Fill an empty table. A large load goes in primary-key order (the key's index is
-    then appended to, not split at random places) through db.bulk_load (the other
-    indexes, and on PostgreSQL the foreign keys, rebuilt once at the end instead of per
-    row), inside the caller's transaction, so a rollback restores them."""
+    """Fill an empty table. A large load goes through db.bulk_load (indexes and
+    constraints rebuilt once at the end instead of per row), inside the caller's
+    transaction, so a rollback restores them; in primary-key order where the key's index
+    stays (then appended to, not split at random places)."""
     if len(rows) < LARGE_LOAD_ROWS:
         bulk_insert(conn, table, rows)
         return
-    ordered = rows.sort_values(list(key), kind="stable", ignore_index=True)
-    with bulk_load(conn, [table]):
-        bulk_insert(conn, table, ordered)
+    with bulk_load(conn, [table]) as in_key_order:
+        if in_key_order:
+            rows = rows.sort_values(list(key), kind="stable", ignore_index=True)
+        bulk_insert(conn, table, rows)
 
 
 def _differs(stored: Column, new: Column) -> object:
