@@ -466,8 +466,10 @@ def _copy_csv(chunk: pd.DataFrame, table: Table) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-SQLITE_SORT_THREADS = max(1, min(4, (os.cpu_count() or 1) - 1))
-"""Helper threads SQLite may use to sort while it builds an index (PRAGMA threads)."""
+SQLITE_SORT_THREADS = 4
+"""Helper threads SQLite may use to sort while it builds an index (PRAGMA threads). More
+than the cores help too, as sorting runs overlaps writing them: a 4-column index over
+10M orders on 2 cores took 7.0 s with 1 helper, 5.8 s with 4 (means of 3 runs)."""
 SQLITE_SORT_CACHE_KIB = 2_000
 """SQLite's page cache while it builds indexes (its default): the sorter then works in
 small runs that the helper threads sort in parallel."""
