@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crm_core.ingest import ImportOptions, derive_ids, suggest_mapping, validate
-from crm_core.ingest.validate import REASONS
+from crm_core.ingest.validate import REASONS, _DistinctCheck
 
 
 def _frame(rows: list[dict[str, str | None]]) -> pd.DataFrame:
@@ -301,3 +301,15 @@ def test_every_reason_has_a_message_in_both_languages():
 
     for language in LANGUAGES:
         assert [r for r in REASONS if not has_key(f"data.reason.{r}", language)] == []
+
+
+def test_distinct_check_says_whether_the_same_column_repeats_a_value():
+    frame = pd.DataFrame({"id": pd.Series(["a", "b", "c"], dtype="str")})
+    assert _DistinctCheck(frame["id"]).holds_for(frame["id"])
+    repeated = pd.Series(["a", "b", "a"], dtype="str")
+    assert not _DistinctCheck(repeated).holds_for(repeated)
+    missing_twice = pd.Series(["a", None, None], dtype="str")
+    assert not _DistinctCheck(missing_twice).holds_for(missing_twice)
+    check = _DistinctCheck(frame["id"])
+    frame["id"] = pd.Series(["a", "a", "c"], dtype="str")  # changed after the check began
+    assert not check.holds_for(frame["id"])
