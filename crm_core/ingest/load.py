@@ -10,7 +10,8 @@ therefore changes nothing (all 'unchanged'). Money is compared rounded to its ce
 times as stored, so equal values compare equal on SQLite and PostgreSQL alike. A table
 with no rows yet takes the rows directly (nothing to compare with). An import of at
 least LARGE_LOAD_ROWS rows runs in db.bulk_transaction (more memory; on SQLite foreign
-keys checked once, set-based, before the commit).
+keys checked once, set-based, before the commit, and the write-ahead log copied into the
+database file by a background thread after it).
 
 Only the fields the file maps are written: an upload without a phone column leaves the
 stored phones alone. Customers named by other entities but not in the store get a
