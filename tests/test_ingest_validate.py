@@ -311,5 +311,9 @@ def test_distinct_check_says_whether_the_same_column_repeats_a_value():
     missing_twice = pd.Series(["a", None, None], dtype="str")
     assert not _DistinctCheck(missing_twice).holds_for(missing_twice)
     check = _DistinctCheck(frame["id"])
-    frame["id"] = pd.Series(["a", "a", "c"], dtype="str")  # changed after the check began
+    frame["id"] = pd.Series(["a", "a", "c"], dtype="str")  # replaced after the check began
+    assert not check.holds_for(frame["id"])
+    frame["id"] = pd.Series(["a", "b", "c"], dtype="str")
+    check = _DistinctCheck(frame["id"])
+    frame.loc[2, "id"] = "a"  # changed in place after the check began
     assert not check.holds_for(frame["id"])

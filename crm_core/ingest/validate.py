@@ -140,23 +140,31 @@ class _DistinctCheck:
     of the interpreter lock meanwhile."""
 
     def __init__(self, column: pd.Series) -> None:
-        self._values = column.array
+        # Holding the Series makes pandas copy its values on any later write to the
+        # frame's column (copy-on-write), so an unchanged column keeps the same array.
+        self._column = column
         self._distinct = False
-        self._thread = threading.Thread(target=self._run, args=(column,), daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _run(self, column: pd.Series) -> None:
-        try:
-            ids = pa.array(column, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return  # not one Arrow type: the caller's own check decides
-        self._distinct = len(pc.unique(ids)) == len(ids)
+    def _run(self) -> None:
+        self._distinct = _repeats_no_value(self._column) is True
 
     def holds_for(self, column: pd.Series) -> bool:
         """True when `column` is the column checked (not changed since) and no value in
         it repeats (a missing value counts as a value)."""
         self._thread.join()
-        return column.array is self._values and self._distinct
+        return column.array is self._column.array and self._distinct
+
+
+def _repeats_no_value(column: pd.Series) -> bool | None:
+    """Whether no value of `column` repeats, by Arrow's hash set (1.5x pandas'
+    is_unique); None when the values are not of one Arrow type."""
+    try:
+        ids = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return len(pc.unique(ids)) == len(ids)
 
 
 class _Rejections:
@@ -380,8 +388,7 @@ def _mark_duplicates(
         check = marks.distinct.pop(key[0], None)
         if check is not None and check.holds_for(typed[key[0]]):
             return  # no value repeats among all rows, so none among the good ones
-        ids = pa.array(typed[key[0]][good], from_pandas=True)
-        if len(pc.unique(ids)) == len(ids):  # Arrow's hash set: 1.5x pandas' is_unique
+        if _repeats_no_value(typed[key[0]][good]):
             return
     candidates = typed[good]
     repeated = candidates.duplicated(key, keep=False)
