@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from contextlib import closing
+
 import pandas as pd
 import pytest
 from sqlalchemy import Column, String, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from crm_core import models
+from crm_core import db, models
 from crm_core.db import (
     BULK_MEMORY_MB,
     bulk_insert,
@@ -22,6 +26,7 @@ from crm_core.db import (
     upgrade_to_head,
     wait_for_checkpoints,
 )
+from tests.support.schema import schema_differences
 
 
 def test_every_model_table_exists_after_upgrade(store):
@@ -164,15 +169,40 @@ def test_bulk_transaction_restores_sqlite_settings(sqlite_store):
             bulk_insert(conn, models.orders, _orders(["nobody"]))
 
 
-def test_bulk_transaction_leaves_the_checkpoint_to_a_background_thread(sqlite_store):
-    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(5_000)]})
+def _customers_in_database_file(engine, tmp_path) -> int:
+    """Customers in the database file alone, without its write-ahead log."""
+    copy = tmp_path / "file-only.db"
+    shutil.copyfile(engine.url.database, copy)
+    with closing(sqlite3.connect(copy)) as conn:
+        return conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+
+
+def test_bulk_transaction_leaves_the_checkpoint_to_a_background_thread(
+    sqlite_store, tmp_path, monkeypatch
+):
+    customers = pd.DataFrame({"customer_id": [f"c{i:07d}" for i in range(100_000)]})
+    with sqlite_store.connect() as conn:  # the empty schema into the file
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert _customers_in_database_file(sqlite_store, tmp_path) == 0
+    monkeypatch.setattr(db, "checkpoint_in_background", lambda engine: None)
     with bulk_transaction(sqlite_store, [models.customers]) as conn:
         bulk_insert(conn, models.customers, customers)
-    database = sqlite_store.url.database
-    busy, log_frames, copied = wait_for_checkpoints()[database]
-    assert log_frames > 10  # the thread saw the load's pages in the log
-    assert (busy, copied) == (0, log_frames)  # and copied all of them into the file
-    assert _count(sqlite_store, models.customers) == 5_000
+    # Over 1,000 pages of log, where SQLite's own commit would have checkpointed: the
+    # rows are committed (visible), but only in the log.
+    assert _count(sqlite_store, models.customers) == 100_000
+    assert _customers_in_database_file(sqlite_store, tmp_path) == 0
+    monkeypatch.undo()
+    db.checkpoint_in_background(sqlite_store)
+    busy, log_frames, copied = wait_for_checkpoints()[sqlite_store.url.database]
+    assert log_frames > 1_000 and (busy, copied) == (0, log_frames)
+    assert _customers_in_database_file(sqlite_store, tmp_path) == 100_000
+
+
+def test_bulk_insert_outside_a_transaction_is_kept_by_commit(store):
+    with store.connect() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1", "c2"]}))
+        conn.commit()
+    assert _count(store, models.customers) == 2
 
 
 def _temp_tables(conn) -> list[str]:
@@ -223,15 +253,6 @@ def test_bulk_insert_error_in_a_later_chunk_rolls_back_every_chunk(store):
     assert _count(store, models.orders) == 0
 
 
-def _schema_differences(engine) -> list:
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(context, models.metadata)
-
-
 def _keys_of_orders(engine) -> tuple:
     inspector = inspect(engine)
     referring = {fk["name"] for fk in inspector.get_foreign_keys("order_lines")}
@@ -261,4 +282,4 @@ def test_bulk_load_restores_keys_and_rejects_a_repeated_key(store):
         bulk_insert(conn, models.orders, repeated.iloc[:2])
     assert _count(store, models.orders) == 2
     assert _keys_of_orders(store) == keys_before
-    assert _schema_differences(store) == []
+    assert schema_differences(store) == []

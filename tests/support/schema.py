@@ -1,0 +1,16 @@
+"""What Alembic finds different between a store's schema and the models."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine
+
+from crm_core.models import metadata
+
+
+def schema_differences(engine: Engine) -> list:
+    """Alembic's autogenerate differences (types compared too); [] when they match."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, metadata)
