@@ -352,21 +352,31 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         f"({', '.join(quote(c) for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
     )
     written = 0
-    cursor = conn.connection.driver_connection.cursor()
-    try:
+    with _driver_cursor(conn, sql) as cursor:
         for start in range(0, len(frame), BULK_CHUNK_ROWS):
             chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
             # A lazy zip: the driver binds each row and drops it, so zip reuses one tuple
             # (no 200k tuples to allocate, and none for the garbage collector to scan).
             cursor.executemany(sql, zip(*_python_columns(chunk, table), strict=True))
             written += len(chunk)
-    except conn.dialect.dbapi.Error as error:
+    return written
+
+
+@contextmanager
+def _driver_cursor(conn: Connection, statement: str) -> Iterator[Any]:
+    """The driver's own cursor on `conn`, for what SQLAlchemy does not wrap (executemany
+    over a lazy iterator, COPY); closed at the end, and a driver error raised as
+    SQLAlchemy's (IntegrityError, DataError, ...) naming `statement`."""
+    dbapi = conn.dialect.dbapi
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        yield cursor
+    except dbapi.Error as error:
         raise DBAPIError.instance(
-            sql, None, error, conn.dialect.dbapi.Error, dialect=conn.dialect
+            statement, None, error, dbapi.Error, dialect=conn.dialect
         ) from error
     finally:
         cursor.close()
-    return written
 
 
 def _is_date_column(table: Table, name: str) -> bool:
@@ -419,24 +429,18 @@ def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> 
 
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in frame.columns)
     target = conn.dialect.identifier_preparer.format_table(table)
-    dbapi = conn.dialect.dbapi
-    cursor = conn.connection.driver_connection.cursor()
     sql = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')"
     written = 0
-    try:
-        # The queued writer sends on a thread of its own: the next chunk's CSV is made
-        # while the server still parses the last one.
-        with cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
-            for start in range(0, len(frame), BULK_CHUNK_ROWS):
-                chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
-                copy.write(_copy_csv(chunk, table))
-                written += len(chunk)
-    except dbapi.Error as error:
-        raise DBAPIError.instance(
-            f"COPY {target}", None, error, dbapi.Error, dialect=conn.dialect
-        ) from error
-    finally:
-        cursor.close()
+    # The queued writer sends on a thread of its own: the next chunk's CSV is made while
+    # the server still parses the last one.
+    with (
+        _driver_cursor(conn, f"COPY {target}") as cursor,
+        cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
+        for start in range(0, len(frame), BULK_CHUNK_ROWS):
+            chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
+            copy.write(_copy_csv(chunk, table))
+            written += len(chunk)
     return written
 
 
