@@ -1,13 +1,19 @@
 """Time importing large order files into SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.bench_import --rows 1000000 [10000000] [--backends sqlite postgresql]
+    .venv/bin/python -m bench.bench_import --rows 1000000 [10000000]
+        [--backends sqlite postgresql pg-walmin]
 
 For each size it writes an orders CSV (order_id, customer_id, ordered_at, amount, status,
 channel; one customer per ten orders) made with NumPy into a temporary folder, then for
 each database imports it into an empty store ("first"), imports the same file again
 ("re-import", every row unchanged), and imports a copy where 1% of the rows changed and
 1% are new ("changed"). PostgreSQL runs in a throwaway server (Debian's postgresql
-package, see tests/support/postgres.py). Prints one row per (database, rows, step):
+package, tests/support/postgres.py: fsync, synchronous_commit and full_page_writes off,
+max_wal_size 4GB). "postgresql" keeps the server's default wal_level=replica; "pg-walmin"
+is a second server set up for bulk loading as PostgreSQL's manual advises ("Populating
+a Database"): wal_level=minimal, no WAL senders, so no streaming replication or WAL
+archiving, and a table loaded right after its TRUNCATE writes no WAL at all. Prints one
+row per (database, rows, step):
 wall seconds, CPU seconds of this Python process (on SQLite that is nearly all the work;
 on PostgreSQL the server's share is not in it; on a shared machine the wall time grows
 with other load, the CPU time much less), rows per second (wall), and what the import
@@ -98,28 +104,34 @@ def timed_import(url: str, path: Path) -> tuple[float, float, float, object]:
         engine.dispose()
 
 
-def run(rows_list: list[int], backends: list[str], folder: Path) -> list[tuple]:
-    server = None
-    results = []
-    try:
-        if "postgresql" in backends:
-            from tests.support.postgres import PostgresServer, postgres_bin_dir
+SERVER_SETTINGS = {"postgresql": {}, "pg-walmin": {"wal_level": "minimal", "max_wal_senders": "0"}}
+"""Settings of each PostgreSQL backend's server on top of tests/support/postgres.py's."""
 
-            bin_dir = postgres_bin_dir()
-            if bin_dir is None:
-                raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql)")
-            server = PostgresServer(bin_dir)
-            server.start()
-        for rows in rows_list:
-            base = orders_table(rows)
-            first_file = write_csv(base, folder / f"orders_{rows}.csv")
-            changed_file = write_csv(changed_table(base), folder / f"orders_{rows}_changed.csv")
-            del base
-            os.sync()
-            for backend in backends:
+
+def run(rows_list: list[int], backends: list[str], folder: Path) -> list[tuple]:
+    """Each PostgreSQL backend gets a server of its own for each size, stopped after its
+    three steps: no other database's autovacuum runs while it imports."""
+    results = []
+    if set(backends) & set(SERVER_SETTINGS):
+        from tests.support.postgres import PostgresServer, postgres_bin_dir
+
+        bin_dir = postgres_bin_dir()
+        if bin_dir is None:
+            raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql)")
+    for rows in rows_list:
+        base = orders_table(rows)
+        first_file = write_csv(base, folder / f"orders_{rows}.csv")
+        changed_file = write_csv(changed_table(base), folder / f"orders_{rows}_changed.csv")
+        del base
+        os.sync()
+        for backend in backends:
+            server = None
+            try:
                 if backend == "sqlite":
                     url = f"sqlite:///{folder / f'bench_{rows}.db'}"
                 else:
+                    server = PostgresServer(bin_dir, SERVER_SETTINGS[backend])
+                    server.start()
                     url = server.create_database(f"bench_{rows}")
                 engine = make_engine(url)
                 upgrade_to_head(engine)
@@ -132,9 +144,9 @@ def run(rows_list: list[int], backends: list[str], folder: Path) -> list[tuple]:
                     seconds, cpu, checkpoint, result = timed_import(url, path)
                     results.append((backend, rows, step, seconds, cpu, checkpoint, result))
                     print_row(results[-1], flush=True)
-    finally:
-        if server is not None:
-            server.stop()
+            finally:
+                if server is not None:
+                    server.stop()
     return results
 
 
@@ -160,7 +172,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument(
-        "--backends", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+        "--backends",
+        nargs="+",
+        choices=["sqlite", *SERVER_SETTINGS],
+        default=["sqlite", *SERVER_SETTINGS],
     )
     args = parser.parse_args()
     print(HEADER, flush=True)

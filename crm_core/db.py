@@ -429,7 +429,8 @@ def _copy_into_postgres(conn: Connection, table: Table, frame: pd.DataFrame) -> 
 
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in frame.columns)
     target = conn.dialect.identifier_preparer.format_table(table)
-    sql = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')"
+    freeze = ", FREEZE" if table.name in conn.info.get(_FROZEN_COPY_TABLES, ()) else ""
+    sql = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N'{freeze})"
     written = 0
     # The queued writer sends on a thread of its own: the next chunk's CSV is made while
     # the server still parses the last one.
@@ -505,6 +506,8 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
     checked once, in one pass, and the statistics are refreshed (10M orders: COPY 7.4 s
     and building the key 2.7 s, against 21 s for COPY into a table that keeps its key).
     SQLite cannot drop a primary key; rows given in key order append to its index.
+    On PostgreSQL a table that is empty is also truncated, so COPY writes its rows frozen
+    (`_renew_empty_tables`).
     The block gets True when rows should come in key order (SQLite), False when their
     order does not matter. SQLite sorts for the rebuilt indexes with helper threads and
     a small page cache: its sorter then merges many small runs sorted in parallel, where
@@ -544,7 +547,11 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
             conn.execute(sa.schema.DropConstraint(key))
         for ix in indexes:
             ix.drop(conn)
-        yield sqlite
+        conn.info[_FROZEN_COPY_TABLES] = set() if sqlite else _renew_empty_tables(conn, tables)
+        try:
+            yield sqlite
+        finally:
+            conn.info.pop(_FROZEN_COPY_TABLES, None)
         for key in primary_keys:
             conn.execute(sa.schema.AddConstraint(key))
         with _sqlite_settings(conn, {"cache_size": -SQLITE_SORT_CACHE_KIB} if sqlite else {}):
@@ -554,6 +561,32 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
             conn.execute(sa.schema.AddConstraint(fk))
         for table in tables:
             analyze_table(conn, table)
+
+
+def _renew_empty_tables(conn: Connection, tables: Sequence[Table]) -> set[str]:
+    """PostgreSQL: TRUNCATE each of `tables` that holds no row once this transaction
+    holds its exclusive lock, and return their names.
+
+    An empty table loses nothing, but it gets a new file inside this transaction, which
+    lets COPY write its rows already frozen and all-visible (COPY ... FREEZE). Index-only
+    scans of them then need no visit to the table before the first VACUUM: right after
+    loading 10M orders, the RFM facts took 6.0 s against 8.9 s, the overview's KPIs and
+    monthly revenue 4.7 s against 13.9 s. On a server with wal_level=minimal, nothing
+    written to such a table or its rebuilt indexes goes to the write-ahead log.
+    As with TRUNCATE itself, a transaction whose snapshot is older than the commit sees
+    the new rows at once. Only under READ COMMITTED: there the emptiness check, made
+    after the lock, sees every row another transaction committed.
+    """
+    if conn.get_isolation_level() != "READ COMMITTED":
+        return set()
+    renewed = set()
+    for table in tables:
+        name = conn.dialect.identifier_preparer.format_table(table)
+        conn.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")
+        if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
+            conn.exec_driver_sql(f"TRUNCATE {name}")
+            renewed.add(table.name)
+    return renewed
 
 
 def create_temp_table(conn: Connection, name: str, columns: list[Column]) -> Table:
@@ -569,6 +602,7 @@ def create_temp_table(conn: Connection, name: str, columns: list[Column]) -> Tab
 
 _BULK_CONNECTION = "crm_bulk_connection"
 _TEMP_TABLES_LEFT = "crm_temp_tables_left"
+_FROZEN_COPY_TABLES = "crm_frozen_copy_tables"  # bulk_load: tables COPY may FREEZE into
 
 
 def drop_temp_table(conn: Connection, table: Table) -> None:

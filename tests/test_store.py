@@ -283,3 +283,35 @@ def test_bulk_load_restores_keys_and_rejects_a_repeated_key(store):
     assert _count(store, models.orders) == 2
     assert _keys_of_orders(store) == keys_before
     assert schema_differences(store) == []
+
+
+def _frozen_and_total_pages(engine, table: str) -> tuple[int, int]:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_visibility")
+        frozen = conn.exec_driver_sql(
+            f"SELECT all_frozen FROM pg_visibility_map_summary('{table}')"
+        ).scalar()
+        pages = conn.exec_driver_sql(
+            f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int"
+        ).scalar()
+    return frozen, pages
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_bulk_load_into_an_empty_postgresql_table_writes_frozen_rows(store):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+    first = _orders(["c1"] * 2000)
+    with bulk_transaction(store, [models.orders]) as conn, bulk_load(conn, [models.orders]):
+        bulk_insert(conn, models.orders, first)
+    frozen, pages = _frozen_and_total_pages(store, "orders")
+    assert pages > 1
+    assert frozen == pages  # COPY ... FREEZE after TRUNCATE of the empty table
+    more = _orders(["c1"] * 2000).assign(order_id=lambda f: "N" + f["order_id"])
+    with bulk_transaction(store, [models.orders]) as conn, bulk_load(conn, [models.orders]):
+        bulk_insert(conn, models.orders, more)  # not empty: no TRUNCATE, rows kept
+    assert _count(store, models.orders) == 4000
+    frozen, pages = _frozen_and_total_pages(store, "orders")
+    assert frozen < pages
+    assert _keys_of_orders(store)[0] == "pk_orders"
+    assert schema_differences(store) == []

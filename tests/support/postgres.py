@@ -34,11 +34,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SETTINGS = {
+    "listen_addresses": "127.0.0.1",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_buffers": "256MB",
+    "max_wal_size": "4GB",
+}
+"""Settings of a throwaway server: nothing it writes needs to survive a crash."""
+
+
 class PostgresServer:
     """Start with `start()`, stop with `stop()`; `url` is a SQLAlchemy URL of a database."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, settings: dict[str, str] | None = None) -> None:
         self.bin_dir = bin_dir
+        self.settings = settings or {}  # server settings on top of SETTINGS
         self.root = Path(tempfile.mkdtemp(prefix="crm-pg-"))
         self.data_dir = self.root / "data"
         self.port = free_port()
@@ -63,10 +75,9 @@ class PostgresServer:
             "--encoding=UTF8",
             "--locale=C.UTF-8",
         )
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c shared_buffers=256MB -c max_wal_size=4GB"
+        settings = {**SETTINGS, **self.settings}
+        options = f"-p {self.port} -k {self.root} " + " ".join(
+            f"-c {name}={value}" for name, value in settings.items()
         )
         self._run(
             str(self.bin_dir / "pg_ctl"),
