@@ -119,6 +119,24 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextmanager
+def snapshot_read(engine: Engine) -> Iterator[Connection]:
+    """A transaction in which every statement sees the store as it was at the first one.
+
+    PostgreSQL's default READ COMMITTED gives each statement a snapshot of its own, so
+    this asks for REPEATABLE READ. Python's sqlite3 opens no transaction before a SELECT,
+    so each read would see the newest commit; this begins one, and SQLite then keeps the
+    snapshot of its first read until the end.
+    """
+    with engine.connect() as conn:
+        if not is_sqlite(conn):
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if is_sqlite(conn):
+                conn.exec_driver_sql("BEGIN")
+            yield conn
+
+
 BULK_MEMORY_MB = 512
 """Memory a bulk transaction may use: SQLite's page cache (random index updates of an
 upsert into a large table hit the disk without it), PostgreSQL's work_mem and

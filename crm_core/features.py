@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.types import NullType
 
 from crm_core import models
-from crm_core.db import float_value, read_arrow
+from crm_core.db import float_value, read_arrow, snapshot_read
 from crm_core.errors import InputError
 
 TWELVE_MONTHS_DAYS = 365
@@ -314,7 +314,7 @@ def customer_features(
     statements = fact_statements(as_of, None if window_days is None else int(window_days))
     # PostgreSQL keeps its default work_mem here: with more, its planner trades the
     # ordered index scan of orders for hash aggregates and sorts that take longer.
-    with engine.begin() as conn:  # one transaction: every part sees the same store
+    with snapshot_read(engine) as conn:  # every part sees the same state of the store
         attributes = read_arrow(conn, attributes_statement())
         facts = [read_arrow(conn, statement) for statement in statements.values()]
     return _typed_features(_match_facts(attributes, facts), as_of)

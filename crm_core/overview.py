@@ -66,7 +66,7 @@ from sqlalchemy import (
 )
 
 from crm_core import models
-from crm_core.db import float_value, without_jit
+from crm_core.db import float_value, snapshot_read, without_jit
 from crm_core.errors import InputError
 
 ACTIVE_WINDOW_DAYS = 90
@@ -349,7 +349,7 @@ def kpis(engine: Engine, as_of: dt.date, period_days: int = 30) -> pd.DataFrame:
     """
     current, previous = periods(_as_date(as_of), period_days)
     values: dict[str, dict[str, float]] = {"current": {}, "previous": {}}
-    with engine.connect() as conn:
+    with snapshot_read(engine) as conn:  # every KPI from the same state of the store
         without_jit(conn)
         for part in (
             _customer_history(conn, current, previous),

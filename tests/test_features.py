@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from crm_core import models
-from crm_core.db import bulk_insert
+from crm_core import features, models
+from crm_core.db import bulk_insert, read_arrow
 from crm_core.errors import InputError
 from crm_core.features import FEATURE_COLUMNS, _match_facts, customer_features
 from tests.support.requirements import shared_file
@@ -311,3 +311,37 @@ def test_facts_are_matched_to_customers_by_id_whatever_their_order():
     assert columns["last_purchase_at"].tolist()[2] == dt.datetime(2024, 3, 5, 10)
     assert np.isnat(columns["last_purchase_at"][:2]).all()
     assert np.isnan(columns["browse_events_30d"]).all() and len(columns["browse_events_30d"]) == 3
+
+
+def test_every_fact_comes_from_the_same_state_of_the_store(store, monkeypatch):
+    load_tiny_shop(store)
+    before = customer_features(store, AS_OF).set_index("customer_id").loc["alice", "frequency"]
+    reads = []
+
+    def read_then_commit_an_order(conn, statement):
+        result = read_arrow(conn, statement)
+        if not reads:  # another session commits a purchase after the first read
+            with store.begin() as other:
+                bulk_insert(other, models.orders, _one_more_purchase_of_alice())
+        reads.append(statement)
+        return result
+
+    monkeypatch.setattr(features, "read_arrow", read_then_commit_an_order)
+    during = customer_features(store, AS_OF).set_index("customer_id").loc["alice", "frequency"]
+    assert len(reads) > 2
+    assert during == before
+    monkeypatch.undo()
+    after = customer_features(store, AS_OF).set_index("customer_id").loc["alice", "frequency"]
+    assert after == before + 1
+
+
+def _one_more_purchase_of_alice() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": ["late"],
+            "customer_id": ["alice"],
+            "ordered_at": pd.Timestamp("2024-06-29 10:00"),
+            "amount": 5.0,
+            "status": "paid",
+        }
+    )

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 import pytest
 
-from crm_core import models
+from crm_core import models, overview
 from crm_core.db import bulk_insert
 from crm_core.errors import InputError
 from crm_core.figures_overview import (
@@ -325,3 +325,27 @@ def test_figures_carry_the_given_labels_and_values(shop):
     assert cells.z[1][1] == pytest.approx(1 / 3)  # April cohort, one month later
     assert math.isnan(cells.z[3][1])  # July is not observable yet
     assert cells.zmax == pytest.approx(1.0)  # highest later retention: May cohort in June
+
+
+def test_kpis_come_from_one_state_of_the_store(shop, monkeypatch):
+    customer_history = overview._customer_history
+
+    def history_then_a_late_order(conn, current, previous):
+        part = customer_history(conn, current, previous)
+        late = pd.DataFrame(
+            {
+                "order_id": ["late"],
+                "customer_id": ["c01"],
+                "ordered_at": pd.Timestamp("2024-06-29 10:00"),
+                "amount": 10.0,
+                "status": "paid",
+            }
+        )
+        with shop.begin() as other:
+            bulk_insert(other, models.orders, late)
+        return part
+
+    monkeypatch.setattr(overview, "_customer_history", history_then_a_late_order)
+    assert kpis(shop, AS_OF, 30).set_index("kpi").loc["orders", "current"] == 7
+    monkeypatch.undo()
+    assert kpis(shop, AS_OF, 30).set_index("kpi").loc["orders", "current"] == 8
