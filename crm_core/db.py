@@ -283,6 +283,21 @@ def _sqlite_settings(conn: Connection, settings: dict[str, int]) -> Iterator[Non
             conn.exec_driver_sql(f"PRAGMA {name}={value}")
 
 
+@contextmanager
+def _postgres_settings(conn: Connection, settings: dict[str, str]) -> Iterator[None]:
+    """PostgreSQL `settings` ({name: value}) for the block, inside the caller's
+    transaction; each set back to the value it had before when the block ends. If the
+    block raises, the transaction's rollback undoes them."""
+    value_of = sa.text("SELECT current_setting(:name)")
+    set_local = sa.text("SELECT set_config(:name, :value, true)")
+    before = {name: conn.execute(value_of, {"name": name}).scalar() for name in settings}
+    for name, value in settings.items():
+        conn.execute(set_local, {"name": name, "value": value})
+    yield
+    for name, value in before.items():
+        conn.execute(set_local, {"name": name, "value": value})
+
+
 def check_foreign_keys(conn: Connection, tables: Sequence[Table]) -> None:
     """Raise IntegrityError when a row of `tables` names a parent row that does not exist.
 
@@ -565,7 +580,8 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
             conn.execute(sa.schema.DropConstraint(key))
         for ix in indexes:
             ix.drop(conn)
-        conn.info[_FROZEN_COPY_TABLES] = set() if sqlite else _renew_empty_tables(conn, tables)
+        renewed = set() if sqlite else _renew_empty_tables(conn, tables)
+        conn.info[_FROZEN_COPY_TABLES] = renewed
         try:
             yield sqlite
         finally:
@@ -575,10 +591,15 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
         with _sqlite_settings(conn, {"cache_size": -SQLITE_SORT_CACHE_KIB} if sqlite else {}):
             for ix in indexes:
                 ix.create(conn)
-        for fk in foreign_keys.values():
-            conn.execute(sa.schema.AddConstraint(fk))
         for table in tables:
             analyze_table(conn, table)
+        for fk in foreign_keys.values():
+            # Checking a foreign key of a renewed (frozen, analyzed) table: a merge join of
+            # two index-only scans. PostgreSQL's default for the check is a hash join over
+            # the whole table (orders -> customers after 10M orders: 7.1 s against 1.6 s).
+            merge = fk.table.name in renewed
+            with _postgres_settings(conn, {"enable_hashjoin": "off"} if merge else {}):
+                conn.execute(sa.schema.AddConstraint(fk))
 
 
 def _renew_empty_tables(conn: Connection, tables: Sequence[Table]) -> set[str]:

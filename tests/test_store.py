@@ -302,6 +302,14 @@ def test_bulk_load_into_an_empty_postgresql_table_writes_frozen_rows(store):
     with store.begin() as conn:
         bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
     first = _orders(["c1"] * 2000)
+    orphan = _orders(["c1"] * 1999 + ["nobody"])
+    with (
+        pytest.raises(IntegrityError, match="nobody"),
+        bulk_transaction(store, [models.orders]) as conn,
+        bulk_load(conn, [models.orders]),
+    ):
+        bulk_insert(conn, models.orders, orphan)  # the check after a frozen load finds it
+    assert _count(store, models.orders) == 0
     with bulk_transaction(store, [models.orders]) as conn, bulk_load(conn, [models.orders]):
         bulk_insert(conn, models.orders, first)
     frozen, pages = _frozen_and_total_pages(store, "orders")
