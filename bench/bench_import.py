@@ -12,7 +12,8 @@ package, tests/support/postgres.py: fsync, synchronous_commit and full_page_writ
 max_wal_size 4GB). "postgresql" keeps the server's default wal_level=replica; "pg-walmin"
 is a second server set up for bulk loading as PostgreSQL's manual advises ("Populating
 a Database"): wal_level=minimal, no WAL senders, so no streaming replication or WAL
-archiving, and a table loaded right after its TRUNCATE writes no WAL at all. Prints one
+archiving, and a table loaded right after its TRUNCATE goes to disk at commit instead
+of through the WAL. Prints one
 row per (database, rows, step):
 wall seconds, CPU seconds of this Python process (on SQLite that is nearly all the work;
 on PostgreSQL the server's share is not in it; on a shared machine the wall time grows

@@ -117,6 +117,17 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
+FACT_TABLES = (
+    models.customers,
+    models.orders,
+    models.tickets,
+    models.survey_responses,
+    models.events,
+    models.campaign_touches,
+)
+"""The tables `attributes_statement` and `fact_statements` read."""
+
+
 def fact_statements(as_of: dt.date, window_days: int | None = None) -> dict[str, Select]:
     """The grouped Core statements behind `customer_features` (for inspection and
     tests), by name: each returns customer_id and its facts, one row per customer that
@@ -314,7 +325,7 @@ def customer_features(
     statements = fact_statements(as_of, None if window_days is None else int(window_days))
     # PostgreSQL keeps its default work_mem here: with more, its planner trades the
     # ordered index scan of orders for hash aggregates and sorts that take longer.
-    with snapshot_read(engine) as conn:  # every part sees the same state of the store
+    with snapshot_read(engine, FACT_TABLES) as conn:  # every part sees one state of the store
         attributes = read_arrow(conn, attributes_statement())
         facts = [read_arrow(conn, statement) for statement in statements.values()]
     return _typed_features(_match_facts(attributes, facts), as_of)

@@ -349,7 +349,8 @@ def kpis(engine: Engine, as_of: dt.date, period_days: int = 30) -> pd.DataFrame:
     """
     current, previous = periods(_as_date(as_of), period_days)
     values: dict[str, dict[str, float]] = {"current": {}, "previous": {}}
-    with snapshot_read(engine) as conn:  # every KPI from the same state of the store
+    tables = (models.customers, models.orders, models.survey_responses)  # the KPIs read
+    with snapshot_read(engine, tables) as conn:  # every KPI from one state of the store
         without_jit(conn)
         for part in (
             _customer_history(conn, current, previous),

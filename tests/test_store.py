@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from contextlib import closing
 
 import pandas as pd
@@ -23,6 +24,7 @@ from crm_core.db import (
     data_version,
     drop_temp_table,
     schema_revision,
+    snapshot_read,
     upgrade_to_head,
     wait_for_checkpoints,
 )
@@ -323,3 +325,37 @@ def test_bulk_load_into_an_empty_postgresql_table_writes_frozen_rows(store):
     assert frozen < pages
     assert _keys_of_orders(store)[0] == "pk_orders"
     assert schema_differences(store) == []
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_snapshot_read_does_not_see_a_frozen_load_committed_during_it(store):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+
+    def load_orders() -> None:
+        with (
+            bulk_transaction(store, [models.orders]) as conn,
+            bulk_load(conn, [models.orders]),
+        ):
+            bulk_insert(conn, models.orders, _orders(["c1"] * 50))
+
+    loader = threading.Thread(target=load_orders)
+    with snapshot_read(store, [models.customers, models.orders]) as reader:
+        customers = reader.execute(select(func.count()).select_from(models.customers)).scalar()
+        loader.start()
+        loader.join(timeout=2)  # the load waits for the reader's lock
+        orders = reader.execute(select(func.count()).select_from(models.orders)).scalar()
+    loader.join()
+    assert (customers, orders) == (1, 0)
+    assert _count(store, models.orders) == 50
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_savepoint_inside_a_bulk_load_copies_without_freeze(store):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+    with bulk_transaction(store, [models.orders]) as conn, bulk_load(conn, [models.orders]):
+        with conn.begin_nested():
+            bulk_insert(conn, models.orders, _orders(["c1"] * 20))
+        bulk_insert(conn, models.orders, _orders(["c1"] * 5).assign(order_id=list("abcde")))
+    assert _count(store, models.orders) == 25

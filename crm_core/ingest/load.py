@@ -62,6 +62,7 @@ from crm_core.db import (
     bump_data_version,
     create_temp_table,
     drop_temp_table,
+    has_rows,
 )
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
@@ -401,10 +402,6 @@ def _remove_stale_lines(conn: Connection, lines: pd.DataFrame) -> int:
 # -- the upsert -------------------------------------------------------------------------
 
 
-def _has_rows(conn: Connection, table: Table) -> bool:
-    return conn.execute(select(literal(1)).select_from(table).limit(1)).first() is not None
-
-
 def _insert_into_empty(
     conn: Connection, table: Table, rows: pd.DataFrame, key: tuple[str, ...]
 ) -> None:
@@ -448,7 +445,7 @@ def upsert(
     if rows.empty:
         return TableCounts()
     stamped = "import_batch_id" in table.c
-    if not _has_rows(conn, table):
+    if not has_rows(conn, table):
         stamped_rows = rows.assign(import_batch_id=batch_id) if stamped else rows
         _insert_into_empty(conn, table, stamped_rows, key)
         return TableCounts(inserted=len(rows))
