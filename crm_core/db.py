@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 import tomllib
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -649,14 +650,66 @@ def _renew_empty_tables(conn: Connection, tables: Sequence[Table]) -> set[str]:
     return renewed
 
 
-def create_temp_table(conn: Connection, name: str, columns: list[Column]) -> Table:
-    """A temporary table visible to this connection only (PostgreSQL also drops it at
-    commit), with `columns` and no constraints: a staging area for set-based upserts.
+def create_temp_table(
+    conn: Connection, name: str, columns: list[Column], *, parallel_scan: bool = False
+) -> Table:
+    """A table for this transaction only, with `columns` and no constraints: a staging
+    area for set-based upserts. Drop it with `drop_temp_table` when done.
+
+    A temporary table (PostgreSQL also drops it at commit). With parallel_scan on
+    PostgreSQL, an unlogged table of a name unique to this call instead: parallel workers
+    cannot read a temporary table (its pages live in the session's own memory). No other
+    session sees it, as its creation is never committed: dropped before the commit, or
+    undone by the rollback."""
+    if parallel_scan and conn.dialect.name == "postgresql":
+        unique = f"{name}_{uuid.uuid4().hex[:12]}"
+        table = Table(unique, MetaData(), *columns, prefixes=["UNLOGGED"])
+    else:
+        table = Table(
+            name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP"
+        )
+        if conn.info.get(_TEMP_TABLES_LEFT):
+            table.drop(conn, checkfirst=True)  # one of that name may be waiting for the close
+    table.create(conn)
+    return table
+
+
+class _CreateTempTableAs(sa.sql.expression.Executable, sa.sql.expression.ClauseElement):
+    """CREATE TEMPORARY TABLE table AS query (see `create_temp_table_as`)."""
+
+    inherit_cache = False
+
+    def __init__(self, table: Table, query: sa.Select) -> None:
+        self.table = table
+        self.query = query
+
+
+@compiles(_CreateTempTableAs)
+def _create_temp_table_as(element: _CreateTempTableAs, compiler: Any, **kw: Any) -> str:
+    target = compiler.preparer.format_table(element.table)
+    on_commit = " ON COMMIT DROP" if compiler.dialect.name == "postgresql" else ""
+    query = compiler.process(element.query, **kw)
+    return f"CREATE TEMPORARY TABLE {target}{on_commit} AS {query}"
+
+
+def create_temp_table_as(conn: Connection, name: str, query: sa.Select) -> Table:
+    """A temporary table `name` holding the rows of `query` (CREATE TEMPORARY TABLE ... AS,
+    which PostgreSQL may run with parallel workers where INSERT ... SELECT runs alone).
     Drop it with `drop_temp_table` when done."""
-    table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    table = Table(
+        name,
+        MetaData(),
+        *(Column(c.name, c.type) for c in query.selected_columns),
+        prefixes=["TEMPORARY"],
+    )
     if conn.info.get(_TEMP_TABLES_LEFT):
         table.drop(conn, checkfirst=True)  # one of that name may be waiting for the close
-    table.create(conn)
+    # Workers hand rows to the leader at a cost the planner charges per row returned. It
+    # expects every row of the query back, where a delta is mostly a few rows, so that
+    # cost alone would keep the workers away.
+    postgres = conn.dialect.name == "postgresql"
+    with _postgres_settings(conn, {"parallel_tuple_cost": "0"} if postgres else {}):
+        conn.execute(_CreateTempTableAs(table, query))
     return table
 
 

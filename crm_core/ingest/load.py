@@ -42,6 +42,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    cast,
     delete,
     false,
     func,
@@ -61,8 +62,10 @@ from crm_core.db import (
     bulk_transaction,
     bump_data_version,
     create_temp_table,
+    create_temp_table_as,
     drop_temp_table,
     has_rows,
+    is_sqlite,
 )
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
@@ -450,29 +453,32 @@ def upsert(
         _insert_into_empty(conn, table, stamped_rows, key)
         return TableCounts(inserted=len(rows))
     staging = create_temp_table(
-        conn, f"staging_{table.name}", [Column(c, table.c[c].type) for c in columns]
+        conn,
+        f"staging_{table.name}",
+        [Column(c, table.c[c].type) for c in columns],
+        parallel_scan=True,
     )
-    bulk_insert(conn, staging, rows.sort_values(list(key), kind="stable", ignore_index=True))
+    if is_sqlite(conn):  # its join walks the stored key's index: rows in key order help
+        rows = rows.sort_values(list(key), kind="stable", ignore_index=True)
+    bulk_insert(conn, staging, rows)
     analyze_table(conn, staging)
     # One pass over the file's rows finds the delta: keys not stored yet (is_new) and
     # stored rows whose values differ. The update and the insert then read only the
-    # delta, a small table for a re-upload or a file with a few changes.
-    delta = create_temp_table(
-        conn,
-        f"delta_{table.name}",
-        [Column(c, table.c[c].type) for c in columns] + [Column("is_new", Integer)],
-    )
+    # delta, a small table for a re-upload or a file with a few changes. On PostgreSQL
+    # the pass may hash-join with parallel workers (10M orders: 13.7 s alone).
     match_staging = and_(*(table.c[k] == staging.c[k] for k in key))
     absent = table.c[key[0]].is_(None)
     values = [c for c in columns if c not in key] if compare else []
     differs = or_(*(_differs(table.c[c], staging.c[c]) for c in values)) if values else false()
-    conn.execute(
-        insert(delta).from_select(
-            [*columns, "is_new"],
-            select(*(staging.c[c] for c in columns), case((absent, 1), else_=0))
-            .select_from(staging.outerjoin(table, match_staging))
-            .where(or_(absent, differs)),
+    delta = create_temp_table_as(
+        conn,
+        f"delta_{table.name}",
+        select(
+            *(staging.c[c] for c in columns),
+            cast(case((absent, 1), else_=0), Integer).label("is_new"),
         )
+        .select_from(staging.outerjoin(table, match_staging))
+        .where(or_(absent, differs)),
     )
     inserted, changed = (
         int(n or 0)
