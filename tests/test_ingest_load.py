@@ -29,6 +29,7 @@ from crm_core.ingest import (
     save_template,
     suggest_mapping,
 )
+from tests.support.schema import schema_differences
 
 LOAD_MODULE = importlib.import_module("crm_core.ingest.load")
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -85,6 +86,7 @@ def test_reupload_changes_nothing_and_a_changed_row_updates(store):
     assert orders.loc["O2", "import_batch_id"] == changed.batch_id
     assert orders.loc["O1", "import_batch_id"] == first.batch_id
     assert _count(store, models.customers, models.customers.c.is_placeholder.is_(True)) == 4
+    assert schema_differences(store) == []  # no staging or delta table is left
 
 
 def test_only_mapped_columns_are_written(store):
@@ -205,6 +207,7 @@ def test_a_failure_while_loading_leaves_the_store_as_before(store, monkeypatch):
     assert _count(store, models.import_batches) == 1
     orders = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
     assert float(orders.loc["O2", "amount"]) == 20.0
+    assert schema_differences(store) == []  # the staging tables went with the rollback
 
 
 def test_a_missing_required_column_names_it_and_changes_nothing(store):

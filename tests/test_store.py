@@ -21,6 +21,7 @@ from crm_core.db import (
     bump_data_version,
     check_foreign_keys,
     create_temp_table,
+    create_temp_table_as,
     data_version,
     drop_temp_table,
     schema_revision,
@@ -359,3 +360,49 @@ def test_a_savepoint_inside_a_bulk_load_copies_without_freeze(store):
             bulk_insert(conn, models.orders, _orders(["c1"] * 20))
         bulk_insert(conn, models.orders, _orders(["c1"] * 5).assign(order_id=list("abcde")))
     assert _count(store, models.orders) == 25
+
+
+def _plan(conn, statement: str) -> str:
+    return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN (COSTS OFF) {statement}"))
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_postgresql_staging_table_is_read_by_parallel_workers_and_never_committed(store):
+    def columns() -> list[Column]:
+        return [Column("order_id", String(64))]
+
+    with store.begin() as conn:
+        staging = create_temp_table(conn, "staging_orders", columns(), parallel_scan=True)
+        temporary = create_temp_table(conn, "temporary_orders", columns())
+        assert staging.name.startswith("staging_orders_")
+        version = int(conn.exec_driver_sql("SHOW server_version_num").scalar())
+        forced = "debug_parallel_query" if version >= 160000 else "force_parallel_mode"
+        conn.exec_driver_sql(f"SET LOCAL {forced} = on")  # a Gather wherever one may go
+        assert "Gather" in _plan(conn, f"SELECT * FROM {staging.name}")
+        assert "Gather" not in _plan(conn, f"SELECT * FROM {temporary.name}")
+        with store.connect() as other:  # its creation is not committed
+            assert staging.name not in inspect(other).get_table_names()
+        drop_temp_table(conn, staging)
+    assert schema_differences(store) == []
+    with pytest.raises(RuntimeError), store.begin() as conn:
+        create_temp_table(conn, "staging_orders", columns(), parallel_scan=True)
+        raise RuntimeError("import failed")
+    assert schema_differences(store) == []  # the rollback took the table too
+
+
+def test_create_temp_table_as_holds_the_rows_of_its_query(store):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1", "c2", "c3"]}))
+    customers = models.customers
+    query = select(
+        customers.c.customer_id,
+        func.length(customers.c.customer_id).label("id_length"),
+    ).where(customers.c.customer_id != "c2")
+    with store.begin() as conn:
+        delta = create_temp_table_as(conn, "delta_customers", query)
+        rows = conn.execute(select(delta).order_by(delta.c.customer_id)).all()
+        if store.dialect.name == "postgresql":  # the planner hint ends with the statement
+            assert conn.exec_driver_sql("SHOW parallel_tuple_cost").scalar() == "0.1"
+        drop_temp_table(conn, delta)
+    assert [tuple(row) for row in rows] == [("c1", 2), ("c3", 2)]
+    assert schema_differences(store) == []
