@@ -7,10 +7,13 @@ import sqlite3
 import threading
 from contextlib import closing
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Column, String, func, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crm_core import db, models
 from crm_core.db import (
@@ -406,3 +409,91 @@ def test_create_temp_table_as_holds_the_rows_of_its_query(store):
         drop_temp_table(conn, delta)
     assert [tuple(row) for row in rows] == [("c1", 2), ("c3", 2)]
     assert schema_differences(store) == []
+
+
+def _text_with_bytes_under_nulls(values: list[str], nulls: set[int]) -> pd.Series:
+    """A text column whose NULL slots still span bytes, which Arrow allows."""
+    dense = pa.array(values, pa.string())
+    valid = pa.array([i not in nulls for i in range(len(values))]).buffers()[1]
+    text = pa.StringArray.from_buffers(len(dense), dense.buffers()[1], dense.buffers()[2], valid)
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])))
+
+
+def _every_binary_type(name: str = "copy_types") -> tuple[sa.Table, pd.DataFrame]:
+    table = sa.Table(
+        name,
+        sa.MetaData(),
+        Column("row_no", sa.Integer, primary_key=True),
+        Column("label", String(64)),
+        Column("at", sa.DateTime),
+        Column("day", sa.Date),
+        Column("money", sa.Numeric(14, 2)),
+        Column("ratio", sa.Numeric(10, 4)),
+        Column("wide", sa.Numeric(20, 6)),
+        Column("real_number", sa.Float),
+        Column("small", sa.SmallInteger),
+        Column("big", sa.BigInteger),
+        Column("flag", sa.Boolean),
+    )
+    times = ["1999-12-31 23:59:59.999999", "2000-01-01", "2024-03-05 14:30:00.123456", None]
+    times += ["1970-01-01 00:00:01", "2100-02-28 23:00", "2024-02-29 12:00", None]
+    money = [0.0, -0.0, 17.52, -17.52, 0.125, 1.005, -2.675, float("nan")]
+    money += [999999999999.99, -999999999999.99, 0.004, -0.004, 1234.5678]
+    rows = len(money)
+    frame = pd.DataFrame(
+        {
+            "row_no": np.arange(rows, dtype=np.int64),
+            "label": _text_with_bytes_under_nulls(
+                ["O1", "", "zz", "王芳", 'a,b"c\nd', "x" * 60, "\\N", "ß", "yy"]
+                + ["e"] * (rows - 9),
+                nulls={2, 8},
+            ),
+            "at": pd.to_datetime((times * 2)[:rows], format="ISO8601"),
+            "day": pd.to_datetime((times * 2)[:rows], format="ISO8601"),
+            "money": money,
+            "ratio": ([1.23456, 0.00005, -3.14159, float("nan"), 0.0] * 3)[:rows],
+            "wide": ([123456.789012, -0.000001, 99999999.5, 0.0000005] * 4)[:rows],
+            "real_number": ([1.5, -2.25e-10, float("nan"), 1e300, -0.0] * 3)[:rows],
+            "small": pd.array(([0, -32768, 32767, None] * 4)[:rows], dtype="Int64"),
+            "big": np.array(([2**40, -(2**40), 0, 7] * 4)[:rows], dtype=np.int64),
+            "flag": pd.array(([True, False, None] * 5)[:rows], dtype="boolean"),
+        }
+    )
+    return table, frame
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_binary_copy_stores_what_postgresql_parses_from_csv(store):
+    table, frame = _every_binary_type()
+    as_csv, _ = _every_binary_type("copy_types_csv")
+    with store.begin() as conn:
+        table.metadata.create_all(conn)
+        as_csv.metadata.create_all(conn)
+        assert db._binary_encoders(conn, table, frame) is not None  # binary is taken
+        text_as_objects = frame.assign(label=frame["label"].astype(object))
+        assert db._binary_encoders(conn, as_csv, text_as_objects) is None  # CSV
+        assert bulk_insert(conn, table, frame) == len(frame)
+        assert bulk_insert(conn, as_csv, text_as_objects) == len(frame)
+    with store.connect() as conn:
+        binary_rows = conn.execute(select(table).order_by(table.c.row_no)).all()
+        csv_rows = conn.execute(select(as_csv).order_by(as_csv.c.row_no)).all()
+    assert [tuple(r) for r in binary_rows] == [tuple(r) for r in csv_rows]
+    by_row = {r.row_no: r for r in binary_rows}
+    assert str(by_row[4].money) == "0.13" and str(by_row[5].money) == "1.01"
+    assert str(by_row[6].money) == "-2.68" and by_row[7].money is None
+    assert str(by_row[9].money) == "-999999999999.99" and str(by_row[11].money) == "0.00"
+    assert by_row[0].at == pd.Timestamp("1999-12-31 23:59:59.999999").to_pydatetime()
+    assert by_row[3].label == "王芳" and by_row[2].label is None and by_row[1].label == ""
+    assert by_row[3].at is None and by_row[3].day is None
+    assert by_row[1].small == -32768 and by_row[3].small is None and by_row[2].flag is None
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_number_out_of_its_columns_range_is_refused_not_wrapped(store):
+    table, frame = _every_binary_type()
+    too_big = frame.assign(money=frame["money"].where(frame["row_no"] != 0, 1e12))
+    with store.begin() as conn:
+        table.metadata.create_all(conn)
+        assert db._binary_encoders(conn, table, too_big) is None
+    with pytest.raises(DBAPIError, match="numeric field overflow"), store.begin() as conn:
+        bulk_insert(conn, table, too_big)
