@@ -12,8 +12,9 @@ import sqlite3
 import threading
 import tomllib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -512,14 +513,15 @@ _POSTGRES_EPOCH_US = int(np.datetime64("2000-01-01T00:00:00", "us").astype(np.in
 _POSTGRES_EPOCH_DAYS = int(np.datetime64("2000-01-01", "D").astype(np.int64))
 _NULL_FIELD = np.frombuffer((-1).to_bytes(4, "big", signed=True), dtype=np.uint8)
 _SERVER_ENCODING = "crm_server_encoding"
+_EXACT_FLOAT_INTEGERS = 2.0**53  # every integer below it is a float exactly
 
 _Field = tuple[np.ndarray, np.ndarray | None] | pa.Array
 """One column of a chunk, encoded: (values as an (n, width) array of bytes, valid mask or
 None when none is missing), or text as a large_string Arrow array."""
-_Encoder = Any  # Callable[[pd.Series], _Field]
+_Encoder = Callable[[pd.Series], _Field]
 
 
-def _binary_encoders(conn: Connection, table: Table, frame: pd.DataFrame) -> list | None:
+def _binary_encoders(conn: Connection, table: Table, frame: pd.DataFrame) -> list[_Encoder] | None:
     """An encoder per column of `frame` when COPY may take it in binary format, else None
     (CSV): every column must be one of text, naive timestamp or date, number or boolean,
     with every value in its column's range, and the server must store text as UTF-8
@@ -553,21 +555,20 @@ def _binary_encoder(col: pd.Series, column_type: sa.types.TypeEngine) -> _Encode
     if isinstance(column_type, sa.Boolean):
         return _boolean_field if pd.api.types.is_bool_dtype(dtype) else None
     if isinstance(column_type, sa.Integer):
-        width = _INTEGER_WIDTHS.get(type(column_type), 4)
         if not pd.api.types.is_integer_dtype(dtype):
             return None
+        width = _integer_width(column_type)
         limit = 2 ** (8 * width - 1)
         present = col.dropna()
         if len(present) and not (-limit <= present.min() and present.max() < limit):
             return None
         return lambda chunk: _integer_field(chunk, width)
-    if isinstance(column_type, sa.Float):
-        if not pd.api.types.is_float_dtype(dtype) or getattr(column_type, "precision", None):
-            return None
-        return _float_field
+    if isinstance(column_type, sa.Float):  # double precision; REAL and float32 go as CSV
+        single = isinstance(column_type, sa.REAL) or column_type.precision is not None
+        return None if single or dtype != np.float64 else _float_field
     if isinstance(column_type, sa.Numeric):
         precision, scale = column_type.precision, column_type.scale
-        if precision is None or scale is None or not pd.api.types.is_float_dtype(dtype):
+        if precision is None or scale is None or dtype != np.float64:
             return None
         scaled = _scaled_integers(col.to_numpy(dtype=float, na_value=np.nan), scale)
         if scaled is None or (len(scaled[0]) and scaled[0].max() >= 10**precision):
@@ -576,11 +577,21 @@ def _binary_encoder(col: pd.Series, column_type: sa.types.TypeEngine) -> _Encode
     return None
 
 
-_INTEGER_WIDTHS = {sa.SmallInteger: 2, sa.Integer: 4, sa.BigInteger: 8}
+def _integer_width(column_type: sa.Integer) -> int:
+    """Bytes of the column's integer type on PostgreSQL."""
+    if isinstance(column_type, sa.BigInteger):
+        return 8
+    return 2 if isinstance(column_type, sa.SmallInteger) else 4
 
 
 def _naive_datetimes(dtype: Any) -> bool:
-    return pd.api.types.is_datetime64_any_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype)
+    """NumPy timestamps without a zone, in a unit that converts to microseconds without
+    overflow (a zone, or an Arrow timestamp type, goes as CSV)."""
+    return (
+        isinstance(dtype, np.dtype)
+        and dtype.kind == "M"
+        and np.datetime_data(dtype)[0] in ("ns", "us")
+    )
 
 
 def _fixed(values: np.ndarray, valid: np.ndarray | None) -> _Field:
@@ -612,34 +623,44 @@ def _date_field(col: pd.Series) -> _Field:
 
 
 def _boolean_field(col: pd.Series) -> _Field:
+    """One byte, 1 or 0."""
     valid = col.notna().to_numpy()
     values = col.fillna(False).to_numpy(dtype=bool).astype(np.uint8)
     return _fixed(values, None if valid.all() else valid)
 
 
 def _integer_field(col: pd.Series, width: int) -> _Field:
+    """`width` bytes, two's complement (the range was checked by _binary_encoder)."""
     valid = col.notna().to_numpy()
     values = col.to_numpy(dtype=np.int64, na_value=0).astype(f">i{width}")
     return _fixed(values, None if valid.all() else valid)
 
 
 def _float_field(col: pd.Series) -> _Field:
+    """An 8-byte IEEE double; NaN is NULL, as in the CSV path."""
     values = col.to_numpy(dtype=float, na_value=np.nan)
     valid = ~np.isnan(values)
     return _fixed(values.astype(">f8"), None if valid.all() else valid)
 
 
 def _scaled_integers(values: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(|value| * 10**scale rounded half away from zero, valid mask), rounded as the server
-    rounds the shortest decimal text of each float (1.005 -> 1.01, 0.125 -> 0.13); None if
-    a value is infinite. NaN is NULL, as in the CSV path."""
+    """(|value| * 10**scale rounded half away from zero, valid mask): what the server
+    stores from the shortest decimal text of each float, as the CSV path sends it
+    (1.005 -> 1.01, 0.125 -> 0.13, 0.004999999999 -> 0.00). NaN is NULL, as in the CSV
+    path. None when a value is infinite or too large to scale exactly (then CSV)."""
     valid = ~np.isnan(values)
-    if np.isinf(values).any():
-        return None
     shifted = np.abs(np.where(valid, values, 0.0)) * 10.0**scale
-    # a tie in decimal can land a hair below .5 in binary (1.005 * 100 = 100.4999...)
-    nudge = 1e-9 + shifted * 4e-16
-    return np.floor(shifted + 0.5 + nudge).astype(np.int64), valid
+    if not np.isfinite(shifted).all() or (shifted >= _EXACT_FLOAT_INTEGERS).any():
+        return None
+    rounded = np.floor(shifted + 0.5)
+    # Within a few ulps of a half, the product's own rounding or the distance between the
+    # float and its shortest text can decide the side: those values are rounded from
+    # their text, one by one (money with at most `scale` decimals has none).
+    near = np.abs(shifted - np.floor(shifted) - 0.5) <= 8 * np.spacing(shifted)
+    for i in np.flatnonzero(near & valid):
+        text = Decimal(repr(abs(float(values[i]))))
+        rounded[i] = float(text.scaleb(scale).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return rounded.astype(np.int64), valid
 
 
 def _numeric_field(col: pd.Series, precision: int, scale: int) -> _Field:
@@ -669,7 +690,7 @@ def _numeric_field(col: pd.Series, precision: int, scale: int) -> _Field:
     return _fixed(record, None if valid.all() else valid)
 
 
-def _copy_binary(chunk: pd.DataFrame, encoders: list) -> bytes:
+def _copy_binary(chunk: pd.DataFrame, encoders: list[_Encoder]) -> bytes:
     """The rows of `chunk` in COPY's binary format: per row the field count, then per
     field its length (-1 for NULL) and its bytes. Written with NumPy scatters into one
     buffer, a column at a time."""
@@ -913,8 +934,9 @@ def create_temp_table(
     PostgreSQL, an unlogged table of a name unique to this call instead: parallel workers
     cannot read a temporary table (its pages live in the session's own memory). No other
     session sees it, as its creation is never committed: dropped before the commit, or
-    undone by the rollback."""
-    if parallel_scan and conn.dialect.name == "postgresql":
+    undone by the rollback. A role that may not create tables in its schema (the default
+    for `public` since PostgreSQL 15, owners aside) gets a temporary table."""
+    if parallel_scan and conn.dialect.name == "postgresql" and _may_create_tables(conn):
         unique = f"{name}_{uuid.uuid4().hex[:12]}"
         table = Table(unique, MetaData(), *columns, prefixes=["UNLOGGED"])
     else:
@@ -945,6 +967,14 @@ def _create_temp_table_as(element: _CreateTempTableAs, compiler: Any, **kw: Any)
     return f"CREATE TEMPORARY TABLE {target}{on_commit} AS {query}"
 
 
+def _may_create_tables(conn: Connection) -> bool:
+    """Whether this connection's role may create tables in its current schema."""
+    if _MAY_CREATE_TABLES not in conn.info:
+        check = sa.text("SELECT has_schema_privilege(current_schema(), 'CREATE')")
+        conn.info[_MAY_CREATE_TABLES] = bool(conn.execute(check).scalar())
+    return conn.info[_MAY_CREATE_TABLES]
+
+
 def create_temp_table_as(conn: Connection, name: str, query: sa.Select) -> Table:
     """A temporary table `name` holding the rows of `query` (CREATE TEMPORARY TABLE ... AS,
     which PostgreSQL may run with parallel workers where INSERT ... SELECT runs alone).
@@ -967,6 +997,7 @@ def create_temp_table_as(conn: Connection, name: str, query: sa.Select) -> Table
 
 
 _BULK_CONNECTION = "crm_bulk_connection"
+_MAY_CREATE_TABLES = "crm_may_create_tables"
 _TEMP_TABLES_LEFT = "crm_temp_tables_left"
 _FROZEN_COPY_TABLES = "crm_frozen_copy_tables"  # bulk_load: tables COPY may FREEZE into
 
