@@ -570,9 +570,10 @@ def _binary_encoder(col: pd.Series, column_type: sa.types.TypeEngine) -> _Encode
         precision, scale = column_type.precision, column_type.scale
         if precision is None or scale is None or dtype != np.float64:
             return None
-        scaled = _scaled_integers(col.to_numpy(dtype=float, na_value=np.nan), scale)
-        if scaled is None or (len(scaled[0]) and scaled[0].max() >= 10**precision):
-            return None  # out of the column's range: CSV, and the server's own error
+        magnitudes = np.abs(col.to_numpy(dtype=float, na_value=np.nan))
+        largest = np.nanmax(magnitudes, initial=0.0) * 10.0**scale
+        if not largest + 0.5 < min(10.0**precision, _EXACT_FLOAT_INTEGERS):
+            return None  # may round out of the column's range: CSV, the server's own error
         return lambda chunk: _numeric_field(chunk, precision, scale)
     return None
 
@@ -669,8 +670,8 @@ def _numeric_field(col: pd.Series, precision: int, scale: int) -> _Field:
     them."""
     values = col.to_numpy(dtype=float, na_value=np.nan)
     scaled = _scaled_integers(values, scale)
-    if scaled is None:
-        raise ValueError("infinite value for a numeric column")  # _binary_encoder checked
+    if scaled is None or (scaled[0] >= 10**precision).any():  # _binary_encoder checked
+        raise ValueError(f"a value out of numeric({precision}, {scale}) in binary COPY")
     magnitude, valid = scaled
     integer_digits = -(-(precision - scale) // 4)
     fraction_digits = -(-scale // 4)
@@ -697,9 +698,11 @@ def _copy_binary(chunk: pd.DataFrame, encoders: list[_Encoder]) -> bytes:
     fields = [encode(chunk[name]) for encode, name in zip(encoders, chunk.columns, strict=True)]
     rows = len(chunk)
     lengths = []  # bytes each field takes in each row, its length word included
-    for field in fields:
+    text_sizes = {}  # field index -> _text_sizes of that text field
+    for index, field in enumerate(fields):
         if isinstance(field, pa.Array):
-            lengths.append(4 + _text_sizes(field)[0])
+            text_sizes[index] = _text_sizes(field)
+            lengths.append(4 + text_sizes[index][0])
         else:
             values, valid = field
             size = np.full(rows, 4 + values.shape[1], dtype=np.int64)
@@ -713,9 +716,9 @@ def _copy_binary(chunk: pd.DataFrame, encoders: list[_Encoder]) -> bytes:
     out[starts] = count[0]
     out[starts + 1] = count[1]
     position = starts + 2
-    for field, size in zip(fields, lengths, strict=True):
+    for index, (field, size) in enumerate(zip(fields, lengths, strict=True)):
         if isinstance(field, pa.Array):
-            _scatter_text(out, position, field)
+            _scatter_text(out, position, field, *text_sizes[index])
         else:
             _scatter_fixed(out, position, *field)
         position = position + size
@@ -746,9 +749,15 @@ def _text_sizes(text: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     return np.where(valid, sizes, 0), valid
 
 
-def _scatter_text(out: np.ndarray, position: np.ndarray, text: pa.Array) -> None:
-    """Length words (-1 for NULL), then the values' UTF-8 bytes copied in one scatter."""
-    sizes, valid = _text_sizes(text)
+def _scatter_text(
+    out: np.ndarray,
+    position: np.ndarray,
+    text: pa.Array,
+    sizes: np.ndarray,
+    valid: np.ndarray | None,
+) -> None:
+    """Length words (-1 for NULL), then the values' UTF-8 bytes copied in one scatter
+    (`sizes`, `valid`: `_text_sizes` of `text`)."""
     words = sizes.astype(">i4")
     if valid is not None:
         words[~valid] = -1
@@ -940,12 +949,18 @@ def create_temp_table(
         unique = f"{name}_{uuid.uuid4().hex[:12]}"
         table = Table(unique, MetaData(), *columns, prefixes=["UNLOGGED"])
     else:
-        table = Table(
-            name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP"
-        )
-        if conn.info.get(_TEMP_TABLES_LEFT):
-            table.drop(conn, checkfirst=True)  # one of that name may be waiting for the close
+        table = _temporary_table(conn, name, columns)
     table.create(conn)
+    return table
+
+
+def _temporary_table(conn: Connection, name: str, columns: list[Column]) -> Table:
+    """The Table of a temporary table `name` (PostgreSQL drops it at commit), not created
+    yet; one of that name left in a SQLite bulk connection (`drop_temp_table`) is dropped
+    first."""
+    table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    if conn.info.get(_TEMP_TABLES_LEFT):
+        table.drop(conn, checkfirst=True)
     return table
 
 
@@ -979,14 +994,8 @@ def create_temp_table_as(conn: Connection, name: str, query: sa.Select) -> Table
     """A temporary table `name` holding the rows of `query` (CREATE TEMPORARY TABLE ... AS,
     which PostgreSQL may run with parallel workers where INSERT ... SELECT runs alone).
     Drop it with `drop_temp_table` when done."""
-    table = Table(
-        name,
-        MetaData(),
-        *(Column(c.name, c.type) for c in query.selected_columns),
-        prefixes=["TEMPORARY"],
-    )
-    if conn.info.get(_TEMP_TABLES_LEFT):
-        table.drop(conn, checkfirst=True)  # one of that name may be waiting for the close
+    columns = [Column(c.name, c.type) for c in query.selected_columns]
+    table = _temporary_table(conn, name, columns)
     # Workers hand rows to the leader at a cost the planner charges per row returned. It
     # expects every row of the query back, where a delta is mostly a few rows, so that
     # cost alone would keep the workers away.
