@@ -412,7 +412,7 @@ def _read_delimited(
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(columns, pa.string()),
+                column_types=dict.fromkeys(columns, pa.large_string()),  # pandas' str
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
@@ -434,7 +434,7 @@ def _read_delimited(
             raise
     finally:
         stream.close()
-    schema = pa.schema([(c, pa.string()) for c in columns])
+    schema = pa.schema([(c, pa.large_string()) for c in columns])
     table = pa.Table.from_batches(batches, schema=schema)
     frame = table.to_pandas()
     frame.columns = columns
@@ -463,12 +463,16 @@ def _number_rows(
     as all-empty rows and are dropped after numbering.
     """
     records = [(number - header_lines, text, actual) for number, text, actual in invalid]
-    spans = np.ones(len(frame), dtype="int64")
     bad_span = sum(text.count("\n") + 1 for _, text, _ in records)
+    spans = None  # every good row is one line
     if len(frame) and total_lines is not None and len(frame) + bad_span != total_lines:
+        spans = np.ones(len(frame), dtype="int64")
         for column in frame.columns:
             spans += frame[column].str.count("\n").fillna(0).to_numpy("int64")
-    starts = np.concatenate([[1], 1 + np.cumsum(spans)[:-1]]).astype("int64")
+    if spans is None:
+        starts = np.arange(1, len(frame) + 1, dtype="int64")
+    else:
+        starts = np.concatenate([[1], 1 + np.cumsum(spans)[:-1]]).astype("int64")
     if records:
         records.sort(key=lambda record: record[0])
         record_starts = np.array([r[0] for r in records], dtype="int64")
@@ -478,8 +482,7 @@ def _number_rows(
         starts = starts + cumulative[np.searchsorted(good_space, starts, side="right")]
     frame.index = pd.Index(starts[: len(frame)], dtype="int64")
 
-    multi_line = spans > 1
-    if multi_line.any():
+    if spans is not None and (multi_line := spans > 1).any():
         joined = frame[multi_line].fillna("").astype("str").agg(separator.join, axis=1)
         swallowed = joined.map(
             lambda text: any(piece.count(separator) >= width - 1 for piece in text.split("\n")[1:])
