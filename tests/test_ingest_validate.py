@@ -109,6 +109,22 @@ O3,C2,2024-01-03,30
     }
 
 
+def test_ids_longer_than_the_store_holds_are_rejected_counting_characters_not_bytes():
+    at_limit = "会员" * 32  # 64 characters, 192 bytes in UTF-8
+    customers = [at_limit, at_limit + "甲", "C" * 65, "C" * 64]
+    frame = _frame(
+        [
+            {"order_id": f"O{n}", "customer_id": customer, "date": "2024-01-01", "amount": "10"}
+            for n, customer in enumerate(customers, start=1)
+        ]
+    )
+    result = validate(frame, "orders", suggest_mapping(frame, "orders"))
+    _check_accounting(result)
+    assert result.good["order_id"].tolist() == ["O1", "O4"]
+    assert _reasons(result) == {2: ("too_long", "customer_id"), 3: ("too_long", "customer_id")}
+    assert result.rejects.set_index("row_number").loc[2, "detail"] == at_limit + "甲"
+
+
 def test_rows_without_an_order_id_all_arrive_with_stable_derived_ids():
     frame = _csv(
         """\

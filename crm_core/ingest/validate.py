@@ -310,7 +310,7 @@ def _read_field(
     if spec_field.required:
         marks.mark(values.isna() & ~bad, "missing_value", source, None)
     if kind in ("id", "phone", "email") and spec_field.length:
-        marks.mark(values.str.len() > spec_field.length, "too_long", source, raw)
+        marks.mark(_longer_than(values, spec_field.length), "too_long", source, raw)
     if kind == "money":
         marks.mark(values.abs() >= MONEY_LIMIT, "out_of_range", source, raw)
     if kind == "number":
@@ -321,6 +321,19 @@ def _read_field(
         marks.mark(v.integer_out_of_range(values, low, high), "out_of_range", source, raw)
         values = values.round(0).astype("Int64")
     return values
+
+
+def _longer_than(text: pd.Series, length: int) -> np.ndarray:
+    """Which cells hold more than `length` characters (never a missing one). Characters
+    are counted only in cells of more than `length` UTF-8 bytes: a cell of fewer bytes
+    has no more characters, and bytes are counted without decoding."""
+    arrow = pa.array(text, type=pa.large_string(), from_pandas=True)
+    longer = pc.fill_null(pc.greater(pc.binary_length(arrow), length), False).to_numpy(
+        zero_copy_only=False
+    )
+    if longer.any():
+        longer[longer] = (text[longer].str.len() > length).to_numpy(dtype=bool)
+    return longer
 
 
 def _reject_frame(frame: pd.DataFrame, marks: _Rejections) -> pd.DataFrame:

@@ -39,7 +39,7 @@ def clean_text(column: pd.Series) -> pd.Series:
     text = column.astype("str").str.strip()
     if text.str.startswith("'").any():
         text = text.str.replace(r"^'([=+\-@＝＋－＠])", r"\1", regex=True)
-    return text.where(text.str.len() > 0)
+    return text.mask(text == "")
 
 
 def normalise_ids(column: pd.Series) -> pd.Series:
