@@ -314,3 +314,40 @@ def test_an_upload_without_an_optional_column_keeps_the_stored_values(store):
     assert tickets.loc["K001", "csat"] == 4
     assert tickets.loc["K004", "priority"] == "normal"
     assert not tickets.loc["K004", "is_complaint"]
+
+
+def test_empty_cells_in_optional_columns_take_the_store_defaults(store):
+    orders = import_file(
+        store,
+        _csv_bytes(
+            "order_id,customer_id,ordered_at,amount,status,channel,discount\n"
+            "O1,C1,2024-03-05,10,,,\n"
+            "O2,C1,2024-03-05,12,已取消,门店,1\n"
+        ),
+        "orders",
+    )
+    assert (orders.accepted, orders.rejected) == (2, 0)
+    stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert stored.loc["O1", "status"] == "paid"  # ImportOptions.default_status
+    assert stored.loc["O2", "status"] == "cancelled"
+    assert float(stored.loc["O1", "discount"]) == 0.0
+
+    customers = import_file(
+        store,
+        _csv_bytes("会员ID,短信退订,邮件退订\nM1,是,\nM2,,是\n").decode("utf-8").encode("gbk"),
+        "customers",
+    )
+    assert (customers.accepted, customers.rejected) == (2, 0)
+    stored = _rows(store, models.customers, models.customers.c.customer_id).set_index("customer_id")
+    assert stored.loc["M1", "opt_out_sms"] and not stored.loc["M1", "opt_out_email"]
+    assert not stored.loc["M2", "opt_out_sms"] and stored.loc["M2", "opt_out_email"]
+
+    tickets = import_file(
+        store,
+        _csv_bytes("工单号,客户ID,工单类型,创建时间,优先级,是否投诉\nK1,M1,物流,2024-03-06,,\n"),
+        "tickets",
+    )
+    assert (tickets.accepted, tickets.rejected) == (1, 0)
+    stored = _rows(store, models.tickets, models.tickets.c.ticket_id).set_index("ticket_id")
+    assert stored.loc["K1", "priority"] == "normal"
+    assert not stored.loc["K1", "is_complaint"]

@@ -83,8 +83,9 @@ class ImportOptions:
     day_first: 05/03/2024 is 5 March (else 3 May). as_of: rows dated after this day are
     rejected (None: no check). timezone: the shop's zone; timestamps with a zone are
     converted to it. default_status: the status of orders from a file without a status
-    column. cancellation_prefix: invoice numbers starting with it are refunds (order
-    lines). campaign_channel: the channel of campaigns built from a customers file.
+    column, and of orders whose status cell is empty. cancellation_prefix: invoice
+    numbers starting with it are refunds (order lines). campaign_channel: the channel of
+    campaigns built from a customers file.
     """
 
     day_first: bool = False
@@ -238,6 +239,7 @@ def validate(
             late, "future_date", by_field[spec.main_time][0], frame[by_field[spec.main_time][0]]
         )
 
+    _fill_defaults(typed, spec)
     related: dict[str, pd.DataFrame] = {}
     finish = _FINISHERS[spec.name]
     typed = finish(typed, frame, by_field, spec, options, marks, related)
@@ -426,12 +428,20 @@ def _source(by_field: dict[str, list[str]], name: str) -> str | None:
     return by_field[name][0] if name in by_field else None
 
 
-def _fill_missing(typed: pd.DataFrame, name: str, value: object) -> None:
-    """Empty cells of a mapped column take the store's default. An unmapped column is
-    left out, so an insert gets the database default and an update keeps what is
-    stored."""
-    if name in typed:
-        typed[name] = typed[name].fillna(value)
+def _fill_defaults(typed: pd.DataFrame, spec: EntitySpec) -> None:
+    """Empty cells of a mapped column that the store requires (NOT NULL) take the
+    store's default (an empty opt-out cell is False, an empty ticket priority 'normal').
+    An unmapped column is left out, so an insert gets the database default and an update
+    keeps what is stored."""
+    for name in typed.columns:
+        column = spec.table.c.get(name)
+        if column is None or column.nullable or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            continue
+        default = column.default.arg
+        filled = typed[name].fillna(default)
+        typed[name] = filled.astype(bool) if isinstance(default, bool) else filled
 
 
 # -- per-entity rules -------------------------------------------------------------------
@@ -511,6 +521,7 @@ def _first_value(column: pd.Series | None) -> float | None:
 def _finish_orders(typed, frame, by_field, spec, options, marks, related):
     if "status" not in typed:
         typed["status"] = pd.Series(options.default_status, index=typed.index, dtype="str")
+    typed["status"] = typed["status"].fillna(options.default_status)
     negative = typed["amount"] < 0
     typed["status"] = typed["status"].where(~(negative & (typed["status"] == "paid")), "refunded")
     typed["amount"] = typed["amount"].abs()
@@ -596,10 +607,6 @@ def _finish_events(typed, frame, by_field, spec, options, marks, related):
 
 
 def _finish_tickets(typed, frame, by_field, spec, options, marks, related):
-    _fill_missing(typed, "priority", "normal")
-    _fill_missing(typed, "is_complaint", False)
-    if "is_complaint" in typed:
-        typed["is_complaint"] = typed["is_complaint"].astype(bool)
     _mark_duplicates(typed, ["ticket_id"], marks, _source(by_field, "ticket_id"))
     return typed
 
@@ -609,7 +616,6 @@ def _finish_campaigns(typed, frame, by_field, spec, options, marks, related):
         typed["name"] = typed["name"].fillna(typed["campaign_id"])
     else:
         typed["name"] = typed["campaign_id"]
-    _fill_missing(typed, "cost", 0.0)
     _mark_duplicates(typed, ["campaign_id"], marks, _source(by_field, "campaign_id"))
     return typed
 
