@@ -176,3 +176,24 @@ def test_a_merged_record_cannot_be_merged_again(shop):
     with pytest.raises(InputError) as raised:
         merge_customers(shop, "C3", ["C2"], preview=False)
     assert raised.value.key == "data.error.merge_already_merged"
+
+
+def test_reuploading_the_customers_file_after_a_merge_leaves_the_survivor_alone(store):
+    members = "客户ID,姓名,手机号,邮箱\nP1,张三,13800138000,a@x.com\nP2,,138 0013 8000,\n"
+    import_file(store, members.encode("utf-8"), "customers")
+    merge_customers(store, "P1", ["P2"], preview=False)
+    again = import_file(store, members.encode("utf-8"), "customers")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(
+                models.customers.c.customer_id,
+                models.customers.c.name,
+                models.customers.c.email,
+                models.customers.c.merged_into,
+            ).order_by(models.customers.c.customer_id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("P1", "张三", "a@x.com", None),
+        ("P2", None, None, "P1"),
+    ]

@@ -16,9 +16,11 @@ database file by a background thread after it).
 Only the fields the file maps are written: an upload without a phone column leaves the
 stored phones alone. Customers named by other entities but not in the store get a
 minimal record (is_placeholder = True), counted as customers_created. A customer merged
-into another (merged_into) is replaced by the survivor, so re-uploading a file after a
-merge changes nothing. An order-lines upload replaces each uploaded order's lines: lines
-beyond the file's last line of that order are removed (`removed`).
+into another (merged_into) is replaced by the survivor in the rows of other entities,
+so re-uploading a file after a merge changes nothing; a customers file updates the
+merged record itself (it is kept, marked merged_into), never the survivor. An
+order-lines upload replaces each uploaded order's lines: lines beyond the file's last
+line of that order are removed (`removed`).
 
 `import_file(engine, source, entity, ...)` runs the whole chain read -> map -> validate
 -> load for the CLI and the Data page.
@@ -198,7 +200,9 @@ def load(
     begin = bulk_transaction(engine, [*written, models.import_rejects]) if large else engine.begin()
     with begin as conn:
         batch_id = _start_batch(conn, validated, name, table_read, user)
-        _replace_merged_customers(conn, [good, *related.values()])
+        # a customers file names the records themselves: a merged one keeps its own row
+        own_records = spec.table is models.customers
+        _replace_merged_customers(conn, [*([] if own_records else [good]), *related.values()])
         if spec.name == "campaign_touches":
             good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
             rejects = pd.concat([rejects, extra], ignore_index=True) if len(extra) else rejects
