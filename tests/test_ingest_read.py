@@ -111,6 +111,41 @@ def test_quoted_newlines_stay_in_their_row_and_later_rows_keep_their_numbers(tmp
     assert table.bad_lines.empty
 
 
+def test_bad_lines_after_a_multi_line_record_get_their_own_line_numbers(tmp_path):
+    data = (
+        "导出\n"
+        "order_id,customer_id,note\n"
+        'N1,C1,"two\nlines"\n'
+        "N2,C2,ok\n"
+        "N3,C3,x,extra\n"
+        'N4,C4,"a\nb"\n'
+        "N5,C5,x,y\n"
+        "N6,C6,fine\n"
+    ).encode()
+    table = read_file(_write(tmp_path, "notes.csv", data))
+    assert table.frame["order_id"].tolist() == ["N1", "N2", "N4", "N6"]
+    assert table.frame.index.tolist() == [1, 3, 5, 8]
+    assert table.bad_lines["row_number"].tolist() == [4, 7]
+    assert table.bad_lines["text"].tolist() == ["N3,C3,x,extra", "N5,C5,x,y"]
+
+
+def test_bad_lines_after_a_broken_quote_get_their_own_line_numbers(tmp_path):
+    data = (
+        b"order_id,customer_id,amount,note\n"
+        b'N1,C1,10,"ok\n'
+        b"N2,C2,10,fine\n"
+        b'N3,C3,10,"x\n'
+        b"N4,C4,bad,x\n"
+        b"N5,C5,10,x,y\n"
+        b"N6,,10,x\n"
+    )
+    table = read_file(_write(tmp_path, "quotes.csv", data))
+    assert table.frame["order_id"].tolist() == ["N1", "N2", "N3", "N4", "N6"]
+    assert table.frame.index.tolist() == [1, 2, 3, 4, 6]
+    assert table.bad_lines["row_number"].tolist() == [5]
+    assert table.bad_lines["text"].tolist() == ["N5,C5,10,x,y"]
+
+
 def test_a_title_line_above_the_header_is_skipped(tmp_path):
     data = "订单导出 2024-03\n订单号,客户ID,金额\nA1,C1,10\nA2,C2,20\n".encode()
     table = read_file(_write(tmp_path, "title.csv", data))

@@ -456,30 +456,41 @@ def _number_rows(
     """Give every row its line number (1 = first data line) and split records that
     swallowed several lines through a broken quote back into their lines.
 
-    Records lie in file order: the good rows fill the lines that the bad records (known
-    start line and span) do not occupy; a good row spans 1 + its embedded newlines. A
+    Records lie in file order: Arrow numbers each bad record by its place among the
+    records (`invalid`: record number counting the header_lines, text, fields found),
+    the good rows fill the other places in order, and a record's first line follows
+    the lines of all records before it. A good row spans 1 + its embedded newlines. A
     good row whose embedded lines look like whole records (as many separators as a
     record has) is a broken quote too and is split like a bad record. Blank lines arrive
     as all-empty rows and are dropped after numbering.
     """
-    records = [(number - header_lines, text, actual) for number, text, actual in invalid]
+    records = sorted((number - header_lines, text, actual) for number, text, actual in invalid)
+    while records and records[-1][0] > len(frame) + len(records):
+        records.pop()  # parsed ahead of the rows read (a preview stops early)
     bad_span = sum(text.count("\n") + 1 for _, text, _ in records)
     spans = None  # every good row is one line
     if len(frame) and total_lines is not None and len(frame) + bad_span != total_lines:
         spans = np.ones(len(frame), dtype="int64")
         for column in frame.columns:
             spans += frame[column].str.count("\n").fillna(0).to_numpy("int64")
-    if spans is None:
+    if not records:
         starts = np.arange(1, len(frame) + 1, dtype="int64")
+        if spans is not None:
+            starts = 1 + np.cumsum(spans) - spans
     else:
-        starts = np.concatenate([[1], 1 + np.cumsum(spans)[:-1]]).astype("int64")
-    if records:
-        records.sort(key=lambda record: record[0])
-        record_starts = np.array([r[0] for r in records], dtype="int64")
-        record_spans = np.array([r[1].count("\n") + 1 for r in records], dtype="int64")
-        cumulative = np.concatenate([[0], np.cumsum(record_spans)])
-        good_space = record_starts - cumulative[:-1]
-        starts = starts + cumulative[np.searchsorted(good_space, starts, side="right")]
+        bad_places = np.array([place - 1 for place, _, _ in records], dtype="int64")
+        good = np.ones(len(frame) + len(records), dtype=bool)
+        good[bad_places] = False
+        record_spans = np.ones(len(good), dtype="int64")
+        record_spans[bad_places] = [text.count("\n") + 1 for _, text, _ in records]
+        if spans is not None:
+            record_spans[good] = spans
+        record_starts = 1 + np.cumsum(record_spans) - record_spans
+        starts = record_starts[good]
+        records = [
+            (int(record_starts[place]), text, actual)
+            for place, (_, text, actual) in zip(bad_places, records, strict=True)
+        ]
     frame.index = pd.Index(starts[: len(frame)], dtype="int64")
 
     if spans is not None and (multi_line := spans > 1).any():
