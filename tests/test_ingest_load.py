@@ -190,6 +190,11 @@ def test_touches_of_unknown_campaigns_are_rejected_with_their_row(store):
     assert reject["raw"] == {"活动编号": "M9", "客户ID": "C2"}
     assert _count(store, models.import_rejects) == 1
 
+    mixed = "活动编号,客户ID\nM1,C1\nM9,C2\nM1,\n"  # row 3 lacks its customer
+    result = import_file(store, _csv_bytes(mixed), "campaign_touches")
+    assert result.rejects["row_number"].tolist() == [2, 3]
+    assert result.rejects["reason"].tolist() == ["unknown_campaign", "missing_value"]
+
 
 def test_a_failure_while_loading_leaves_the_store_as_before(store, monkeypatch):
     import_file(store, _csv_bytes(ORDERS_V1), "orders")

@@ -205,7 +205,10 @@ def load(
         _replace_merged_customers(conn, [*([] if own_records else [good]), *related.values()])
         if spec.name == "campaign_touches":
             good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
-            rejects = pd.concat([rejects, extra], ignore_index=True) if len(extra) else rejects
+            if len(extra):
+                rejects = pd.concat([rejects, extra], ignore_index=True).sort_values(
+                    "row_number", kind="stable", ignore_index=True
+                )
         _report(progress, 0.1)
 
         customers_created = 0
