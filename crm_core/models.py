@@ -313,7 +313,7 @@ class ImportReject(Base):
     batch_id: Mapped[int] = mapped_column(
         ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    row_number: Mapped[int] = mapped_column(Integer, nullable=False)  # 1 = first data row
+    row_number: Mapped[int] = mapped_column(Integer, nullable=False)  # file line / sheet row
     column_name: Mapped[str | None] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(64), nullable=False)
     detail: Mapped[str | None] = mapped_column(Text)

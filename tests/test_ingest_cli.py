@@ -68,7 +68,7 @@ def test_day_first_sheet_and_rejects_options(store_url, tmp_path, capsys):
     assert capsys.readouterr().out == "accepted 1, rejected 2, unchanged 0, updated 0\n"
     written = pd.read_csv(rejects, dtype="str")
     assert written["reason_code"].tolist() == ["missing_value", "unknown_campaign"]
-    assert written["Row"].tolist() == ["2", "3"]
+    assert written["Row"].tolist() == ["3", "4"]  # lines of the file
 
 
 def test_a_mapping_file_is_used(store_url, tmp_path, capsys):

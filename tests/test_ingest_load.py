@@ -183,16 +183,16 @@ def test_touches_of_unknown_campaigns_are_rejected_with_their_row(store):
     assert (result.accepted, result.rejected) == (1, 1)
     reject = result.rejects.iloc[0]
     assert (reject["row_number"], reject["reason"], reject["detail"]) == (
-        2,
+        3,  # the file's line
         "unknown_campaign",
         "M9",
     )
     assert reject["raw"] == {"活动编号": "M9", "客户ID": "C2"}
     assert _count(store, models.import_rejects) == 1
 
-    mixed = "活动编号,客户ID\nM1,C1\nM9,C2\nM1,\n"  # row 3 lacks its customer
+    mixed = "活动编号,客户ID\nM1,C1\nM9,C2\nM1,\n"  # line 4 lacks its customer
     result = import_file(store, _csv_bytes(mixed), "campaign_touches")
-    assert result.rejects["row_number"].tolist() == [2, 3]
+    assert result.rejects["row_number"].tolist() == [3, 4]
     assert result.rejects["reason"].tolist() == ["unknown_campaign", "missing_value"]
 
 
@@ -231,7 +231,7 @@ def test_rejects_are_stored_listed_and_downloadable(store):
     assert (result.rows_read, result.accepted, result.rejected) == (7, 4, 3)
     assert result.reject_counts == {"missing_value": 1, "unreadable_date": 1, "not_a_number": 1}
     stored = import_rejects(store, result.batch_id)
-    assert stored["row_number"].tolist() == [5, 6, 7]
+    assert stored["row_number"].tolist() == [6, 7, 8]  # lines of the file, header = 1
     assert stored["reason"].tolist() == ["missing_value", "unreadable_date", "not_a_number"]
     assert stored["raw"].iloc[1]["ordered_at"] == "someday"
     history = import_history(store)
@@ -294,7 +294,7 @@ def test_two_hundred_thousand_rows_with_one_percent_bad_lose_no_good_row(store, 
         "not_a_number": 500,
         "unknown_value": 500,
     }
-    assert sorted(result.rejects["row_number"]) == sorted(bad_rows + 1)
+    assert sorted(result.rejects["row_number"]) == sorted(bad_rows + 2)  # + header, from 1
     good = frame.drop(index=bad_rows)
     with store.connect() as conn:
         stored_ids = set(conn.execute(select(models.orders.c.order_id)).scalars())

@@ -37,8 +37,8 @@ def test_gbk_file_with_chinese_headers_is_detected(tmp_path):
     assert table.encoding == "gb18030"
     assert table.separator == ","
     assert list(table.frame.columns) == ["客户ID", "订单号", "下单时间", "实付金额", "订单状态"]
-    assert table.frame.loc[1, "实付金额"] == "￥1,234.50"
-    assert table.frame.loc[2, "订单状态"] == "交易关闭"
+    assert table.frame.loc[2, "实付金额"] == "￥1,234.50"  # row numbers are the file's lines
+    assert table.frame.loc[3, "订单状态"] == "交易关闭"
     assert table.file_name == "订单.csv"
 
 
@@ -56,14 +56,14 @@ def test_tab_and_pipe_separators(tmp_path, separator, name):
     data = separator.join(["id", "name"]) + "\n" + separator.join(["1", "王芳"]) + "\n"
     table = read_file(_write(tmp_path, f"{name}.txt", data.encode()))
     assert table.separator == separator
-    assert table.frame.loc[1].tolist() == ["1", "王芳"]
+    assert table.frame.loc[2].tolist() == ["1", "王芳"]
 
 
 def test_utf16_unicode_text_from_excel(tmp_path):
     data = "客户ID\t金额\r\nC1\t10\r\n".encode("utf-16")
     table = read_file(_write(tmp_path, "unicode.txt", data))
     assert table.encoding == "utf-16"
-    assert table.frame.loc[1].tolist() == ["C1", "10"]
+    assert table.frame.loc[2].tolist() == ["C1", "10"]
 
 
 def test_whitespace_separated_file_with_a_bad_line(tmp_path):
@@ -76,8 +76,8 @@ def test_whitespace_separated_file_with_a_bad_line(tmp_path):
     table = read_file(_write(tmp_path, "cdnow.txt", data))
     assert table.separator == "whitespace"
     assert table.frame["customer_id"].tolist() == ["00001", "00003"]
-    assert table.frame.index.tolist() == [1, 3]
-    assert table.bad_lines["row_number"].tolist() == [2]
+    assert table.frame.index.tolist() == [2, 4]
+    assert table.bad_lines["row_number"].tolist() == [3]
     assert "00002" in table.bad_lines["text"].iloc[0]
     assert table.rows_read == 3
 
@@ -96,9 +96,9 @@ def test_broken_quoting_loses_no_line(tmp_path):
     table = read_file(_write(tmp_path, "broken.csv", data))
     good = table.frame
     assert good["id"].tolist() == ["1", "3", "6", "7"]
-    assert good.index.tolist() == [1, 3, 6, 7]
-    assert good.loc[6, "name"] == "Fay, the second"
-    assert table.bad_lines["row_number"].tolist() == [2, 4, 5]
+    assert good.index.tolist() == [2, 4, 7, 8]
+    assert good.loc[7, "name"] == "Fay, the second"
+    assert table.bad_lines["row_number"].tolist() == [3, 5, 6]
     assert table.bad_lines["text"].tolist()[0] == '2,"Bob,20'
     assert table.rows_read == 7
 
@@ -107,7 +107,7 @@ def test_quoted_newlines_stay_in_their_row_and_later_rows_keep_their_numbers(tmp
     data = b'id,comment\n1,"line one\nline two"\n2,ok\n\n3,fine\n'
     table = read_file(_write(tmp_path, "comments.csv", data))
     assert table.frame["comment"].tolist() == ["line one\nline two", "ok", "fine"]
-    assert table.frame.index.tolist() == [1, 3, 5]
+    assert table.frame.index.tolist() == [2, 4, 6]
     assert table.bad_lines.empty
 
 
@@ -124,8 +124,8 @@ def test_bad_lines_after_a_multi_line_record_get_their_own_line_numbers(tmp_path
     ).encode()
     table = read_file(_write(tmp_path, "notes.csv", data))
     assert table.frame["order_id"].tolist() == ["N1", "N2", "N4", "N6"]
-    assert table.frame.index.tolist() == [1, 3, 5, 8]
-    assert table.bad_lines["row_number"].tolist() == [4, 7]
+    assert table.frame.index.tolist() == [3, 5, 7, 10]  # a title line, then the header
+    assert table.bad_lines["row_number"].tolist() == [6, 9]
     assert table.bad_lines["text"].tolist() == ["N3,C3,x,extra", "N5,C5,x,y"]
 
 
@@ -141,8 +141,8 @@ def test_bad_lines_after_a_broken_quote_get_their_own_line_numbers(tmp_path):
     )
     table = read_file(_write(tmp_path, "quotes.csv", data))
     assert table.frame["order_id"].tolist() == ["N1", "N2", "N3", "N4", "N6"]
-    assert table.frame.index.tolist() == [1, 2, 3, 4, 6]
-    assert table.bad_lines["row_number"].tolist() == [5]
+    assert table.frame.index.tolist() == [2, 3, 4, 5, 7]
+    assert table.bad_lines["row_number"].tolist() == [6]
     assert table.bad_lines["text"].tolist() == ["N5,C5,10,x,y"]
 
 
@@ -151,6 +151,7 @@ def test_a_title_line_above_the_header_is_skipped(tmp_path):
     table = read_file(_write(tmp_path, "title.csv", data))
     assert list(table.frame.columns) == ["订单号", "客户ID", "金额"]
     assert table.frame["订单号"].tolist() == ["A1", "A2"]
+    assert table.frame.index.tolist() == [3, 4]
 
 
 def test_duplicate_and_empty_headers_get_distinct_names(tmp_path):
@@ -166,9 +167,9 @@ def test_gzipped_csv(tmp_path):
 
 def test_ids_and_empty_cells_are_kept_as_text(tmp_path):
     table = read_file(_write(tmp_path, "ids.csv", b"id,code,city\n00001,NA,\n"))
-    assert table.frame.loc[1, "id"] == "00001"
-    assert table.frame.loc[1, "code"] == "NA"
-    assert pd.isna(table.frame.loc[1, "city"])
+    assert table.frame.loc[2, "id"] == "00001"
+    assert table.frame.loc[2, "code"] == "NA"
+    assert pd.isna(table.frame.loc[2, "city"])
 
 
 @pytest.mark.parametrize(
@@ -224,9 +225,9 @@ def test_xlsx_with_a_sheet_choice(tmp_path):
     table = read_file(path, sheet="订单")
     assert table.kind == "xlsx" and table.sheet == "订单" and table.sheets == ["说明", "订单"]
     frame = table.frame
-    assert frame.loc[1].tolist() == ["A1", "17850", "2024-03-05 10:30:00", "1234.5"]
-    assert frame.loc[3].tolist() == ["A2", "00002", "45356", "88元"]
-    assert frame.index.tolist() == [1, 3]
+    assert frame.loc[2].tolist() == ["A1", "17850", "2024-03-05 10:30:00", "1234.5"]
+    assert frame.loc[4].tolist() == ["A2", "00002", "45356", "88元"]
+    assert frame.index.tolist() == [2, 4]  # the sheet's row numbers
 
 
 def test_xlsx_unknown_sheet_names_the_sheets(tmp_path):
@@ -262,5 +263,5 @@ def test_a_file_whose_every_row_is_broken_reports_each_row(tmp_path):
     table = read_file(_write(tmp_path, "garbage.csv", data))
     assert list(table.frame.columns) == ["order_id", "customer_id", "ordered_at", "amount"]
     assert table.frame.empty
-    assert table.bad_lines["row_number"].tolist() == [1, 2]
+    assert table.bad_lines["row_number"].tolist() == [2, 3]
     assert table.bad_lines["detail"].tolist() == ["2 of 4 fields", "5 of 4 fields"]

@@ -112,7 +112,7 @@ def test_rejected_rows_are_counted_listed_and_downloadable(page_store):
         translate(f"data.reason.{r}") for r in ("missing_value", "unreadable_date", "not_a_number")
     )
     first = at.dataframe[-1].value
-    assert first[translate("data.rejects.row")].tolist() == [2, 3, 4]
+    assert first[translate("data.rejects.row")].tolist() == [3, 4, 5]  # lines of the file
     download = at.get("download_button")[0]
     assert download.proto.label == translate("data.rejects.download")
 

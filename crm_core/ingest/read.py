@@ -49,7 +49,8 @@ class TableRead:
     """A file read into text columns.
 
     frame: one column per header (duplicate or empty headers get a suffix), every value
-      text or NA; the index is the row number (1 = the first data row after the header).
+      text or NA; the index is the row number as the user sees it: the line of a text
+      file, the row of a sheet (the header is row 1 when nothing stands above it).
     bad_lines: rows that could not be split into the header's columns:
       row_number, detail (what was wrong), text (the line as written).
     encoding / separator: what was detected (None for XLSX); separator is ',', ';',
@@ -349,6 +350,9 @@ def _read_text(
         if "UTF8" in str(error) and encoding in ("utf-8", "utf-8-sig"):
             return _read_text(payload, name, "gb18030", separator, limit_rows, progress)
         raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
+    # numbered as the user sees the file: by its lines, the header's and those above it too
+    frame.index = frame.index + (skip + 1)
+    bad["row_number"] = bad["row_number"] + (skip + 1)
     complete = limit_rows is None or len(frame) + len(bad) < limit_rows
     if limit_rows is not None:
         frame = frame.iloc[:limit_rows]
@@ -652,18 +656,17 @@ def _read_xlsx(
         total = max(worksheet.max_row or 1, 1)
         rows: list[list[str | None]] = []
         header: list[str] | None = None
-        header_row = 0
         numbers: list[int] = []
         for index, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
             if header is None:
                 if sum(c is not None for c in cells) >= 1:
-                    header, header_row = [c or "" for c in cells], index
+                    header = [c or "" for c in cells]
                 continue
             if all(c is None for c in cells):
                 continue
             rows.append(cells)
-            numbers.append(index - header_row)
+            numbers.append(index)
             if progress and index % 20_000 == 0:
                 progress(min(index / total, 1.0) * 0.95)
             if limit_rows is not None and len(rows) >= limit_rows:
