@@ -201,8 +201,8 @@ def load(
     with begin as conn:
         batch_id = _start_batch(conn, validated, name, table_read, user)
         # a customers file names the records themselves: a merged one keeps its own row
-        own_records = spec.table is models.customers
-        _replace_merged_customers(conn, [*([] if own_records else [good]), *related.values()])
+        own_rows = [] if spec.table is models.customers else [good]
+        _replace_merged_customers(conn, [*own_rows, *related.values()])
         if spec.name == "campaign_touches":
             good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
             if len(extra):

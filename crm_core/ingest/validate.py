@@ -526,7 +526,7 @@ def _finish_orders(typed, frame, by_field, spec, options, marks, related):
     typed["status"] = typed["status"].where(~(negative & (typed["status"] == "paid")), "refunded")
     typed["amount"] = typed["amount"].abs()
     if "discount" in typed:
-        typed["discount"] = typed["discount"].fillna(0.0).abs()
+        typed["discount"] = typed["discount"].abs()  # empty cells: 0 (_fill_defaults)
     if "order_id" not in by_field:
         typed["order_id"] = _derived_for_good(typed, spec, marks)
     else:
