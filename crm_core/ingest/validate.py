@@ -626,7 +626,7 @@ def _finish_campaign_touches(typed, frame, by_field, spec, options, marks, relat
         typed["variant"] if "variant" in typed else pd.Series(pd.NA, index=typed.index, dtype="str")
     )
     named_control = v.map_words(variant_text, dict.fromkeys(control_words, "control")).notna()
-    flagged = typed["is_control"].fillna(False).astype(bool) if "is_control" in typed else False
+    flagged = typed.get("is_control", False)  # empty cells filled by _fill_defaults
     is_control = named_control | flagged
     typed["is_control"] = is_control.astype(bool)
     typed["variant"] = variant_text.fillna("A").where(~is_control, "control")
