@@ -191,8 +191,10 @@ def load(
     """
     spec = entity_spec(validated.entity)
     name = file_name or (table_read.file_name if table_read else "upload")
-    good = validated.good.copy()
-    related = {key: frame.copy() for key, frame in validated.related.items()}
+    # Shallow copies: pandas copies a column on write (copy-on-write), so `validated`
+    # keeps its values without copying 10M rows up front.
+    good = validated.good.copy(deep=False)
+    related = {key: frame.copy(deep=False) for key, frame in validated.related.items()}
     rejects = validated.rejects
     counts: dict[str, TableCounts] = {}
     large = validated.accepted >= LARGE_LOAD_ROWS

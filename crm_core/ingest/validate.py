@@ -244,7 +244,7 @@ def validate(
     finish = _FINISHERS[spec.name]
     typed = finish(typed, frame, by_field, spec, options, marks, related)
 
-    good = typed[marks.good]
+    good = typed if not marks.rejected.any() else typed[marks.good]  # no copy when all good
     rejects = _reject_frame(frame, marks)
     if bad_lines is not None and len(bad_lines):
         line_rejects = pd.DataFrame(
