@@ -41,7 +41,9 @@ Entity rules:
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +76,7 @@ REASONS: tuple[str, ...] = (
 MONEY_LIMIT = 1e12  # NUMERIC(14,2) holds less than 10^12
 QUANTITY_LIMIT = 1e11  # NUMERIC(14,3)
 DERIVED_ID_PREFIX = "D-"
+PARSE_THREADS = min(4, os.cpu_count() or 1)  # columns parsed at once
 
 
 @dataclass(frozen=True)
@@ -225,13 +228,22 @@ def validate(
     marks = _Rejections(frame.index)
     typed = pd.DataFrame(index=frame.index)
 
-    for name, sources in by_field.items():
-        spec_field = spec.field(name)
-        if spec_field.multi:
-            continue
-        typed[name] = _read_field(frame[sources[0]], spec_field, sources[0], options, marks)
-        if spec.key == (name,):
-            marks.distinct[name] = _DistinctCheck(typed[name])
+    single = [(name, src[0]) for name, src in by_field.items() if not spec.field(name).multi]
+    # Columns are parsed on PARSE_THREADS threads (Arrow and NumPy let go of the
+    # interpreter lock); their problems are marked in field order, so a row's reason is
+    # the same as when parsed one after another.
+    with ThreadPoolExecutor(PARSE_THREADS) as pool:
+        parsed = [
+            pool.submit(_parse_field, frame[source], spec.field(name), options)
+            for name, source in single
+        ]
+        for (name, source), future in zip(single, parsed, strict=True):
+            values, problems = future.result()
+            for mask, reason, shows_value in problems:
+                marks.mark(mask, reason, source, frame[source] if shows_value else None)
+            typed[name] = values
+            if spec.key == (name,):
+                marks.distinct[name] = _DistinctCheck(typed[name])
 
     if spec.main_time and spec.main_time in typed and options.as_of is not None:
         late = typed[spec.main_time] >= v.end_of_day(options.as_of)
@@ -271,20 +283,21 @@ def validate(
     )
 
 
-def _read_field(
-    raw: pd.Series, spec_field: Field, source: str, options: ImportOptions, marks: _Rejections
-) -> pd.Series:
-    """Parse one column into the field's type, marking bad and missing cells."""
+def _parse_field(
+    raw: pd.Series, spec_field: Field, options: ImportOptions
+) -> tuple[pd.Series, list[tuple[pd.Series | np.ndarray, str, bool]]]:
+    """Parse one column into the field's type. Returns the values and the problems found,
+    in the order they are marked: (cells, reason, whether the detail shows the cell)."""
     kind = spec_field.kind
     bad_reason = "unreadable_value"
     if kind == "id":
         values = v.normalise_ids(raw)
-        bad = pd.Series(False, index=raw.index)
+        bad = None
     elif kind == "text":
         values = v.clean_text(raw)
         if spec_field.length:
             values = values.str.slice(0, spec_field.length)
-        bad = pd.Series(False, index=raw.index)
+        bad = None
     elif kind == "datetime":
         values, bad = v.parse_datetimes(raw, day_first=options.day_first, timezone=options.timezone)
         bad_reason = "unreadable_date"
@@ -308,21 +321,24 @@ def _read_field(
         bad_reason = "unknown_value"
     else:
         raise ValueError(f"unknown field kind {kind!r}")
-    marks.mark(bad, bad_reason, source, raw)
+    problems: list[tuple[pd.Series | np.ndarray, str, bool]] = []
+    if bad is not None:
+        problems.append((bad, bad_reason, True))
     if spec_field.required:
-        marks.mark(values.isna() & ~bad, "missing_value", source, None)
+        missing = values.isna() if bad is None else values.isna() & ~bad
+        problems.append((missing, "missing_value", False))
     if kind in ("id", "phone", "email") and spec_field.length:
-        marks.mark(_longer_than(values, spec_field.length), "too_long", source, raw)
+        problems.append((_longer_than(values, spec_field.length), "too_long", True))
     if kind == "money":
-        marks.mark(values.abs() >= MONEY_LIMIT, "out_of_range", source, raw)
+        problems.append((values.abs() >= MONEY_LIMIT, "out_of_range", True))
     if kind == "number":
-        marks.mark(values.abs() >= QUANTITY_LIMIT, "out_of_range", source, raw)
+        problems.append((values.abs() >= QUANTITY_LIMIT, "out_of_range", True))
         values = values.round(3)
     if kind == "score":
         low, high = spec_field.low or 0, spec_field.high or 0
-        marks.mark(v.integer_out_of_range(values, low, high), "out_of_range", source, raw)
+        problems.append((v.integer_out_of_range(values, low, high), "out_of_range", True))
         values = values.round(0).astype("Int64")
-    return values
+    return values, problems
 
 
 def _longer_than(text: pd.Series, length: int) -> np.ndarray:
