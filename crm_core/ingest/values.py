@@ -19,6 +19,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 DEFAULT_SHOP_TIMEZONE = "Asia/Shanghai"
 """Timestamps that carry a zone (2024-03-05T10:00:00Z, ...+08:00, Unix epoch seconds) are
@@ -66,17 +67,31 @@ def map_words(column: pd.Series, table: dict[str, str]) -> pd.Series:
 
 def parse_words(column: pd.Series, table: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     """`map_words` plus the mask of non-empty cells that are not in the table. The
-    distinct cells are cleaned and looked up once each, then spread back by their codes."""
-    codes, uniques = pd.factorize(column.astype("str"))
-    text = clean_text(pd.Series(uniques, dtype="str"))
+    distinct cells are cleaned and looked up once each (Arrow's dictionary encoding),
+    then spread back by their codes, so a 10M-row column costs one int32 code per cell
+    besides the result."""
+    encoded = pc.dictionary_encode(pa.array(column.astype("str"), from_pandas=True))
+    if isinstance(encoded, pa.Array):
+        encoded = pa.chunked_array([encoded])
+    encoded = encoded.unify_dictionaries()  # one dictionary for all chunks
+    if encoded.num_chunks:
+        distinct = encoded.chunk(0).dictionary.to_pandas()
+    else:
+        distinct = pd.Series([], dtype="str")
+    text = clean_text(distinct.astype("str"))
     keys = text.str.normalize("NFKC").str.lower().str.replace(r"[\s\-_]+", "", regex=True)
     lookup = {word_key(k): v for k, v in table.items()}
     mapped = keys.map(lookup)
-    unknown = np.append((text.notna() & mapped.isna()).to_numpy(dtype=bool), False)
-    words = pa.array(np.append(mapped.to_numpy(dtype=object), None), pa.string(), from_pandas=True)
-    spread = words.take(pa.array(np.where(codes < 0, len(uniques), codes)))
-    values = pd.Series(pd.arrays.ArrowStringArray(spread), index=column.index).astype("str")
-    return values, pd.Series(unknown[codes], index=column.index)
+    words = pa.array(mapped.to_numpy(dtype=object), pa.large_string(), from_pandas=True)
+    unknown = pa.array((text.notna() & mapped.isna()).to_numpy(dtype=bool))
+    spread = pa.chunked_array(
+        [words.take(chunk.indices) for chunk in encoded.chunks], pa.large_string()
+    )
+    flags = pa.chunked_array([unknown.take(chunk.indices) for chunk in encoded.chunks], pa.bool_())
+    values = spread.to_pandas().astype("str")
+    values.index = column.index
+    bad = pd.Series(flags.fill_null(False).to_numpy(), index=column.index)
+    return values, bad
 
 
 # -- dates and times --------------------------------------------------------------------
