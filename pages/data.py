@@ -236,16 +236,20 @@ def duplicates_tab() -> None:
     labels = {
         group: t(
             "data.duplicates.group_label",
-            matched_on=t(f"data.duplicates.{part['matched_on'].iloc[0]}"),
-            value=part["match_value"].iloc[0],
-            count=len(part),
+            matches=", ".join(
+                f"{t(f'data.duplicates.{matched_on}')} {value}"
+                for matched_on, value in part[["matched_on", "match_value"]]
+                .drop_duplicates()
+                .itertuples(index=False)
+            ),
+            count=part["customer_id"].nunique(),
         )
         for group, part in found.groupby("group", sort=True)
     }
     group = st.selectbox(
         t("data.duplicates.group"), list(labels), format_func=labels.get, key=di.KEY_GROUP
     )
-    part = found[found["group"] == group]
+    part = found[found["group"] == group].drop_duplicates("customer_id")
     st.dataframe(
         part.drop(columns=["group", "matched_on", "match_value"]),
         hide_index=True,

@@ -202,6 +202,14 @@ def test_admins_see_phone_numbers_in_duplicates(page_store):
     at = _open("admin")
     duplicates = at.dataframe[-1].value
     assert "13800138000" in set(duplicates["phone"])
+    # the two records share a phone and an e-mail: one group, one row per record
+    matches = (
+        f"{translate('data.duplicates.email')} wang.fang@example.com, "
+        f"{translate('data.duplicates.phone')} 13800138000"
+    )
+    label = translate("data.duplicates.group_label", matches=matches, count=2)
+    assert at.selectbox(key="crm.data.duplicates.group").options == [label]
+    assert sorted(duplicates["customer_id"]) == ["C0001", "C0006"]
 
 
 def test_the_page_speaks_chinese(page_store):

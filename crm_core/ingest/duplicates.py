@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from crm_core import models
@@ -36,10 +39,11 @@ DUPLICATE_COLUMNS = [
 
 def likely_duplicate_customers(engine: Engine) -> pd.DataFrame:
     """Customers sharing a normalised phone number or e-mail address, one row per
-    customer and match (DUPLICATE_COLUMNS): group numbers the sets of records that look
-    like one person; matched_on is 'phone' or 'email'; orders and last_order_at help
-    pick the survivor. Masked phone numbers (138****8000) are not compared. Merged
-    records are left out."""
+    customer and match (DUPLICATE_COLUMNS). group numbers the sets of records that look
+    like one person, linked directly or through other records (a customer sharing a
+    phone with one record and an e-mail with another has a row for each match);
+    matched_on is 'phone' or 'email'; orders and last_order_at help pick the survivor.
+    Masked phone numbers (138****8000) are not compared. Merged records are left out."""
     customers = models.customers
     with engine.connect() as conn:
         rows = conn.execute(
@@ -69,13 +73,31 @@ def likely_duplicate_customers(engine: Engine) -> pd.DataFrame:
     if not matches:
         return pd.DataFrame(columns=DUPLICATE_COLUMNS)
     found = pd.concat(matches, ignore_index=True)
-    found = found.sort_values(["matched_on", "match_value", "customer_id"], ignore_index=True)
-    found["group"] = found.groupby(["matched_on", "match_value"], sort=False).ngroup() + 1
+    found["group"] = _linked_groups(found)
+    found = found.sort_values(
+        ["group", "matched_on", "match_value", "customer_id"], ignore_index=True
+    )
     with engine.connect() as conn:
         activity = _order_activity(conn, found["customer_id"].unique().tolist())
     found = found.merge(activity, on="customer_id", how="left")
     found["orders"] = found["orders"].fillna(0).astype("int64")
     return found[DUPLICATE_COLUMNS]
+
+
+def _linked_groups(found: pd.DataFrame) -> np.ndarray:
+    """Group number (1..) of each row of `found`: records linked by a shared value,
+    directly or through other records (A and B share a phone, B and C an e-mail: one
+    group), numbered in the order of each group's smallest customer id."""
+    customers, customer_codes = np.unique(found["customer_id"].to_numpy(str), return_inverse=True)
+    match_codes = pd.factorize(pd.MultiIndex.from_frame(found[["matched_on", "match_value"]]))[0]
+    # nodes: customers first, then the shared values; an edge joins a record to its value
+    nodes = len(customers) + match_codes.max() + 1
+    edges = coo_matrix(
+        (np.ones(len(found)), (customer_codes, len(customers) + match_codes)), shape=(nodes, nodes)
+    )
+    _, component = connected_components(edges, directed=False)
+    first_customer = pd.Series(customer_codes).groupby(component[customer_codes]).transform("min")
+    return pd.factorize(first_customer, sort=True)[0] + 1
 
 
 def _order_activity(conn: Connection, ids: list[str]) -> pd.DataFrame:
