@@ -238,9 +238,9 @@ def duplicates_tab() -> None:
             "data.duplicates.group_label",
             matches=", ".join(
                 f"{t(f'data.duplicates.{matched_on}')} {value}"
-                for matched_on, value in part[["matched_on", "match_value"]]
-                .drop_duplicates()
-                .itertuples(index=False)
+                for matched_on, value in part.drop_duplicates("match")[
+                    ["matched_on", "match_value"]
+                ].itertuples(index=False)
             ),
             count=part["customer_id"].nunique(),
         )
@@ -250,8 +250,9 @@ def duplicates_tab() -> None:
         t("data.duplicates.group"), list(labels), format_func=labels.get, key=di.KEY_GROUP
     )
     part = found[found["group"] == group].drop_duplicates("customer_id")
+    part = part.sort_values("customer_id", ignore_index=True)
     st.dataframe(
-        part.drop(columns=["group", "matched_on", "match_value"]),
+        part.drop(columns=["group", "match", "matched_on", "match_value"]),
         hide_index=True,
         column_config={
             column: st.column_config.Column(t(f"data.duplicates.col.{column}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from crm_core import models
 from crm_core.db import bulk_insert, data_version
 from crm_core.errors import InputError
 from crm_core.ingest import import_file, likely_duplicate_customers, merge_customers
+from crm_core.ingest.duplicates import _linked_groups
 
 ORDERS = b"""order_id,customer_id,ordered_at,amount
 O1,C1,2024-03-01,10
@@ -217,3 +219,10 @@ def test_records_linked_through_another_record_form_one_group(store):
     assert sorted(found.loc[found["customer_id"] == "B", "matched_on"]) == ["email", "phone"]
     merge_customers(store, "A", ["B", "C"], preview=False)
     assert likely_duplicate_customers(store)["customer_id"].tolist() == ["D", "E"]
+
+
+def test_groups_tell_apart_ids_that_differ_only_in_a_trailing_nul():
+    # NumPy's fixed-width strings drop trailing NULs; "A" and "A\x00" are two records
+    ids = pd.Series(["A", "B", "A\x00", "C"], dtype="str")
+    groups = _linked_groups(ids, np.array([0, 0, 1, 1]))
+    assert groups.tolist() == [1, 1, 2, 2]

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core import models
 from crm_core.i18n import translate
 from crm_core.ingest import import_file, save_template
+from crm_core.privacy import mask_contacts
 from tests.support.apptest import exception_text, open_app
 from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
 
@@ -210,6 +211,29 @@ def test_admins_see_phone_numbers_in_duplicates(page_store):
     label = translate("data.duplicates.group_label", matches=matches, count=2)
     assert at.selectbox(key="crm.data.duplicates.group").options == [label]
     assert sorted(duplicates["customer_id"]) == ["C0001", "C0006"]
+
+
+def test_a_chained_group_names_each_shared_value_once_and_defaults_to_the_smallest_id(
+    page_store,
+):
+    # A-B share a phone, B-C an e-mail, C-D another phone that masks like the first
+    members = (
+        "客户ID,手机号,邮箱\n"
+        "D,13811118000,\n"
+        "C,13811118000,B@example.com\n"
+        "B,138 0013 8000,b@example.com\n"
+        "A,13800138000,\n"
+    )
+    import_file(page_store, members.encode("utf-8"), "customers")
+    at = _open("analyst")
+    phone, email = translate("data.duplicates.phone"), translate("data.duplicates.email")
+    masked = mask_contacts(pd.Series(["b@example.com", "13800138000", "13811118000"]))
+    assert masked[1] == masked[2]  # told apart by the group, not by their masked text
+    matches = f"{email} {masked[0]}, {phone} {masked[1]}, {phone} {masked[2]}"
+    label = translate("data.duplicates.group_label", matches=matches, count=4)
+    assert at.selectbox(key="crm.data.duplicates.group").options == [label]
+    assert at.dataframe[-1].value["customer_id"].tolist() == ["A", "B", "C", "D"]
+    assert at.selectbox(key="crm.data.duplicates.survivor.1").value == "A"
 
 
 def test_the_page_speaks_chinese(page_store):

@@ -32,7 +32,7 @@ OPT_OUTS = ("opt_out_sms", "opt_out_email", "opt_out_wecom")
 IN_CHUNK = 500
 
 DUPLICATE_COLUMNS = [
-    "group", "matched_on", "match_value", "customer_id", "name", "phone", "email",
+    "group", "match", "matched_on", "match_value", "customer_id", "name", "phone", "email",
     "is_placeholder", "orders", "last_order_at",
 ]  # fmt: skip
 
@@ -41,8 +41,9 @@ def likely_duplicate_customers(engine: Engine) -> pd.DataFrame:
     """Customers sharing a normalised phone number or e-mail address, one row per
     customer and match (DUPLICATE_COLUMNS). group numbers the sets of records that look
     like one person, linked directly or through other records (a customer sharing a
-    phone with one record and an e-mail with another has a row for each match);
-    matched_on is 'phone' or 'email'; orders and last_order_at help pick the survivor.
+    phone with one record and an e-mail with another has a row for each match); match
+    numbers the shared values (a masked value stays told apart); matched_on is 'phone'
+    or 'email'; orders and last_order_at help pick the survivor.
     Masked phone numbers (138****8000) are not compared. Merged records are left out."""
     customers = models.customers
     with engine.connect() as conn:
@@ -73,10 +74,12 @@ def likely_duplicate_customers(engine: Engine) -> pd.DataFrame:
     if not matches:
         return pd.DataFrame(columns=DUPLICATE_COLUMNS)
     found = pd.concat(matches, ignore_index=True)
-    found["group"] = _linked_groups(found)
+    found["match"] = pd.factorize(pd.MultiIndex.from_frame(found[["matched_on", "match_value"]]))[0]
+    found["group"] = _linked_groups(found["customer_id"], found["match"].to_numpy())
     found = found.sort_values(
         ["group", "matched_on", "match_value", "customer_id"], ignore_index=True
     )
+    found["match"] = pd.factorize(found["match"])[0] + 1  # numbered in the order listed
     with engine.connect() as conn:
         activity = _order_activity(conn, found["customer_id"].unique().tolist())
     found = found.merge(activity, on="customer_id", how="left")
@@ -84,16 +87,17 @@ def likely_duplicate_customers(engine: Engine) -> pd.DataFrame:
     return found[DUPLICATE_COLUMNS]
 
 
-def _linked_groups(found: pd.DataFrame) -> np.ndarray:
-    """Group number (1..) of each row of `found`: records linked by a shared value,
-    directly or through other records (A and B share a phone, B and C an e-mail: one
-    group), numbered in the order of each group's smallest customer id."""
-    customers, customer_codes = np.unique(found["customer_id"].to_numpy(str), return_inverse=True)
-    match_codes = pd.factorize(pd.MultiIndex.from_frame(found[["matched_on", "match_value"]]))[0]
+def _linked_groups(customer_ids: pd.Series, match_codes: np.ndarray) -> np.ndarray:
+    """Group number (1..) of each (customer, shared value) row: records linked by a
+    shared value, directly or through other records (A and B share a phone, B and C an
+    e-mail: one group), numbered in the order of each group's smallest customer id.
+    match_codes numbers the shared values from 0."""
+    customer_codes, customers = pd.factorize(customer_ids, sort=True)
     # nodes: customers first, then the shared values; an edge joins a record to its value
-    nodes = len(customers) + match_codes.max() + 1
+    nodes = len(customers) + int(match_codes.max()) + 1
     edges = coo_matrix(
-        (np.ones(len(found)), (customer_codes, len(customers) + match_codes)), shape=(nodes, nodes)
+        (np.ones(len(customer_codes)), (customer_codes, len(customers) + match_codes)),
+        shape=(nodes, nodes),
     )
     _, component = connected_components(edges, directed=False)
     first_customer = pd.Series(customer_codes).groupby(component[customer_codes]).transform("min")
