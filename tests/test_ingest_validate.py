@@ -109,6 +109,30 @@ O3,C2,2024-01-03,30
     }
 
 
+def test_a_row_with_several_problems_is_rejected_for_the_first_in_field_order():
+    # fields in the entity's order: customer id, time, amount, status (each parsed on
+    # its own thread); the row's reason is its first problem in that order, whatever
+    # the order of the file's columns
+    frame = _csv(
+        """\
+status,amount,date,customer_id,order_id
+paid,10,2024-01-01,C1,O1
+maybe,ten,someday,,O2
+maybe,ten,someday,C3,O3
+maybe,ten,2024-01-03,C4,O4
+maybe,10,2024-01-04,C5,O5
+"""
+    )
+    result = validate(frame, "orders", suggest_mapping(frame, "orders"))
+    _check_accounting(result)
+    assert _reasons(result) == {
+        2: ("missing_value", "customer_id"),
+        3: ("unreadable_date", "date"),
+        4: ("not_a_number", "amount"),
+        5: ("unknown_value", "status"),
+    }
+
+
 def test_ids_longer_than_the_store_holds_are_rejected_counting_characters_not_bytes():
     at_limit = "会员" * 32  # 64 characters, 192 bytes in UTF-8
     customers = [at_limit, at_limit + "甲", "C" * 65, "C" * 64]
