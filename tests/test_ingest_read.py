@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import io
 
 import pandas as pd
@@ -160,9 +161,11 @@ def test_duplicate_and_empty_headers_get_distinct_names(tmp_path):
 
 
 def test_gzipped_csv(tmp_path):
-    table = read_file(_write(tmp_path, "orders.csv.gz", gzip.compress(CHINESE_ORDERS.encode())))
+    packed = gzip.compress(CHINESE_ORDERS.encode())
+    table = read_file(_write(tmp_path, "orders.csv.gz", packed))
     assert len(table.frame) == 2
     assert table.encoding == "utf-8"
+    assert table.sha256 == hashlib.sha256(packed).hexdigest()  # of the file as uploaded
 
 
 def test_ids_and_empty_cells_are_kept_as_text(tmp_path):
@@ -201,7 +204,7 @@ def test_an_upload_object_is_read_like_a_file():
     table = read_file(upload)
     assert table.file_name == "export.csv"
     assert len(table.frame) == 2
-    assert len(table.sha256) == 64
+    assert table.sha256 == hashlib.sha256(CHINESE_ORDERS.encode("gbk")).hexdigest()
 
 
 def _workbook(tmp_path):
