@@ -327,7 +327,7 @@ def test_empty_cells_in_optional_columns_take_the_store_defaults(store):
         _csv_bytes(
             "order_id,customer_id,ordered_at,amount,status,channel,discount\n"
             "O1,C1,2024-03-05,10,,,\n"
-            "O2,C1,2024-03-05,12,已取消,门店,1\n"
+            "O2,C1,2024-03-05,12,已取消,门店,-1\n"
         ),
         "orders",
     )
@@ -336,6 +336,7 @@ def test_empty_cells_in_optional_columns_take_the_store_defaults(store):
     assert stored.loc["O1", "status"] == "paid"  # ImportOptions.default_status
     assert stored.loc["O2", "status"] == "cancelled"
     assert float(stored.loc["O1", "discount"]) == 0.0
+    assert float(stored.loc["O2", "discount"]) == 1.0  # a discount written negative
 
     customers = import_file(
         store,

@@ -173,15 +173,14 @@ def _repeats_no_value(column: pd.Series) -> bool | None:
 
 class _Rejections:
     """The first reason found for each row (vectorised bookkeeping), and the checks
-    started on key columns (`distinct`: field -> _DistinctCheck)."""
+    started on key columns (`distinct`: field -> _DistinctCheck). Only the rows marked
+    are kept (positions, reason, column, detail), so a file with few bad rows costs a
+    flag per row, not three objects per row."""
 
     def __init__(self, index: pd.Index) -> None:
         self.index = index
-        size = len(index)
-        self.rejected = np.zeros(size, dtype=bool)
-        self.reason = np.full(size, None, dtype=object)
-        self.column = np.full(size, None, dtype=object)
-        self.detail = np.full(size, None, dtype=object)
+        self.rejected = np.zeros(len(index), dtype=bool)
+        self._found: list[tuple[np.ndarray, str, str | None, np.ndarray]] = []
         self.distinct: dict[str, _DistinctCheck] = {}
 
     def mark(
@@ -191,17 +190,27 @@ class _Rejections:
         column: str | None,
         detail: pd.Series | str | None = None,
     ) -> None:
-        mask_array = np.asarray(mask, dtype=bool)
-        new = mask_array & ~self.rejected
-        if not new.any():
+        positions = np.flatnonzero(np.asarray(mask, dtype=bool) & ~self.rejected)
+        if not len(positions):
             return
-        self.rejected |= new
-        self.reason[new] = reason
-        self.column[new] = column
+        self.rejected[positions] = True
         if isinstance(detail, pd.Series):
-            self.detail[new] = detail.astype(object).to_numpy()[new]
+            details = detail.iloc[positions].astype(object).to_numpy()
         else:
-            self.detail[new] = detail
+            details = np.full(len(positions), detail, dtype=object)
+        self._found.append((positions, reason, column, details))
+
+    def found(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(reason, column, detail) of each rejected row, in row order."""
+        if not self._found:
+            return (np.array([], dtype=object),) * 3
+        positions, reasons, columns, details = zip(*self._found, strict=True)
+        sizes = [len(p) for p in positions]
+        order = np.argsort(np.concatenate(positions), kind="stable")
+        reason = np.repeat(np.array(reasons, dtype=object), sizes)
+        column = np.repeat(np.array(columns, dtype=object), sizes)
+        detail = np.concatenate(details)
+        return reason[order], column[order], detail[order]
 
     @property
     def good(self) -> np.ndarray:
@@ -356,12 +365,13 @@ def _longer_than(text: pd.Series, length: int) -> np.ndarray:
 
 def _reject_frame(frame: pd.DataFrame, marks: _Rejections) -> pd.DataFrame:
     rows = marks.rejected
+    reason, column, detail = marks.found()
     return pd.DataFrame(
         {
             "row_number": np.asarray(frame.index[rows], dtype="int64"),
-            "column_name": marks.column[rows],
-            "reason": marks.reason[rows],
-            "detail": [None if d is None or pd.isna(d) else str(d) for d in marks.detail[rows]],
+            "column_name": column,
+            "reason": reason,
+            "detail": [None if d is None or pd.isna(d) else str(d) for d in detail],
             "raw": raw_records(frame[rows]),
         }
     )
@@ -538,10 +548,12 @@ def _finish_orders(typed, frame, by_field, spec, options, marks, related):
     if "status" not in typed:
         typed["status"] = pd.Series(options.default_status, index=typed.index, dtype="str")
     typed["status"] = typed["status"].fillna(options.default_status)
-    negative = typed["amount"] < 0
-    typed["status"] = typed["status"].where(~(negative & (typed["status"] == "paid")), "refunded")
-    typed["amount"] = typed["amount"].abs()
-    if "discount" in typed:
+    negative = (typed["amount"] < 0).to_numpy()
+    if negative.any():  # else no column changes (10M orders: 0.2 GB not copied)
+        paid = (typed["status"] == "paid").to_numpy()
+        typed["status"] = typed["status"].where(~(negative & paid), "refunded")
+        typed["amount"] = typed["amount"].abs()
+    if "discount" in typed and (typed["discount"] < 0).any():
         typed["discount"] = typed["discount"].abs()  # empty cells: 0 (_fill_defaults)
     if "order_id" not in by_field:
         typed["order_id"] = _derived_for_good(typed, spec, marks)

@@ -263,6 +263,8 @@ def parse_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     plain = _arrow_cast(column, pa.float64())
     if plain is not None:
         finite = np.isfinite(plain.to_numpy())
+        if finite.all():  # nothing missing or infinite: no copy
+            return plain, pd.Series(False, index=column.index)
         return plain.where(finite), plain.notna() & ~finite
     text = clean_text(column)
     values = pd.to_numeric(text, errors="coerce").astype("float64")
