@@ -11,6 +11,7 @@ import datetime as dt
 import gzip
 import hashlib
 import io
+import threading
 
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ from openpyxl import Workbook
 
 from crm_core.errors import InputError
 from crm_core.ingest import read_file, read_table, sheet_names
+from crm_core.ingest.read import SCAN_THREAD
 
 CHINESE_ORDERS = (
     "客户ID,订单号,下单时间,实付金额,订单状态\n"
@@ -190,6 +192,15 @@ def test_unusable_files_raise_one_typed_error(tmp_path, data, key):
         read_file(_write(tmp_path, "bad.csv", data))
     assert raised.value.key == key
     assert "bad.csv" in raised.value.message() or key != "data.error.no_rows"
+
+
+def test_a_refused_file_leaves_no_thread_reading_it(tmp_path):
+    # the hash and line count run on a thread while the file is read; an old Excel file
+    # is refused at its first bytes, long before that thread is through 64 MB
+    path = _write(tmp_path, "old.xls", b"\xd0\xcf\x11\xe0" + b"x" * (64 << 20))
+    with pytest.raises(InputError):
+        read_file(path)
+    assert SCAN_THREAD not in {thread.name for thread in threading.enumerate()}
 
 
 def test_missing_file_is_a_typed_error(tmp_path):

@@ -41,6 +41,7 @@ Source = str | Path | bytes | bytearray | IO[bytes]
 SAMPLE_BYTES = 1 << 20
 BLOCK_BYTES = 4 << 20
 WHITESPACE = "whitespace"
+SCAN_THREAD = "read_file scan"  # the thread that hashes the file and counts its lines
 SEPARATOR_CANDIDATES = (",", ";", "\t", "|")
 MAX_PREVIEW_LINES = 60
 
@@ -114,20 +115,24 @@ def read_file(
         raise InputError("data.error.empty_file", file=name)
     scan = _Scan(payload)  # of the file as given
     text_scan = scan  # of the text read
-    head = _head_bytes(payload, 8)
-    if head.startswith(b"\x1f\x8b"):
-        payload = _gunzip(payload, name)
+    try:
         head = _head_bytes(payload, 8)
-        if not head:
-            raise InputError("data.error.empty_file", file=name)
-        text_scan = _Scan(payload)
-    if head.startswith(b"PK\x03\x04"):
-        result = _read_xlsx(payload, name, sheet, limit_rows, progress)
-    elif head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError("data.error.xls_not_supported", file=name)
-    else:
-        result = _read_text(payload, name, encoding, separator, limit_rows, progress, text_scan)
-    result.sha256 = scan.sha256()
+        if head.startswith(b"\x1f\x8b"):
+            payload = _gunzip(payload, name)
+            head = _head_bytes(payload, 8)
+            if not head:
+                raise InputError("data.error.empty_file", file=name)
+            text_scan = _Scan(payload)
+        if head.startswith(b"PK\x03\x04"):
+            result = _read_xlsx(payload, name, sheet, limit_rows, progress)
+        elif head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError("data.error.xls_not_supported", file=name)
+        else:
+            result = _read_text(payload, name, encoding, separator, limit_rows, progress, text_scan)
+        result.sha256 = scan.sha256()
+    finally:  # a read that fails or stops early leaves no thread reading the file
+        scan.stop()
+        text_scan.stop()
     result.size_bytes = size
     if result.frame.empty and result.bad_lines.empty:
         raise InputError("data.error.no_rows", file=name)
@@ -176,7 +181,8 @@ class _Scan:
         self._digest = ""
         self._lines = 0
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=SCAN_THREAD, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -186,6 +192,8 @@ class _Scan:
             if isinstance(payload, bytes):
                 view = memoryview(payload)
                 for start in range(0, len(payload), BLOCK_BYTES):
+                    if self._stopping:
+                        return
                     digest.update(view[start : start + BLOCK_BYTES])
                     self._lines += payload.count(b"\n", start, start + BLOCK_BYTES)
                 last = payload[-1:]
@@ -193,6 +201,8 @@ class _Scan:
                 last = b""
                 with payload.open("rb") as fh:
                     for block in iter(lambda: fh.read(BLOCK_BYTES), b""):
+                        if self._stopping:
+                            return
                         digest.update(block)
                         self._lines += block.count(b"\n")
                         last = block
@@ -205,6 +215,11 @@ class _Scan:
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def stop(self) -> None:
+        """End the scan (at once if it is still reading) and wait for its thread."""
+        self._stopping = True
+        self._thread.join()
 
     def sha256(self) -> str:
         self._result()
