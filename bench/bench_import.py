@@ -20,8 +20,13 @@ on PostgreSQL the server's share is not in it; on a shared machine the wall time
 with other load, the CPU time much less), rows per second (wall), and what the import
 reported. On SQLite a large import leaves copying its write-ahead log into the database
 file to a background thread (db.checkpoint_in_background); "ckpt s" is how long the bench
-then waited for that thread before the next step (not part of "seconds"). The CSV files
-are flushed to disk before the first import, so their write-back does not slow it down.
+then waited for that thread before the next step (not part of "seconds"). "new GB" is
+the memory the kernel handed out machine-wide during the import (/proc/vmstat pgalloc:
+this process, the database server, the page cache of the files written; "-" off Linux).
+On a virtual machine whose host takes back freed memory (free page reporting) that
+memory is slow to touch, about 2.5 s per GB on the test machine, so it explains much of
+the spread between runs of the same code. The CSV files are flushed to disk before the
+first import, so their write-back does not slow it down.
 """
 
 from __future__ import annotations
@@ -90,17 +95,36 @@ def write_csv(table: pa.Table, path: Path) -> Path:
     return path
 
 
-def timed_import(url: str, path: Path) -> tuple[float, float, float, object]:
+def allocated_bytes() -> int | None:
+    """Bytes of memory the kernel has handed out since boot, machine-wide (the pgalloc_*
+    counters of /proc/vmstat times the page size), or None where there is no such file."""
+    try:
+        with open("/proc/vmstat") as counters:
+            pages = sum(
+                int(value)
+                for name, value in (line.split() for line in counters)
+                if name.startswith("pgalloc_")
+            )
+    except OSError:
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def timed_import(url: str, path: Path) -> tuple[float, float, float, float | None, object]:
     """(wall seconds, this process's CPU seconds, seconds then spent waiting for the
-    background checkpoint, the import's result)."""
+    background checkpoint, GB of memory handed out machine-wide during the import or
+    None, the import's result)."""
     engine = make_engine(url)
     try:
+        before = allocated_bytes()
         start, cpu = time.perf_counter(), time.process_time()
         result = import_file(engine, path, "orders", user="bench")
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        after = allocated_bytes()
+        new_gb = None if before is None or after is None else (after - before) / 1e9
         waited = time.perf_counter()
         wait_for_checkpoints()
-        return seconds, cpu, time.perf_counter() - waited, result
+        return seconds, cpu, time.perf_counter() - waited, new_gb, result
     finally:
         engine.dispose()
 
@@ -142,8 +166,8 @@ def run(rows_list: list[int], backends: list[str], folder: Path) -> list[tuple]:
                     ("re-import", first_file),
                     ("changed", changed_file),
                 ):
-                    seconds, cpu, checkpoint, result = timed_import(url, path)
-                    results.append((backend, rows, step, seconds, cpu, checkpoint, result))
+                    seconds, cpu, checkpoint, new_gb, result = timed_import(url, path)
+                    results.append((backend, rows, step, seconds, cpu, checkpoint, new_gb, result))
                     print_row(results[-1], flush=True)
             finally:
                 if server is not None:
@@ -153,17 +177,18 @@ def run(rows_list: list[int], backends: list[str], folder: Path) -> list[tuple]:
 
 HEADER = (
     f"{'database':<11}{'rows':>12}  {'step':<10}{'seconds':>9}{'cpu s':>8}{'ckpt s':>8}"
-    f"{'rows/s':>12}"
+    f"{'new GB':>8}{'rows/s':>12}"
     f"{'inserted':>11}{'updated':>10}{'unchanged':>11}"
 )
 
 
 def print_row(row: tuple, flush: bool = False) -> None:
-    backend, _rows, step, seconds, cpu, checkpoint, result = row
+    backend, _rows, step, seconds, cpu, checkpoint, new_gb, result = row
     read = result.rows_read
+    new = "-" if new_gb is None else f"{new_gb:.1f}"
     print(
         f"{backend:<11}{read:>12,}  {step:<10}{seconds:>9.1f}{cpu:>8.1f}{checkpoint:>8.1f}"
-        f"{read / seconds:>12,.0f}"
+        f"{new:>8}{read / seconds:>12,.0f}"
         f"{result.inserted:>11,}{result.updated:>10,}{result.unchanged:>11,}",
         flush=flush,
     )
