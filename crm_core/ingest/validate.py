@@ -178,7 +178,6 @@ class _Rejections:
     flag per row, not three objects per row."""
 
     def __init__(self, index: pd.Index) -> None:
-        self.index = index
         self.rejected = np.zeros(len(index), dtype=bool)
         self._found: list[tuple[np.ndarray, str, str | None, np.ndarray]] = []
         self.distinct: dict[str, _DistinctCheck] = {}
