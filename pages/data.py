@@ -25,7 +25,7 @@ from crm_core.ingest import (
 from crm_core.ingest.history import batch_mapping, import_rejects
 from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
-from ui.context import current_language, current_role, current_user, show_error, t
+from ui.context import current_language, current_role, current_user, listed, show_error, t
 from ui.data import get_engine
 
 
@@ -169,7 +169,7 @@ def _upload_form(engine, entity: str, upload) -> None:
     st.subheader(t("data.mapping.title"))
     st.caption(t("data.mapping.help"))
     start, editor_key = _choose_mapping(engine, entity, table, file_id)
-    required = ", ".join(t(f"data.field.{name}") for name in entity_spec(entity).required)
+    required = listed(t(f"data.field.{name}") for name in entity_spec(entity).required)
     st.caption(t("data.mapping.required", fields=required))
     mapping = di.mapping_editor(di.mapping_frame(table.frame, start), entity, editor_key)
     columns = list(table.frame.columns)
@@ -236,7 +236,7 @@ def duplicates_tab() -> None:
     labels = {
         group: t(
             "data.duplicates.group_label",
-            matches=", ".join(
+            matches=listed(
                 f"{t(f'data.duplicates.{matched_on}')} {value}"
                 for matched_on, value in part.drop_duplicates("match")[
                     ["matched_on", "match_value"]
@@ -294,7 +294,7 @@ def duplicates_tab() -> None:
         )
     )
     if plan.fields_filled:
-        filled = ", ".join(t(f"data.field.{name}") for name in plan.fields_filled)
+        filled = listed(t(f"data.field.{name}") for name in plan.fields_filled)
         st.caption(t("data.duplicates.filled", fields=filled))
     if st.button(t("data.duplicates.merge"), type="primary", key=di.KEY_MERGE):
         try:

@@ -242,6 +242,13 @@ def test_the_page_speaks_chinese(page_store):
     assert [tab.label for tab in at.tabs] == ["上传", "导入历史", "重复客户"]
 
 
+def test_chinese_lists_are_joined_with_the_enumeration_comma(page_store):
+    import_file(page_store, SAMPLES / "customers.csv", "customers")
+    at = _open("admin", language="zh-CN")
+    label = at.selectbox(key="crm.data.duplicates.group").options[0]
+    assert label == "邮箱 wang.fang@example.com、手机号 13800138000：2 条记录"
+
+
 def test_rejects_csv_download_has_a_reason_column(page_store):
     from crm_core.ingest import rejects_csv
 

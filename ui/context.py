@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -31,6 +32,11 @@ def current_language() -> str:
 def t(key: str, **params: object) -> str:
     """The string for `key` in the session's language."""
     return translate(key, current_language(), **params)
+
+
+def listed(items: Iterable[object]) -> str:
+    """`items` as one list in the session's language: "a, b" in English, "a、b" in Chinese."""
+    return t("app.list_separator").join(str(item) for item in items)
 
 
 def current_user() -> SignedInUser | None:

@@ -20,7 +20,7 @@ from crm_core.ingest import (
 )
 from crm_core.ingest.history import personal_columns, rejects_csv, rejects_table
 from crm_core.privacy import mask_contacts, mask_personal_columns
-from ui.context import current_language, current_role, t
+from ui.context import current_language, current_role, listed, t
 from ui.data import data_key, get_engine
 
 KEY_ENTITY = "crm.data.entity"
@@ -137,7 +137,7 @@ def show_result(result: ImportResult) -> None:
             )
         )
     if result.ignored_columns:
-        st.caption(t("data.import.ignored", columns=", ".join(result.ignored_columns)))
+        st.caption(t("data.import.ignored", columns=listed(result.ignored_columns)))
     show_rejects(result.rejects, result.mapping, f"{result.file_name}.rejects.csv", "result")
 
 
