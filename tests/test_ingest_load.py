@@ -357,3 +357,68 @@ def test_empty_cells_in_optional_columns_take_the_store_defaults(store):
     stored = _rows(store, models.tickets, models.tickets.c.ticket_id).set_index("ticket_id")
     assert stored.loc["K1", "priority"] == "normal"
     assert not stored.loc["K1", "is_complaint"]
+
+
+def test_values_a_rule_fills_in_for_a_missing_column_do_not_overwrite_stored_ones(store):
+    import_file(
+        store,
+        _csv_bytes(
+            "order_id,customer_id,ordered_at,amount,status,discount\n"
+            "A1,C1,2024-03-05 10:00,20,refunded,3\n"
+        ),
+        "orders",
+    )
+    # an orders file without a status column: 'paid' for new orders only
+    orders = import_file(
+        store,
+        _csv_bytes("order_id,customer_id,ordered_at,amount\nA1,C1,2024-03-05 10:00,20\n"),
+        "orders",
+    )
+    assert (orders.inserted, orders.updated, orders.unchanged) == (0, 0, 1)
+    # order lines carry neither an order's status nor its discount
+    lines = import_file(
+        store,
+        _csv_bytes(
+            "order_id,customer_id,ordered_at,quantity,unit_price\n"
+            "A1,C1,2024-03-05 10:00,2,10\n"
+            "A2,C1,2024-03-06 10:00,1,5\n"
+        ),
+        "order_lines",
+    )
+    assert lines.related["orders"].unchanged == 1 and lines.related["orders"].inserted == 1
+    stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert stored.loc["A1", "status"] == "refunded"
+    assert float(stored.loc["A1", "discount"]) == 3.0
+    assert stored.loc["A2", "status"] == "paid"
+
+    import_file(
+        store,
+        _csv_bytes("活动编号,活动名称,渠道,开始时间\nM1,春季短信,短信,2024-03-01\n"),
+        "campaigns",
+    )
+    campaigns = import_file(
+        store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns"
+    )
+    assert (campaigns.updated, campaigns.unchanged) == (0, 1)
+    assert _rows(store, models.campaigns, models.campaigns.c.campaign_id)["name"].tolist() == [
+        "春季短信"
+    ]
+
+    import_file(
+        store,
+        _csv_bytes(
+            "campaign_id,customer_id,group,sent_at\n"
+            "M1,C1,A,2024-03-01\nM1,C2,control,2024-03-01\nM1,C3,B,2024-03-01\n"
+        ),
+        "campaign_touches",
+    )
+    responses = import_file(
+        store,
+        _csv_bytes("campaign_id,customer_id,responded\nM1,C1,1\nM1,C2,0\nM1,C3,1\n"),
+        "campaign_touches",
+    )
+    assert responses.updated == 3  # responded was unknown (NULL)
+    touches = _rows(store, models.campaign_touches, models.campaign_touches.c.customer_id)
+    assert touches["variant"].tolist() == ["A", "control", "B"]
+    assert touches["is_control"].astype(bool).tolist() == [False, True, False]
+    assert touches["responded"].astype(bool).tolist() == [True, False, True]

@@ -14,7 +14,9 @@ keys checked once, set-based, before the commit, and the write-ahead log copied 
 database file by a background thread after it).
 
 Only the fields the file maps are written: an upload without a phone column leaves the
-stored phones alone. Customers named by other entities but not in the store get a
+stored phones alone. A value that a rule fills in for a column the file lacks (an
+orders file without a status column: 'paid'; order lines: no discount) is written for
+new rows only (Validated.filled). Customers named by other entities but not in the store get a
 minimal record (is_placeholder = True), counted as customers_created. A customer merged
 into another (merged_into) is replaced by the survivor in the rows of other entities,
 so re-uploading a file after a merge changes nothing; a customers file updates the
@@ -225,10 +227,16 @@ def load(
             if table_name in related:
                 table = models.metadata.tables[table_name]
                 key = entity_spec(table_name).key
-                counts[table_name] = upsert(conn, table, related[table_name], key, batch_id)
+                counts[table_name] = upsert(
+                    conn, table, related[table_name], key, batch_id,
+                    kept=validated.filled.get(table_name, frozenset()),
+                )  # fmt: skip
         _report(progress, 0.35)
 
-        main = upsert(conn, spec.table, good, spec.key, batch_id)
+        main = upsert(
+            conn, spec.table, good, spec.key, batch_id,
+            kept=validated.filled.get(spec.table.name, frozenset()),
+        )  # fmt: skip
         if spec.name == "order_lines" and main.updated + main.unchanged:
             main.removed = _remove_stale_lines(conn, good)
         _report(progress, 0.8)
@@ -237,6 +245,7 @@ def load(
             counts["campaign_touches"] = upsert(
                 conn, models.campaign_touches, related["campaign_touches"],
                 entity_spec("campaign_touches").key, batch_id,
+                kept=validated.filled.get("campaign_touches", frozenset()),
             )  # fmt: skip
         _write_rejects(conn, batch_id, rejects)
         bump_data_version(conn)
@@ -446,12 +455,14 @@ def upsert(
     batch_id: int | None,
     *,
     compare: bool = True,
+    kept: frozenset[str] = frozenset(),
 ) -> TableCounts:
     """Insert the rows of `frame` whose key is new and update those whose values differ,
     inside the caller's transaction (a rollback takes the staging table too). Only
     `frame`'s columns that are table columns are written; rows written get
-    import_batch_id = batch_id. With compare=False existing keys are left alone
-    (counted unchanged). `frame` must not repeat a key."""
+    import_batch_id = batch_id. Columns in `kept` are written for new keys only, never
+    compared or updated. With compare=False existing keys are left alone (counted
+    unchanged). `frame` must not repeat a key."""
     columns = [c for c in frame.columns if c in table.c and c != "import_batch_id"]
     rows = frame[columns]
     if rows.empty:
@@ -477,7 +488,7 @@ def upsert(
     # the pass may hash-join with parallel workers (10M orders: 13.7 s alone).
     match_staging = and_(*(table.c[k] == staging.c[k] for k in key))
     absent = table.c[key[0]].is_(None)
-    values = [c for c in columns if c not in key] if compare else []
+    values = [c for c in columns if c not in key and c not in kept] if compare else []
     differs = or_(*(_differs(table.c[c], staging.c[c]) for c in values)) if values else false()
     delta = create_temp_table_as(
         conn,

@@ -118,6 +118,9 @@ class Validated:
     entity brings along, loaded before it: 'orders' for order lines, 'campaigns' and
     'campaign_touches' for a customers file with campaign acceptances.
     rejects: row_number, column_name, reason, detail, raw (the row as read: dict).
+    filled: per table, the columns the file did not give that a rule filled in (an
+    orders file without a status column: 'paid'); written for new rows, left as stored
+    for rows already in the store.
     """
 
     entity: str
@@ -128,6 +131,7 @@ class Validated:
     related: dict[str, pd.DataFrame] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     options: ImportOptions = field(default_factory=ImportOptions)
+    filled: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -288,7 +292,33 @@ def validate(
         related=related,
         ignored_columns=ignored,
         options=options,
+        filled=_filled_by_rule(spec.name, by_field, related),
     )
+
+
+def _filled_by_rule(
+    entity: str, by_field: dict[str, list[str]], related: dict[str, pd.DataFrame]
+) -> dict[str, frozenset[str]]:
+    """Per table, the columns that the finishers fill in when the file has no column for
+    them (see Validated.filled)."""
+    mapped = by_field.keys()
+    if entity == "orders":
+        return {"orders": frozenset({"status"} - mapped)}
+    if entity == "order_lines":  # lines carry no order discount
+        return {"orders": frozenset({"discount"} | ({"status"} - mapped))}
+    if entity == "campaigns":
+        return {"campaigns": frozenset({"name"} - mapped)}
+    if entity == "campaign_touches":
+        unmapped = {"variant"} - mapped
+        if not {"variant", "is_control"} & mapped:
+            unmapped.add("is_control")
+        return {"campaign_touches": frozenset(unmapped)}
+    if "campaign_touches" in related:  # a customers file with campaign acceptances
+        return {
+            "campaigns": frozenset({"name"}),
+            "campaign_touches": frozenset({"variant", "is_control"}),
+        }
+    return {}
 
 
 def _parse_field(
