@@ -14,7 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_core import cli, models
+from crm_core.commands import import_file
 from crm_core.db import make_engine
+from crm_core.i18n import translate
+from crm_core.ingest.duplicates import likely_duplicate_customers
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -120,3 +123,105 @@ def test_the_command_runs_as_a_process(store_url, tmp_path):
     )  # fmt: skip
     assert missing.returncode == 2
     assert "none.csv" in missing.stderr and "Traceback" not in missing.stderr
+
+
+TICKETS = (
+    "工单号,会员ID,工单类型,创建时间\nT1,C1,物流,2024-03-05 10:00\nT2,C2,咨询,2024-03-05 11:00\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("target", "key"),
+    [
+        ("missing/rejects.csv", "data.error.rejects_folder_missing"),
+        ("a_file.txt/rejects.csv", "data.error.rejects_folder_missing"),
+        (".", "data.error.rejects_is_folder"),
+    ],
+)
+def test_an_unusable_rejects_path_exits_2_before_importing(
+    store_url, tmp_path, capsys, target, key
+):
+    data = tmp_path / "tickets.csv"
+    data.write_text(TICKETS, "utf-8")
+    (tmp_path / "a_file.txt").write_text("", "utf-8")
+    rejects = tmp_path / target
+    code = cli.main(["import", "tickets", str(data), "--rejects", str(rejects)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert captured.err == f"error: {translate(key, path=str(rejects))}\n"
+    assert _count(store_url, models.tickets) == 0
+    assert _count(store_url, models.import_batches) == 0
+
+
+def test_a_rejects_folder_without_write_permission_exits_2(
+    store_url, tmp_path, capsys, monkeypatch
+):
+    data = tmp_path / "tickets.csv"
+    data.write_text(TICKETS, "utf-8")
+    rejects = tmp_path / "rejects.csv"
+    # A read-only folder, simulated: tests may run as root, who can write anywhere.
+    monkeypatch.setattr(import_file.os, "access", lambda *args, **kwargs: False)
+    assert cli.main(["import", "tickets", str(data), "--rejects", str(rejects)]) == 2
+    message = translate("data.error.rejects_not_writable", path=str(rejects))
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert _count(store_url, models.tickets) == 0
+
+
+@pytest.mark.parametrize(
+    "cell", ["2024-03-05T10:00:00Z", "2024-03-05 10:00:00"], ids=["zoned", "plain"]
+)
+def test_an_unknown_timezone_is_refused_when_the_arguments_are_parsed(
+    store_url, tmp_path, capsys, cell
+):
+    data = tmp_path / "events.csv"
+    data.write_text(f"customer_id,event_type,occurred_at\nU1,pv,{cell}\n", "utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["import", "events", str(data), "--timezone", "Mars/Base"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert translate("data.error.unknown_timezone", zone="Mars/Base") in captured.err
+    assert _count(store_url, models.events) == 0
+
+
+def test_a_known_timezone_converts_zoned_cells(store_url, tmp_path, capsys):
+    data = tmp_path / "events.csv"
+    data.write_text("customer_id,event_type,occurred_at\nU1,pv,2024-03-05T10:00:00Z\n", "utf-8")
+    assert cli.main(["import", "events", str(data), "--timezone", "Europe/London"]) == 0
+    assert capsys.readouterr().out == "accepted 1, rejected 0, unchanged 0, updated 0\n"
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(select(models.events.c.occurred_at)).scalar()
+    finally:
+        engine.dispose()
+    assert pd.Timestamp(stored) == pd.Timestamp("2024-03-05 10:00")
+
+
+def test_phones_written_as_floats_are_stored_whole_and_found_as_duplicates(
+    store_url, tmp_path, capsys
+):
+    data = tmp_path / "customers.csv"
+    data.write_text(
+        "customer_id,phone\nC1,13800138000.0\nC2,+86 138 0013 8000\nC3,13900139001.00\n", "utf-8"
+    )
+    assert cli.main(["import", "customers", str(data)]) == 0
+    assert capsys.readouterr().out == "accepted 3, rejected 0, unchanged 0, updated 0\n"
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(models.customers.c.customer_id, models.customers.c.phone).order_by(
+                    models.customers.c.customer_id
+                )
+            ).all()
+        duplicates = likely_duplicate_customers(engine)
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("C1", "13800138000"),
+        ("C2", "13800138000"),
+        ("C3", "13900139001"),
+    ]
+    assert sorted(duplicates["customer_id"]) == ["C1", "C2"]

@@ -152,6 +152,28 @@ def test_phone_numbers_are_normalised():
     assert bad.tolist() == [False] * 7 + [True]
 
 
+def test_phones_written_as_floats_lose_only_a_zero_decimal_part():
+    phones, bad = v.normalise_phones(
+        _col(
+            "13800138000.0",
+            " 13800138000.00 ",
+            "8613800138000.0",
+            "02161234567.0",
+            "138.0013.8000",
+            "021.6123.4560",
+        )
+    )
+    assert phones.tolist() == [
+        "13800138000",
+        "13800138000",
+        "13800138000",
+        "02161234567",
+        "13800138000",
+        "02161234560",
+    ]
+    assert not bad.any()
+
+
 def test_emails_are_lower_cased_and_checked():
     emails, bad = v.normalise_emails(_col(" Wang.Fang@Example.COM ", "no-at-sign", None))
     assert emails.iloc[0] == "wang.fang@example.com"

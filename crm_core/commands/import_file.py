@@ -2,20 +2,44 @@
 
 Prints one line `accepted N, rejected M, unchanged K, updated U` and exits 0. A file
 that cannot be read, or a mapping without a required column, prints the reason and
-exits 2 (the store is unchanged). The store is DATABASE_URL or the default one; its
-schema is upgraded first.
+exits 2 (the store is unchanged); so do a --rejects path that cannot be written and an
+unknown --timezone, both refused before anything is imported. The store is DATABASE_URL
+or the default one; its schema is upgraded first.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 from pathlib import Path
 
 from crm_core.db import make_engine, upgrade_to_head
+from crm_core.errors import InputError
+from crm_core.i18n import translate
 from crm_core.ingest import ENTITY_NAMES, ImportOptions, import_file, load_mapping_file
 from crm_core.ingest.history import rejects_csv
-from crm_core.ingest.values import DEFAULT_SHOP_TIMEZONE
+from crm_core.ingest.values import DEFAULT_SHOP_TIMEZONE, is_known_timezone
+
+
+def _timezone(text: str) -> str:
+    """An unknown zone is refused here, not only when a file happens to hold a zoned cell."""
+    if not is_known_timezone(text):
+        raise argparse.ArgumentTypeError(translate("data.error.unknown_timezone", zone=text))
+    return text
+
+
+def check_rejects_path(path: Path) -> None:
+    """Raise InputError unless the rejected rows can be written to `path`; checked before
+    the import, since a failed write after it would leave the import stored."""
+    if path.is_dir():
+        raise InputError("data.error.rejects_is_folder", path=str(path))
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError("data.error.rejects_folder_missing", path=str(path))
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(folder, os.W_OK | os.X_OK)
+    if not writable:
+        raise InputError("data.error.rejects_not_writable", path=str(path))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--timezone",
+        type=_timezone,
         default=DEFAULT_SHOP_TIMEZONE,
         help=f"the shop's time zone for timestamps with a zone (default {DEFAULT_SHOP_TIMEZONE})",
     )
@@ -53,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rejects:
+        check_rejects_path(args.rejects)
     mapping = load_mapping_file(args.mapping) if args.mapping else None
     options = ImportOptions(day_first=args.day_first, as_of=args.as_of, timezone=args.timezone)
     engine = make_engine()

@@ -200,6 +200,16 @@ def parse_datetimes(
     return result, bad
 
 
+def is_known_timezone(name: str) -> bool:
+    """Whether `name` is a zone pandas converts to (Asia/Shanghai, UTC, +08:00). Checked
+    up front: a zone is only looked up when a file has a zoned cell."""
+    try:
+        pd.Timestamp(0, tz=name)
+    except (LookupError, ValueError):
+        return False
+    return True
+
+
 def _arrow_cast(column: pd.Series, arrow_type: pa.DataType) -> pd.Series | None:
     """`column` cast whole by Arrow, or None when any cell is not in Arrow's strict form
     (ISO 8601 without a zone for timestamps, a plain number for floats; no spaces, no
@@ -332,10 +342,14 @@ def normalise_phones(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Phone numbers without spaces, dashes, dots or brackets; a mainland mobile number
     loses its country code (+86 138 0013 8000, 0086-13800138000, 86 13800138000 ->
     13800138000); other international numbers keep a leading '+'. Masked numbers from
-    marketplace exports (138****8000) are kept as they are. A cell with no digits, or
-    letters, is bad."""
+    marketplace exports (138****8000) are kept as they are. A number a spreadsheet wrote
+    as a float (13800138000.0) loses its zero decimals first, else the dot would go as
+    punctuation and the zeros stay. A cell with no digits, or letters, is bad."""
     text = clean_text(column)
-    compact = text.str.normalize("NFKC").str.replace(r"[ \t\-().·/]", "", regex=True)
+    compact = text.str.normalize("NFKC")
+    if compact.str.contains(".", regex=False).any():
+        compact = compact.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    compact = compact.str.replace(r"[ \t\-().·/]", "", regex=True)
     compact = compact.str.replace(r"^00", "+", regex=True)
     mainland = compact.str.match(r"^\+?86(1\d{10})$").fillna(False).astype(bool)
     compact = compact.where(~mainland, compact.str.replace(r"^\+?86", "", regex=True))
