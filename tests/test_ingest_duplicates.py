@@ -202,6 +202,52 @@ def test_reuploading_the_customers_file_after_a_merge_leaves_the_survivor_alone(
     ]
 
 
+def test_touches_of_a_merged_customer_and_its_survivor_keep_the_survivors_own(shop):
+    merge_customers(shop, "C1", ["C2"], preview=False)  # K1: C1's touch kept, K2 moved to C1
+    touches = (
+        "活动编号,客户ID,是否响应\n"
+        "K1,C2,是\n"  # C2 is C1 now, and row 3 gives C1's own K1 touch
+        "K1,C1,否\n"
+        "K2,C2,是\n"
+    ).encode()
+    for _ in range(2):
+        result = import_file(shop, touches, "campaign_touches")
+        assert result.rejects[["row_number", "reason", "detail"]].values.tolist() == [
+            [2, "merged_customer", "C2"]
+        ]
+        stored = _rows(shop, models.campaign_touches)
+        assert stored.values.tolist() == [["K1", "C1", False], ["K2", "C1", True]]
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 2)
+
+
+def test_reuploading_campaign_responses_after_a_merge_changes_no_touch(store):
+    members = (
+        "客户ID,手机号,注册时间,AcceptedCmp1\n"
+        "P1,13800138000,2024-03-01,0\n"
+        "P2,138 0013 8000,2024-03-02,1\n"
+    ).encode()
+    import_file(store, members, "customers")
+    merge_customers(store, "P1", ["P2"], preview=False)  # P1's own touch is kept
+    before = _rows(store, models.campaign_touches)
+    again = import_file(store, members, "customers")
+    touches = again.related["campaign_touches"]
+    assert (touches.inserted, touches.updated, touches.unchanged) == (0, 0, 1)
+    assert before.values.tolist() == [["AcceptedCmp1", "P1", False]]
+    assert _rows(store, models.campaign_touches).equals(before)
+
+
+def _rows(engine, table) -> pd.DataFrame:
+    """(campaign_id, customer_id, responded) of the stored touches."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.campaign_id, table.c.customer_id, table.c.responded).order_by(
+                table.c.campaign_id, table.c.customer_id
+            )
+        ).all()
+    frame = pd.DataFrame(rows, columns=["campaign_id", "customer_id", "responded"])
+    return frame.astype({"responded": bool})
+
+
 def test_records_linked_through_another_record_form_one_group(store):
     members = (
         "客户ID,手机号,邮箱\n"

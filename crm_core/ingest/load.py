@@ -206,13 +206,21 @@ def load(
         batch_id = _start_batch(conn, validated, name, table_read, user)
         # a customers file names the records themselves: a merged one keeps its own row
         own_rows = [] if spec.table is models.customers else [good]
-        _replace_merged_customers(conn, [*own_rows, *related.values()])
+        touches = good if spec.name == "campaign_touches" else related.get("campaign_touches")
+        named = None if touches is None else touches["customer_id"].copy()
+        if _replace_merged_customers(conn, [*own_rows, *related.values()]) and named is not None:
+            repeats = _merged_touch_repeats(touches, named)
+            if spec.name == "campaign_touches":
+                rejects = _add_rejects(
+                    rejects, _load_rejects(good[repeats], "merged_customer", "customer_id",
+                                           named[repeats], validated, source_frame),
+                )  # fmt: skip
+                good = good[~repeats]
+            else:  # as the merge did: the survivor's own touch is kept
+                related["campaign_touches"] = touches[~repeats]
         if spec.name == "campaign_touches":
             good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
-            if len(extra):
-                rejects = pd.concat([rejects, extra], ignore_index=True).sort_values(
-                    "row_number", kind="stable", ignore_index=True
-                )
+            rejects = _add_rejects(rejects, extra)
         _report(progress, 0.1)
 
         customers_created = 0
@@ -335,8 +343,9 @@ def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> No
 # -- customers, campaigns ---------------------------------------------------------------
 
 
-def _replace_merged_customers(conn: Connection, frames: list[pd.DataFrame]) -> None:
-    """Point rows at the surviving record of a merged customer (chains followed)."""
+def _replace_merged_customers(conn: Connection, frames: list[pd.DataFrame]) -> bool:
+    """Point rows at the surviving record of a merged customer (chains followed);
+    False when the store has no merged customer."""
     customers = models.customers
     rows = conn.execute(
         select(customers.c.customer_id, customers.c.merged_into).where(
@@ -344,7 +353,7 @@ def _replace_merged_customers(conn: Connection, frames: list[pd.DataFrame]) -> N
         )
     ).all()
     if not rows:
-        return
+        return False
     survivor = dict(rows)
     for _ in range(len(survivor)):
         changed = {k: survivor.get(s, s) for k, s in survivor.items()}
@@ -355,6 +364,53 @@ def _replace_merged_customers(conn: Connection, frames: list[pd.DataFrame]) -> N
         if "customer_id" in frame:
             ids = frame["customer_id"]
             frame["customer_id"] = ids.map(survivor).fillna(ids).astype("str")
+    return True
+
+
+def _merged_touch_repeats(touches: pd.DataFrame, named: pd.Series) -> np.ndarray:
+    """Touches that repeat another's (campaign, customer) once merged customers are
+    replaced by their survivor (`named`: the customer ids as the file gave them). As in a
+    merge, a touch the file gives for the survivor itself wins, else the first."""
+    replaced = (touches["customer_id"] != named).to_numpy()
+    order = np.lexsort((np.arange(len(touches)), replaced))
+    repeated = touches.iloc[order].duplicated(["campaign_id", "customer_id"]).to_numpy()
+    repeats = np.zeros(len(touches), dtype=bool)
+    repeats[order[repeated]] = True
+    return repeats
+
+
+def _add_rejects(rejects: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """`rejects` with `extra` added, in row order."""
+    if not len(extra):
+        return rejects
+    return pd.concat([rejects, extra], ignore_index=True).sort_values(
+        "row_number", kind="stable", ignore_index=True
+    )
+
+
+def _load_rejects(
+    rows: pd.DataFrame,
+    reason: str,
+    field_name: str,
+    detail: pd.Series,
+    validated: Validated,
+    source_frame: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Reject records for `rows` of the file (index = row number) refused while loading."""
+    column = next((s for s, t in validated.mapping.items() if t == field_name), None)
+    if source_frame is not None:
+        raw = raw_records(source_frame.loc[rows.index])
+    else:
+        raw = [{} for _ in range(len(rows))]
+    return pd.DataFrame(
+        {
+            "row_number": np.asarray(rows.index, dtype="int64"),
+            "column_name": column,
+            "reason": reason,
+            "detail": detail.astype(object).to_numpy(),
+            "raw": raw,
+        }
+    )
 
 
 def _create_placeholders(conn: Connection, ids: pd.Series, batch_id: int) -> int:
@@ -378,19 +434,8 @@ def _reject_unknown_campaigns(
     if not unknown.any():
         return good, pd.DataFrame()
     rows = good[unknown]
-    column = next((s for s, t in validated.mapping.items() if t == "campaign_id"), None)
-    if source_frame is not None:
-        raw = raw_records(source_frame.loc[rows.index])
-    else:
-        raw = [{} for _ in range(len(rows))]
-    extra = pd.DataFrame(
-        {
-            "row_number": np.asarray(rows.index, dtype="int64"),
-            "column_name": column,
-            "reason": "unknown_campaign",
-            "detail": rows["campaign_id"].astype(object).to_numpy(),
-            "raw": raw,
-        }
+    extra = _load_rejects(
+        rows, "unknown_campaign", "campaign_id", rows["campaign_id"], validated, source_frame
     )
     return good[~unknown], extra
 

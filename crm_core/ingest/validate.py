@@ -16,7 +16,8 @@ earlier row with the same id), bad_line (could not be split into the header's co
 conflicting_order (lines of one order name different customers), incomplete_order
 (another line of the same order was rejected, so the order total would be wrong),
 no_score (a survey answer with neither NPS nor CSAT), unknown_campaign (added by load:
-a touch of a campaign the store does not have).
+a touch of a campaign the store does not have), merged_customer (added by load: a touch
+of a merged customer whose surviving record has a touch of that campaign in the file).
 
 Entity rules:
 - orders: a negative amount is money given back: status 'refunded' with the positive
@@ -71,6 +72,7 @@ REASONS: tuple[str, ...] = (
     "incomplete_order",
     "no_score",
     "unknown_campaign",
+    "merged_customer",
 )
 
 MONEY_LIMIT = 1e12  # NUMERIC(14,2) holds less than 10^12
