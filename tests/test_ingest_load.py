@@ -250,6 +250,22 @@ def test_rejects_are_stored_listed_and_downloadable(store):
     assert chinese["原因"].tolist()[1] == "无法识别的日期"
 
 
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_a_corrected_rejects_file_imports_its_rows(store, language):
+    text = "订单号,会员ID,下单时间,金额\nA1,C1,2024-03-05,12.50\nA2,C1,2024-03-06,十元\n"
+    first = import_file(store, _csv_bytes(text), "orders")
+    assert first.reject_counts == {"not_a_number": 1}
+    rejects = pd.read_csv(
+        io.BytesIO(rejects_csv(store, first.batch_id, language=language)), dtype="str"
+    )
+    rejects["金额"] = "10.00"  # the user corrects the cell in the row's own column
+    corrected = rejects.to_csv(index=False).encode("utf-8")
+    again = import_file(store, corrected, "orders")
+    assert (again.accepted, again.rejected, again.inserted) == (1, 0, 1)
+    stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert float(stored.loc["A2", "amount"]) == 10.0
+
+
 def test_a_saved_mapping_is_reused_for_the_same_headers(store):
     text = "会员,时间,付款\nC1,2024-03-01,10\n"
     mapping = suggest_mapping(pd.DataFrame(columns=["会员", "时间", "付款"]), "orders")

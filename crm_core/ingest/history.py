@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from crm_core import models
-from crm_core.i18n import DEFAULT_LANGUAGE, translate
+from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from crm_core.privacy import mask_contacts, neutralise_formula
 
 PERSONAL_FIELDS = ("phone", "email")
@@ -59,6 +59,22 @@ def personal_columns(mapping: dict[str, str]) -> list[str]:
     return [source for source, field in mapping.items() if field in PERSONAL_FIELDS]
 
 
+REASON_CODE_COLUMN = "reason_code"
+_REJECT_LABEL_KEYS = (
+    "data.rejects.row",
+    "data.rejects.column",
+    "data.rejects.reason",
+    "data.rejects.value",
+)
+
+
+def rejects_layout_columns() -> frozenset[str]:
+    """The columns `rejects_table` puts before a rejected row's own, in every language:
+    a corrected rejects file uploaded again carries them beside the row's columns."""
+    labels = {translate(key, language) for key in _REJECT_LABEL_KEYS for language in LANGUAGES}
+    return frozenset({*labels, REASON_CODE_COLUMN})
+
+
 def rejects_table(
     rejects: pd.DataFrame,
     language: str = DEFAULT_LANGUAGE,
@@ -79,7 +95,7 @@ def rejects_table(
             translate("data.rejects.reason", language): [
                 translate(f"data.reason.{r}", language) for r in rejects["reason"]
             ],
-            "reason_code": rejects["reason"].to_numpy(),
+            REASON_CODE_COLUMN: rejects["reason"].to_numpy(),
             translate("data.rejects.value", language): value.to_numpy(),
         }
     )

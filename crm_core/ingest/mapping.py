@@ -25,6 +25,7 @@ from sqlalchemy import Engine, delete, insert, select
 from crm_core import models
 from crm_core.errors import InputError
 from crm_core.ingest.entities import EntitySpec, entity_spec, header_key
+from crm_core.ingest.history import REASON_CODE_COLUMN, rejects_layout_columns
 
 Mapping = dict[str, str | None]
 
@@ -35,13 +36,17 @@ def suggest_mapping(columns: pd.DataFrame | Iterable[str], entity: str) -> Mappi
     Each field takes the column whose header matches its earliest alias (so
     下单时间 beats 付款时间 for the order time, which then goes to paid_at); a column
     fills at most one field. Fields that take several columns (campaign acceptances)
-    match by pattern.
+    match by pattern. A rejects file downloaded from an import (it has a reason_code
+    column) keeps its own columns out: its Value column is the rejected cell, not an
+    amount.
     """
     spec = entity_spec(entity)
     names = list(columns.columns) if isinstance(columns, pd.DataFrame) else list(columns)
     keys = {name: header_key(name) for name in names}
     mapping: Mapping = dict.fromkeys(names)
     taken: set[str] = set()
+    if REASON_CODE_COLUMN in names:
+        taken |= rejects_layout_columns() & set(names)
     for field in spec.fields:
         if field.multi:
             continue
