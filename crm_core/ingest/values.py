@@ -343,13 +343,11 @@ def normalise_phones(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     loses its country code (+86 138 0013 8000, 0086-13800138000, 86 13800138000 ->
     13800138000); other international numbers keep a leading '+'. Masked numbers from
     marketplace exports (138****8000) are kept as they are. A number a spreadsheet wrote
-    as a float (13800138000.0) loses its zero decimals first, else the dot would go as
-    punctuation and the zeros stay. A cell with no digits, or letters, is bad."""
-    text = clean_text(column)
-    compact = text.str.normalize("NFKC")
-    if compact.str.contains(".", regex=False).any():
-        compact = compact.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    compact = compact.str.replace(r"[ \t\-().·/]", "", regex=True)
+    as a float (13800138000.0) loses its zero decimals first, as an id does
+    (`normalise_ids`), else the dot would go as punctuation and the zeros stay. A cell
+    with no digits, or letters, is bad."""
+    text = normalise_ids(column)
+    compact = text.str.normalize("NFKC").str.replace(r"[ \t\-().·/]", "", regex=True)
     compact = compact.str.replace(r"^00", "+", regex=True)
     mainland = compact.str.match(r"^\+?86(1\d{10})$").fillna(False).astype(bool)
     compact = compact.where(~mainland, compact.str.replace(r"^\+?86", "", regex=True))
