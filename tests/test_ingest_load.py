@@ -297,7 +297,7 @@ def test_two_hundred_thousand_rows_with_one_percent_bad_lose_no_good_row(store, 
     kinds = np.arange(2_000) % 4
     frame.loc[bad_rows[kinds == 0], "客户ID"] = ""
     frame.loc[bad_rows[kinds == 1], "下单时间"] = "2023-13-45"
-    frame.loc[bad_rows[kinds == 2], "实付金额"] = "n/a"
+    frame.loc[bad_rows[kinds == 2], "实付金额"] = "约100"
     frame.loc[bad_rows[kinds == 3], "订单状态"] = "???"
     path = tmp_path / "big_gbk.csv"
     frame.to_csv(path, index=False, encoding="gbk")
@@ -335,6 +335,21 @@ def test_an_upload_without_an_optional_column_keeps_the_stored_values(store):
     assert tickets.loc["K001", "csat"] == 4
     assert tickets.loc["K004", "priority"] == "normal"
     assert not tickets.loc["K004", "is_complaint"]
+
+
+def test_cells_written_as_no_value_are_empty(store):
+    text = (
+        "order_id,customer_id,ordered_at,amount,status,channel,discount,paid_at\n"
+        "O1,C1,2024-03-05,10,paid,NULL,-,#N/A\n"
+        "O2,C1,2024-03-06,12,paid,--,N/A,null\n"
+        "O3,C1,2024-03-07,n/a,paid,,,\n"
+    )
+    result = import_file(store, _csv_bytes(text), "orders")
+    assert (result.accepted, result.rejected) == (2, 1)
+    assert result.rejects[["row_number", "reason"]].values.tolist() == [[4, "missing_value"]]
+    stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
+    assert stored["channel"].isna().all() and stored["paid_at"].isna().all()
+    assert stored["discount"].astype(float).tolist() == [0.0, 0.0]
 
 
 def test_empty_cells_in_optional_columns_take_the_store_defaults(store):

@@ -33,14 +33,20 @@ EXCEL_SERIAL_RANGE = (20_000.0, 80_000.0)  # 1954-10-03 .. 2119-01-10
 UNIX_SECONDS_RANGE = (100_000_000, 4_102_444_800)  # 1973-03-03 .. 2100-01-01 (UTC)
 
 
+NO_VALUE_WORDS: frozenset[str] = frozenset({"NULL", "null", "N/A", "n/a", "#N/A", "-", "--"})
+"""Cells that exports write for "no value" (databases, BI tools, Excel's #N/A, a dash
+in a report): read as empty, so an optional column written that way keeps its row."""
+
+
 def clean_text(column: pd.Series) -> pd.Series:
-    """Trimmed text; cells that are empty after trimming (or NA) become NA. The
-    apostrophe a downloaded rejects file puts before a formula-like cell ('-25, '=x)
-    is dropped, so a corrected rejects file uploads as written."""
+    """Trimmed text; cells that are empty after trimming (or NA), or one of
+    NO_VALUE_WORDS, become NA. The apostrophe a downloaded rejects file puts before a
+    formula-like cell ('-25, '=x) is dropped, so a corrected rejects file uploads as
+    written."""
     text = column.astype("str").str.strip()
     if text.str.startswith("'").any():
         text = text.str.replace(r"^'([=+\-@＝＋－＠])", r"\1", regex=True)
-    return text.mask(text == "")
+    return text.mask((text == "") | text.isin(NO_VALUE_WORDS))
 
 
 def normalise_ids(column: pd.Series) -> pd.Series:
