@@ -85,6 +85,22 @@ def test_whitespace_separated_file_with_a_bad_line(tmp_path):
     assert table.rows_read == 3
 
 
+def test_whitespace_separated_rows_after_a_blank_line_keep_their_line_numbers(tmp_path):
+    data = (
+        b"cust date qty amount\n"
+        b"00001 19970101 1 11.77\n"
+        b"\n"
+        b"00002 19970112 2 x\n"
+        b"00003 19970112 2 12.00 extra\n"
+        b"00004 19970113 2 12.00\n"
+    )
+    table = read_file(_write(tmp_path, "cdnow.txt", data))
+    assert table.frame["cust"].tolist() == ["00001", "00002", "00004"]
+    assert table.frame.index.tolist() == [2, 4, 6]
+    assert table.bad_lines["row_number"].tolist() == [5]
+    assert table.bad_lines["text"].tolist() == ["00003 19970112 2 12.00 extra"]
+
+
 def test_broken_quoting_loses_no_line(tmp_path):
     data = (
         b"id,name,amount\n"
@@ -155,6 +171,50 @@ def test_a_title_line_above_the_header_is_skipped(tmp_path):
     assert list(table.frame.columns) == ["订单号", "客户ID", "金额"]
     assert table.frame["订单号"].tolist() == ["A1", "A2"]
     assert table.frame.index.tolist() == [3, 4]
+
+
+@pytest.mark.parametrize("title", ["", "工单导出 2024-03\n"])
+def test_data_rows_ending_in_a_separator_keep_the_header(tmp_path, title):
+    data = (
+        title + "ticket_id,customer_id,ticket_type,created_at\n"
+        "T1,C1,物流,2024-03-05,\n"
+        "T2,C2,退款,2024-03-06,\n"
+        "T3,C3,物流,2024-03-07,\n"
+    ).encode()
+    table = read_file(_write(tmp_path, "tickets.csv", data))
+    assert list(table.frame.columns) == ["ticket_id", "customer_id", "ticket_type", "created_at"]
+    assert table.frame["ticket_id"].tolist() == ["T1", "T2", "T3"]
+    assert table.frame["created_at"].tolist() == ["2024-03-05", "2024-03-06", "2024-03-07"]
+    first = 3 if title else 2
+    assert table.frame.index.tolist() == [first, first + 1, first + 2]
+    assert table.bad_lines.empty
+
+
+def test_classic_mac_line_endings_read_like_newlines(tmp_path):
+    text = 'ticket_id,customer_id,note\nT1,C1,"two\nlines"\nT2,C2,ok\n\nT3,C3,x,extra\nT4,C4,fine\n'
+    with_newlines = read_file(_write(tmp_path, "lf.csv", text.encode()))
+    with_returns = read_file(_write(tmp_path, "cr.csv", text.replace("\n", "\r").encode()))
+    for table in (with_newlines, with_returns):
+        assert list(table.frame.columns) == ["ticket_id", "customer_id", "note"]
+        assert table.frame["ticket_id"].tolist() == ["T1", "T2", "T4"]
+        assert table.frame.index.tolist() == [2, 4, 7]
+        assert table.bad_lines["row_number"].tolist() == [6]
+        assert table.bad_lines["text"].tolist() == ["T3,C3,x,extra"]
+    assert with_returns.frame.loc[2, "note"] == "two\rlines"
+
+
+def test_a_stray_carriage_return_in_a_field_ends_the_line_as_arrow_reads_it(tmp_path):
+    data = (
+        "ticket_id,customer_id,ticket_type,created_at\n"
+        "T1,C1,物流,2024-03-05\n"
+        "T2,C2\r物流,物流,2024-03-05\n"
+        "T3,C3,退款,2024-03-06\n"
+    ).encode()
+    table = read_file(_write(tmp_path, "stray.csv", data))
+    assert table.frame["ticket_id"].tolist() == ["T1", "T3"]
+    assert table.frame.index.tolist() == [2, 5]
+    assert table.bad_lines["row_number"].tolist() == [3, 4]
+    assert table.bad_lines["text"].tolist() == ["T2,C2", "物流,物流,2024-03-05"]
 
 
 def test_duplicate_and_empty_headers_get_distinct_names(tmp_path):
@@ -242,6 +302,24 @@ def test_xlsx_with_a_sheet_choice(tmp_path):
     assert frame.loc[2].tolist() == ["A1", "17850", "2024-03-05 10:30:00", "1234.5"]
     assert frame.loc[4].tolist() == ["A2", "00002", "45356", "88元"]
     assert frame.index.tolist() == [2, 4]  # the sheet's row numbers
+
+
+def test_xlsx_title_rows_above_the_header_are_skipped(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["店铺订单报表 2024年3月"])
+    sheet.append([])
+    sheet.append(["订单号", "客户ID", "实付金额"])
+    sheet.append(["A1", "C1", 10.0])
+    sheet.append([None, None, None])
+    sheet.append(["A2", "C2", 20.5])
+    path = tmp_path / "report.xlsx"
+    book.save(path)
+    table = read_file(path)
+    assert list(table.frame.columns) == ["订单号", "客户ID", "实付金额"]
+    assert table.frame.loc[4].tolist() == ["A1", "C1", "10"]
+    assert table.frame.loc[6].tolist() == ["A2", "C2", "20.5"]
+    assert table.frame.index.tolist() == [4, 6]  # the sheet's row numbers
 
 
 def test_xlsx_unknown_sheet_names_the_sheets(tmp_path):

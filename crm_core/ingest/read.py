@@ -23,7 +23,7 @@ import re
 import threading
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -44,6 +44,7 @@ WHITESPACE = "whitespace"
 SCAN_THREAD = "read_file scan"  # the thread that hashes the file and counts its lines
 SEPARATOR_CANDIDATES = (",", ";", "\t", "|")
 MAX_PREVIEW_LINES = 60
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # where Arrow's CSV reader ends a line
 
 
 @dataclass
@@ -172,9 +173,10 @@ def _materialise(source: Source, file_name: str | None) -> tuple[str, Path | byt
 
 
 class _Scan:
-    """The SHA-256 of a file and its physical lines (newline characters, plus one for a
-    last line without one), computed on a thread of its own while the file is parsed
-    (10M orders, 562 MB: about 1.2 s that no longer adds to the read)."""
+    """The SHA-256 of a file and its lines (line breaks as Arrow reads them, see
+    `_line_breaks`, plus one for a last line without one), computed on a thread of its
+    own while the file is parsed (10M orders, 562 MB: about 1.2 s that no longer adds to
+    the read)."""
 
     def __init__(self, payload: Path | bytes, *, digest: bool = True) -> None:
         self._payload = payload
@@ -195,9 +197,12 @@ class _Scan:
                 for start in range(0, len(payload), BLOCK_BYTES):
                     if self._stopping:
                         return
+                    end = start + BLOCK_BYTES
                     if self._hashing:
-                        digest.update(view[start : start + BLOCK_BYTES])
-                    self._lines += payload.count(b"\n", start, start + BLOCK_BYTES)
+                        digest.update(view[start:end])
+                    self._lines += _line_breaks(payload, start, end)
+                    if payload[end - 1 : end + 1] == b"\r\n":  # counted in both blocks
+                        self._lines -= 1
                 last = payload[-1:]
             else:
                 last = b""
@@ -207,10 +212,12 @@ class _Scan:
                             return
                         if self._hashing:
                             digest.update(block)
-                        self._lines += block.count(b"\n")
+                        self._lines += _line_breaks(block)
+                        if last.endswith(b"\r") and block.startswith(b"\n"):
+                            self._lines -= 1  # a '\r\n' split between blocks, counted in both
                         last = block
             self._digest = digest.hexdigest()
-            self._lines += 0 if last.endswith(b"\n") else 1
+            self._lines += 0 if last.endswith((b"\n", b"\r")) else 1
         except BaseException as error:  # raised where the result is asked for
             self._error = error
 
@@ -231,6 +238,16 @@ class _Scan:
     def lines(self) -> int:
         self._result()
         return self._lines
+
+
+def _line_breaks(data: bytes, start: int = 0, end: int | None = None) -> int:
+    """Line breaks in data[start:end] as `LINE_BREAK` finds them: '\\n', '\\r\\n' or a
+    lone '\\r' (classic Mac)."""
+    breaks = data.count(b"\n", start, end)
+    returns = data.count(b"\r", start, end)
+    if returns:
+        breaks += returns - data.count(b"\r\n", start, end)
+    return breaks
 
 
 def _head_bytes(payload: Path | bytes, count: int) -> bytes:
@@ -310,8 +327,8 @@ def detect_separator(lines: list[str]) -> tuple[str, int]:
     """(separator, header line index) for the first lines of a text file.
 
     The separator is the candidate that splits the lines into the most consistent number
-    (>1) of fields; runs of whitespace when none does. The header is the first line with
-    at least that number of fields (a title line above the table is skipped).
+    (>1) of fields; runs of whitespace when none does. The header index counts the
+    non-blank lines and is chosen by `_header_index` (a title line above it is skipped).
     """
     lines = [line for line in lines if line.strip()]
     if not lines:
@@ -328,22 +345,49 @@ def detect_separator(lines: list[str]) -> tuple[str, int]:
             best = (share, mode, candidate)
     if best[1] > 1:
         separator = best[2]
-        counts = [len(row) for row in csv.reader(lines, delimiter=separator)]
+        rows = list(csv.reader(lines, delimiter=separator))
     else:
-        counts = [len(line.split()) for line in lines]
-        values, freq = np.unique(counts, return_counts=True)
-        if int(values[np.argmax(freq)]) <= 1:
+        rows = [line.split() for line in lines]
+        if _most_common([len(row) for row in rows]) <= 1:
             return ",", 0
         separator = WHITESPACE
-    mode_count = int(np.bincount(counts).argmax())
-    header_index = next(i for i, c in enumerate(counts) if c >= mode_count)
-    return separator, header_index
+    return separator, _header_index(rows)
+
+
+def _header_index(rows: Sequence[Sequence[str | None]]) -> int:
+    """Which of a table's first non-empty rows is its header (text file or sheet): the
+    first row as wide as the table, so a title above it is skipped.
+
+    As wide means at least the usual number of fields, or at least the usual number up
+    to the last filled field: data rows that end in a separator are one empty field
+    wider than their header. That second count is not used when it is 1, where it would
+    take a one-cell title for a header.
+    """
+    widths = [len(row) for row in rows]
+    filled = [_filled_width(row) for row in rows]
+    usual_width = _most_common(widths)
+    usual_filled = _most_common(filled)
+    return next(
+        index
+        for index, (width, filled_width) in enumerate(zip(widths, filled, strict=True))
+        if width >= usual_width or (usual_filled > 1 and filled_width >= usual_filled)
+    )
+
+
+def _filled_width(row: Sequence[str | None]) -> int:
+    """The number of fields up to the last one that is not empty."""
+    return max((i + 1 for i, cell in enumerate(row) if cell and cell.strip()), default=0)
+
+
+def _most_common(counts: list[int]) -> int:
+    """The most frequent count (the smallest of those tied)."""
+    return int(np.bincount(counts).argmax())
 
 
 def _decoded_sample(payload: Path | bytes, encoding: str) -> list[str]:
     raw = _head_bytes(payload, SAMPLE_BYTES)
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw, final=False)
-    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = LINE_BREAK.split(text)
     complete = len(raw) < SAMPLE_BYTES
     if not complete and lines:
         lines = lines[:-1]
@@ -387,6 +431,12 @@ def _read_text(
         header = header_line.split()
     else:
         header = next(csv.reader([header_line], delimiter=separator))
+    # data rows that end in a separator are wider than the header: their last field is
+    # read under a made-up name and dropped below when it is empty throughout
+    named = len(header)
+    if separator != WHITESPACE:
+        widths = [len(row) for row in csv.reader(non_blank, delimiter=separator)]
+        header += [""] * (_most_common(widths) - named)
     columns = _column_names(header)
     try:
         if separator == WHITESPACE:
@@ -403,6 +453,7 @@ def _read_text(
         if "UTF8" in str(error) and encoding in ("utf-8", "utf-8-sig"):
             return _read_text(payload, name, "gb18030", separator, limit_rows, progress, scan)
         raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
+    frame = frame.drop(columns=[c for c in columns[named:] if frame[c].isna().all()])
     # numbered as the user sees the file: by its lines, the header's and those above it too
     frame.index = frame.index + (skip + 1)
     bad["row_number"] = bad["row_number"] + (skip + 1)
@@ -517,7 +568,7 @@ def _number_rows(
     Records lie in file order: Arrow numbers each bad record by its place among the
     records (`invalid`: record number counting the header_lines, text, fields found),
     the good rows fill the other places in order, and a record's first line follows
-    the lines of all records before it. A good row spans 1 + its embedded newlines. A
+    the lines of all records before it. A good row spans 1 + its embedded line breaks. A
     good row whose embedded lines look like whole records (as many separators as a
     record has) is a broken quote too and is split like a bad record. Blank lines arrive
     as all-empty rows and are dropped after numbering.
@@ -525,12 +576,12 @@ def _number_rows(
     records = sorted((number - header_lines, text, actual) for number, text, actual in invalid)
     while records and records[-1][0] > len(frame) + len(records):
         records.pop()  # parsed ahead of the rows read (a preview stops early)
-    bad_span = sum(text.count("\n") + 1 for _, text, _ in records)
+    bad_span = sum(len(LINE_BREAK.split(text)) for _, text, _ in records)
     spans = None  # every good row is one line
     if len(frame) and total_lines is not None and len(frame) + bad_span != total_lines:
         spans = np.ones(len(frame), dtype="int64")
         for column in frame.columns:
-            spans += frame[column].str.count("\n").fillna(0).to_numpy("int64")
+            spans += frame[column].str.count(LINE_BREAK.pattern).fillna(0).to_numpy("int64")
     if not records:
         starts = np.arange(1, len(frame) + 1, dtype="int64")
         if spans is not None:
@@ -540,7 +591,7 @@ def _number_rows(
         good = np.ones(len(frame) + len(records), dtype=bool)
         good[bad_places] = False
         record_spans = np.ones(len(good), dtype="int64")
-        record_spans[bad_places] = [text.count("\n") + 1 for _, text, _ in records]
+        record_spans[bad_places] = [len(LINE_BREAK.split(text)) for _, text, _ in records]
         if spans is not None:
             record_spans[good] = spans
         record_starts = 1 + np.cumsum(record_spans) - record_spans
@@ -554,7 +605,9 @@ def _number_rows(
     if spans is not None and (multi_line := spans > 1).any():
         joined = frame[multi_line].fillna("").astype("str").agg(separator.join, axis=1)
         swallowed = joined.map(
-            lambda text: any(piece.count(separator) >= width - 1 for piece in text.split("\n")[1:])
+            lambda text: any(
+                piece.count(separator) >= width - 1 for piece in LINE_BREAK.split(text)[1:]
+            )
         )
         for line, text in joined[swallowed].items():
             records.append((int(line), text, width))
@@ -563,12 +616,11 @@ def _number_rows(
     bad_rows: list[tuple[int, str, str]] = []
     recovered: list[tuple[int, list[str]]] = []
     for start, text, actual in records:
-        pieces = text.split("\n")
+        pieces = LINE_BREAK.split(text)
         if len(pieces) == 1:
-            bad_rows.append((start, f"{actual} of {width} fields", text.rstrip("\r")))
+            bad_rows.append((start, f"{actual} of {width} fields", text))
             continue
         for offset, piece in enumerate(pieces):
-            piece = piece.rstrip("\r")
             cells = next(csv.reader([piece], delimiter=separator), [])
             if len(cells) == width:
                 recovered.append((start + offset, cells))
@@ -579,15 +631,19 @@ def _number_rows(
         extra = extra.astype("str").apply(lambda col: col.where(col.str.len() > 0))
         extra.index = pd.Index([line for line, _ in recovered], dtype="int64")
         frame = pd.concat([frame, extra]).sort_index()
-    blank = frame.isna().all(axis=1)
-    if blank.any():
-        frame = frame[~blank]
+    frame = _without_blank_rows(frame)
     bad = _empty_bad_lines()
     if bad_rows:
         bad = pd.DataFrame(bad_rows, columns=["row_number", "detail", "text"])
         bad = bad.astype({"row_number": "int64", "detail": "str", "text": "str"})
         bad = bad.sort_values("row_number", ignore_index=True)
     return frame, bad
+
+
+def _without_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without the all-empty rows that blank lines become (once numbered)."""
+    blank = frame.isna().all(axis=1)
+    return frame[~blank] if blank.any() else frame
 
 
 def _read_whitespace(
@@ -599,7 +655,8 @@ def _read_whitespace(
     progress: Progress | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Whitespace-separated text (CDNOW): pandas' C parser in chunks; quotes are not
-    special; a line with too many fields is reported by pandas and kept as a bad line."""
+    special; a line with too many fields is reported by pandas and kept as a bad line.
+    Blank lines are read as empty rows so that rows can be numbered by their lines."""
     stream, counter = _open_stream(payload)
     chunks: list[pd.DataFrame] = []
     messages: list[str] = []
@@ -617,6 +674,7 @@ def _read_whitespace(
                 na_values=[""],
                 quoting=csv.QUOTE_NONE,
                 on_bad_lines="warn",
+                skip_blank_lines=False,
                 chunksize=500_000,
                 engine="c",
             )
@@ -641,6 +699,7 @@ def _read_whitespace(
     bad_numbers = np.array(sorted(r[0] for r in bad_rows), dtype="int64")
     lines = np.arange(1, len(frame) + len(bad_numbers) + 1, dtype="int64")
     frame.index = pd.Index(np.setdiff1d(lines, bad_numbers), dtype="int64")
+    frame = _without_blank_rows(frame)
     bad = _empty_bad_lines()
     if bad_rows:
         bad = pd.DataFrame(bad_rows, columns=["row_number", "detail", "text"])
@@ -707,27 +766,31 @@ def _read_xlsx(
             raise InputError("data.error.unknown_sheet", sheet=chosen, sheets=", ".join(sheets))
         worksheet = workbook[chosen]
         total = max(worksheet.max_row or 1, 1)
-        rows: list[list[str | None]] = []
-        header: list[str] | None = None
+        rows: list[list[str | None]] = []  # the non-empty rows, header and any title included
         numbers: list[int] = []
         for index, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
-            if header is None:
-                if sum(c is not None for c in cells) >= 1:
-                    header = [c or "" for c in cells]
-                continue
             if all(c is None for c in cells):
                 continue
             rows.append(cells)
             numbers.append(index)
             if progress and index % 20_000 == 0:
                 progress(min(index / total, 1.0) * 0.95)
-            if limit_rows is not None and len(rows) >= limit_rows:
-                break
+            if limit_rows is not None and len(rows) >= limit_rows + MAX_PREVIEW_LINES:
+                break  # the header is among the first MAX_PREVIEW_LINES
     finally:
         workbook.close()
-    if header is None:
+    if not rows:
         raise InputError("data.error.empty_file", file=name)
+    # the sheet pads every row to its widest, so a row is as wide as its filled cells
+    sample = [row[: _filled_width(row)] for row in rows[:MAX_PREVIEW_LINES]]
+    header_index = _header_index(sample)
+    header = [c or "" for c in rows[header_index]]
+    rows = rows[header_index + 1 :]
+    numbers = numbers[header_index + 1 :]
+    complete = limit_rows is None or len(rows) < limit_rows
+    if limit_rows is not None:
+        rows, numbers = rows[:limit_rows], numbers[:limit_rows]
     while (
         header
         and not header[-1].strip()
@@ -739,7 +802,6 @@ def _read_xlsx(
     matrix = [(r + [None] * width)[:width] for r in rows]
     frame = pd.DataFrame(matrix, columns=columns, dtype="str")
     frame.index = pd.Index(numbers, dtype="int64")
-    complete = limit_rows is None or len(rows) < limit_rows
     return TableRead(
         frame=frame,
         bad_lines=_empty_bad_lines(),
