@@ -453,3 +453,48 @@ def test_values_a_rule_fills_in_for_a_missing_column_do_not_overwrite_stored_one
     assert touches["variant"].tolist() == ["A", "control", "B"]
     assert touches["is_control"].astype(bool).tolist() == [False, True, False]
     assert touches["responded"].astype(bool).tolist() == [True, False, True]
+
+
+def test_a_value_the_files_data_decides_still_updates_a_stored_row(store):
+    import_file(
+        store,
+        _csv_bytes("order_id,customer_id,ordered_at,amount,status\nB1,C1,2024-03-07,30,paid\n"),
+        "orders",
+    )
+    # no status column, but a negative amount: the order was refunded
+    refund = import_file(
+        store,
+        _csv_bytes("order_id,customer_id,ordered_at,amount\nB1,C1,2024-03-07,-30\n"),
+        "orders",
+    )
+    assert (refund.updated, refund.unchanged) == (1, 0)
+    stored = _rows(store, models.orders, models.orders.c.order_id).iloc[0]
+    assert (stored["status"], float(stored["amount"])) == ("refunded", 30.0)
+
+    import_file(store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns")
+    import_file(
+        store,
+        _csv_bytes("campaign_id,customer_id,group\nM1,C1,B\nM1,C2,control\n"),
+        "campaign_touches",
+    )
+    # a control flag without a variant column says who was in the control group
+    flags = import_file(
+        store,
+        _csv_bytes("campaign_id,customer_id,is_control\nM1,C1,yes\nM1,C2,no\n"),
+        "campaign_touches",
+    )
+    assert flags.updated == 2
+    touches = _rows(store, models.campaign_touches, models.campaign_touches.c.customer_id)
+    assert touches[["variant", "is_control"]].values.tolist() == [["control", True], ["A", False]]
+
+
+def test_campaigns_from_a_customers_file_keep_what_the_file_does_not_say(store):
+    with_cost = "ID,Dt_Customer,Z_CostContact,AcceptedCmp1\n1,2024-03-01,3,1\n2,2024-03-02,3,0\n"
+    import_file(store, _csv_bytes(with_cost), "customers")
+    campaign = _rows(store, models.campaigns, models.campaigns.c.campaign_id).iloc[0]
+    assert float(campaign["cost"]) == 6.0
+    without_cost = "ID,Dt_Customer,AcceptedCmp1\n1,2024-03-01,1\n2,2024-03-02,0\n"
+    again = import_file(store, _csv_bytes(without_cost), "customers")
+    assert (again.related["campaigns"].updated, again.related["campaigns"].unchanged) == (0, 1)
+    campaign = _rows(store, models.campaigns, models.campaigns.c.campaign_id).iloc[0]
+    assert (float(campaign["cost"]), float(campaign["cost_per_contact"])) == (6.0, 3.0)

@@ -237,13 +237,13 @@ def load(
                 key = entity_spec(table_name).key
                 counts[table_name] = upsert(
                     conn, table, related[table_name], key, batch_id,
-                    kept=validated.filled.get(table_name, frozenset()),
+                    kept=validated.filled.get(table_name, {}),
                 )  # fmt: skip
         _report(progress, 0.35)
 
         main = upsert(
             conn, spec.table, good, spec.key, batch_id,
-            kept=validated.filled.get(spec.table.name, frozenset()),
+            kept=validated.filled.get(spec.table.name, {}),
         )  # fmt: skip
         if spec.name == "order_lines" and main.updated + main.unchanged:
             main.removed = _remove_stale_lines(conn, good)
@@ -253,7 +253,7 @@ def load(
             counts["campaign_touches"] = upsert(
                 conn, models.campaign_touches, related["campaign_touches"],
                 entity_spec("campaign_touches").key, batch_id,
-                kept=validated.filled.get("campaign_touches", frozenset()),
+                kept=validated.filled.get("campaign_touches", {}),
             )  # fmt: skip
         _write_rejects(conn, batch_id, rejects)
         bump_data_version(conn)
@@ -372,10 +372,12 @@ def _merged_touch_repeats(touches: pd.DataFrame, named: pd.Series) -> np.ndarray
     replaced by their survivor (`named`: the customer ids as the file gave them). As in a
     merge, a touch the file gives for the survivor itself wins, else the first."""
     replaced = (touches["customer_id"] != named).to_numpy()
-    order = np.lexsort((np.arange(len(touches)), replaced))
-    repeated = touches.iloc[order].duplicated(["campaign_id", "customer_id"]).to_numpy()
     repeats = np.zeros(len(touches), dtype=bool)
-    repeats[order[repeated]] = True
+    if not replaced.any():
+        return repeats
+    order = np.lexsort((np.arange(len(touches)), replaced))
+    keys = touches[["campaign_id", "customer_id"]].iloc[order]
+    repeats[order[keys.duplicated().to_numpy()]] = True
     return repeats
 
 
@@ -500,14 +502,16 @@ def upsert(
     batch_id: int | None,
     *,
     compare: bool = True,
-    kept: frozenset[str] = frozenset(),
+    kept: dict[str, object] | None = None,
 ) -> TableCounts:
     """Insert the rows of `frame` whose key is new and update those whose values differ,
     inside the caller's transaction (a rollback takes the staging table too). Only
     `frame`'s columns that are table columns are written; rows written get
-    import_batch_id = batch_id. Columns in `kept` are written for new keys only, never
-    compared or updated. With compare=False existing keys are left alone (counted
-    unchanged). `frame` must not repeat a key."""
+    import_batch_id = batch_id. `kept` ({column: value or None}, Validated.filled): a
+    stored row keeps its own value where `frame` holds the value a rule filled in, or
+    whatever `frame` holds when None. With compare=False existing keys are left alone
+    (counted unchanged). `frame` must not repeat a key."""
+    kept = kept or {}
     columns = [c for c in frame.columns if c in table.c and c != "import_batch_id"]
     rows = frame[columns]
     if rows.empty:
@@ -533,8 +537,14 @@ def upsert(
     # the pass may hash-join with parallel workers (10M orders: 13.7 s alone).
     match_staging = and_(*(table.c[k] == staging.c[k] for k in key))
     absent = table.c[key[0]].is_(None)
-    values = [c for c in columns if c not in key and c not in kept] if compare else []
-    differs = or_(*(_differs(table.c[c], staging.c[c]) for c in values)) if values else false()
+    values = [c for c in columns if c not in key and (c not in kept or kept[c] is not None)]
+    values = values if compare else []
+
+    def changed(name: str) -> object:  # a value a rule filled in changes nothing stored
+        differs = _differs(table.c[name], staging.c[name])
+        return and_(staging.c[name] != kept[name], differs) if name in kept else differs
+
+    differs = or_(*(changed(c) for c in values)) if values else false()
     delta = create_temp_table_as(
         conn,
         f"delta_{table.name}",
@@ -552,7 +562,12 @@ def upsert(
         ).one()
     )
     if changed:
-        assignments = {c: delta.c[c] for c in values}
+        assignments = {
+            c: case((delta.c[c] == kept[c], table.c[c]), else_=delta.c[c])
+            if c in kept
+            else delta.c[c]
+            for c in values
+        }
         if stamped:
             assignments["import_batch_id"] = literal(batch_id, Integer)
         match = and_(*(table.c[k] == delta.c[k] for k in key))

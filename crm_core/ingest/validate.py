@@ -120,9 +120,11 @@ class Validated:
     entity brings along, loaded before it: 'orders' for order lines, 'campaigns' and
     'campaign_touches' for a customers file with campaign acceptances.
     rejects: row_number, column_name, reason, detail, raw (the row as read: dict).
-    filled: per table, the columns the file did not give that a rule filled in (an
-    orders file without a status column: 'paid'); written for new rows, left as stored
-    for rows already in the store.
+    filled: per table, the columns that a rule filled in because the file did not give
+    them, each with the value it filled in (an orders file without a status column:
+    'paid'; None: every value of the column). Such values are written for new rows only;
+    a stored row keeps its own. A value the file's data decided (a negative amount makes
+    an order 'refunded') is written as usual.
     """
 
     entity: str
@@ -133,7 +135,7 @@ class Validated:
     related: dict[str, pd.DataFrame] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     options: ImportOptions = field(default_factory=ImportOptions)
-    filled: dict[str, frozenset[str]] = field(default_factory=dict)
+    filled: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -294,32 +296,37 @@ def validate(
         related=related,
         ignored_columns=ignored,
         options=options,
-        filled=_filled_by_rule(spec.name, by_field, related),
+        filled=_filled_by_rule(spec.name, by_field, options, related),
     )
 
 
 def _filled_by_rule(
-    entity: str, by_field: dict[str, list[str]], related: dict[str, pd.DataFrame]
-) -> dict[str, frozenset[str]]:
+    entity: str,
+    by_field: dict[str, list[str]],
+    options: ImportOptions,
+    related: dict[str, pd.DataFrame],
+) -> dict[str, dict[str, object]]:
     """Per table, the columns that the finishers fill in when the file has no column for
-    them (see Validated.filled)."""
+    them, with the value filled in (see Validated.filled)."""
     mapped = by_field.keys()
+    status = {} if "status" in mapped else {"status": options.default_status}
     if entity == "orders":
-        return {"orders": frozenset({"status"} - mapped)}
+        return {"orders": status}
     if entity == "order_lines":  # lines carry no order discount
-        return {"orders": frozenset({"discount"} | ({"status"} - mapped))}
+        return {"orders": {**status, "discount": None}}
     if entity == "campaigns":
-        return {"campaigns": frozenset({"name"} - mapped)}
-    if entity == "campaign_touches":
-        unmapped = {"variant"} - mapped
-        if not {"variant", "is_control"} & mapped:
-            unmapped.add("is_control")
-        return {"campaign_touches": frozenset(unmapped)}
+        return {"campaigns": {} if "name" in mapped else {"name": None}}
+    if entity == "campaign_touches":  # a file with either column says who was in control
+        unknown = not {"variant", "is_control"} & mapped
+        return {"campaign_touches": {"variant": None, "is_control": None} if unknown else {}}
     if "campaign_touches" in related:  # a customers file with campaign acceptances
-        return {
-            "campaigns": frozenset({"name"}),
-            "campaign_touches": frozenset({"variant", "is_control"}),
-        }
+        campaign = dict.fromkeys(("name", "channel", "started_at"))
+        if "campaign_cost_per_contact" not in mapped:
+            campaign.update(dict.fromkeys(("cost", "cost_per_contact")))
+        if "campaign_revenue_per_response" not in mapped:
+            campaign["revenue_per_response"] = None
+        touch = dict.fromkeys(("variant", "is_control", "sent_at"))
+        return {"campaigns": campaign, "campaign_touches": touch}
     return {}
 
 
