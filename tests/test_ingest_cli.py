@@ -169,26 +169,29 @@ def test_a_rejects_folder_without_write_permission_exits_2(
 
 
 @pytest.mark.parametrize(
-    "cell", ["2024-03-05T10:00:00Z", "2024-03-05 10:00:00"], ids=["zoned", "plain"]
-)
+    ("cell", "zone"),
+    [("2024-03-05T10:00:00Z", "Mars/Base"), ("2024-03-05 10:00:00", "Mars/Base"),
+     ("2024-03-05 10:00:00", "Asia")],
+    ids=["zoned", "plain", "region"],
+)  # fmt: skip
 def test_an_unknown_timezone_is_refused_when_the_arguments_are_parsed(
-    store_url, tmp_path, capsys, cell
+    store_url, tmp_path, capsys, cell, zone
 ):
     data = tmp_path / "events.csv"
     data.write_text(f"customer_id,event_type,occurred_at\nU1,pv,{cell}\n", "utf-8")
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["import", "events", str(data), "--timezone", "Mars/Base"])
+        cli.main(["import", "events", str(data), "--timezone", zone])
     assert exit_info.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert translate("data.error.unknown_timezone", zone="Mars/Base") in captured.err
+    assert translate("data.error.unknown_timezone", zone=zone) in captured.err
     assert _count(store_url, models.events) == 0
 
 
 def test_a_known_timezone_converts_zoned_cells(store_url, tmp_path, capsys):
     data = tmp_path / "events.csv"
     data.write_text("customer_id,event_type,occurred_at\nU1,pv,2024-03-05T10:00:00Z\n", "utf-8")
-    assert cli.main(["import", "events", str(data), "--timezone", "Europe/London"]) == 0
+    assert cli.main(["import", "events", str(data), "--timezone", "Asia/Tokyo"]) == 0
     assert capsys.readouterr().out == "accepted 1, rejected 0, unchanged 0, updated 0\n"
     engine = make_engine(store_url)
     try:
@@ -196,7 +199,7 @@ def test_a_known_timezone_converts_zoned_cells(store_url, tmp_path, capsys):
             stored = conn.execute(select(models.events.c.occurred_at)).scalar()
     finally:
         engine.dispose()
-    assert pd.Timestamp(stored) == pd.Timestamp("2024-03-05 10:00")
+    assert pd.Timestamp(stored) == pd.Timestamp("2024-03-05 19:00")  # 10:00 UTC in Tokyo
 
 
 def test_phones_written_as_floats_are_stored_whole_and_found_as_duplicates(

@@ -190,6 +190,18 @@ def test_data_rows_ending_in_a_separator_keep_the_header(tmp_path, title):
     assert table.bad_lines.empty
 
 
+def test_a_title_line_above_sparse_rows_is_not_taken_for_the_header(tmp_path):
+    data = (
+        b"Customers,2024-01\n"
+        b"customer_id,name,phone,email,city\n"
+        b"c1,Ann,,,\nc2,Bo,,,\nc3,Cy,,,Shanghai\n"
+    )
+    table = read_file(_write(tmp_path, "customers.csv", data))
+    assert list(table.frame.columns) == ["customer_id", "name", "phone", "email", "city"]
+    assert table.frame["customer_id"].tolist() == ["c1", "c2", "c3"]
+    assert table.frame.index.tolist() == [3, 4, 5]
+
+
 def test_classic_mac_line_endings_read_like_newlines(tmp_path):
     text = 'ticket_id,customer_id,note\nT1,C1,"two\nlines"\nT2,C2,ok\n\nT3,C3,x,extra\nT4,C4,fine\n'
     with_newlines = read_file(_write(tmp_path, "lf.csv", text.encode()))
@@ -320,6 +332,20 @@ def test_xlsx_title_rows_above_the_header_are_skipped(tmp_path):
     assert table.frame.loc[4].tolist() == ["A1", "C1", "10"]
     assert table.frame.loc[6].tolist() == ["A2", "C2", "20.5"]
     assert table.frame.index.tolist() == [4, 6]  # the sheet's row numbers
+
+
+def test_xlsx_header_with_an_unnamed_last_column_is_kept(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["订单号", "客户ID", "实付金额", None])
+    sheet.append(["A1", "C1", 10.0, "note"])
+    sheet.append(["A2", "C2", 20.5, "note"])
+    path = tmp_path / "unnamed.xlsx"
+    book.save(path)
+    table = read_file(path)
+    assert list(table.frame.columns)[:3] == ["订单号", "客户ID", "实付金额"]
+    assert table.frame["订单号"].tolist() == ["A1", "A2"]
+    assert table.frame.index.tolist() == [2, 3]
 
 
 def test_xlsx_unknown_sheet_names_the_sheets(tmp_path):

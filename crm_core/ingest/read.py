@@ -354,23 +354,28 @@ def detect_separator(lines: list[str]) -> tuple[str, int]:
     return separator, _header_index(rows)
 
 
-def _header_index(rows: Sequence[Sequence[str | None]]) -> int:
-    """Which of a table's first non-empty rows is its header (text file or sheet): the
-    first row as wide as the table, so a title above it is skipped.
-
-    As wide means at least the usual number of fields, or at least the usual number up
-    to the last filled field: data rows that end in a separator are one empty field
-    wider than their header. That second count is not used when it is 1, where it would
-    take a one-cell title for a header.
+def _header_index(rows: Sequence[Sequence[str]]) -> int:
+    """Which of a text table's first non-empty rows is its header: the first with the
+    usual number of fields, so a title line above it is skipped. Where (nearly) every row
+    of that width ends in an empty field, as when an exporter ends each data row with a
+    separator, a row one field narrower is the header too.
     """
     widths = [len(row) for row in rows]
-    filled = [_filled_width(row) for row in rows]
-    usual_width = _most_common(widths)
-    usual_filled = _most_common(filled)
+    usual = _most_common(widths)
+    full = [row for row in rows if len(row) == usual]
+    trailing = usual > 2 and sum(not row[-1].strip() for row in full) >= 0.9 * len(full)
+    least = usual - 1 if trailing else usual
+    return next(index for index, width in enumerate(widths) if width >= least)
+
+
+def _sheet_header_index(rows: Sequence[Sequence[str | None]]) -> int:
+    """Which of a sheet's first non-empty rows is its header: the first with at least
+    half as many filled cells as the usual row is wide (two at least), so a title in one
+    or two cells above it is skipped, and a header with an unnamed column is not."""
+    usual = _most_common([_filled_width(row) for row in rows])
+    least = min(usual, max(2, (usual + 1) // 2))
     return next(
-        index
-        for index, (width, filled_width) in enumerate(zip(widths, filled, strict=True))
-        if width >= usual_width or (usual_filled > 1 and filled_width >= usual_filled)
+        (index for index, row in enumerate(rows) if sum(c is not None for c in row) >= least), 0
     )
 
 
@@ -782,9 +787,7 @@ def _read_xlsx(
         workbook.close()
     if not rows:
         raise InputError("data.error.empty_file", file=name)
-    # the sheet pads every row to its widest, so a row is as wide as its filled cells
-    sample = [row[: _filled_width(row)] for row in rows[:MAX_PREVIEW_LINES]]
-    header_index = _header_index(sample)
+    header_index = _sheet_header_index(rows[:MAX_PREVIEW_LINES])
     header = [c or "" for c in rows[header_index]]
     rows = rows[header_index + 1 :]
     numbers = numbers[header_index + 1 :]

@@ -211,7 +211,7 @@ def is_known_timezone(name: str) -> bool:
     up front: a zone is only looked up when a file has a zoned cell."""
     try:
         pd.Timestamp(0, tz=name)
-    except (LookupError, ValueError):
+    except (LookupError, ValueError, OSError):  # OSError: a region's folder ('Asia')
         return False
     return True
 
