@@ -16,13 +16,15 @@ database file by a background thread after it).
 Only the fields the file maps are written: an upload without a phone column leaves the
 stored phones alone. A value that a rule fills in for a column the file lacks (an
 orders file without a status column: 'paid'; order lines: no discount) is written for
-new rows only (Validated.filled). Customers named by other entities but not in the store get a
-minimal record (is_placeholder = True), counted as customers_created. A customer merged
-into another (merged_into) is replaced by the survivor in the rows of other entities,
-so re-uploading a file after a merge changes nothing; a customers file updates the
-merged record itself (it is kept, marked merged_into), never the survivor. An
-order-lines upload replaces each uploaded order's lines: lines beyond the file's last
-line of that order are removed (`removed`).
+new rows only (Validated.filled). Customers named by other entities but not in the
+store get a minimal record (is_placeholder = True), counted as customers_created. A
+customer merged into another (merged_into) is replaced by the survivor in the rows of
+other entities, so re-uploading a file after a merge changes nothing; a customers file
+updates the merged record itself (it is kept, marked merged_into), never the survivor.
+A touch that the replacement makes a second touch of the survivor in one campaign is
+rejected (merged_customer), as the merge kept only one. An order-lines upload replaces
+each uploaded order's lines: lines beyond the file's last line of that order are
+removed (`removed`).
 
 `import_file(engine, source, entity, ...)` runs the whole chain read -> map -> validate
 -> load for the CLI and the Data page.
@@ -540,11 +542,11 @@ def upsert(
     values = [c for c in columns if c not in key and (c not in kept or kept[c] is not None)]
     values = values if compare else []
 
-    def changed(name: str) -> object:  # a value a rule filled in changes nothing stored
+    def new_value(name: str) -> object:  # a value a rule filled in changes nothing stored
         differs = _differs(table.c[name], staging.c[name])
         return and_(staging.c[name] != kept[name], differs) if name in kept else differs
 
-    differs = or_(*(changed(c) for c in values)) if values else false()
+    differs = or_(*(new_value(c) for c in values)) if values else false()
     delta = create_temp_table_as(
         conn,
         f"delta_{table.name}",
