@@ -76,7 +76,13 @@ from crm_core.db import (
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
 from crm_core.ingest.read import Source, TableRead, read_file
-from crm_core.ingest.validate import ImportOptions, Validated, raw_records, validate
+from crm_core.ingest.validate import (
+    ImportOptions,
+    Validated,
+    add_rejects,
+    raw_records,
+    validate,
+)
 
 Progress = Callable[[float], None]
 LARGE_LOAD_ROWS = 100_000
@@ -209,11 +215,12 @@ def load(
         # a customers file names the records themselves: a merged one keeps its own row
         own_rows = [] if spec.table is models.customers else [good]
         touches = good if spec.name == "campaign_touches" else related.get("campaign_touches")
-        named = None if touches is None else touches["customer_id"].copy()
+        # the ids as the file gave them: the replacement below assigns a new column
+        named = None if touches is None else touches["customer_id"]
         if _replace_merged_customers(conn, [*own_rows, *related.values()]) and named is not None:
             repeats = _merged_touch_repeats(touches, named)
             if spec.name == "campaign_touches":
-                rejects = _add_rejects(
+                rejects = add_rejects(
                     rejects, _load_rejects(good[repeats], "merged_customer", "customer_id",
                                            named[repeats], validated, source_frame),
                 )  # fmt: skip
@@ -222,7 +229,7 @@ def load(
                 related["campaign_touches"] = touches[~repeats]
         if spec.name == "campaign_touches":
             good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
-            rejects = _add_rejects(rejects, extra)
+            rejects = add_rejects(rejects, extra)
         _report(progress, 0.1)
 
         customers_created = 0
@@ -381,15 +388,6 @@ def _merged_touch_repeats(touches: pd.DataFrame, named: pd.Series) -> np.ndarray
     keys = touches[["campaign_id", "customer_id"]].iloc[order]
     repeats[order[keys.duplicated().to_numpy()]] = True
     return repeats
-
-
-def _add_rejects(rejects: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
-    """`rejects` with `extra` added, in row order."""
-    if not len(extra):
-        return rejects
-    return pd.concat([rejects, extra], ignore_index=True).sort_values(
-        "row_number", kind="stable", ignore_index=True
-    )
 
 
 def _load_rejects(

@@ -284,8 +284,7 @@ def validate(
                 "raw": [{"line": text} for text in bad_lines["text"].astype(object)],
             }
         )
-        rejects = pd.concat([rejects, line_rejects], ignore_index=True)
-        rejects = rejects.sort_values("row_number", kind="stable", ignore_index=True)
+        rejects = add_rejects(rejects, line_rejects)
     ignored = [c for c in frame.columns if c not in used]
     return Validated(
         entity=spec.name,
@@ -297,6 +296,15 @@ def validate(
         ignored_columns=ignored,
         options=options,
         filled=_filled_by_rule(spec.name, by_field, options, related),
+    )
+
+
+def add_rejects(rejects: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """`rejects` with `extra` added, in row order."""
+    if not len(extra):
+        return rejects
+    return pd.concat([rejects, extra], ignore_index=True).sort_values(
+        "row_number", kind="stable", ignore_index=True
     )
 
 
