@@ -173,6 +173,17 @@ def test_a_title_line_above_the_header_is_skipped(tmp_path):
     assert table.frame.index.tolist() == [3, 4]
 
 
+@pytest.mark.parametrize("title", ["店铺订单报表 2024年3月,,,\n", ",,,\n店铺订单报表,,,\n"])
+def test_a_title_line_padded_to_the_table_width_is_skipped(tmp_path, title):
+    data = (title + "订单号,客户ID,实付金额,订单状态\nA1,C1,10,已付款\nA2,C2,20,\n").encode("gbk")
+    table = read_file(_write(tmp_path, "padded.csv", data))
+    assert list(table.frame.columns) == ["订单号", "客户ID", "实付金额", "订单状态"]
+    assert table.frame["订单号"].tolist() == ["A1", "A2"]
+    first = title.count("\n") + 2
+    assert table.frame.index.tolist() == [first, first + 1]
+    assert table.bad_lines.empty
+
+
 @pytest.mark.parametrize("title", ["", "工单导出 2024-03\n"])
 def test_data_rows_ending_in_a_separator_keep_the_header(tmp_path, title):
     data = (

@@ -356,27 +356,40 @@ def detect_separator(lines: list[str]) -> tuple[str, int]:
 
 def _header_index(rows: Sequence[Sequence[str]]) -> int:
     """Which of a text table's first non-empty rows is its header: the first with the
-    usual number of fields, so a title line above it is skipped. Where (nearly) every row
-    of that width ends in an empty field, as when an exporter ends each data row with a
-    separator, a row one field narrower is the header too.
+    usual number of fields and enough of them filled (`_least_filled`), so a title line
+    above it is skipped, also one an exporter padded with separators to the table's
+    width. Where (nearly) every row of that width ends in an empty field, as when an
+    exporter ends each data row with a separator, a row one field narrower is the header
+    too.
     """
     widths = [len(row) for row in rows]
     usual = _most_common(widths)
     full = [row for row in rows if len(row) == usual]
     trailing = usual > 2 and sum(not row[-1].strip() for row in full) >= 0.9 * len(full)
     least = usual - 1 if trailing else usual
-    return next(index for index, width in enumerate(widths) if width >= least)
+    wide = [index for index, width in enumerate(widths) if width >= least]
+    filled = _least_filled(rows)
+    return next((index for index in wide if _filled_cells(rows[index]) >= filled), wide[0])
 
 
 def _sheet_header_index(rows: Sequence[Sequence[str | None]]) -> int:
-    """Which of a sheet's first non-empty rows is its header: the first with at least
-    half as many filled cells as the usual row is wide (two at least), so a title in one
-    or two cells above it is skipped, and a header with an unnamed column is not."""
+    """Which of a sheet's first non-empty rows is its header: the first with enough
+    filled cells (`_least_filled`), so a title in one or two cells above it is skipped,
+    and a header with an unnamed column is not."""
+    filled = _least_filled(rows)
+    return next((index for index, row in enumerate(rows) if _filled_cells(row) >= filled), 0)
+
+
+def _least_filled(rows: Sequence[Sequence[str | None]]) -> int:
+    """The fewest filled cells a header row has: half as many as the usual row is wide
+    up to its last filled cell, two at least (one when rows usually fill one)."""
     usual = _most_common([_filled_width(row) for row in rows])
-    least = min(usual, max(2, (usual + 1) // 2))
-    return next(
-        (index for index, row in enumerate(rows) if sum(c is not None for c in row) >= least), 0
-    )
+    return min(usual, max(2, (usual + 1) // 2))
+
+
+def _filled_cells(row: Sequence[str | None]) -> int:
+    """The number of cells that are not empty or blank."""
+    return sum(bool(cell and cell.strip()) for cell in row)
 
 
 def _filled_width(row: Sequence[str | None]) -> int:
