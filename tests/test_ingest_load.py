@@ -474,18 +474,23 @@ def test_a_value_the_files_data_decides_still_updates_a_stored_row(store):
     import_file(store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns")
     import_file(
         store,
-        _csv_bytes("campaign_id,customer_id,group\nM1,C1,B\nM1,C2,control\n"),
+        _csv_bytes("campaign_id,customer_id,group\nM1,C1,B\nM1,C2,control\nM1,C3,B\n"),
         "campaign_touches",
     )
-    # a control flag without a variant column says who was in the control group
+    # a control flag without a variant column says who was in the control group, and
+    # keeps the variant a treated customer got
     flags = import_file(
         store,
-        _csv_bytes("campaign_id,customer_id,is_control\nM1,C1,yes\nM1,C2,no\n"),
+        _csv_bytes("campaign_id,customer_id,is_control\nM1,C1,yes\nM1,C2,no\nM1,C3,no\n"),
         "campaign_touches",
     )
-    assert flags.updated == 2
+    assert (flags.updated, flags.unchanged) == (2, 1)
     touches = _rows(store, models.campaign_touches, models.campaign_touches.c.customer_id)
-    assert touches[["variant", "is_control"]].values.tolist() == [["control", True], ["A", False]]
+    assert touches[["variant", "is_control"]].values.tolist() == [
+        ["control", True],
+        ["A", False],
+        ["B", False],
+    ]
 
 
 def test_campaigns_from_a_customers_file_keep_what_the_file_does_not_say(store):

@@ -15,12 +15,14 @@ database file by a background thread after it).
 
 Only the fields the file maps are written: an upload without a phone column leaves the
 stored phones alone. A value that a rule fills in for a column the file lacks (an
-orders file without a status column: 'paid'; order lines: no discount) is written for
-new rows only (Validated.filled). Customers named by other entities but not in the
-store get a minimal record (is_placeholder = True), counted as customers_created. A
-customer merged into another (merged_into) is replaced by the survivor in the rows of
-other entities, so re-uploading a file after a merge changes nothing; a customers file
-updates the merged record itself (it is kept, marked merged_into), never the survivor.
+orders file without a status column: 'paid'; order lines: no discount; touches with
+is_control but no variant: 'A' for a treated row) is written for new rows only
+(Validated.filled); a stored control touch the file says was treated gets 'A'.
+Customers named by other entities but not in the store get a minimal record
+(is_placeholder = True), counted as customers_created. A customer merged into another
+(merged_into) is replaced by the survivor in the rows of other entities, so
+re-uploading a file after a merge changes nothing; a customers file updates the merged
+record itself (it is kept, marked merged_into), never the survivor.
 A touch that the replacement makes a second touch of the survivor in one campaign is
 rejected (merged_customer), as the merge kept only one. An order-lines upload replaces
 each uploaded order's lines: lines beyond the file's last line of that order are
@@ -54,6 +56,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    not_,
     or_,
     select,
     tuple_,
@@ -256,6 +259,9 @@ def load(
         )  # fmt: skip
         if spec.name == "order_lines" and main.updated + main.unchanged:
             main.removed = _remove_stale_lines(conn, good)
+        treated_variant = validated.filled.get("campaign_touches", {}).get("variant")
+        if main.updated and treated_variant:
+            _relabel_treated_controls(conn, batch_id, treated_variant)
         _report(progress, 0.8)
 
         if "campaign_touches" in related:
@@ -468,6 +474,22 @@ def _remove_stale_lines(conn: Connection, lines: pd.DataFrame) -> int:
 
 
 # -- the upsert -------------------------------------------------------------------------
+
+
+def _relabel_treated_controls(conn: Connection, batch_id: int, variant: str) -> None:
+    """A touches file with is_control but no variant keeps a stored row's variant; where
+    that was 'control' and the file says the customer was treated, it becomes `variant`,
+    the one a new treated row gets."""
+    touches = models.campaign_touches
+    conn.execute(
+        update(touches)
+        .where(
+            touches.c.import_batch_id == batch_id,
+            touches.c.variant == "control",
+            not_(touches.c.is_control),
+        )
+        .values(variant=variant)
+    )
 
 
 def _insert_into_empty(

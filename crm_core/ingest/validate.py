@@ -325,8 +325,10 @@ def _filled_by_rule(
     if entity == "campaigns":
         return {"campaigns": {} if "name" in mapped else {"name": None}}
     if entity == "campaign_touches":  # a file with either column says who was in control
-        unknown = not {"variant", "is_control"} & mapped
-        return {"campaign_touches": {"variant": None, "is_control": None} if unknown else {}}
+        if not {"variant", "is_control"} & mapped:
+            return {"campaign_touches": {"variant": None, "is_control": None}}
+        # is_control alone does not say which variant a treated row got
+        return {"campaign_touches": {} if "variant" in mapped else {"variant": "A"}}
     if "campaign_touches" in related:  # a customers file with campaign acceptances
         campaign = dict.fromkeys(("name", "channel", "started_at"))
         if "campaign_cost_per_contact" not in mapped:
