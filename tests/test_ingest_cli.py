@@ -74,6 +74,27 @@ def test_day_first_sheet_and_rejects_options(store_url, tmp_path, capsys):
     assert written["Row"].tolist() == ["3", "4"]  # lines of the file
 
 
+def test_order_lines_print_what_their_orders_got(store_url, tmp_path, capsys):
+    lines = tmp_path / "lines.csv"
+    text = (
+        "订单号,客户ID,下单时间,数量,单价,订单状态\n"
+        "A1,C1,2024-03-05,2,10,已付款\nA1,C1,2024-03-05,1,5,已付款\nA2,C2,2024-03-06,1,8,已付款\n"
+    )
+    lines.write_text(text, "utf-8")
+    assert cli.main(["import", "order_lines", str(lines)]) == 0
+    assert capsys.readouterr().out == (
+        "accepted 3, rejected 0, unchanged 0, updated 0; "
+        "orders: inserted 2, updated 0, unchanged 0\n"
+    )
+    # the same lines, only the second order's status changed: the line says so
+    lines.write_text(text.replace("1,8,已付款", "1,8,已退款"), "utf-8")
+    assert cli.main(["import", "order_lines", str(lines)]) == 0
+    assert capsys.readouterr().out == (
+        "accepted 3, rejected 0, unchanged 3, updated 0; "
+        "orders: inserted 0, updated 1, unchanged 1\n"
+    )
+
+
 def test_a_mapping_file_is_used(store_url, tmp_path, capsys):
     data = tmp_path / "shop.csv"
     data.write_text("会员,时间,付款\nC1,2024-03-01,10\n", "utf-8")

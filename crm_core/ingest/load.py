@@ -130,10 +130,16 @@ class ImportResult:
     mapping: dict[str, str] = field(default_factory=dict)
 
     def summary_line(self) -> str:
-        """The one line the command prints."""
+        """The one line the command prints: the entity's rows, then what the tables it
+        brought along got (order lines: '; orders: inserted I, updated U, unchanged K')."""
+        related = "".join(
+            f"; {table}: inserted {counts.inserted}, updated {counts.updated}, "
+            f"unchanged {counts.unchanged}"
+            for table, counts in self.related.items()
+        )
         return (
             f"accepted {self.accepted}, rejected {self.rejected}, "
-            f"unchanged {self.unchanged}, updated {self.updated}"
+            f"unchanged {self.unchanged}, updated {self.updated}{related}"
         )
 
 
