@@ -343,13 +343,15 @@ def test_cells_written_as_no_value_are_empty(store):
         "O1,C1,2024-03-05,10,paid,NULL,-,#N/A\n"
         "O2,C1,2024-03-06,12,paid,--,N/A,null\n"
         "O3,C1,2024-03-07,n/a,paid,,,\n"
+        "O4,C1,2024-03-08,14,paid,None,nan,NaN\n"
+        "O5,C1,2024-03-09,16,paid,Null,,\n"
     )
     result = import_file(store, _csv_bytes(text), "orders")
-    assert (result.accepted, result.rejected) == (2, 1)
+    assert (result.accepted, result.rejected) == (4, 1)
     assert result.rejects[["row_number", "reason"]].values.tolist() == [[4, "missing_value"]]
     stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
     assert stored["channel"].isna().all() and stored["paid_at"].isna().all()
-    assert stored["discount"].astype(float).tolist() == [0.0, 0.0]
+    assert stored["discount"].astype(float).tolist() == [0.0, 0.0, 0.0, 0.0]
 
 
 def test_empty_cells_in_optional_columns_take_the_store_defaults(store):

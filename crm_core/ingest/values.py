@@ -33,9 +33,12 @@ EXCEL_SERIAL_RANGE = (20_000.0, 80_000.0)  # 1954-10-03 .. 2119-01-10
 UNIX_SECONDS_RANGE = (100_000_000, 4_102_444_800)  # 1973-03-03 .. 2100-01-01 (UTC)
 
 
-NO_VALUE_WORDS: frozenset[str] = frozenset({"NULL", "null", "N/A", "n/a", "#N/A", "-", "--"})
-"""Cells that exports write for "no value" (databases, BI tools, Excel's #N/A, a dash
-in a report): read as empty, so an optional column written that way keeps its row."""
+NO_VALUE_WORDS: frozenset[str] = frozenset(
+    {"NULL", "Null", "null", "None", "NaN", "nan", "N/A", "n/a", "#N/A", "-", "--"}
+)
+"""Cells that exports write for "no value" (databases, BI tools, Python and pandas
+scripts, Excel's #N/A, a dash in a report): read as empty, so an optional column written
+that way keeps its row. Exact spellings only: 'NA' and 'Nan' can be a code or a name."""
 
 
 def clean_text(column: pd.Series) -> pd.Series:
