@@ -21,6 +21,7 @@ from crm_core.db import data_version
 from crm_core.errors import InputError
 from crm_core.ingest import (
     ImportOptions,
+    entity_spec,
     find_template,
     import_file,
     import_history,
@@ -352,6 +353,36 @@ def test_cells_written_as_no_value_are_empty(store):
     stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
     assert stored["channel"].isna().all() and stored["paid_at"].isna().all()
     assert stored["discount"].astype(float).tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("entity", "text"),
+    [
+        (
+            "orders",
+            "order_id,customer_id,ordered_at,amount\n"
+            "A1,C1,2024-03-05,10\n,C2,2024-03-06,12\nnan,C3,2024-03-07,14\n",
+        ),
+        (
+            "events",
+            "event_id,customer_id,event_type,occurred_at\n"
+            "E1,C1,browse,2024-03-05\n,C2,cart,2024-03-06\nNone,C3,cart,2024-03-07\n",
+        ),
+        (
+            "survey_responses",
+            "response_id,customer_id,responded_at,nps\n"
+            "R1,C1,2024-03-05,9\n,C2,2024-03-06,7\nnan,C3,2024-03-07,3\n",
+        ),
+    ],
+)
+def test_a_row_without_its_id_is_rejected_where_the_file_has_ids(store, entity, text):
+    key = entity_spec(entity).key[0]
+    for _ in range(2):  # into an empty table, then into one that holds the first row
+        result = import_file(store, _csv_bytes(text), entity)
+        assert result.accepted == 1
+        rejects = result.rejects[["row_number", "column_name", "reason"]].values.tolist()
+        assert rejects == [[3, key, "missing_value"], [4, key, "missing_value"]]
+    assert _count(store, entity_spec(entity).table) == 1
 
 
 def test_empty_cells_in_optional_columns_take_the_store_defaults(store):

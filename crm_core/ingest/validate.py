@@ -23,7 +23,8 @@ Entity rules:
 - orders: a negative amount is money given back: status 'refunded' with the positive
   amount (Order docstring). Without an order id column every row gets a derived id
   (`derive_ids`), so all rows arrive, exact repeats included, and a re-upload of the
-  same file produces the same ids.
+  same file produces the same ids. With one, a row without an id is missing_value (so
+  for events and survey responses).
 - order_lines: lines are numbered 1.. within their order in file order and aggregated
   into orders (amount = sum of quantity x unit price, ordered_at = the earliest line);
   an order whose number starts with the cancellation prefix ('C', as in the UCI file)
@@ -250,7 +251,7 @@ def validate(
     # the same as when parsed one after another.
     with ThreadPoolExecutor(PARSE_THREADS) as pool:
         parsed = [
-            pool.submit(_parse_field, frame[source], spec.field(name), options)
+            pool.submit(_parse_field, frame[source], spec.field(name), options, name in spec.key)
             for name, source in single
         ]
         for (name, source), future in zip(single, parsed, strict=True):
@@ -341,10 +342,12 @@ def _filled_by_rule(
 
 
 def _parse_field(
-    raw: pd.Series, spec_field: Field, options: ImportOptions
+    raw: pd.Series, spec_field: Field, options: ImportOptions, is_key: bool = False
 ) -> tuple[pd.Series, list[tuple[pd.Series | np.ndarray, str, bool]]]:
     """Parse one column into the field's type. Returns the values and the problems found,
-    in the order they are marked: (cells, reason, whether the detail shows the cell)."""
+    in the order they are marked: (cells, reason, whether the detail shows the cell).
+    A column of the entity's key is required once the file has it, also where a file
+    without it gets derived ids (orders, events, survey responses)."""
     kind = spec_field.kind
     bad_reason = "unreadable_value"
     if kind == "id":
@@ -381,7 +384,7 @@ def _parse_field(
     problems: list[tuple[pd.Series | np.ndarray, str, bool]] = []
     if bad is not None:
         problems.append((bad, bad_reason, True))
-    if spec_field.required:
+    if spec_field.required or is_key:
         missing = values.isna() if bad is None else values.isna() & ~bad
         problems.append((missing, "missing_value", False))
     if kind in ("id", "phone", "email") and spec_field.length:
