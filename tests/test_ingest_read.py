@@ -173,7 +173,14 @@ def test_a_title_line_above_the_header_is_skipped(tmp_path):
     assert table.frame.index.tolist() == [3, 4]
 
 
-@pytest.mark.parametrize("title", ["店铺订单报表 2024年3月,,,\n", ",,,\n店铺订单报表,,,\n"])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "店铺订单报表 2024年3月,,,\n",
+        ",,,\n店铺订单报表,,,\n",
+        "店铺订单报表,导出时间 2024-04-01,,\n",
+    ],
+)
 def test_a_title_line_padded_to_the_table_width_is_skipped(tmp_path, title):
     data = (title + "订单号,客户ID,实付金额,订单状态\nA1,C1,10,已付款\nA2,C2,20,\n").encode("gbk")
     table = read_file(_write(tmp_path, "padded.csv", data))
@@ -182,6 +189,22 @@ def test_a_title_line_padded_to_the_table_width_is_skipped(tmp_path, title):
     first = title.count("\n") + 2
     assert table.frame.index.tolist() == [first, first + 1]
     assert table.bad_lines.empty
+
+
+@pytest.mark.parametrize(
+    ("data", "columns"),
+    [
+        (",customer_id\n0,C1\n1,C2\n", ["column_1", "customer_id"]),  # pandas' to_csv
+        (
+            "客户ID,金额,,,\nC1,10,a,b,c\nC2,20,a,b,c\n",
+            ["客户ID", "金额", "column_3", "column_4", "column_5"],
+        ),
+    ],
+)
+def test_a_header_with_mostly_unnamed_columns_above_its_data_is_kept(tmp_path, data, columns):
+    table = read_file(_write(tmp_path, "unnamed.csv", data.encode()))
+    assert list(table.frame.columns) == columns
+    assert table.frame.index.tolist() == [2, 3]
 
 
 @pytest.mark.parametrize("title", ["", "工单导出 2024-03\n"])

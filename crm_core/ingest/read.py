@@ -356,7 +356,7 @@ def detect_separator(lines: list[str]) -> tuple[str, int]:
 
 def _header_index(rows: Sequence[Sequence[str]]) -> int:
     """Which of a text table's first non-empty rows is its header: the first with the
-    usual number of fields and enough of them filled (`_least_filled`), so a title line
+    usual number of fields that is not a title (`_first_not_title`), so a title line
     above it is skipped, also one an exporter padded with separators to the table's
     width. Where (nearly) every row of that width ends in an empty field, as when an
     exporter ends each data row with a separator, a row one field narrower is the header
@@ -368,23 +368,39 @@ def _header_index(rows: Sequence[Sequence[str]]) -> int:
     trailing = usual > 2 and sum(not row[-1].strip() for row in full) >= 0.9 * len(full)
     least = usual - 1 if trailing else usual
     wide = [index for index, width in enumerate(widths) if width >= least]
-    filled = _least_filled(rows)
-    return next((index for index in wide if _filled_cells(rows[index]) >= filled), wide[0])
+    return wide[_first_not_title([rows[index] for index in wide], usual)]
 
 
 def _sheet_header_index(rows: Sequence[Sequence[str | None]]) -> int:
-    """Which of a sheet's first non-empty rows is its header: the first with enough
-    filled cells (`_least_filled`), so a title in one or two cells above it is skipped,
-    and a header with an unnamed column is not."""
-    filled = _least_filled(rows)
-    return next((index for index, row in enumerate(rows) if _filled_cells(row) >= filled), 0)
+    """Which of a sheet's first rows is its header: the first filled one that is not a
+    title (`_first_not_title`) in one or a few cells above it."""
+    filled = [index for index, row in enumerate(rows) if _filled_cells(row)]
+    if not filled:
+        return 0
+    width = _most_common([_filled_width(row) for row in rows])
+    return filled[_first_not_title([rows[index] for index in filled], width)]
 
 
-def _least_filled(rows: Sequence[Sequence[str | None]]) -> int:
-    """The fewest filled cells a header row has: half as many as the usual row is wide
-    up to its last filled cell, two at least (one when rows usually fill one)."""
-    usual = _most_common([_filled_width(row) for row in rows])
-    return min(usual, max(2, (usual + 1) // 2))
+def _first_not_title(rows: Sequence[Sequence[str | None]], width: int) -> int:
+    """The index of the first of `rows` that is not a title: a title fills at most half
+    of a table `width` cells wide (one cell at least) and the row after it holds no data
+    (`_holds_data`), so a header with unnamed columns above its data is kept."""
+    least = min(width, width // 2 + 1)
+    for index, row in enumerate(rows[:-1]):
+        if _filled_cells(row) >= least or _holds_data(rows[index + 1]):
+            return index
+    return max(len(rows) - 1, 0)
+
+
+NUMBER_LIKE = re.compile(r"[\d\s.,:/+\-¥$元%年月日时分秒]*\d[\d\s.,:/+\-¥$元%年月日时分秒]*")
+"""A cell written as a number, amount, phone number, date or time: digits and the
+punctuation those use."""
+
+
+def _holds_data(row: Sequence[str | None]) -> bool:
+    """Whether a row looks like data rather than a header: it has a cell written as a
+    number, amount, date or time (NUMBER_LIKE), as data rows do and headers seldom."""
+    return any(cell and NUMBER_LIKE.fullmatch(cell.strip()) for cell in row)
 
 
 def _filled_cells(row: Sequence[str | None]) -> int:
