@@ -1,8 +1,8 @@
 """`python -m crm_core import ENTITY FILE`: the Data page's upload, for scheduled jobs.
 
 Prints one line `accepted N, rejected M, unchanged K, updated U` and exits 0; an
-order-lines file adds what its orders got (`; orders: inserted I, updated U, unchanged
-K`), a customers file with campaign acceptances its campaigns and touches. A file
+order-lines file adds what its orders got (`; orders: inserted I, unchanged K, updated
+U`), a customers file with campaign acceptances its campaigns and touches. A file
 that cannot be read, or a mapping without a required column, prints the reason and
 exits 2 (the store is unchanged); so do a --rejects path that cannot be written and an
 unknown --timezone, both refused before anything is imported. The store is DATABASE_URL

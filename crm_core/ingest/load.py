@@ -131,10 +131,10 @@ class ImportResult:
 
     def summary_line(self) -> str:
         """The one line the command prints: the entity's rows, then what the tables it
-        brought along got (order lines: '; orders: inserted I, updated U, unchanged K')."""
+        brought along got (order lines: '; orders: inserted I, unchanged K, updated U')."""
         related = "".join(
-            f"; {table}: inserted {counts.inserted}, updated {counts.updated}, "
-            f"unchanged {counts.unchanged}"
+            f"; {table}: inserted {counts.inserted}, unchanged {counts.unchanged}, "
+            f"updated {counts.updated}"
             for table, counts in self.related.items()
         )
         return (
