@@ -53,6 +53,8 @@ EVENT_TYPES = ("browse", "cart", "favourite")
 TICKET_TYPES = ("logistics", "quality", "return", "consultation")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 ROLES = ("admin", "analyst", "viewer")
+FIRST_VARIANT = "A"  # the variant a treated touch gets when the file names none
+CONTROL_VARIANT = "control"  # the variant of a holdout (is_control) touch
 
 
 class Base(DeclarativeBase):
@@ -211,7 +213,9 @@ class CampaignTouch(Base):
     customer_id: Mapped[str] = mapped_column(
         ForeignKey("customers.customer_id", onupdate="CASCADE"), primary_key=True
     )
-    variant: Mapped[str] = mapped_column(String(16), default="A", server_default="A")
+    variant: Mapped[str] = mapped_column(
+        String(16), default=FIRST_VARIANT, server_default=FIRST_VARIANT
+    )
     is_control: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

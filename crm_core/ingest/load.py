@@ -484,14 +484,14 @@ def _remove_stale_lines(conn: Connection, lines: pd.DataFrame) -> int:
 
 def _relabel_treated_controls(conn: Connection, batch_id: int, variant: str) -> None:
     """A touches file with is_control but no variant keeps a stored row's variant; where
-    that was 'control' and the file says the customer was treated, it becomes `variant`,
+    that was CONTROL_VARIANT and the file says the customer was treated, it becomes `variant`,
     the one a new treated row gets."""
     touches = models.campaign_touches
     conn.execute(
         update(touches)
         .where(
             touches.c.import_batch_id == batch_id,
-            touches.c.variant == "control",
+            touches.c.variant == models.CONTROL_VARIANT,
             not_(touches.c.is_control),
         )
         .values(variant=variant)

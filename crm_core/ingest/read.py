@@ -392,7 +392,7 @@ def _first_not_title(rows: Sequence[Sequence[str | None]], width: int) -> int:
     return max(len(rows) - 1, 0)
 
 
-NUMBER_LIKE = re.compile(r"[\d\s.,:/+\-¥$元%年月日时分秒]*\d[\d\s.,:/+\-¥$元%年月日时分秒]*")
+NUMBER_LIKE = re.compile(r"(?=.*\d)[\d\s.,:/+\-¥$元%年月日时分秒]+")
 """A cell written as a number, amount, phone number, date or time: digits and the
 punctuation those use."""
 

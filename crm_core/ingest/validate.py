@@ -56,6 +56,7 @@ import pyarrow.compute as pc
 from crm_core.ingest import values as v
 from crm_core.ingest.entities import CONTROL_WORDS, EntitySpec, Field, entity_spec
 from crm_core.ingest.mapping import Mapping, check_mapping, fields_for
+from crm_core.models import CONTROL_VARIANT, FIRST_VARIANT
 
 REASONS: tuple[str, ...] = (
     "missing_value",
@@ -329,7 +330,7 @@ def _filled_by_rule(
         if not {"variant", "is_control"} & mapped:
             return {"campaign_touches": {"variant": None, "is_control": None}}
         # is_control alone does not say which variant a treated row got
-        return {"campaign_touches": {} if "variant" in mapped else {"variant": "A"}}
+        return {"campaign_touches": {} if "variant" in mapped else {"variant": FIRST_VARIANT}}
     if "campaign_touches" in related:  # a customers file with campaign acceptances
         campaign = dict.fromkeys(("name", "channel", "started_at"))
         if "campaign_cost_per_contact" not in mapped:
@@ -574,7 +575,7 @@ def _campaigns_from_customers(typed, frame, by_field, responses, options, marks)
                 {
                     "campaign_id": name,
                     "customer_id": customers["customer_id"].to_numpy(),
-                    "variant": "A",
+                    "variant": FIRST_VARIANT,
                     "is_control": False,
                     "sent_at": pd.Series(started, index=customers.index, dtype="datetime64[us]"),
                     "responded": responses[name][good].fillna(False).astype(bool).to_numpy(),
@@ -704,11 +705,11 @@ def _finish_campaign_touches(typed, frame, by_field, spec, options, marks, relat
     variant_text = (
         typed["variant"] if "variant" in typed else pd.Series(pd.NA, index=typed.index, dtype="str")
     )
-    named_control = v.map_words(variant_text, dict.fromkeys(control_words, "control")).notna()
+    named_control = v.map_words(variant_text, dict.fromkeys(control_words, CONTROL_VARIANT)).notna()
     flagged = typed.get("is_control", False)  # empty cells filled by _fill_defaults
     is_control = named_control | flagged
     typed["is_control"] = is_control.astype(bool)
-    typed["variant"] = variant_text.fillna("A").where(~is_control, "control")
+    typed["variant"] = variant_text.fillna(FIRST_VARIANT).where(~is_control, CONTROL_VARIANT)
     for flag, stamp in (("opened", "opened_at"), ("clicked", "clicked_at")):
         if flag not in typed:
             continue
