@@ -30,6 +30,7 @@ from crm_core.ingest import (
     save_template,
     suggest_mapping,
 )
+from crm_core.ingest.history import personal_columns, rejected_columns
 from tests.support.schema import schema_differences
 
 LOAD_MODULE = importlib.import_module("crm_core.ingest.load")
@@ -249,6 +250,27 @@ def test_rejects_are_stored_listed_and_downloadable(store):
     assert english["order_id"].tolist() == ["O6", "O7", "O8"]
     chinese = pd.read_csv(io.BytesIO(rejects_csv(store, result.batch_id, language="zh-CN")))
     assert chinese["原因"].tolist()[1] == "无法识别的日期"
+
+
+def test_contact_columns_of_rejected_rows_are_found_mapped_or_not(store):
+    text = (
+        "订单号,会员ID,下单时间,金额,收货人手机,Buyer E-mail,备注\n"
+        "A1,C1,2024-03-05,十元,13800138000,wang@example.com,电话联系\n"
+    )
+    result = import_file(store, text.encode(), "orders")
+    rejects = import_rejects(store, result.batch_id)
+    columns = rejected_columns(rejects)
+    assert columns == ["订单号", "会员ID", "下单时间", "金额", "收货人手机", "Buyer E-mail", "备注"]
+    # an orders file maps no contact field: the headers name them
+    assert personal_columns(result.mapping, columns) == ["收货人手机", "Buyer E-mail"]
+    assert personal_columns({"手机": "phone"}, ["手机", "邮箱"]) == ["手机", "邮箱"]
+    hidden = pd.read_csv(
+        io.BytesIO(rejects_csv(rejects, hide=personal_columns(result.mapping, columns))),
+        dtype="str",
+    )
+    assert hidden[["收货人手机", "Buyer E-mail", "备注"]].iloc[0].tolist() == [
+        "138****8000", "w***@example.com", "电话联系",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])

@@ -18,7 +18,12 @@ from crm_core.ingest import (
     read_file,
     sheet_names,
 )
-from crm_core.ingest.history import personal_columns, rejects_csv, rejects_table
+from crm_core.ingest.history import (
+    personal_columns,
+    rejected_columns,
+    rejects_csv,
+    rejects_table,
+)
 from crm_core.privacy import mask_contacts, mask_personal_columns
 from ui.context import current_language, current_role, listed, t
 from ui.data import data_key, get_engine
@@ -147,7 +152,10 @@ def show_rejects(rejects: pd.DataFrame, mapping: dict[str, str], file_name: str,
         st.caption(t("data.rejects.none"))
         return
     language = current_language()
-    hide = [] if can_see_personal_data(current_role()) else personal_columns(mapping)
+    if can_see_personal_data(current_role()):
+        hide = []
+    else:
+        hide = personal_columns(mapping, rejected_columns(rejects))
     st.subheader(t("data.rejects.title"))
     counts = rejects["reason"].value_counts()
     st.dataframe(

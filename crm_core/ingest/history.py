@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 from sqlalchemy import Engine, select
 
 from crm_core import models
 from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from crm_core.ingest.entities import entity_spec, header_key
 from crm_core.privacy import mask_contacts, neutralise_formula
 
 PERSONAL_FIELDS = ("phone", "email")
@@ -54,9 +55,37 @@ def batch_mapping(engine: Engine, batch_id: int) -> dict[str, str]:
     return dict(mapping or {})
 
 
-def personal_columns(mapping: dict[str, str]) -> list[str]:
-    """The file's columns that held phone numbers or e-mail addresses."""
-    return [source for source, field in mapping.items() if field in PERSONAL_FIELDS]
+# Words in a header that name a phone number or an e-mail address (compared as header_key)
+PERSONAL_HEADER_WORDS = ("手机", "电话", "邮箱", "邮件", "phone", "mobile", "email")
+
+
+def personal_columns(mapping: dict[str, str], columns: Iterable[str] = ()) -> list[str]:
+    """The file's columns that held phone numbers or e-mail addresses: those mapped to
+    such a field, and, among `columns`, those whose header names one although no field
+    took it (an orders file's 手机号, kept in its rejected rows): a customer's phone or
+    e-mail alias, or a header containing one of PERSONAL_HEADER_WORDS."""
+    aliases = {
+        header_key(alias)
+        for field in entity_spec("customers").fields
+        if field.name in PERSONAL_FIELDS
+        for alias in field.aliases
+    }
+    mapped = [source for source, field in mapping.items() if field in PERSONAL_FIELDS]
+    named = [
+        column
+        for column in dict.fromkeys(columns)
+        if column not in mapped
+        and (
+            header_key(column) in aliases
+            or any(word in header_key(column) for word in PERSONAL_HEADER_WORDS)
+        )
+    ]
+    return mapped + named
+
+
+def rejected_columns(rejects: pd.DataFrame) -> list[str]:
+    """The file's columns as kept in its rejected rows (their raw dicts), in file order."""
+    return list(dict.fromkeys(column for raw in rejects["raw"] for column in raw or {}))
 
 
 REASON_CODE_COLUMN = "reason_code"
