@@ -73,7 +73,11 @@ def _save_template_form(engine, entity: str, mapping: dict, columns: list[str]) 
             st.success(t("data.template.saved", name=name.strip()))
 
 
-def _run_import(engine, upload, data: bytes, entity: str, mapping: dict, options, sheet) -> None:
+def _run_import(
+    engine, upload, data: bytes, file_id: str, entity: str, mapping: dict, options, sheet
+) -> None:
+    """Import the upload; its result is kept for this file (di.KEY_RESULT: file id, result)."""
+    st.session_state.pop(di.KEY_RESULT, None)
     bar = st.progress(0.0, text=t("data.import.running", file=upload.name))
     shown = [0.0]
 
@@ -101,7 +105,7 @@ def _run_import(engine, upload, data: bytes, entity: str, mapping: dict, options
         show_error(error)
         return
     bar.empty()
-    st.session_state[di.KEY_RESULT] = result
+    st.session_state[di.KEY_RESULT] = (file_id, result)
 
 
 def upload_tab() -> None:
@@ -119,14 +123,15 @@ def upload_tab() -> None:
         help=t("data.upload.file_help"),
         key=di.KEY_FILE,
     )
-    if upload is not None:
-        _upload_form(engine, entity, upload)
-    result = st.session_state.get(di.KEY_RESULT)
-    if result is not None:
+    shown_file = _upload_form(engine, entity, upload) if upload is not None else None
+    imported_file, result = st.session_state.get(di.KEY_RESULT, (None, None))
+    if result is not None and imported_file == shown_file:  # not under another file
         di.show_result(result)
 
 
-def _upload_form(engine, entity: str, upload) -> None:
+def _upload_form(engine, entity: str, upload) -> str | None:
+    """The upload's preview, options and mapping, and its Import button; returns the
+    upload's id, or None when it cannot be read."""
     data = upload.getvalue()
     file_id = di.upload_id(upload.name, data)
     sheet = None
@@ -140,7 +145,7 @@ def _upload_form(engine, entity: str, upload) -> None:
         table = di.preview(file_id, upload.name, sheet, data)
     except CrmError as error:
         show_error(error)
-        return
+        return None
     if table.kind == "xlsx":
         st.caption(t("data.upload.detected_xlsx", sheet=table.sheet, rows=len(table.frame)))
     else:
@@ -185,7 +190,8 @@ def _upload_form(engine, entity: str, upload) -> None:
     st.dataframe(table.frame.head(20))
     if st.button(t("data.import.button"), type="primary", disabled=not usable, key=di.KEY_IMPORT):
         options = ImportOptions(day_first=day_first, as_of=today if reject_future else None)
-        _run_import(engine, upload, data, entity, mapping, options, sheet)
+        _run_import(engine, upload, data, file_id, entity, mapping, options, sheet)
+    return file_id
 
 
 def history_tab() -> None:
@@ -212,7 +218,10 @@ def history_tab() -> None:
         for row in with_rejects.itertuples(index=False)
     }
     batch = st.selectbox(
-        t("data.history.pick"), list(labels), format_func=labels.get, key=di.KEY_HISTORY_BATCH
+        t("data.history.pick"),
+        list(labels),
+        format_func=labels.get,
+        key=f"{di.KEY_HISTORY_BATCH}.{next(iter(labels))}",  # a new import starts at it
     )
     engine = get_engine()
     file_name = with_rejects.set_index("id").loc[batch, "file_name"]

@@ -128,6 +128,11 @@ def test_upload_a_gbk_export_import_it_download_the_rejects_and_upload_it_again(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "data-import-en.png"), full_page=True)
 
+    # the tables' own toolbar offers no CSV (it would hold raw formulas and phone numbers)
+    rejected_rows = page.locator("[data-testid=stDataFrame]:visible").last
+    rejected_rows.hover()
+    page.get_by_role("button", name="Search").first.wait_for()
+    assert page.get_by_role("button", name="Download as CSV").count() == 0
     with page.expect_download() as download_info:
         page.get_by_role("button", name=translate("data.rejects.download", "en")).click()
     download = download_info.value
@@ -152,3 +157,11 @@ def test_upload_a_gbk_export_import_it_download_the_rejects_and_upload_it_again(
     )  # fmt: skip
     page.get_by_text(again).wait_for()
     assert _stored_orders(import_store) == ACCEPTED
+
+    # another file that cannot be read: its message alone, not the last import's result
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(empty))
+    page.get_by_text(translate("data.error.empty_file", "en", file=empty.name)).wait_for()
+    assert page.get_by_text(again).count() == 0
+    assert page.get_by_role("button", name=translate("data.rejects.download", "en")).count() == 0

@@ -176,6 +176,18 @@ def test_history_lists_imports_and_their_rejects(page_store):
         translate("data.reason.unreadable_date")
     ]
 
+    # the next import with rejects is the one shown, not the one picked before it
+    import_file(page_store, b"customer_id,date,amount\nC3,2024-03-02,ten\n", "orders",
+                file_name="april.csv", user="li")  # fmt: skip
+    at.run()
+    assert not at.exception, exception_text(at)
+    picked = at.selectbox(key=f"crm.data.history_batch.{at.dataframe[0].value['id'].iloc[0]}")
+    assert "april.csv" in picked.format_func(picked.value)
+    rejects = at.dataframe[-1].value
+    assert rejects[translate("data.rejects.reason")].tolist() == [
+        translate("data.reason.not_a_number")
+    ]
+
 
 def test_duplicates_are_previewed_and_merged_with_phones_masked_for_analysts(page_store):
     import_file(page_store, SAMPLES / "customers.csv", "customers")
