@@ -119,7 +119,7 @@ def upload_tab() -> None:
     st.caption(t(f"data.entity_help.{entity}"))
     upload = st.file_uploader(
         t("data.upload.file"),
-        type=["csv", "txt", "tsv", "xlsx", "gz"],
+        type=["csv", "txt", "tsv", "xlsx", "xls", "gz"],  # .xls: told to save it as .xlsx
         help=t("data.upload.file_help"),
         key=di.KEY_FILE,
     )
