@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from crm_core import models
 from crm_core.db import data_version
 from crm_core.errors import InputError
+from crm_core.i18n import translate
 from crm_core.ingest import (
     ImportOptions,
     entity_spec,
@@ -221,8 +222,14 @@ def test_a_missing_required_column_names_it_and_changes_nothing(store):
     with pytest.raises(InputError) as raised:
         import_file(store, _csv_bytes("customer_id,amount\nC1,10\n"), "orders")
     assert raised.value.key == "data.error.missing_columns"
-    assert "ordered_at" in raised.value.message()
-    assert "ordered_at" in raised.value.message("zh-CN")
+    for language in ("en", "zh-CN"):  # the field and the entity by their labels
+        field = translate("data.field.ordered_at", language)
+        expected = translate(
+            "data.error.missing_columns", language,
+            entity=translate("data.entity.orders", language), fields=f"{field} (ordered_at)",
+        )  # fmt: skip
+        assert raised.value.message(language) == expected
+    assert "导入订单缺少必需的列：下单时间 (ordered_at)" in raised.value.message("zh-CN")
     assert _count(store, models.import_batches) == 0
     assert data_version(store) == 0
 

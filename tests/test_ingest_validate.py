@@ -8,6 +8,7 @@ import io
 import pandas as pd
 import pytest
 
+from crm_core.errors import InputError
 from crm_core.ingest import ImportOptions, derive_ids, suggest_mapping, validate
 from crm_core.ingest.validate import REASONS, _DistinctCheck
 
@@ -81,6 +82,31 @@ def test_a_chinese_order_export_is_mapped_read_and_rejected_row_by_row():
     raw = result.rejects.set_index("row_number")["raw"][5]
     assert raw["实付金额"] == "十块" and raw["订单号"] == "A5"
     assert result.ignored_columns == ["手机号"]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "key", "english", "chinese"),
+    [
+        (
+            {"a": "customer_id", "b": "customer_id", "c": "ordered_at", "d": "amount"},
+            "data.error.field_mapped_twice",
+            "several columns are mapped to: Customer id (customer_id)",
+            "以下字段对应了多列：客户编号 (customer_id)",
+        ),
+        (
+            {"a": "customer_id"},
+            "data.error.missing_columns",
+            "missing for Orders: Order time (ordered_at), Amount (amount).",
+            "导入订单缺少必需的列：下单时间 (ordered_at)、金额 (amount)。",
+        ),
+    ],
+)
+def test_a_mapping_that_cannot_work_names_fields_by_label_and_code(mapping, key, english, chinese):
+    with pytest.raises(InputError) as raised:
+        validate(pd.DataFrame(columns=list(mapping)), "orders", mapping)
+    assert raised.value.key == key
+    assert english in raised.value.message("en") and english in str(raised.value)
+    assert chinese in raised.value.message("zh-CN")
 
 
 def test_without_as_of_a_future_date_is_accepted():

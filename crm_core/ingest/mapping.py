@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import Engine, delete, insert, select
 
 from crm_core import models
-from crm_core.errors import InputError
+from crm_core.errors import InputError, Named
 from crm_core.ingest.entities import EntitySpec, entity_spec, header_key
 from crm_core.ingest.history import REASON_CODE_COLUMN, rejects_layout_columns
 
@@ -80,17 +80,31 @@ def check_mapping(columns: Iterable[str], entity: str, mapping: Mapping) -> dict
         raise InputError("data.error.mapped_column_missing", columns=", ".join(missing_sources))
     unknown = sorted({t for t in used.values() if t not in spec.field_index})
     if unknown:
-        raise InputError("data.error.unknown_field", fields=", ".join(unknown), entity=entity)
+        raise InputError(
+            "data.error.unknown_field", fields=", ".join(unknown), entity=_entity_named(entity)
+        )
     counts = pd.Series(list(used.values()), dtype="str").value_counts()
     twice = sorted(
         name for name, count in counts.items() if count > 1 and not spec.field(name).multi
     )
     if twice:
-        raise InputError("data.error.field_mapped_twice", fields=", ".join(twice))
+        raise InputError("data.error.field_mapped_twice", fields=Named(FIELD_LABEL, tuple(twice)))
     missing = [name for name in spec.required if name not in set(used.values())]
     if missing:
-        raise InputError("data.error.missing_columns", fields=", ".join(missing), entity=entity)
+        raise InputError(
+            "data.error.missing_columns",
+            fields=Named(FIELD_LABEL, tuple(missing)),
+            entity=_entity_named(entity),
+        )
     return used
+
+
+FIELD_LABEL = "data.field."
+"""Catalog prefix of a field's label (data.field.amount: Amount, 金额)."""
+
+
+def _entity_named(entity: str) -> Named:
+    return Named("data.entity.", (entity,), with_code=False)
 
 
 def fields_for(spec: EntitySpec, mapping: dict[str, str]) -> dict[str, list[str]]:
