@@ -139,7 +139,7 @@ def _upload_form(engine, entity: str, upload) -> str | None:
         if data[:4] == b"PK\x03\x04":
             sheet = st.selectbox(
                 t("data.upload.sheet"),
-                di.workbook_sheets(file_id, data),
+                di.workbook_sheets(file_id, upload.name, data),
                 key=f"{di.KEY_SHEET}.{file_id}",
             )
         table = di.preview(file_id, upload.name, sheet, data)

@@ -289,15 +289,26 @@ def test_ids_and_empty_cells_are_kept_as_text(tmp_path):
         (b"", "data.error.empty_file"),
         (b"\n\n  \n", "data.error.empty_file"),
         (b"customer_id,amount\n", "data.error.no_rows"),
+        (b"customer_id,amount", "data.error.no_rows"),  # no line break after the header
+        ("客户ID,金额".encode("gbk"), "data.error.no_rows"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", "data.error.xls_not_supported"),
-        (b"PK\x03\x04not really a zip", "data.error.unreadable_file"),
+        (b"PK\x03\x04not really a zip", "data.error.broken_xlsx"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00\n,\x00\x03\x00>", "data.error.binary_file"),
     ],
 )
 def test_unusable_files_raise_one_typed_error(tmp_path, data, key):
     with pytest.raises(InputError) as raised:
         read_file(_write(tmp_path, "bad.csv", data))
     assert raised.value.key == key
-    assert "bad.csv" in raised.value.message() or key != "data.error.no_rows"
+    assert "bad.csv" in raised.value.message()
+    assert "bad.csv" in raised.value.message("zh-CN")
+
+
+def test_a_broken_workbook_uploaded_as_bytes_is_named_by_its_file():
+    with pytest.raises(InputError) as raised:
+        sheet_names(b"PK\x03\x04not really a zip", file_name="订单.xlsx")
+    assert raised.value.key == "data.error.broken_xlsx"
+    assert "订单.xlsx" in raised.value.message("zh-CN")
 
 
 def test_a_refused_file_leaves_no_thread_reading_it(tmp_path):

@@ -59,8 +59,8 @@ def upload_id(name: str, data: bytes) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def workbook_sheets(file_id: str, _data: bytes) -> list[str]:
-    return sheet_names(_data)
+def workbook_sheets(file_id: str, name: str, _data: bytes) -> list[str]:
+    return sheet_names(_data, file_name=name)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -142,9 +142,10 @@ def read_file(
     return result
 
 
-def sheet_names(source: Source) -> list[str]:
-    """The sheet names of an XLSX file (empty for a text file)."""
-    name, payload = _materialise(source, None)
+def sheet_names(source: Source, file_name: str | None = None) -> list[str]:
+    """The sheet names of an XLSX file (empty for a text file); file_name names an
+    upload given as bytes in messages."""
+    name, payload = _materialise(source, file_name)
     if not _head_bytes(payload, 4).startswith(b"PK\x03\x04"):
         return []
     from openpyxl import load_workbook
@@ -301,13 +302,16 @@ def _open_stream(payload: Path | bytes) -> tuple[IO[bytes], _CountingReader]:
 # -- text files -------------------------------------------------------------------------
 
 
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def detect_encoding(sample: bytes) -> str:
     """The encoding of a text sample: a BOM decides; else UTF-8 if it decodes, else
     GB18030 (a superset of GBK and GB2312) if it decodes, else charset-normalizer's best
     guess. Raises InputError when nothing reads it."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if sample.startswith(UTF16_BOMS):
         return "utf-16"
     for candidate in ("utf-8", "gb18030"):
         try:
@@ -452,7 +456,11 @@ def _read_text(
     progress: Progress | None,
     scan: _Scan,
 ) -> TableRead:
-    encoding = encoding or detect_encoding(_head_bytes(payload, SAMPLE_BYTES))
+    if encoding is None:
+        sample = _head_bytes(payload, SAMPLE_BYTES)
+        if b"\x00" in sample and not sample.startswith(UTF16_BOMS):  # no text has NUL
+            raise InputError("data.error.binary_file", file=name)
+        encoding = detect_encoding(sample)
     lines = _decoded_sample(payload, encoding)
     if not any(line.strip() for line in lines):
         raise InputError("data.error.empty_file", file=name)
@@ -571,7 +579,8 @@ def _read_delimited(
             if limit_rows is not None and rows + len(invalid) >= limit_rows:
                 break
     except pa.ArrowInvalid as error:
-        if "Empty CSV file" in str(error):
+        # nothing after the header: an empty file, or a header line without a line break
+        if "Empty CSV file" in str(error) or "Could not skip initial" in str(error):
             batches = []
         else:
             raise
@@ -766,7 +775,7 @@ def _open_workbook(load_workbook: Any, payload: Path | bytes, name: str) -> Any:
         data = payload.read_bytes() if isinstance(payload, Path) else payload
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
-        raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
+        raise InputError("data.error.broken_xlsx", file=name, detail=str(error)) from error
 
 
 def _cell_text(value: Any) -> str | None:
