@@ -27,6 +27,7 @@ from crm_core.ingest import (
     import_file,
     import_history,
     import_rejects,
+    list_templates,
     rejects_csv,
     save_template,
     suggest_mapping,
@@ -307,6 +308,15 @@ def test_a_saved_mapping_is_reused_for_the_same_headers(store):
     assert find_template(store, "orders", ["会员", "时间"]) is None
     result = import_file(store, _csv_bytes(text), "orders")
     assert (result.accepted, result.rejected) == (1, 0)
+
+    # the same source saved again replaces its mapping; another source may not take it
+    save_template(store, "小店导出", "orders", chosen, ["付款", "时间", "会员"])
+    with pytest.raises(InputError) as taken:
+        save_template(store, " 小店导出 ", "orders", {"ID": "customer_id"}, ["ID", "日期", "金额"])
+    assert taken.value.key == "data.error.template_name_taken"
+    assert "小店导出" in taken.value.message("zh-CN")
+    assert find_template(store, "orders", ["付款", "会员", "时间"])["name"] == "小店导出"
+    assert len(list_templates(store, "orders")) == 1
 
 
 def test_two_hundred_thousand_rows_with_one_percent_bad_lose_no_good_row(store, tmp_path):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, and_, delete, insert, select
 
 from crm_core import models
 from crm_core.errors import InputError, Named
@@ -150,22 +150,25 @@ def save_template(
     options: dict[str, Any] | None = None,
     user: str | None = None,
 ) -> int:
-    """Save `mapping` as the template `name` for `entity` (replacing one of that name);
-    `columns` are the file's headers (the source it is reused for). Returns its id."""
+    """Save `mapping` as the template `name` for `entity`; `columns` are the file's
+    headers (the source it is reused for). Returns its id. It replaces the template of
+    that name saved for the same headers; a name taken by another source's template is
+    refused (InputError), since replacing it would lose that source's mapping."""
     name = name.strip()
     if not name:
         raise InputError("data.error.template_name_required")
     entity_spec(entity)
-    stored_options = {**(options or {}), "headers": source_signature(columns)}
+    headers = source_signature(columns)
+    stored_options = {**(options or {}), "headers": headers}
+    table = models.mapping_templates
     with engine.begin() as conn:
-        conn.execute(
-            delete(models.mapping_templates).where(
-                models.mapping_templates.c.name == name,
-                models.mapping_templates.c.entity == entity,
-            )
-        )
+        same_name = and_(table.c.name == name, table.c.entity == entity)
+        stored = conn.execute(select(table.c.options).where(same_name)).first()
+        if stored is not None and (stored.options or {}).get("headers") != headers:
+            raise InputError("data.error.template_name_taken", name=name)
+        conn.execute(delete(table).where(same_name))
         result = conn.execute(
-            insert(models.mapping_templates).values(
+            insert(table).values(
                 name=name,
                 entity=entity,
                 mapping={k: v for k, v in mapping.items() if v},
