@@ -187,7 +187,7 @@ def _upload_form(engine, entity: str, upload) -> str | None:
     _save_template_form(engine, entity, mapping, columns)
 
     st.subheader(t("data.preview.title"))
-    st.dataframe(table.frame.head(20))
+    st.dataframe(table.frame.head(20), placeholder="")
     if st.button(t("data.import.button"), type="primary", disabled=not usable, key=di.KEY_IMPORT):
         options = ImportOptions(day_first=day_first, as_of=today if reject_future else None)
         _run_import(engine, upload, data, file_id, entity, mapping, options, sheet)
@@ -205,6 +205,7 @@ def history_tab() -> None:
     st.dataframe(
         shown,
         hide_index=True,
+        placeholder="",
         column_config={
             column: st.column_config.Column(t(f"data.history.col.{column}"))
             for column in shown.columns
@@ -263,6 +264,7 @@ def duplicates_tab() -> None:
     st.dataframe(
         part.drop(columns=["group", "match", "matched_on", "match_value"]),
         hide_index=True,
+        placeholder="",
         column_config={
             column: st.column_config.Column(t(f"data.duplicates.col.{column}"))
             for column in part.columns

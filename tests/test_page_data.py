@@ -118,6 +118,18 @@ def test_rejected_rows_are_counted_listed_and_downloadable(page_store):
     assert download.proto.label == translate("data.rejects.download")
 
 
+def test_empty_cells_show_empty_and_an_ignored_column_says_ignore(page_store):
+    content = "客户ID,下单时间,实付金额,备注\nC1,2024-03-01,10,\nC2,2024-03-02,ten,送货上门\n"
+    at = _upload(_open(), "shop.csv", content.encode(), "orders")
+    at.button(key="crm.data.import").click().run()
+    assert not at.exception, exception_text(at)
+    ignore = translate("data.mapping.ignore")
+    assert at.data_editor[0].proto.placeholder == ignore
+    # then the preview, the rejects, the history tab's tables: no "None" cells
+    placeholders = [frame.proto.placeholder for frame in at.dataframe]
+    assert placeholders[0] == ignore and placeholders[1:] == [""] * 6
+
+
 def test_a_missing_required_column_blocks_the_import(page_store):
     at = _upload(_open(), "partial.csv", b"customer_id,amount\nC1,10\n", "orders")
     assert any("ordered_at" in text for text in _texts(at.warning))

@@ -102,6 +102,7 @@ def mapping_editor(frame: pd.DataFrame, entity: str, key: str) -> dict[str, str 
         frame,
         key=key,
         hide_index=True,
+        placeholder=labels[""],  # an ignored column's empty cell reads "— ignore —"
         disabled=["column", "sample"],
         column_config={
             "column": column.TextColumn(t("data.mapping.column")),
@@ -168,7 +169,9 @@ def show_rejects(rejects: pd.DataFrame, mapping: dict[str, str], file_name: str,
         hide_index=True,
     )
     st.caption(t("data.rejects.first", count=min(SHOWN_REJECTS, len(rejects))))
-    st.dataframe(rejects_table(rejects.head(SHOWN_REJECTS), language, hide), hide_index=True)
+    st.dataframe(
+        rejects_table(rejects.head(SHOWN_REJECTS), language, hide), hide_index=True, placeholder=""
+    )
     st.download_button(
         t("data.rejects.download"),
         data=rejects_csv(rejects, language=language, hide=hide),
