@@ -400,6 +400,25 @@ def test_xlsx_unknown_sheet_names_the_sheets(tmp_path):
     assert "订单" in raised.value.message()
 
 
+@pytest.mark.parametrize("first_sheet", [[], [["订单号", "客户ID"]]])  # empty, header only
+def test_an_empty_sheet_of_a_workbook_is_named_with_the_others(tmp_path, first_sheet):
+    book = Workbook()
+    book.active.title = "空表"
+    for row in first_sheet:
+        book.active.append(row)
+    book.create_sheet("订单").append(["订单号", "客户ID"])
+    book["订单"].append(["A1", "C1"])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    for sheet in (None, "空表"):
+        with pytest.raises(InputError) as raised:
+            read_file(path, sheet=sheet)
+        assert raised.value.key == "data.error.empty_sheet"
+        told = "“空表” of two.xlsx has no data rows. Choose another sheet: 订单"
+        assert told in str(raised.value)
+    assert read_file(path, sheet="订单").frame["订单号"].tolist() == ["A1"]
+
+
 def test_preview_stops_early_and_says_so(tmp_path):
     rows = "".join(f"{i},C{i}\n" for i in range(50_000))
     path = _write(tmp_path, "big.csv", ("id,customer\n" + rows).encode())

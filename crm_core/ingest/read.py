@@ -823,12 +823,17 @@ def _read_xlsx(
                 break  # the header is among the first MAX_PREVIEW_LINES
     finally:
         workbook.close()
-    if not rows:
+    others = [s for s in sheets if s != chosen]
+    if not rows and not others:
         raise InputError("data.error.empty_file", file=name)
-    header_index = _sheet_header_index(rows[:MAX_PREVIEW_LINES])
-    header = [c or "" for c in rows[header_index]]
+    header_index = _sheet_header_index(rows[:MAX_PREVIEW_LINES]) if rows else 0
+    header = [c or "" for c in rows[header_index]] if rows else []
     rows = rows[header_index + 1 :]
     numbers = numbers[header_index + 1 :]
+    if not rows and others:  # the first sheet is often a cover or a note
+        raise InputError(
+            "data.error.empty_sheet", file=name, sheet=chosen, sheets=", ".join(others)
+        )
     complete = limit_rows is None or len(rows) < limit_rows
     if limit_rows is not None:
         rows, numbers = rows[:limit_rows], numbers[:limit_rows]
