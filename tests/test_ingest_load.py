@@ -79,11 +79,12 @@ def test_reupload_changes_nothing_and_a_changed_row_updates(store):
     assert (again.accepted, again.inserted, again.updated, again.unchanged) == (4, 0, 0, 4)
     assert again.customers_created == 0
     assert again.summary_line() == "accepted 4, rejected 0, unchanged 4, updated 0"
+    assert again.changed_nothing and not first.changed_nothing
     assert data_version(store) == version + 1
 
     changed = import_file(store, _csv_bytes(ORDERS_V2), "orders", file_name="v2.csv")
     assert (changed.inserted, changed.updated, changed.unchanged) == (1, 2, 2)
-    assert changed.customers_created == 1
+    assert changed.customers_created == 1 and not changed.changed_nothing
     orders = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
     assert float(orders.loc["O2", "amount"]) == 25.0
     assert orders.loc["O3", "status"] == "paid"
@@ -91,6 +92,16 @@ def test_reupload_changes_nothing_and_a_changed_row_updates(store):
     assert orders.loc["O1", "import_batch_id"] == first.batch_id
     assert _count(store, models.customers, models.customers.c.is_placeholder.is_(True)) == 4
     assert schema_differences(store) == []  # no staging or delta table is left
+
+
+def test_a_change_only_in_the_orders_of_order_lines_is_a_change(store):
+    text = "订单号,客户ID,下单时间,数量,单价,订单状态\nA1,C1,2024-03-05,2,10,已付款\n"
+    import_file(store, _csv_bytes(text), "order_lines")
+    refunded = import_file(store, _csv_bytes(text.replace("已付款", "已退款")), "order_lines")
+    assert (refunded.unchanged, refunded.related["orders"].updated) == (1, 1)
+    assert not refunded.changed_nothing
+    again = import_file(store, _csv_bytes(text.replace("已付款", "已退款")), "order_lines")
+    assert again.changed_nothing
 
 
 def test_only_mapped_columns_are_written(store):

@@ -86,6 +86,7 @@ def test_a_gbk_export_is_detected_mapped_and_imported(page_store):
     )
     assert done in _texts(at.success)
     assert translate("data.import.customers_created", count="5") in _texts(at.info)
+    assert translate("data.import.nothing_changed") not in _texts(at.info)
     assert _count(page_store, models.orders) == 6
 
     at.button(key="crm.data.import").click().run()
@@ -99,6 +100,7 @@ def test_a_gbk_export_is_detected_mapped_and_imported(page_store):
         rejected="0",
     )
     assert again in _texts(at.success)
+    assert translate("data.import.nothing_changed") in _texts(at.info)
 
 
 def test_rejected_rows_are_counted_listed_and_downloadable(page_store):

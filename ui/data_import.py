@@ -128,6 +128,8 @@ def show_result(result: ImportResult) -> None:
             rejected=f"{result.rejected:,}",
         )
     )
+    if result.changed_nothing:
+        st.info(t("data.import.nothing_changed"))
     if result.customers_created:
         st.info(t("data.import.customers_created", count=f"{result.customers_created:,}"))
     if result.removed:

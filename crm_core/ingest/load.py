@@ -129,6 +129,13 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     mapping: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def changed_nothing(self) -> bool:
+        """Rows were accepted and every one was stored already as it is (a re-upload)."""
+        counts = [TableCounts(self.inserted, self.updated, 0, self.removed), *self.related.values()]
+        written = sum(c.inserted + c.updated + c.removed for c in counts)
+        return self.accepted > 0 and written + self.customers_created == 0
+
     def summary_line(self) -> str:
         """The one line the command prints: the entity's rows, then what the tables it
         brought along got (order lines: '; orders: inserted I, unchanged K, updated U')."""
