@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core import models
 from crm_core.i18n import translate
 from crm_core.ingest import import_file, save_template
+from crm_core.ingest.history import REASON_CODE_COLUMN
 from crm_core.privacy import mask_contacts
 from tests.support.apptest import exception_text, open_app
 from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
@@ -116,6 +117,7 @@ def test_rejected_rows_are_counted_listed_and_downloadable(page_store):
     )
     first = at.dataframe[-1].value
     assert first[translate("data.rejects.row")].tolist() == [3, 4, 5]  # lines of the file
+    assert REASON_CODE_COLUMN not in first.columns  # the download has it, for a re-upload
     download = at.get("download_button")[0]
     assert download.proto.label == translate("data.rejects.download")
 

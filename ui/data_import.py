@@ -19,6 +19,7 @@ from crm_core.ingest import (
     sheet_names,
 )
 from crm_core.ingest.history import (
+    REASON_CODE_COLUMN,
     personal_columns,
     rejected_columns,
     rejects_csv,
@@ -171,9 +172,9 @@ def show_rejects(rejects: pd.DataFrame, mapping: dict[str, str], file_name: str,
         hide_index=True,
     )
     st.caption(t("data.rejects.first", count=min(SHOWN_REJECTS, len(rejects))))
-    st.dataframe(
-        rejects_table(rejects.head(SHOWN_REJECTS), language, hide), hide_index=True, placeholder=""
-    )
+    first = rejects_table(rejects.head(SHOWN_REJECTS), language, hide)
+    # the reason code is for a corrected file uploaded again; people read the reason
+    st.dataframe(first.drop(columns=REASON_CODE_COLUMN), hide_index=True, placeholder="")
     st.download_button(
         t("data.rejects.download"),
         data=rejects_csv(rejects, language=language, hide=hide),
