@@ -273,23 +273,27 @@ def test_rejects_are_stored_listed_and_downloadable(store):
 
 def test_contact_columns_of_rejected_rows_are_found_mapped_or_not(store):
     text = (
-        "订单号,会员ID,下单时间,金额,收货人手机,Buyer E-mail,备注\n"
-        "A1,C1,2024-03-05,十元,13800138000,wang@example.com,电话联系\n"
+        "订单号,会员手机号,下单时间,金额,收货人手机,Buyer E-mail,Tel No,微信号,备注\n"
+        "A1,13700137000,2024-03-05,十元,13800138000,wang@example.com,62345678,wx_li,电话联系\n"
+        "A2,13700137000,2024-03-05,10,13800138000,li@example.com,62345678,wx_li,备注,多一列\n"
     )
-    result = import_file(store, text.encode(), "orders")
+    mapping = {**suggest_mapping(text.splitlines()[0].split(","), "orders")}
+    mapping["会员手机号"] = "customer_id"  # a phone as the customer's id is an id here
+    result = import_file(store, text.encode(), "orders", mapping=mapping)
     rejects = import_rejects(store, result.batch_id)
     columns = rejected_columns(rejects)
-    assert columns == ["订单号", "会员ID", "下单时间", "金额", "收货人手机", "Buyer E-mail", "备注"]
-    # an orders file maps no contact field: the headers name them
-    assert personal_columns(result.mapping, columns) == ["收货人手机", "Buyer E-mail"]
+    assert columns[:9] == text.splitlines()[0].split(",") and columns[9:] == ["line"]
+    hide = personal_columns(result.mapping, columns)
+    assert hide == ["收货人手机", "Buyer E-mail", "Tel No", "微信号", "line"]
     assert personal_columns({"手机": "phone"}, ["手机", "邮箱"]) == ["手机", "邮箱"]
-    hidden = pd.read_csv(
-        io.BytesIO(rejects_csv(rejects, hide=personal_columns(result.mapping, columns))),
-        dtype="str",
-    )
-    assert hidden[["收货人手机", "Buyer E-mail", "备注"]].iloc[0].tolist() == [
-        "138****8000", "w***@example.com", "电话联系",
+    hidden = pd.read_csv(io.BytesIO(rejects_csv(rejects, hide=hide)), dtype="str")
+    shown = ["会员手机号", "收货人手机", "Buyer E-mail", "Tel No", "备注"]
+    assert hidden.iloc[0][shown].tolist() == [
+        "13700137000", "138****8000", "w***@example.com", "****5678", "电话联系",
     ]  # fmt: skip
+    assert hidden.iloc[1]["line"] == (
+        "A2,137****7000,2024-03-05,10,138****8000,l*@example.com,****5678,wx_li,备注,多一列"
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -55,15 +56,25 @@ def batch_mapping(engine: Engine, batch_id: int) -> dict[str, str]:
     return dict(mapping or {})
 
 
-# Words in a header that name a phone number or an e-mail address (compared as header_key)
-PERSONAL_HEADER_WORDS = ("手机", "电话", "邮箱", "邮件", "phone", "mobile", "email")
+# Words in a header that name a phone number or an e-mail address: Chinese ones anywhere
+# in it, English ones as whole words ("Tel No", "contact_no"; not "hotel").
+PERSONAL_HEADER_WORDS = (
+    "手机", "电话", "邮箱", "邮件", "联系方式", "座机", "固话", "电邮", "传真", "微信",
+)  # fmt: skip
+PERSONAL_HEADER_PATTERN = re.compile(
+    r"(?:^|[^a-z])(?:(?:tele|mobile)?phone|mobile|e-?mail|mail|tel|cell|contact|fax|qq"
+    r"|wechat|whatsapp)(?:$|[^a-z])"
+)
+BAD_LINE_COLUMN = "line"
+"""The one raw column of a rejected line that did not split into the file's columns."""
 
 
 def personal_columns(mapping: dict[str, str], columns: Iterable[str] = ()) -> list[str]:
     """The file's columns that held phone numbers or e-mail addresses: those mapped to
-    such a field, and, among `columns`, those whose header names one although no field
-    took it (an orders file's 手机号, kept in its rejected rows): a customer's phone or
-    e-mail alias, or a header containing one of PERSONAL_HEADER_WORDS."""
+    such a field, and, among `columns`, those no field took whose header names one (an
+    orders file's 手机号, kept in its rejected rows): a customer's phone or e-mail alias,
+    a header with one of PERSONAL_HEADER_WORDS or PERSONAL_HEADER_PATTERN; and the text
+    of lines that did not split into columns (BAD_LINE_COLUMN), which may hold them."""
     aliases = {
         header_key(alias)
         for field in entity_spec("customers").fields
@@ -74,13 +85,33 @@ def personal_columns(mapping: dict[str, str], columns: Iterable[str] = ()) -> li
     named = [
         column
         for column in dict.fromkeys(columns)
-        if column not in mapped
+        if not mapping.get(column)
         and (
-            header_key(column) in aliases
-            or any(word in header_key(column) for word in PERSONAL_HEADER_WORDS)
+            column == BAD_LINE_COLUMN
+            or header_key(column) in aliases
+            or any(word in column for word in PERSONAL_HEADER_WORDS)
+            or PERSONAL_HEADER_PATTERN.search(column.lower()) is not None
         )
     ]
     return mapped + named
+
+
+_CONTACT_IN_LINE = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|(?<![\d-])(?:\+?86[ -]?)?1\d{2}[ -]?\d{4}[ -]?\d{4}(?![\d-])"  # a mobile number
+    r"|(?<![\d-])\d{7,}(?![\d-])"  # any other run of 7 digits or more
+)
+
+
+def _mask_contacts_in_line(line: object) -> object:
+    """A line of the file with the phone numbers and e-mail addresses in it masked."""
+    if not isinstance(line, str):
+        return line
+    found = [match.group() for match in _CONTACT_IN_LINE.finditer(line)]
+    if not found:
+        return line
+    masked = iter(mask_contacts(pd.Series(found, dtype="str")))
+    return _CONTACT_IN_LINE.sub(lambda _: next(masked), line)
 
 
 def rejected_columns(rejects: pd.DataFrame) -> list[str]:
@@ -132,7 +163,9 @@ def rejects_table(
     if raw is None or raw.empty:
         return fixed
     for column in hide:
-        if column in raw.columns:
+        if column == BAD_LINE_COLUMN and column in raw.columns:
+            raw[column] = raw[column].map(_mask_contacts_in_line)
+        elif column in raw.columns:
             raw[column] = mask_contacts(raw[column].astype("str"))
     raw = raw[[c for c in raw.columns if c not in fixed.columns]]
     return pd.concat([fixed, raw], axis=1)
