@@ -283,6 +283,9 @@ def test_ids_and_empty_cells_are_kept_as_text(tmp_path):
     assert pd.isna(table.frame.loc[2, "city"])
 
 
+WEB_PAGE = "data.error.web_page_file"
+
+
 @pytest.mark.parametrize(
     ("data", "key"),
     [
@@ -294,6 +297,8 @@ def test_ids_and_empty_cells_are_kept_as_text(tmp_path):
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", "data.error.xls_not_supported"),
         (b"PK\x03\x04not really a zip", "data.error.broken_xlsx"),
         (b"\x7fELF\x02\x01\x01\x00\x00\x00\n,\x00\x03\x00>", "data.error.binary_file"),
+        (b"\xef\xbb\xbf <!DOCTYPE html><table><tr><td>1</td></tr></table>", WEB_PAGE),
+        (b'<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?>', WEB_PAGE),
     ],
 )
 def test_unusable_files_raise_one_typed_error(tmp_path, data, key):
@@ -302,6 +307,16 @@ def test_unusable_files_raise_one_typed_error(tmp_path, data, key):
     assert raised.value.key == key
     assert "bad.csv" in raised.value.message()
     assert "bad.csv" in raised.value.message("zh-CN")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_and_a_stray_nul_are_read(tmp_path, encoding):
+    text = "订单号,客户ID,金额\nA1,C1,10\nA2,C2,20\n"
+    table = read_file(_write(tmp_path, "u16.csv", text.encode(encoding)))
+    assert table.encoding == encoding
+    assert table.frame["订单号"].tolist() == ["A1", "A2"]
+    stray = read_file(_write(tmp_path, "nul.csv", b"id,note\nA1,ok\nA2,bad\x00note\n"))
+    assert stray.frame["note"].tolist() == ["ok", "bad\x00note"]
 
 
 def test_a_broken_workbook_uploaded_as_bytes_is_named_by_its_file():

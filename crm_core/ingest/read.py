@@ -303,6 +303,18 @@ def _open_stream(payload: Path | bytes) -> tuple[IO[bytes], _CountingReader]:
 
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+WEB_PAGE_STARTS = (b"<html", b"<!doctype html", b"<table", b"<?xml")
+"""How a web page or XML file saved under a spreadsheet's name (a back office's ".xls")
+begins, in lower case."""
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 text without a BOM: its ASCII characters (digits, separators, line breaks)
+    put a NUL in every other byte, on one side only ('utf-16-le' or 'utf-16-be')."""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if max(even, odd) < max(4, len(sample) // 20) or min(even, odd) * 10 > max(even, odd):
+        return None
+    return "utf-16-le" if odd > even else "utf-16-be"
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -458,9 +470,14 @@ def _read_text(
 ) -> TableRead:
     if encoding is None:
         sample = _head_bytes(payload, SAMPLE_BYTES)
-        if b"\x00" in sample and not sample.startswith(UTF16_BOMS):  # no text has NUL
+        if sample.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:14].lower().startswith(WEB_PAGE_STARTS):
+            raise InputError("data.error.web_page_file", file=name)
+        with_bom = sample.startswith((codecs.BOM_UTF8, *UTF16_BOMS))
+        encoding = (None if with_bom else _utf16_without_bom(sample)) or detect_encoding(sample)
+        if sample.count(b"\x00") > max(2, len(sample) // 1000) and not encoding.startswith(
+            "utf-16"
+        ):  # a stray NUL in a cell is read past; text has no more than that
             raise InputError("data.error.binary_file", file=name)
-        encoding = detect_encoding(sample)
     lines = _decoded_sample(payload, encoding)
     if not any(line.strip() for line in lines):
         raise InputError("data.error.empty_file", file=name)
