@@ -74,9 +74,10 @@ def _save_template_form(engine, entity: str, mapping: dict, columns: list[str]) 
 
 
 def _run_import(
-    engine, upload, data: bytes, file_id: str, entity: str, mapping: dict, options, sheet
+    engine, upload, data: bytes, shown_as: str, entity: str, mapping: dict, options, sheet
 ) -> None:
-    """Import the upload; its result is kept for this file (di.KEY_RESULT: file id, result)."""
+    """Import the upload; its result is kept for what the form shows (di.KEY_RESULT:
+    the file, entity and sheet as `_upload_form` names them, and the result)."""
     st.session_state.pop(di.KEY_RESULT, None)
     bar = st.progress(0.0, text=t("data.import.running", file=upload.name))
     shown = [0.0]
@@ -105,7 +106,7 @@ def _run_import(
         show_error(error)
         return
     bar.empty()
-    st.session_state[di.KEY_RESULT] = (file_id, result)
+    st.session_state[di.KEY_RESULT] = (shown_as, result)
 
 
 def upload_tab() -> None:
@@ -125,13 +126,13 @@ def upload_tab() -> None:
     )
     shown_file = _upload_form(engine, entity, upload) if upload is not None else None
     imported_file, result = st.session_state.get(di.KEY_RESULT, (None, None))
-    if result is not None and imported_file == shown_file:  # not under another file
+    if result is not None and imported_file == shown_file:  # not under another form
         di.show_result(result)
 
 
 def _upload_form(engine, entity: str, upload) -> str | None:
-    """The upload's preview, options and mapping, and its Import button; returns the
-    upload's id, or None when it cannot be read."""
+    """The upload's preview, options and mapping, and its Import button; returns what
+    it shows (the file, entity and sheet), or None when the file cannot be read."""
     data = upload.getvalue()
     file_id = di.upload_id(upload.name, data)
     sheet = None
@@ -188,10 +189,11 @@ def _upload_form(engine, entity: str, upload) -> str | None:
 
     st.subheader(t("data.preview.title"))
     st.dataframe(table.frame.head(20), placeholder="")
+    shown_as = f"{file_id}.{entity}.{sheet}"
     if st.button(t("data.import.button"), type="primary", disabled=not usable, key=di.KEY_IMPORT):
         options = ImportOptions(day_first=day_first, as_of=today if reject_future else None)
-        _run_import(engine, upload, data, file_id, entity, mapping, options, sheet)
-    return file_id
+        _run_import(engine, upload, data, shown_as, entity, mapping, options, sheet)
+    return shown_as
 
 
 def history_tab() -> None:

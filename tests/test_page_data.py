@@ -134,6 +134,20 @@ def test_empty_cells_show_empty_and_an_ignored_column_says_ignore(page_store):
     assert placeholders[0] == ignore and placeholders[1:] == [""] * 6
 
 
+def test_a_result_shows_only_under_the_file_and_entity_it_was_imported_as(page_store):
+    content = "客户ID,下单时间,实付金额\nC1,2024-03-01,10\n".encode()
+    at = _upload(_open(), "shop.csv", content, "orders")
+    at.button(key="crm.data.import").click().run()
+    assert len(at.success) == 1
+    at.selectbox(key="crm.data.entity").select("customers").run()
+    assert not at.exception, exception_text(at)
+    assert len(at.success) == 0
+    at.selectbox(key="crm.data.entity").select("orders").run()
+    assert len(at.success) == 1  # the same file as the same entity: its last import
+    _upload(at, "other.csv", content.replace(b"C1", b"C2"))
+    assert len(at.success) == 0
+
+
 def test_a_missing_required_column_blocks_the_import(page_store):
     at = _upload(_open(), "partial.csv", b"customer_id,amount\nC1,10\n", "orders")
     assert any("ordered_at" in text for text in _texts(at.warning))
