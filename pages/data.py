@@ -38,8 +38,9 @@ def _day_first_guess(table) -> bool:
     return any(guess_day_first(table.frame[column]) for column in table.frame.columns)
 
 
-def _choose_mapping(engine, entity: str, table, file_id: str) -> tuple[dict, str]:
-    """The mapping to start from (saved template or suggestion) and the editor's key."""
+def _choose_mapping(engine, entity: str, table, file_id: str) -> tuple[dict, str, int | None]:
+    """The mapping to start from (saved template or suggestion), the editor's key and the
+    chosen template's id."""
     columns = list(table.frame.columns)
     templates = list_templates(engine, entity)
     automatic = find_template(engine, entity, columns)
@@ -54,19 +55,24 @@ def _choose_mapping(engine, entity: str, table, file_id: str) -> tuple[dict, str
         key=f"{di.KEY_TEMPLATE}.{file_id}.{entity}",
     )
     if chosen is None:
-        return suggest_mapping(table.frame, entity), f"{di.KEY_MAPPING}.{file_id}.{entity}"
+        return suggest_mapping(table.frame, entity), f"{di.KEY_MAPPING}.{file_id}.{entity}", None
     if automatic and chosen == automatic["id"]:
         st.info(t("data.template.applied", name=names[chosen]))
     saved = templates.set_index("id").loc[chosen, "mapping"]
-    return complete_mapping(columns, saved), f"{di.KEY_MAPPING}.{file_id}.{entity}.{chosen}"
+    editor_key = f"{di.KEY_MAPPING}.{file_id}.{entity}.{chosen}"
+    return complete_mapping(columns, saved), editor_key, chosen
 
 
-def _save_template_form(engine, entity: str, mapping: dict, columns: list[str]) -> None:
+def _save_template_form(
+    engine, entity: str, mapping: dict, columns: list[str], chosen: int | None
+) -> None:
+    """Save the edited mapping; under the name of the template it started from (chosen),
+    it updates that template for this file's columns."""
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     name = left.text_input(t("data.template.name"), key=di.KEY_TEMPLATE_NAME)
     if right.button(t("data.template.save"), key=di.KEY_SAVE_TEMPLATE):
         try:
-            save_template(engine, name, entity, mapping, columns, user=_username())
+            save_template(engine, name, entity, mapping, columns, user=_username(), replaces=chosen)
         except CrmError as error:
             show_error(error)
         else:
@@ -174,7 +180,7 @@ def _upload_form(engine, entity: str, upload) -> str | None:
 
     st.subheader(t("data.mapping.title"))
     st.caption(t("data.mapping.help"))
-    start, editor_key = _choose_mapping(engine, entity, table, file_id)
+    start, editor_key, chosen = _choose_mapping(engine, entity, table, file_id)
     required = listed(t(f"data.field.{name}") for name in entity_spec(entity).required)
     st.caption(t("data.mapping.required", fields=required))
     mapping = di.mapping_editor(di.mapping_frame(table.frame, start), entity, editor_key)
@@ -185,7 +191,7 @@ def _upload_form(engine, entity: str, upload) -> str | None:
     except CrmError as error:
         st.warning(error.message(current_language()))
         usable = False
-    _save_template_form(engine, entity, mapping, columns)
+    _save_template_form(engine, entity, mapping, columns, chosen)
 
     st.subheader(t("data.preview.title"))
     st.dataframe(table.frame.head(20), placeholder="")

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core import models
 from crm_core.i18n import translate
-from crm_core.ingest import import_file, save_template
+from crm_core.ingest import find_template, import_file, list_templates, save_template
 from crm_core.ingest.history import REASON_CODE_COLUMN
 from crm_core.privacy import mask_contacts
 from tests.support.apptest import exception_text, open_app
@@ -178,6 +178,21 @@ def test_a_mapping_saved_on_the_page_is_applied_to_the_next_upload(page_store):
     with page_store.connect() as conn:
         names = set(conn.execute(select(models.mapping_templates.c.name)).scalars())
     assert names == {"小店导出", "再存一份"}
+
+    # the shop's export gained a column: started from its template, it is updated under
+    # its name; from the suggested mapping, that name is refused as another source's
+    wider = _upload(at, "shop2.csv", "会员,时间,付款,备注\nC1,2024-03-01,10,x\n".encode())
+    assert translate("data.template.applied", name="小店导出") not in _texts(wider.info)
+    wider.text_input(key="crm.data.template_name").input("小店导出").run()
+    wider.button(key="crm.data.save_template").click().run()
+    assert _texts(wider.error) == [translate("data.error.template_name_taken", name="小店导出")]
+    templates = list_templates(page_store, "orders").set_index("name")["id"]
+    box = next(b for b in wider.selectbox if b.key.startswith("crm.data.template."))
+    box.set_value(int(templates["小店导出"])).run()
+    wider.button(key="crm.data.save_template").click().run()
+    assert translate("data.template.saved", name="小店导出") in _texts(wider.success)
+    updated = find_template(page_store, "orders", ["会员", "时间", "付款", "备注"])
+    assert updated["name"] == "小店导出"
 
 
 def test_an_xlsx_sheet_is_chosen_and_imported(page_store):

@@ -149,11 +149,13 @@ def save_template(
     *,
     options: dict[str, Any] | None = None,
     user: str | None = None,
+    replaces: int | None = None,
 ) -> int:
     """Save `mapping` as the template `name` for `entity`; `columns` are the file's
     headers (the source it is reused for). Returns its id. It replaces the template of
-    that name saved for the same headers; a name taken by another source's template is
-    refused (InputError), since replacing it would lose that source's mapping."""
+    that name saved for the same headers, or the one whose id is `replaces` (a template
+    the user started from, for a source whose columns changed); a name taken by another
+    source's template is refused (InputError), since that source's mapping would be lost."""
     name = name.strip()
     if not name:
         raise InputError("data.error.template_name_required")
@@ -163,8 +165,9 @@ def save_template(
     table = models.mapping_templates
     with engine.begin() as conn:
         same_name = and_(table.c.name == name, table.c.entity == entity)
-        stored = conn.execute(select(table.c.options).where(same_name)).first()
-        if stored is not None and (stored.options or {}).get("headers") != headers:
+        stored = conn.execute(select(table.c.id, table.c.options).where(same_name)).first()
+        other_source = stored is not None and (stored.options or {}).get("headers") != headers
+        if other_source and stored.id != replaces:
             raise InputError("data.error.template_name_taken", name=name)
         conn.execute(delete(table).where(same_name))
         result = conn.execute(
