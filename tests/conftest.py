@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine
@@ -113,12 +114,21 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, app_server):
-    """A fresh browser tab (own cookies and session) on the app's start page."""
+@contextmanager
+def browser_tab(browser, url: str):
+    """A fresh browser tab (own cookies and session) on `url`, closed at the end."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(BROWSER_STEP_TIMEOUT_MS)
     tab = context.new_page()
-    tab.goto(app_server.url)
-    yield tab
-    context.close()
+    tab.goto(url)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    """A fresh browser tab on the app's start page."""
+    with browser_tab(browser, app_server.url) as tab:
+        yield tab

@@ -18,7 +18,7 @@ from crm_core.db import make_engine
 from crm_core.i18n import translate
 from crm_core.ingest.history import REASON_CODE_COLUMN
 from crm_core.privacy import mask_contacts
-from tests.conftest import BROWSER_STEP_TIMEOUT_MS, DEMO_TEST_CUSTOMERS, TEST_ADMIN_PASSWORD
+from tests.conftest import DEMO_TEST_CUSTOMERS, TEST_ADMIN_PASSWORD, browser_tab
 from tests.support.browser import ARTIFACTS, AppServer, sign_in
 
 pytestmark = pytest.mark.browser
@@ -69,12 +69,8 @@ def import_app(import_store):
 
 @pytest.fixture
 def data_page(browser, import_app):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(BROWSER_STEP_TIMEOUT_MS)
-    tab = context.new_page()
-    tab.goto(import_app.url)
-    yield tab
-    context.close()
+    with browser_tab(browser, import_app.url) as tab:
+        yield tab
 
 
 def _choose_orders(page) -> None:
