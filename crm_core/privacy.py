@@ -19,6 +19,7 @@ Masking rules (the masked value never contains more than the digits shown here):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -148,6 +149,29 @@ def mask_phone(value: object) -> str | None:
 def mask_email(value: object) -> str | None:
     """One masked e-mail ("wangfang@example.com" -> "w*******@example.com")."""
     return _scalar(mask_emails(pd.Series([value], dtype=object)))
+
+
+_CONTACT_IN_TEXT = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|(?<![\d-])(?:\+?86[ -]?)?1\d{2}[ -]?\d{4}[ -]?\d{4}(?![\d-])"  # a mobile number
+    r"|(?<![\d-])\d{7,}(?![\d-])"  # any other run of 7 digits or more
+)
+
+
+def mask_contacts_in_text(values: pd.Series) -> pd.Series:
+    """Free text (a file's line that did not split into columns) with the phone numbers
+    and e-mail addresses in it masked as `mask_contacts` masks them; missing stays."""
+
+    def mask_line(line: object) -> object:
+        if not isinstance(line, str):
+            return line
+        found = [match.group() for match in _CONTACT_IN_TEXT.finditer(line)]
+        if not found:
+            return line
+        masked = iter(mask_contacts(pd.Series(found, dtype="str")))
+        return _CONTACT_IN_TEXT.sub(lambda _: next(masked), line)
+
+    return values.map(mask_line)
 
 
 def mask_personal_columns(

@@ -91,6 +91,14 @@ def _upload_and_import(page, path) -> None:
     page.get_by_role("button", name=translate("data.import.button", "en"), exact=True).click()
 
 
+def _done(file_name: str, inserted: int, unchanged: int) -> str:
+    """The page's message after importing EXPORT: 3 rows accepted, 3 rejected."""
+    return translate(
+        "data.import.done", "en", file=file_name, accepted="3", inserted=str(inserted),
+        updated="0", unchanged=str(unchanged), rejected="3",
+    )  # fmt: skip
+
+
 def _stored_orders(url: str) -> dict[str, float]:
     """The file's orders in the store (the app adds a demo shop beside them)."""
     orders = models.orders
@@ -116,10 +124,7 @@ def test_upload_a_gbk_export_import_it_download_the_rejects_and_upload_it_again(
     page.get_by_role("heading", name=translate("data.title", "en")).wait_for()
     _choose_orders(page)
     _upload_and_import(page, export)
-    done = translate(
-        "data.import.done", "en", file=export.name, accepted="3", inserted="3",
-        updated="0", unchanged="0", rejected="3",
-    )  # fmt: skip
+    done = _done(export.name, inserted=3, unchanged=0)
     page.get_by_text(done).wait_for()
     page.get_by_text(translate("data.import.customers_created", "en", count="2")).wait_for()
     assert _stored_orders(import_store) == ACCEPTED
@@ -149,10 +154,7 @@ def test_upload_a_gbk_export_import_it_download_the_rejects_and_upload_it_again(
     assert "13600136000" not in text
 
     _upload_and_import(page, export)
-    again = translate(
-        "data.import.done", "en", file=export.name, accepted="3", inserted="0",
-        updated="0", unchanged="3", rejected="3",
-    )  # fmt: skip
+    again = _done(export.name, inserted=0, unchanged=3)
     page.get_by_text(again).wait_for()
     assert _stored_orders(import_store) == ACCEPTED
 

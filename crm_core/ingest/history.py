@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from crm_core import models
 from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from crm_core.ingest.entities import entity_spec, header_key
-from crm_core.privacy import mask_contacts, neutralise_formula
+from crm_core.privacy import mask_contacts, mask_contacts_in_text, neutralise_formula
 
 PERSONAL_FIELDS = ("phone", "email")
 
@@ -96,24 +96,6 @@ def personal_columns(mapping: dict[str, str], columns: Iterable[str] = ()) -> li
     return mapped + named
 
 
-_CONTACT_IN_LINE = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
-    r"|(?<![\d-])(?:\+?86[ -]?)?1\d{2}[ -]?\d{4}[ -]?\d{4}(?![\d-])"  # a mobile number
-    r"|(?<![\d-])\d{7,}(?![\d-])"  # any other run of 7 digits or more
-)
-
-
-def _mask_contacts_in_line(line: object) -> object:
-    """A line of the file with the phone numbers and e-mail addresses in it masked."""
-    if not isinstance(line, str):
-        return line
-    found = [match.group() for match in _CONTACT_IN_LINE.finditer(line)]
-    if not found:
-        return line
-    masked = iter(mask_contacts(pd.Series(found, dtype="str")))
-    return _CONTACT_IN_LINE.sub(lambda _: next(masked), line)
-
-
 def rejected_columns(rejects: pd.DataFrame) -> list[str]:
     """The file's columns as kept in its rejected rows (their raw dicts), in file order."""
     return list(dict.fromkeys(column for raw in rejects["raw"] for column in raw or {}))
@@ -164,7 +146,7 @@ def rejects_table(
         return fixed
     for column in hide:
         if column == BAD_LINE_COLUMN and column in raw.columns:
-            raw[column] = raw[column].map(_mask_contacts_in_line)
+            raw[column] = mask_contacts_in_text(raw[column])
         elif column in raw.columns:
             raw[column] = mask_contacts(raw[column].astype("str"))
     raw = raw[[c for c in raw.columns if c not in fixed.columns]]
