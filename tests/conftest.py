@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import Engine
 
-from crm_core.db import make_engine, upgrade_to_head
+from crm_core.db import make_engine, upgrade_to_head, wait_for_background_builds
 from tests.support.postgres import PostgresServer, postgres_bin_dir
 from tests.support.requirements import require
 
@@ -46,6 +46,7 @@ def store(request, tmp_path) -> Iterator[Engine]:
     engine = _fresh_sqlite(tmp_path) if request.param == "sqlite" else _fresh_postgres(request)
     upgrade_to_head(engine)
     yield engine
+    wait_for_background_builds()
     engine.dispose()
 
 

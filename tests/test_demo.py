@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm_core import models
 from crm_core.cli import main
-from crm_core.db import data_version
+from crm_core.db import data_version, wait_for_background_builds
 from crm_core.demo import (
     CITIES,
     LOAD_ORDER,
@@ -283,7 +283,8 @@ def test_load_writes_every_row_in_one_go(store, shop):
         assert first.birthday == expected["birthday"].date()
     paid = shop["orders"].loc[shop["orders"]["status"] == "paid", "amount"].sum()
     assert float(revenue) == pytest.approx(paid, abs=0.005)
-    # The bulk load dropped and rebuilt the secondary indexes.
+    # The bulk load dropped and rebuilt the secondary indexes (PostgreSQL: after the commit).
+    wait_for_background_builds()
     index_names = {ix["name"] for ix in inspect(store).get_indexes("orders")}
     assert {ix.name for ix in models.orders.indexes} <= index_names
 

@@ -88,6 +88,7 @@ def test_a_gbk_export_is_detected_mapped_and_imported(page_store):
     assert done in _texts(at.success)
     assert translate("data.import.customers_created", count="5") in _texts(at.info)
     assert translate("data.import.nothing_changed") not in _texts(at.info)
+    assert translate("data.import.indexing") not in _texts(at.info)  # SQLite builds inside
     assert _count(page_store, models.orders) == 6
 
     at.button(key="crm.data.import").click().run()
@@ -102,6 +103,20 @@ def test_a_gbk_export_is_detected_mapped_and_imported(page_store):
     )
     assert again in _texts(at.success)
     assert translate("data.import.nothing_changed") in _texts(at.info)
+
+
+def test_an_import_says_while_indexes_are_built_in_the_background(page_store, monkeypatch):
+    running = [True]
+    monkeypatch.setattr("ui.data_import.background_builds_running", lambda: running[0])
+    at = _open()
+    _upload(at, "orders.csv", (SAMPLES / "orders_taobao_gbk.csv").read_bytes(), "orders")
+    at.button(key="crm.data.import").click().run()
+    assert not at.exception, exception_text(at)
+    assert translate("data.import.indexing") in _texts(at.info)
+    running[0] = False
+    at.run()
+    assert at.success  # the result is still shown
+    assert translate("data.import.indexing") not in _texts(at.info)
 
 
 def test_rejected_rows_are_counted_listed_and_downloadable(page_store):

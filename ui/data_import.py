@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.auth import can_see_personal_data
+from crm_core.db import background_builds_running
 from crm_core.ingest import (
     ENTITIES,
     ImportResult,
@@ -131,6 +132,8 @@ def show_result(result: ImportResult) -> None:
     )
     if result.changed_nothing:
         st.info(t("data.import.nothing_changed"))
+    if background_builds_running():
+        st.info(t("data.import.indexing"))
     if result.customers_created:
         st.info(t("data.import.customers_created", count=f"{result.customers_created:,}"))
     if result.removed:

@@ -9,9 +9,10 @@ table; one UPDATE and one INSERT then read only that delta. Re-loading the same 
 therefore changes nothing (all 'unchanged'). Money is compared rounded to its cents,
 times as stored, so equal values compare equal on SQLite and PostgreSQL alike. A table
 with no rows yet takes the rows directly (nothing to compare with). An import of at
-least LARGE_LOAD_ROWS rows runs in db.bulk_transaction (more memory; on SQLite foreign
-keys checked once, set-based, before the commit, and the write-ahead log copied into the
-database file by a background thread after it).
+least LARGE_LOAD_ROWS rows runs in db.bulk_transaction (more memory; foreign keys
+checked once, set-based, before the commit; after it, a background thread copies
+SQLite's write-ahead log into the database file, or builds PostgreSQL's secondary
+indexes).
 
 Only the fields the file maps are written: an upload without a phone column leaves the
 stored phones alone. A value that a rule fills in for a column the file lacks (an
