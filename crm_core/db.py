@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -126,6 +127,10 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+INDEX_WAIT_SECONDS = 300.0
+"""How long `snapshot_read` waits for indexes a background build has yet to create."""
+
+
 @contextmanager
 def snapshot_read(engine: Engine, tables: Sequence[Table]) -> Iterator[Connection]:
     """A transaction in which every statement sees the store as it was at the first one;
@@ -137,17 +142,44 @@ def snapshot_read(engine: Engine, tables: Sequence[Table]) -> Iterator[Connectio
     FREEZE are visible even to snapshots older than its commit. Python's sqlite3 opens
     no transaction before a SELECT, so each read would see the newest commit; this
     begins one, and SQLite then keeps the snapshot of its first read until the end.
+
+    After a bulk load into PostgreSQL the secondary indexes of `tables` are built in the
+    background (`bulk_transaction`); until they exist, this waits (at most
+    INDEX_WAIT_SECONDS, then reads without them). Reads planned for those indexes can
+    take far longer than the build without them: the Overview's KPIs probe the
+    per-customer index once per new customer, a full scan each without it.
     """
-    with engine.connect() as conn:
-        if not is_sqlite(conn):
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            if is_sqlite(conn):
-                conn.exec_driver_sql("BEGIN")
-            else:
-                names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
-                conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS SHARE MODE")
-            yield conn
+    deadline = time.monotonic() + INDEX_WAIT_SECONDS
+    while True:
+        with engine.connect() as conn:
+            if not is_sqlite(conn):
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                if is_sqlite(conn):
+                    conn.exec_driver_sql("BEGIN")
+                else:
+                    prepare = conn.dialect.identifier_preparer
+                    names = ", ".join(prepare.format_table(t) for t in tables)
+                    conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS SHARE MODE")
+                if is_sqlite(conn) or _indexes_exist(conn, tables) or time.monotonic() > deadline:
+                    yield conn
+                    return
+        time.sleep(0.5)
+
+
+def _indexes_exist(conn: Connection, tables: Sequence[Table]) -> bool:
+    """PostgreSQL: whether every index the models define on `tables` exists."""
+    names = [str(ix.name) for table in tables for ix in table.indexes]
+    if not names:
+        return True
+    found = conn.execute(
+        sa.text(
+            "SELECT count(*) FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND indexname = ANY(:names)"
+        ),
+        {"names": names},
+    ).scalar()
+    return found == len(names)
 
 
 BULK_MEMORY_MB = 512

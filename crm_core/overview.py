@@ -503,7 +503,7 @@ def monthly_revenue(engine: Engine, as_of: dt.date, months: int = 24) -> pd.Data
         .where(o.c.status.in_((PAID, REFUNDED)))
         .group_by(month.c.month_number)
     )
-    with engine.connect() as conn:
+    with snapshot_read(engine, (models.orders,)) as conn:  # waits for its indexes
         without_jit(conn)
         rows = pd.DataFrame(conn.execute(stmt).mappings().all())
     frame = _per_month(window, rows, ["paid_revenue", "refunds", "paid_orders"])
@@ -559,7 +559,7 @@ def new_vs_returning_by_month(engine: Engine, as_of: dt.date, months: int = 24) 
     new_stmt = select(first_month.c.month_number, func.count().label("new_customers")).group_by(
         first_month.c.month_number
     )
-    with engine.connect() as conn:
+    with snapshot_read(engine, (models.orders,)) as conn:  # waits for its indexes
         without_jit(conn)
         active = pd.DataFrame(conn.execute(active_stmt).mappings().all())
         new = pd.DataFrame(conn.execute(new_stmt).mappings().all())
@@ -607,7 +607,7 @@ def cohort_retention(engine: Engine, as_of: dt.date, months: int = 12) -> pd.Dat
         cells.c.month_number,
         func.count().label("active_customers"),
     ).group_by(cells.c.cohort_number, cells.c.month_number)
-    with engine.connect() as conn:
+    with snapshot_read(engine, (models.orders,)) as conn:  # waits for its indexes
         without_jit(conn)
         rows = pd.DataFrame(conn.execute(stmt).mappings().all())
     grid = pd.MultiIndex.from_tuples(

@@ -390,6 +390,47 @@ def test_postgresql_builds_the_secondary_indexes_of_a_bulk_load_after_its_commit
         assert _unchecked_foreign_keys(conn) == set()
 
 
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_snapshot_read_waits_for_the_indexes_a_bulk_load_left_to_build(store, monkeypatch):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+    release = threading.Event()
+    build = db._build
+
+    def build_when_released(engine, work):
+        release.wait(timeout=30)
+        build(engine, work)
+
+    monkeypatch.setattr(db, "_build", build_when_released)
+    with bulk_transaction(store, [models.orders]) as conn, bulk_load(conn, [models.orders]):
+        bulk_insert(conn, models.orders, _orders(["c1"] * 30))
+    seen = []
+
+    def read() -> None:
+        with snapshot_read(store, [models.orders]) as conn:
+            indexed = _index_names(conn, "orders") >= SECONDARY_ORDER_INDEXES
+            seen.append(
+                (indexed, conn.execute(select(func.count()).select_from(models.orders)).scalar())
+            )
+
+    reader = threading.Thread(target=read)
+    try:
+        reader.start()
+        reader.join(timeout=2)
+        assert reader.is_alive() and seen == []  # the rows are committed, the indexes not built
+    finally:
+        release.set()
+    reader.join(timeout=30)
+    assert seen == [(True, 30)]
+
+    wait_for_background_builds()
+    with store.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_orders_time_status_customer")  # never rebuilt
+    monkeypatch.setattr(db, "INDEX_WAIT_SECONDS", 1.0)
+    with snapshot_read(store, [models.orders]) as conn:  # gives up waiting, reads without
+        assert conn.execute(select(func.count()).select_from(models.orders)).scalar() == 30
+
+
 def test_upgrade_finishes_what_a_background_build_left_undone(store):
     with store.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_orders_time_status_customer")
