@@ -128,7 +128,10 @@ def schema_revision(engine: Engine) -> str | None:
 
 
 INDEX_WAIT_SECONDS = 300.0
-"""How long `snapshot_read` waits for indexes a background build has yet to create."""
+"""How long `snapshot_read` waits at most for indexes a background build is creating."""
+INDEX_GRACE_SECONDS = 3.0
+"""How long `snapshot_read` waits for a missing index while no build of it is under way
+(a build's thread starts right after the import's commit)."""
 
 
 @contextmanager
@@ -144,12 +147,13 @@ def snapshot_read(engine: Engine, tables: Sequence[Table]) -> Iterator[Connectio
     begins one, and SQLite then keeps the snapshot of its first read until the end.
 
     After a bulk load into PostgreSQL the secondary indexes of `tables` are built in the
-    background (`bulk_transaction`); until they exist, this waits (at most
-    INDEX_WAIT_SECONDS, then reads without them). Reads planned for those indexes can
-    take far longer than the build without them: the Overview's KPIs probe the
-    per-customer index once per new customer, a full scan each without it.
+    background (`bulk_transaction`); until they exist, this waits: while one is being
+    built (at most INDEX_WAIT_SECONDS), else INDEX_GRACE_SECONDS, then it reads without
+    them. Reads planned for those indexes can take far longer than the build without
+    them: the Overview's KPIs probe the per-customer index once per new customer, a full
+    scan each without it.
     """
-    deadline = time.monotonic() + INDEX_WAIT_SECONDS
+    start = time.monotonic()
     while True:
         with engine.connect() as conn:
             if not is_sqlite(conn):
@@ -161,10 +165,29 @@ def snapshot_read(engine: Engine, tables: Sequence[Table]) -> Iterator[Connectio
                     prepare = conn.dialect.identifier_preparer
                     names = ", ".join(prepare.format_table(t) for t in tables)
                     conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS SHARE MODE")
-                if is_sqlite(conn) or _indexes_exist(conn, tables) or time.monotonic() > deadline:
+                waited = time.monotonic() - start
+                if (
+                    is_sqlite(conn)
+                    or _indexes_exist(conn, tables)
+                    or waited > INDEX_WAIT_SECONDS
+                    or (waited > INDEX_GRACE_SECONDS and not _indexes_being_built(conn, tables))
+                ):
                     yield conn
                     return
         time.sleep(0.5)
+
+
+def _indexes_being_built(conn: Connection, tables: Sequence[Table]) -> bool:
+    """PostgreSQL: whether a CREATE INDEX on one of `tables` is running."""
+    return bool(
+        conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_progress_create_index AS p "
+                "JOIN pg_class AS c ON c.oid = p.relid WHERE c.relname = ANY(:names)"
+            ),
+            {"names": [table.name for table in tables]},
+        ).scalar()
+    )
 
 
 def _indexes_exist(conn: Connection, tables: Sequence[Table]) -> bool:
@@ -401,7 +424,8 @@ def wait_for_background_builds() -> None:
 def finish_interrupted_builds(engine: Engine) -> list[str]:
     """Create every index of the models that the store lacks, and validate every foreign
     key left NOT VALID (a background build that did not finish), unless a build of this
-    process is under way; returns their names."""
+    process is under way; an index of a table another process is indexing is left to
+    it. Returns the names of what was done."""
     from crm_core import models
 
     inspector = sa.inspect(engine)
@@ -427,8 +451,16 @@ def finish_interrupted_builds(engine: Engine) -> list[str]:
             for fk in table.foreign_key_constraints
             if fk.name in not_valid
         ]
-    if work and not background_builds_running():
-        _build(engine, _in_order(work))
+    if work and not is_sqlite(engine):
+        with engine.connect() as conn:  # another process may be building them right now
+            work = [
+                item
+                for item in work
+                if not isinstance(item, sa.Index) or not _indexes_being_built(conn, [item.table])
+            ]
+    if not work or background_builds_running():
+        return []
+    _build(engine, _in_order(work))
     return [str(item.name) for item in work]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
+import time
 import uuid
 from contextlib import closing
 
@@ -414,6 +415,8 @@ def test_a_snapshot_read_waits_for_the_indexes_a_bulk_load_left_to_build(store, 
             )
 
     reader = threading.Thread(target=read)
+    monkeypatch.setattr(db, "INDEX_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(db, "_indexes_being_built", lambda conn, tables: True)  # held above
     try:
         reader.start()
         reader.join(timeout=2)
@@ -426,9 +429,41 @@ def test_a_snapshot_read_waits_for_the_indexes_a_bulk_load_left_to_build(store, 
     wait_for_background_builds()
     with store.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_orders_time_status_customer")  # never rebuilt
-    monkeypatch.setattr(db, "INDEX_WAIT_SECONDS", 1.0)
-    with snapshot_read(store, [models.orders]) as conn:  # gives up waiting, reads without
+    monkeypatch.undo()
+    monkeypatch.setattr(db, "INDEX_GRACE_SECONDS", 1.0)
+    with snapshot_read(store, [models.orders]) as conn:  # no build under way: reads without
         assert conn.execute(select(func.count()).select_from(models.orders)).scalar() == 30
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_an_index_build_under_way_is_seen_from_another_connection(store):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+        bulk_insert(conn, models.orders, _orders(["c1"] * 100))
+        conn.exec_driver_sql(  # an index whose build takes 100 x 20 ms
+            "CREATE FUNCTION slow_length(value text) RETURNS int IMMUTABLE LANGUAGE plpgsql "
+            "AS $$ BEGIN PERFORM pg_sleep(0.02); RETURN length(value); END $$"
+        )
+    with store.connect() as conn:
+        assert not db._indexes_being_built(conn, [models.orders])
+
+    def build() -> None:
+        with store.begin() as conn:
+            conn.exec_driver_sql("CREATE INDEX ix_slow ON orders (slow_length(order_id))")
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    seen = False
+    with store.connect() as conn:
+        for _ in range(40):
+            seen = db._indexes_being_built(conn, [models.orders])
+            conn.rollback()
+            if seen:
+                break
+            time.sleep(0.05)
+        assert not db._indexes_being_built(conn, [models.customers])
+    builder.join()
+    assert seen
 
 
 def test_upgrade_finishes_what_a_background_build_left_undone(store):
