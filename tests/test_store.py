@@ -416,10 +416,13 @@ def test_a_snapshot_read_waits_for_the_indexes_a_bulk_load_left_to_build(store, 
 
     reader = threading.Thread(target=read)
     monkeypatch.setattr(db, "INDEX_GRACE_SECONDS", 0.5)
-    monkeypatch.setattr(db, "_indexes_being_built", lambda conn, tables: True)  # held above
     try:
-        reader.start()
+        with store.begin() as conn:  # the reader queues behind a lock for longer than that
+            conn.exec_driver_sql("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+            reader.start()
+            time.sleep(1.5)
         reader.join(timeout=2)
+        # No CREATE INDEX is running (the thread is held), but this process's thread is.
         assert reader.is_alive() and seen == []  # the rows are committed, the indexes not built
     finally:
         release.set()
