@@ -348,12 +348,8 @@ def _unchecked_foreign_keys(conn) -> set[str]:
 SECONDARY_ORDER_INDEXES = {ix.name for ix in models.orders.indexes}
 
 
-@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
-def test_postgresql_builds_the_secondary_indexes_of_a_bulk_load_after_its_commit(
-    store, monkeypatch
-):
-    with store.begin() as conn:
-        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+def _hold_background_builds(monkeypatch) -> threading.Event:
+    """Background builds start only once the returned event is set (at most 30 s)."""
     release = threading.Event()
     build = db._build
 
@@ -362,6 +358,16 @@ def test_postgresql_builds_the_secondary_indexes_of_a_bulk_load_after_its_commit
         build(engine, work)
 
     monkeypatch.setattr(db, "_build", build_when_released)
+    return release
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_postgresql_builds_the_secondary_indexes_of_a_bulk_load_after_its_commit(
+    store, monkeypatch
+):
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
+    release = _hold_background_builds(monkeypatch)
     try:
         with bulk_transaction(store, [models.orders]) as conn:
             with bulk_load(conn, [models.orders]):
@@ -395,14 +401,7 @@ def test_postgresql_builds_the_secondary_indexes_of_a_bulk_load_after_its_commit
 def test_a_snapshot_read_waits_for_the_indexes_a_bulk_load_left_to_build(store, monkeypatch):
     with store.begin() as conn:
         bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
-    release = threading.Event()
-    build = db._build
-
-    def build_when_released(engine, work):
-        release.wait(timeout=30)
-        build(engine, work)
-
-    monkeypatch.setattr(db, "_build", build_when_released)
+    release = _hold_background_builds(monkeypatch)
     with bulk_transaction(store, [models.orders]) as conn, bulk_load(conn, [models.orders]):
         bulk_insert(conn, models.orders, _orders(["c1"] * 30))
     seen = []
