@@ -398,11 +398,9 @@ def _build(engine: Engine, work: list[Deferred]) -> None:
     for item in work:
         try:
             with engine.begin() as conn:
-                if is_sqlite(conn):
-                    conn.execute(sa.schema.CreateIndex(item, if_not_exists=True))
-                    continue
-                set_local(conn, {"maintenance_work_mem": f"{BULK_MEMORY_MB}MB"})
                 if isinstance(item, sa.Index):
+                    if not is_sqlite(conn):
+                        set_local(conn, {"maintenance_work_mem": f"{BULK_MEMORY_MB}MB"})
                     conn.execute(sa.schema.CreateIndex(item, if_not_exists=True))
                 else:
                     name = conn.dialect.identifier_preparer.format_table(item.table)
@@ -1024,7 +1022,8 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
     """Load many rows into `tables` faster, inside the caller's transaction.
 
     Their secondary indexes are dropped now and rebuilt when the block ends; inside a
-    PostgreSQL `bulk_transaction`, after its commit, in the background (see there). On
+    PostgreSQL `bulk_transaction` the non-unique ones after its commit, in the
+    background (see there). On
     PostgreSQL their primary keys and foreign keys go too, with the foreign keys of other
     tables that refer to them: each is re-added when the block ends, so every row is
     checked in one pass (inside a PostgreSQL `bulk_transaction` by `check_foreign_key`,
@@ -1083,9 +1082,9 @@ def bulk_load(conn: Connection, tables: Sequence[Table]) -> Iterator[bool]:
         for key in primary_keys:
             conn.execute(sa.schema.AddConstraint(key))
         deferred = conn.info.get(_DEFERRED)
-        if deferred is not None:
-            deferred += indexes
-            indexes = []
+        if deferred is not None:  # a unique index checks rows: it stays inside
+            deferred += [ix for ix in indexes if not ix.unique]
+            indexes = [ix for ix in indexes if ix.unique]
         with _sqlite_settings(conn, {"cache_size": -SQLITE_SORT_CACHE_KIB} if sqlite else {}):
             for ix in indexes:
                 ix.create(conn)
