@@ -34,8 +34,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from crm_core import demo, models
-from crm_core.audiences import (
+from crm_core import demo
+from crm_core.customers.features import customer_features
+from crm_core.customers.rfm import prepare_facts
+from crm_core.customers.segments import preset
+from crm_core.customers.tags import TagFields, evaluate_tags, load_tags, tag_facts
+from crm_core.outreach.audiences import (
     Audience,
     AudienceFacts,
     apply_policy,
@@ -45,12 +49,8 @@ from crm_core.audiences import (
     export_audience,
     select_members,
 )
-from crm_core.db import make_engine, upgrade_to_head
-from crm_core.features import customer_features
-from crm_core.policy import ContactPolicy
-from crm_core.rfm import prepare_facts
-from crm_core.segments import preset
-from crm_core.tags import TagFields, evaluate_tags, load_tags, tag_facts
+from crm_core.outreach.policy import ContactPolicy
+from crm_core.store import make_engine, models, upgrade_to_head
 
 SEED = 42
 SAMPLE_FOR_LOOP = 50_000

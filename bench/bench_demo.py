@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from crm_core.db import make_engine, upgrade_to_head
 from crm_core.demo import generate_shop, load_shop
+from crm_core.store import make_engine, upgrade_to_head
 from tests.support.postgres import PostgresServer, postgres_bin_dir
 
 

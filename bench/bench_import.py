@@ -45,13 +45,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from crm_core.db import (
+from crm_core.ingest import import_file
+from crm_core.store import (
     make_engine,
     upgrade_to_head,
     wait_for_background_builds,
     wait_for_checkpoints,
 )
-from crm_core.ingest import import_file
 
 STATUSES = np.array(["paid", "paid", "paid", "paid", "refunded", "cancelled", "unpaid"])
 CHANNELS = np.array(["online", "store", "wecom"])

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from crm_core import models, overview
-from crm_core.db import make_engine, upgrade_to_head
+from crm_core.customers import overview
+from crm_core.store import make_engine, models, upgrade_to_head
 
 
 def best_of(repeat: int, step: Callable[[], object]) -> tuple[float, float, object]:

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from crm_core.privacy import mask_personal_columns, neutralise_formula
+from crm_core.outreach.privacy import mask_personal_columns, neutralise_formula
 
 
 def customer_list(rows: int, seed: int = 0) -> pd.DataFrame:

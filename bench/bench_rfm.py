@@ -39,10 +39,9 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from crm_core import demo
-from crm_core.db import make_engine, upgrade_to_head
-from crm_core.features import customer_features
-from crm_core.rfm import Scoring, prepare_facts, quantile_cuts
-from crm_core.segments import (
+from crm_core.customers.features import customer_features
+from crm_core.customers.rfm import Scoring, prepare_facts, quantile_cuts
+from crm_core.customers.segments import (
     align_customers,
     aligned_codes,
     customer_codes,
@@ -53,6 +52,7 @@ from crm_core.segments import (
     rf_grid,
     segment_table,
 )
+from crm_core.store import make_engine, upgrade_to_head
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 42

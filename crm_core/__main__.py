@@ -1,5 +1,5 @@
 import sys
 
-from crm_core.cli import main
+from crm_core.commands import main
 
 sys.exit(main())

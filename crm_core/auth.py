@@ -34,8 +34,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from crm_core import models
 from crm_core.errors import InputError, PermissionDenied
+from crm_core.store import models
 
 ROLES: tuple[str, ...] = models.ROLES
 

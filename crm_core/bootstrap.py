@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from crm_core import auth, demo
-from crm_core.db import upgrade_to_head
+from crm_core.store import upgrade_to_head
+from crm_core.store.settings import read_setting
 
 DEMO_CUSTOMERS_DEFAULT = 20_000
 DEMO_SEED = 42
@@ -54,20 +55,7 @@ def admin_password_banner(password: str) -> str:
     )
 
 
-DEMO_SHOP_SETTING = "demo_shop"
-
-
 def demo_shop_info(engine: Engine) -> dict | None:
     """What the demo loader recorded ({customers, seed, end_date, loaded_at}), or None
     when the store holds no demo shop."""
-    import json
-
-    from sqlalchemy import select
-
-    from crm_core.models import settings
-
-    with engine.connect() as conn:
-        value = conn.execute(
-            select(settings.c.value).where(settings.c.key == DEMO_SHOP_SETTING)
-        ).scalar()
-    return json.loads(value) if value else None
+    return read_setting(engine, demo.DEMO_SHOP_SETTING)

@@ -19,8 +19,27 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from crm_core import auth
-from crm_core.audiences import (
+from crm_core import asof, auth
+from crm_core.asof import WINDOW_DAYS
+from crm_core.customers.segments import (
+    PRESET_NAMES,
+    list_saved_schemes,
+    resolve_scheme_ref,
+    scheme_label,
+    segment_label,
+)
+from crm_core.customers.tags import (
+    BUILTIN_TAGS,
+    TAG_FIELDS,
+    delete_tag,
+    field_label,
+    save_tag,
+    tag_label,
+    tag_table,
+)
+from crm_core.errors import CrmError
+from crm_core.i18n import translate
+from crm_core.outreach.audiences import (
     DEFAULT_EXPORT_COLUMNS,
     EXPORT_COLUMNS,
     FILE_FORMATS,
@@ -37,36 +56,17 @@ from crm_core.audiences import (
     export_trigger,
     select_members,
 )
-from crm_core.errors import CrmError
-from crm_core.i18n import translate
-from crm_core.models import CONTACT_CHANNELS
-from crm_core.policy import EXCLUSION_REASONS, ContactPolicy, load_policy, save_policy
-from crm_core.privacy import mask_personal_columns
-from crm_core.segments import (
-    PRESET_NAMES,
-    list_saved_schemes,
-    resolve_scheme_ref,
-    scheme_label,
-    segment_label,
-)
-from crm_core.tags import (
-    BUILTIN_TAGS,
-    TAG_FIELDS,
-    delete_tag,
-    field_label,
-    save_tag,
-    tag_label,
-    tag_table,
-)
-from crm_core.triggers import (
+from crm_core.outreach.policy import EXCLUSION_REASONS, ContactPolicy, load_policy, save_policy
+from crm_core.outreach.privacy import mask_personal_columns
+from crm_core.outreach.triggers import (
     MARKETING_TRIGGERS,
     TRIGGER_LISTS,
     TriggerSettings,
-    end_of_day,
     load_trigger_settings,
     save_trigger_settings,
     trigger_list,
 )
+from crm_core.store.models import CONTACT_CHANNELS
 from ui.audiences import (
     KEY_CHANNELS,
     KEY_COLUMNS,
@@ -95,7 +95,6 @@ from ui.audiences import (
     KEY_TRIGGER_NOTICE,
     KEY_VERSION,
     KEY_WINDOW,
-    WINDOW_DAYS,
     audience_facts,
     contacts,
     current_tags,
@@ -615,8 +614,7 @@ def _trigger_settings_form(settings: TriggerSettings) -> None:
 
 def _reference_moment(as_of: dt.date) -> dt.datetime:
     """Now when the as-of date is today, else the last second of the as-of day."""
-    now = dt.datetime.now().replace(microsecond=0)
-    return now if as_of == now.date() else end_of_day(as_of)
+    return asof.reference_moment(as_of, dt.datetime.now())
 
 
 def trigger_download(

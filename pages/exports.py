@@ -12,16 +12,16 @@ import pandas as pd
 import streamlit as st
 
 from crm_core import auth
-from crm_core.audiences import (
+from crm_core.customers.segments import scheme_label
+from crm_core.errors import CrmError
+from crm_core.i18n import translate
+from crm_core.outreach.audiences import (
     FILE_FORMATS,
     channel_label,
     export_record,
     list_exports,
     redownload_export,
 )
-from crm_core.errors import CrmError
-from crm_core.i18n import translate
-from crm_core.segments import scheme_label
 from ui.audiences import KEY_EXPORT_DOWNLOAD, KEY_EXPORT_FORMAT, KEY_EXPORT_PICK
 from ui.context import current_language, current_role, current_user, t
 from ui.data import get_engine

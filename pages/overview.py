@@ -10,8 +10,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from crm_core import overview
-from crm_core.figures_overview import (
+from crm_core.customers import overview
+from crm_core.figures.overview import (
     CohortLabels,
     NewReturningLabels,
     RevenueLabels,

@@ -16,22 +16,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.figures_rfm import (
-    FlowLabels,
-    GridLabels,
-    HistogramLabels,
-    TreemapLabels,
-    histogram_figure,
-    migration_matrix_figure,
-    migration_sankey_figure,
-    rf_grid_figure,
-    segment_treemap_figure,
-)
-from crm_core.i18n import translate
-from crm_core.privacy import mask_personal_columns
-from crm_core.rfm import AXES, AXIS_METRIC, CUT_COUNT, RfmFacts, Scoring, quantile_cuts
-from crm_core.segments import (
+from crm_core.asof import WINDOW_DAYS
+from crm_core.customers.rfm import AXES, AXIS_METRIC, CUT_COUNT, RfmFacts, Scoring, quantile_cuts
+from crm_core.customers.segments import (
     NOT_KNOWN,
     NOT_SCORED,
     PRESET_NAMES,
@@ -58,6 +45,20 @@ from crm_core.segments import (
     segment_table,
     with_thresholds,
 )
+from crm_core.errors import CrmError
+from crm_core.figures.rfm import (
+    FlowLabels,
+    GridLabels,
+    HistogramLabels,
+    TreemapLabels,
+    histogram_figure,
+    migration_matrix_figure,
+    migration_sankey_figure,
+    rf_grid_figure,
+    segment_treemap_figure,
+)
+from crm_core.i18n import translate
+from crm_core.outreach.privacy import mask_personal_columns
 from ui.context import current_as_of, current_language, current_role, current_user, show_error, t
 from ui.data import get_engine, latest_order_date
 from ui.rfm import (
@@ -79,7 +80,6 @@ from ui.rfm import (
     KEY_SEGMENT_TABLE,
     KEY_VERSION,
     KEY_WINDOW,
-    WINDOW_DAYS,
     alignment,
     baseline_codes,
     cut_key,

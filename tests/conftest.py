@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import Engine
 
-from crm_core.db import make_engine, upgrade_to_head, wait_for_background_builds
+from crm_core.store import make_engine, upgrade_to_head, wait_for_background_builds
 from tests.support.postgres import PostgresServer, postgres_bin_dir
 from tests.support.requirements import require
 
@@ -71,7 +71,7 @@ def demo_store_url(tmp_path_factory) -> str:
     """
     from crm_core.auth import create_user
     from crm_core.bootstrap import prepare_store
-    from crm_core.models import ROLES
+    from crm_core.store.models import ROLES
 
     path = tmp_path_factory.mktemp("demo-store") / "crm.db"
     url = f"sqlite:///{path}"

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core.i18n import translate
-from crm_core.models import ROLES
+from crm_core.store.models import ROLES
 from tests.conftest import TEST_ADMIN_PASSWORD
 from tests.support.apptest import APP_PATH, PAGE_FILES, exception_text, open_app
 from ui.navigation import pages_for

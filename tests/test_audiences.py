@@ -9,21 +9,21 @@ import json
 import numpy as np
 import pytest
 
-from crm_core.audiences import (
-    Audience,
-    audience_size,
-    load_audience_facts,
-    select_members,
-)
-from crm_core.demo import generate_shop, load_shop
-from crm_core.errors import InputError
-from crm_core.segments import (
+from crm_core.customers.segments import (
     NOT_SCORED,
     customer_segments,
     evaluate_scheme,
     preset,
     resolve_scheme_ref,
     save_scheme,
+)
+from crm_core.demo import generate_shop, load_shop
+from crm_core.errors import InputError
+from crm_core.outreach.audiences import (
+    Audience,
+    audience_size,
+    load_audience_facts,
+    select_members,
 )
 
 AS_OF = dt.date(2026, 10, 31)

@@ -10,9 +10,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
-from crm_core import auth, models
+from crm_core import auth
 from crm_core.commands import users
 from crm_core.errors import CrmError, InputError, PermissionDenied
+from crm_core.store import models
 
 PASSWORD = "correct horse battery"
 SIGN_IN_TIME = dt.datetime(2024, 3, 5, 9, 30)

@@ -11,8 +11,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from crm_core import models
-from crm_core.audiences import (
+from crm_core.customers.segments import preset, segment_label
+from crm_core.customers.tags import tag_label
+from crm_core.i18n import translate
+from crm_core.outreach.audiences import (
     DEFAULT_EXPORT_COLUMNS,
     Audience,
     column_header,
@@ -21,11 +23,8 @@ from crm_core.audiences import (
     preview_audience,
     select_members,
 )
-from crm_core.db import make_engine
-from crm_core.i18n import translate
-from crm_core.policy import load_policy
-from crm_core.segments import preset, segment_label
-from crm_core.tags import tag_label
+from crm_core.outreach.policy import load_policy
+from crm_core.store import make_engine, models
 from tests.conftest import TEST_ADMIN_PASSWORD
 from tests.support.browser import ARTIFACTS, sign_in
 

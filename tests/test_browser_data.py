@@ -11,13 +11,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from crm_core import models
 from crm_core.auth import create_user
 from crm_core.bootstrap import prepare_store
-from crm_core.db import make_engine
 from crm_core.i18n import translate
 from crm_core.ingest.history import REASON_CODE_COLUMN
-from crm_core.privacy import mask_contacts
+from crm_core.outreach.privacy import mask_contacts
+from crm_core.store import make_engine, models
 from tests.conftest import DEMO_TEST_CUSTOMERS, TEST_ADMIN_PASSWORD, browser_tab
 from tests.support.browser import ARTIFACTS, AppServer, sign_in
 

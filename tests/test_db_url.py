@@ -3,7 +3,7 @@ SQLite file data/crm.db."""
 
 from __future__ import annotations
 
-from crm_core import db
+from crm_core.store import db
 
 
 def test_environment_wins_over_secrets(monkeypatch, tmp_path):

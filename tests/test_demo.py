@@ -12,9 +12,7 @@ from pandas.testing import assert_frame_equal
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from crm_core import models
-from crm_core.cli import main
-from crm_core.db import data_version, wait_for_background_builds
+from crm_core.commands import main
 from crm_core.demo import (
     CITIES,
     LOAD_ORDER,
@@ -25,6 +23,7 @@ from crm_core.demo import (
     load_shop,
     store_is_empty,
 )
+from crm_core.store import data_version, models, wait_for_background_builds
 
 SMALL = 2_000
 END = dt.date(2026, 10, 31)

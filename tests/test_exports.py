@@ -15,9 +15,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from crm_core import audiences as audiences_module
-from crm_core import auth, cli, models
-from crm_core.audiences import (
+from crm_core import auth
+from crm_core import commands as cli
+from crm_core.customers.segments import preset, resolve_scheme_ref, save_scheme
+from crm_core.customers.tags import save_tag
+from crm_core.errors import PermissionDenied
+from crm_core.outreach import audiences as audiences_module
+from crm_core.outreach.audiences import (
     Audience,
     column_header,
     export_audience,
@@ -29,12 +33,9 @@ from crm_core.audiences import (
     recent_contacts,
     redownload_export,
 )
-from crm_core.db import bulk_insert
-from crm_core.errors import PermissionDenied
-from crm_core.policy import ContactPolicy
-from crm_core.segments import preset, resolve_scheme_ref, save_scheme
-from crm_core.tags import save_tag
-from crm_core.triggers import TriggerSettings
+from crm_core.outreach.policy import ContactPolicy
+from crm_core.outreach.triggers import TriggerSettings
+from crm_core.store import bulk_insert, models
 
 AS_OF = dt.date(2024, 6, 30)
 HOSTILE_NAMES = {

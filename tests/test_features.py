@@ -10,10 +10,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from crm_core import features, models
-from crm_core.db import bulk_insert, read_arrow
+from crm_core.customers import features
+from crm_core.customers.features import FEATURE_COLUMNS, _match_facts, customer_features
 from crm_core.errors import InputError
-from crm_core.features import FEATURE_COLUMNS, _match_facts, customer_features
+from crm_core.store import bulk_insert, models, read_arrow
 from tests.support.requirements import shared_file
 
 AS_OF = dt.date(2024, 6, 30)

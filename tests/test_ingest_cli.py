@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from crm_core import cli, models
+from crm_core import commands as cli
 from crm_core.commands import import_file
-from crm_core.db import make_engine
 from crm_core.i18n import translate
 from crm_core.ingest.duplicates import likely_duplicate_customers
+from crm_core.store import make_engine, models
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -127,7 +127,7 @@ def test_unusable_files_exit_2_with_the_reason(store_url, tmp_path, capsys, cont
 def test_the_command_runs_as_a_process(store_url, tmp_path):
     script = (
         "import sys\n"
-        "from crm_core import cli\n"
+        "from crm_core import commands as cli\n"
         "if 'import_file' not in cli.COMMAND_MODULES:\n"
         "    cli.COMMAND_MODULES = (*cli.COMMAND_MODULES, 'import_file')\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"

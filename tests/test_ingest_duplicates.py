@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from crm_core import models
-from crm_core.db import bulk_insert, data_version
 from crm_core.errors import InputError
 from crm_core.ingest import import_file, likely_duplicate_customers, merge_customers
 from crm_core.ingest.duplicates import _linked_groups
+from crm_core.store import bulk_insert, data_version, models
 
 ORDERS = b"""order_id,customer_id,ordered_at,amount
 O1,C1,2024-03-01,10

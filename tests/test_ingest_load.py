@@ -16,8 +16,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from crm_core import models
-from crm_core.db import data_version
 from crm_core.errors import InputError
 from crm_core.i18n import translate
 from crm_core.ingest import (
@@ -33,6 +31,7 @@ from crm_core.ingest import (
     suggest_mapping,
 )
 from crm_core.ingest.history import personal_columns, rejected_columns
+from crm_core.store import data_version, models
 from tests.support.schema import schema_differences
 
 LOAD_MODULE = importlib.import_module("crm_core.ingest.load")

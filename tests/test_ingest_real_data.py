@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import case, func, select
 
-from crm_core import models
 from crm_core.ingest import import_file
+from crm_core.store import models
 from tests.support.requirements import shared_file
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, insert, select, text
 
-from crm_core.db import alembic_config
-from crm_core.models import customers, metadata, order_lines, orders
+from crm_core.store import alembic_config
+from crm_core.store.models import customers, metadata, order_lines, orders
 from tests.support.schema import schema_differences
 
 

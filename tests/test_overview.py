@@ -14,18 +14,8 @@ import math
 import pandas as pd
 import pytest
 
-from crm_core import models, overview
-from crm_core.db import bulk_insert
-from crm_core.errors import InputError
-from crm_core.figures_overview import (
-    CohortLabels,
-    NewReturningLabels,
-    RevenueLabels,
-    cohort_heatmap_figure,
-    new_vs_returning_figure,
-    revenue_by_month_figure,
-)
-from crm_core.overview import (
+from crm_core.customers import overview
+from crm_core.customers.overview import (
     KPI_UNITS,
     cohort_retention,
     has_nps_responses,
@@ -36,6 +26,16 @@ from crm_core.overview import (
     new_vs_returning_by_month,
     periods,
 )
+from crm_core.errors import InputError
+from crm_core.figures.overview import (
+    CohortLabels,
+    NewReturningLabels,
+    RevenueLabels,
+    cohort_heatmap_figure,
+    new_vs_returning_figure,
+    revenue_by_month_figure,
+)
+from crm_core.store import bulk_insert, models
 
 AS_OF = dt.date(2024, 6, 30)
 

@@ -19,7 +19,11 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from crm_core.audiences import (
+from crm_core.customers.segments import preset
+from crm_core.customers.tags import load_tags
+from crm_core.demo import generate_shop, load_shop
+from crm_core.i18n import translate
+from crm_core.outreach.audiences import (
     Audience,
     apply_policy,
     contact_counts,
@@ -28,12 +32,8 @@ from crm_core.audiences import (
     load_audience_facts,
     select_members,
 )
-from crm_core.db import make_engine, upgrade_to_head
-from crm_core.demo import generate_shop, load_shop
-from crm_core.i18n import translate
-from crm_core.policy import DEFAULT_POLICY, load_policy, save_policy
-from crm_core.segments import preset
-from crm_core.tags import load_tags
+from crm_core.outreach.policy import DEFAULT_POLICY, load_policy, save_policy
+from crm_core.store import make_engine, upgrade_to_head
 from tests.support.apptest import exception_text, open_app
 from ui.audiences import (
     KEY_CONTACT_CHANNEL,

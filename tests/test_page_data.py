@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from crm_core import models
 from crm_core.i18n import translate
 from crm_core.ingest import find_template, import_file, list_templates, save_template
 from crm_core.ingest.history import REASON_CODE_COLUMN
-from crm_core.privacy import mask_contacts
+from crm_core.outreach.privacy import mask_contacts
+from crm_core.store import models
 from tests.support.apptest import exception_text, open_app
 from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
 

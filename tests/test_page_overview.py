@@ -9,12 +9,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from crm_core import models
 from crm_core.auth import create_user
-from crm_core.db import bulk_insert, make_engine, upgrade_to_head
+from crm_core.customers.overview import KPI_UNITS, periods
 from crm_core.i18n import translate
-from crm_core.models import ROLES
-from crm_core.overview import KPI_UNITS, periods
+from crm_core.store import bulk_insert, make_engine, models, upgrade_to_head
+from crm_core.store.models import ROLES
 from tests.conftest import TEST_ADMIN_PASSWORD
 from tests.support.apptest import exception_text, open_app
 from ui.context import KEY_LANGUAGE

@@ -16,10 +16,9 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from crm_core import models
-from crm_core.db import make_engine
-from crm_core.features import customer_features
-from crm_core.segments import list_saved_schemes, load_scheme, preset
+from crm_core.customers.features import customer_features
+from crm_core.customers.segments import list_saved_schemes, load_scheme, preset
+from crm_core.store import make_engine, models
 from tests.support.apptest import exception_text, open_app
 from ui import rfm as ui_rfm
 from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser

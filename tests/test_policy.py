@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_core import models
-from crm_core.audiences import (
+from crm_core.customers.segments import preset
+from crm_core.errors import InputError, PermissionDenied
+from crm_core.outreach.audiences import (
     PolicyResult,
     apply_policy,
     contact_counts,
@@ -22,16 +23,14 @@ from crm_core.audiences import (
     valid_emails,
     valid_mobiles,
 )
-from crm_core.db import bulk_insert
-from crm_core.errors import InputError, PermissionDenied
-from crm_core.policy import (
+from crm_core.outreach.policy import (
     DEFAULT_POLICY,
     EXCLUSION_REASONS,
     ContactPolicy,
     load_policy,
     save_policy,
 )
-from crm_core.segments import preset
+from crm_core.store import bulk_insert, models
 
 AS_OF = dt.date(2024, 6, 30)
 IN_WINDOW = "2024-06-01 09:00"  # the first day of the 30 days ending on AS_OF

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from crm_core.privacy import (
+from crm_core.outreach.privacy import (
     mask_contacts,
     mask_email,
     mask_emails,

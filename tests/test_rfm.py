@@ -8,11 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_core import models
 from crm_core.commands import rfm as rfm_command
-from crm_core.db import bulk_insert
-from crm_core.errors import InputError
-from crm_core.rfm import (
+from crm_core.customers.rfm import (
     Scoring,
     check_cuts,
     prepare_facts,
@@ -20,7 +17,9 @@ from crm_core.rfm import (
     score,
     scored_customers,
 )
-from crm_core.segments import preset, save_scheme, scheme_thresholds, with_thresholds
+from crm_core.customers.segments import preset, save_scheme, scheme_thresholds, with_thresholds
+from crm_core.errors import InputError
+from crm_core.store import bulk_insert, models
 
 
 def facts_frame(recency, frequency, monetary) -> pd.DataFrame:

@@ -11,22 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_core.errors import InputError
-from crm_core.figures_rfm import (
-    FlowLabels,
-    GridLabels,
-    HistogramLabels,
-    TreemapLabels,
-    histogram_counts,
-    histogram_figure,
-    migration_matrix_figure,
-    migration_sankey_figure,
-    rf_grid_figure,
-    segment_treemap_figure,
-)
-from crm_core.i18n import LANGUAGES, has_key
-from crm_core.rfm import Scoring, prepare_facts, score
-from crm_core.segments import (
+from crm_core.customers.rfm import Scoring, prepare_facts, score
+from crm_core.customers.segments import (
     NOT_KNOWN,
     NOT_SCORED,
     PRESET_NAMES,
@@ -65,6 +51,20 @@ from crm_core.segments import (
     validate_condition,
     with_thresholds,
 )
+from crm_core.errors import InputError
+from crm_core.figures.rfm import (
+    FlowLabels,
+    GridLabels,
+    HistogramLabels,
+    TreemapLabels,
+    histogram_counts,
+    histogram_figure,
+    migration_matrix_figure,
+    migration_sankey_figure,
+    rf_grid_figure,
+    segment_treemap_figure,
+)
+from crm_core.i18n import LANGUAGES, has_key
 
 # ----------------------------------------------------------------------------- rules
 

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import Column, String, func, inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from crm_core import db, models
-from crm_core.db import (
+from crm_core.ingest.load import upsert
+from crm_core.store import (
     BULK_MEMORY_MB,
     background_builds_running,
     bulk_insert,
@@ -29,14 +29,15 @@ from crm_core.db import (
     create_temp_table,
     create_temp_table_as,
     data_version,
+    db,
     drop_temp_table,
+    models,
     schema_revision,
     snapshot_read,
     upgrade_to_head,
     wait_for_background_builds,
     wait_for_checkpoints,
 )
-from crm_core.ingest.load import upsert
 from tests.support.schema import schema_differences
 
 

@@ -9,11 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_core import models
-from crm_core.db import bulk_insert
-from crm_core.errors import InputError, PermissionDenied
-from crm_core.features import customer_features
-from crm_core.tags import (
+from crm_core.customers.features import customer_features
+from crm_core.customers.tags import (
     BUILTIN_TAGS,
     FAVOURITE_PREFIX,
     TagFields,
@@ -29,6 +26,8 @@ from crm_core.tags import (
     tag_table,
     tags_text,
 )
+from crm_core.errors import InputError, PermissionDenied
+from crm_core.store import bulk_insert, models
 
 AS_OF = dt.date(2024, 6, 30)
 

@@ -10,14 +10,12 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from crm_core import models
-from crm_core.db import bulk_insert
+from crm_core import asof
+from crm_core.customers.features import customer_features
 from crm_core.errors import InputError, PermissionDenied
-from crm_core.features import customer_features
-from crm_core.triggers import (
+from crm_core.outreach.triggers import (
     TriggerSettings,
     birthday_list,
-    end_of_day,
     load_trigger_settings,
     lost_list,
     payment_reminders,
@@ -26,6 +24,7 @@ from crm_core.triggers import (
     trigger_list,
     winback_list,
 )
+from crm_core.store import bulk_insert, models
 
 AS_OF = dt.date(2024, 6, 30)
 AT = dt.datetime(2024, 6, 30, 23, 0)
@@ -155,7 +154,7 @@ def test_payment_reminder_settings_and_the_end_of_day(trigger_shop):
     assert set(due["order_id"]) == {"u1", "u2", "u4", "u5", "u7"}
     assert not due["phone_call"].any()
     at_end_of_day = payment_reminders(trigger_shop, AS_OF, TriggerSettings())
-    assert end_of_day(AS_OF) == dt.datetime(2024, 6, 30, 23, 59, 59)
+    assert asof.last_second(AS_OF) == dt.datetime(2024, 6, 30, 23, 59, 59)
     assert set(at_end_of_day["order_id"]) == {"u1", "u2", "u4", "u5", "u7"}
 
 

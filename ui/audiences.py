@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from crm_core.audiences import (
+from crm_core.customers.segments import Scheme
+from crm_core.customers.tags import Tag, TagFields, TagMatrix, evaluate_tags, load_tags, tag_facts
+from crm_core.outreach.audiences import (
     AudienceFacts,
     SegmentAssignment,
     assign_all_customers,
     contact_counts,
     export_marker,
 )
-from crm_core.segments import Scheme
-from crm_core.tags import Tag, TagFields, TagMatrix, evaluate_tags, load_tags, tag_facts
 from ui.data import data_key, get_engine
 from ui.rfm import load_facts
 
@@ -64,7 +64,6 @@ KEY_EXPORT_FORMAT = "crm.exports.format"
 KEY_EXPORT_DOWNLOAD = "crm.exports.download"
 
 CACHE_ENTRIES = 4
-WINDOW_DAYS: dict[str, int | None] = {"all": None, "12m": 365, "24m": 730}
 
 
 @st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)

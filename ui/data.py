@@ -12,8 +12,7 @@ import datetime as dt
 import streamlit as st
 from sqlalchemy import Engine, func, select
 
-from crm_core import models
-from crm_core.db import data_version, database_url, make_engine, upgrade_to_head
+from crm_core.store import data_version, database_url, make_engine, models, upgrade_to_head
 
 
 @st.cache_resource(show_spinner=False)

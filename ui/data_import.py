@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.auth import can_see_personal_data
-from crm_core.db import background_builds_running
 from crm_core.ingest import (
     ENTITIES,
     ImportResult,
@@ -26,7 +25,8 @@ from crm_core.ingest.history import (
     rejects_csv,
     rejects_table,
 )
-from crm_core.privacy import mask_contacts, mask_personal_columns
+from crm_core.outreach.privacy import mask_contacts, mask_personal_columns
+from crm_core.store import background_builds_running
 from ui.context import current_language, current_role, listed, t
 from ui.data import data_key, get_engine
 

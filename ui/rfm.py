@@ -15,16 +15,16 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
-from crm_core.features import customer_features
-from crm_core.figures_rfm import histogram_counts
-from crm_core.rfm import AXES, RfmFacts, prepare_facts
-from crm_core.segments import (
+from crm_core.customers.features import customer_features
+from crm_core.customers.rfm import AXES, RfmFacts, prepare_facts
+from crm_core.customers.segments import (
     SCORE_FIELDS,
     Scheme,
     align_customers,
     customer_codes,
     evaluate_scheme,
 )
+from crm_core.figures.rfm import histogram_counts
 from ui.data import data_key, get_engine
 
 KEY_WINDOW = "crm.rfm.window"
@@ -49,7 +49,6 @@ CUT_PREFIX = "crm.rfm.cut."
 THRESHOLD_PREFIX = "crm.rfm.threshold."
 SLIDER_SUFFIX = ".slider"
 
-WINDOW_DAYS: dict[str, int | None] = {"all": None, "12m": 365, "24m": 730}
 FACTS_CACHE_ENTRIES = 3
 MONEY_FIELDS = frozenset({"monetary", "purchase_amount", "avg_order_value", "refunds", "spend_12m"})
 

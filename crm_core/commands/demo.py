@@ -6,8 +6,8 @@ import argparse
 import datetime as dt
 import time
 
-from crm_core.db import make_engine, upgrade_to_head
 from crm_core.demo import DEFAULT_END_DATE, generate_shop, load_shop
+from crm_core.store import make_engine, upgrade_to_head
 
 
 def _positive(text: str) -> int:

@@ -16,19 +16,19 @@ import datetime as dt
 from pathlib import Path
 
 from crm_core import auth
-from crm_core.audiences import (
+from crm_core.customers.segments import resolve_scheme_ref
+from crm_core.errors import InputError
+from crm_core.i18n import LANGUAGES
+from crm_core.outreach.audiences import (
     DEFAULT_EXPORT_COLUMNS,
     EXPORT_COLUMNS,
     Audience,
     export_audience,
     load_audience_facts,
 )
-from crm_core.db import make_engine
-from crm_core.errors import InputError
-from crm_core.i18n import LANGUAGES
-from crm_core.models import CONTACT_CHANNELS
-from crm_core.policy import EXCLUSION_REASONS, load_policy
-from crm_core.segments import resolve_scheme_ref
+from crm_core.outreach.policy import EXCLUSION_REASONS, load_policy
+from crm_core.store import make_engine
+from crm_core.store.models import CONTACT_CHANNELS
 
 CLI_USER = "cli"
 CLI_ROLE = "analyst"

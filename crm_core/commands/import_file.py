@@ -16,12 +16,12 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from crm_core.db import make_engine, upgrade_to_head
 from crm_core.errors import InputError
 from crm_core.i18n import translate
 from crm_core.ingest import ENTITY_NAMES, ImportOptions, import_file, load_mapping_file
 from crm_core.ingest.history import rejects_csv
 from crm_core.ingest.values import DEFAULT_SHOP_TIMEZONE, is_known_timezone
+from crm_core.store import make_engine, upgrade_to_head
 
 
 def _timezone(text: str) -> str:

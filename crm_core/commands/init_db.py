@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from crm_core.bootstrap import admin_password_banner, prepare_store
-from crm_core.db import make_engine, schema_revision
+from crm_core.store import make_engine, schema_revision
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -12,12 +12,17 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from crm_core.db import make_engine
+from crm_core.customers.features import customer_features
+from crm_core.customers.rfm import AXES, prepare_facts
+from crm_core.customers.segments import (
+    evaluate_scheme,
+    population_summary,
+    resolve_scheme,
+    scored_table,
+)
 from crm_core.errors import InputError
-from crm_core.features import customer_features
-from crm_core.privacy import neutralise_formula
-from crm_core.rfm import AXES, prepare_facts
-from crm_core.segments import evaluate_scheme, population_summary, resolve_scheme, scored_table
+from crm_core.outreach.privacy import neutralise_formula
+from crm_core.store import make_engine
 
 DEFAULT_SCHEME = "rfm11"
 

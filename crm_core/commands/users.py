@@ -17,9 +17,9 @@ import getpass
 import sys
 
 from crm_core import auth
-from crm_core.db import make_engine, upgrade_to_head
 from crm_core.errors import InputError
 from crm_core.i18n import translate
+from crm_core.store import make_engine, upgrade_to_head
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

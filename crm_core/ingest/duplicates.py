@@ -21,10 +21,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from crm_core import models
-from crm_core.db import bump_data_version
 from crm_core.errors import InputError
 from crm_core.ingest.values import normalise_emails, normalise_phones
+from crm_core.store import bump_data_version, models
 
 MOVED_TABLES = ("orders", "tickets", "events", "campaign_touches", "survey_responses")
 FILLED_FIELDS = ("name", "phone", "email", "gender", "birthday", "province", "city", "channel")

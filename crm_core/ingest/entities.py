@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Table
 
-from crm_core import models
+from crm_core.store import models
 
 
 def A(*words: str) -> tuple[str, ...]:

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from crm_core import models
 from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from crm_core.ingest.entities import entity_spec, header_key
-from crm_core.privacy import mask_contacts, mask_contacts_in_text, neutralise_formula
+from crm_core.outreach.privacy import mask_contacts, mask_contacts_in_text, neutralise_formula
+from crm_core.store import models
 
 PERSONAL_FIELDS = ("phone", "email")
 

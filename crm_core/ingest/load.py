@@ -64,8 +64,17 @@ from sqlalchemy import (
     update,
 )
 
-from crm_core import models
-from crm_core.db import (
+from crm_core.ingest.entities import entity_spec
+from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
+from crm_core.ingest.read import Source, TableRead, read_file
+from crm_core.ingest.validate import (
+    ImportOptions,
+    Validated,
+    add_rejects,
+    raw_records,
+    validate,
+)
+from crm_core.store import (
     analyze_table,
     bulk_insert,
     bulk_load,
@@ -76,16 +85,7 @@ from crm_core.db import (
     drop_temp_table,
     has_rows,
     is_sqlite,
-)
-from crm_core.ingest.entities import entity_spec
-from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
-from crm_core.ingest.read import Source, TableRead, read_file
-from crm_core.ingest.validate import (
-    ImportOptions,
-    Validated,
-    add_rejects,
-    raw_records,
-    validate,
+    models,
 )
 
 Progress = Callable[[float], None]

@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, delete, insert, select
 
-from crm_core import models
 from crm_core.errors import InputError, Named
 from crm_core.ingest.entities import EntitySpec, entity_spec, header_key
 from crm_core.ingest.history import REASON_CODE_COLUMN, rejects_layout_columns
+from crm_core.store import models
 
 Mapping = dict[str, str | None]
 

@@ -53,10 +53,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crm_core import asof
 from crm_core.ingest import values as v
 from crm_core.ingest.entities import CONTROL_WORDS, EntitySpec, Field, entity_spec
 from crm_core.ingest.mapping import Mapping, check_mapping, fields_for
-from crm_core.models import CONTROL_VARIANT, FIRST_VARIANT
+from crm_core.store.models import CONTROL_VARIANT, FIRST_VARIANT
 
 REASONS: tuple[str, ...] = (
     "missing_value",
@@ -264,7 +265,7 @@ def validate(
                 marks.distinct[name] = _DistinctCheck(typed[name])
 
     if spec.main_time and spec.main_time in typed and options.as_of is not None:
-        late = typed[spec.main_time] >= v.end_of_day(options.as_of)
+        late = typed[spec.main_time] >= pd.Timestamp(asof.end_of(options.as_of))
         marks.mark(
             late, "future_date", by_field[spec.main_time][0], frame[by_field[spec.main_time][0]]
         )

@@ -12,7 +12,6 @@ takes that one vectorised cast instead of the general path.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 
@@ -370,8 +369,3 @@ def normalise_emails(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     shape = r"^[^@ \t]+@[^@ \t]+\.[^@ \t]+$"
     bad = text.notna() & ~text.str.match(shape).fillna(False).astype(bool)
     return text.where(~bad), bad
-
-
-def end_of_day(day: dt.date) -> pd.Timestamp:
-    """The first instant after `day` (timestamps before it are on or before `day`)."""
-    return pd.Timestamp(day) + pd.Timedelta(days=1)

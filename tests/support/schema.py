@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from crm_core.db import wait_for_background_builds
-from crm_core.models import metadata
+from crm_core.store import wait_for_background_builds
+from crm_core.store.models import metadata
 
 
 def schema_differences(engine: Engine) -> list:

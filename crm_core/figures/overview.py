@@ -1,5 +1,5 @@
 """Plotly figures of the Overview page: pure functions, frame and translated labels in,
-`go.Figure` out. The frames are those of crm_core.overview; every visible word is passed
+`go.Figure` out. The frames are those of crm_core.customers.overview; every visible word is passed
 in by the caller so the figures follow the user's language."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ applied to them; their downloads and the record of every download.
    (any or all of them) and exclude tags (any of them), regions (provinces),
    acquisition channels and recency/frequency/monetary ranges (inclusive; a customer
    without a value fails a range). `select_members` evaluates it vectorised.
-3. `apply_policy` applies the contact policy (see `crm_core.policy`) to the members for
+3. `apply_policy` applies the contact policy (see `crm_core.outreach.policy`) to the members for
    one contact channel and says, per excluded customer, why (fixed precedence);
    `exclusion_summary` writes the sentence a preview shows.
 4. Downloads: `export_audience` / `export_trigger` build the file (CSV in UTF-8 with a
@@ -39,20 +39,11 @@ import openpyxl
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, literal, select, union_all
 
-from crm_core import models
+from crm_core import asof
 from crm_core.auth import DOWNLOAD, require_permission
-from crm_core.db import bulk_insert
-from crm_core.errors import InputError
-from crm_core.features import customer_features
-from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
-from crm_core.policy import (
-    EXCLUSION_REASONS,
-    ContactPolicy,
-    check_channel,
-)
-from crm_core.privacy import mask_personal_columns, neutralise_formula
-from crm_core.rfm import RfmFacts, prepare_facts
-from crm_core.segments import (
+from crm_core.customers.features import customer_features
+from crm_core.customers.rfm import RfmFacts, prepare_facts
+from crm_core.customers.segments import (
     NOT_SCORED,
     Scheme,
     customer_codes,
@@ -61,7 +52,7 @@ from crm_core.segments import (
     preset,
     segment_label,
 )
-from crm_core.tags import (
+from crm_core.customers.tags import (
     RETURN_HEAVY,
     Tag,
     TagFields,
@@ -72,7 +63,16 @@ from crm_core.tags import (
     tag_rows,
     tags_text,
 )
-from crm_core.triggers import MARKETING_TRIGGERS, TriggerSettings, end_of_day, trigger_list
+from crm_core.errors import InputError
+from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
+from crm_core.outreach.policy import (
+    EXCLUSION_REASONS,
+    ContactPolicy,
+    check_channel,
+)
+from crm_core.outreach.privacy import mask_personal_columns, neutralise_formula
+from crm_core.outreach.triggers import MARKETING_TRIGGERS, TriggerSettings, trigger_list
+from crm_core.store import bulk_insert, models
 
 # --------------------------------------------------------------------------------------
 # 1. Facts
@@ -376,16 +376,10 @@ def _positions(members: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def _day_range(as_of: dt.date, days: int) -> tuple[dt.date, dt.datetime, dt.datetime]:
-    first_day = as_of - dt.timedelta(days=days - 1)
-    start = dt.datetime.combine(first_day, dt.time())
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    return first_day, start, end
-
-
 def contacts_statement(as_of: dt.date, window_days: int):
     """The Core statement behind `recent_contacts`."""
-    first_day, start, end = _day_range(as_of, window_days)
+    start, end = asof.window_start(as_of, window_days), asof.end_of(as_of)
+    first_day = start.date()
     ct = models.campaign_touches
     ex = models.exports
     em = models.export_members
@@ -976,7 +970,7 @@ def export_trigger(
         "source": "trigger",
         "trigger": name,
         "settings": settings.to_dict(),
-        "moment": (at or end_of_day(facts.as_of)).isoformat(),
+        "moment": (at or asof.last_second(facts.as_of)).isoformat(),
         "scheme": _scheme_filters(facts),
         "window_days": facts.window_days,
     }

@@ -44,12 +44,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Float, case, cast, func, literal, or_, select
 
-from crm_core import models
+from crm_core import asof
+from crm_core.customers.features import FEATURE_COLUMNS
+from crm_core.customers.segments import condition_text, evaluate_rule, validate_condition
 from crm_core.errors import InputError, PermissionDenied
-from crm_core.features import FEATURE_COLUMNS
 from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
-from crm_core.policy import load_setting, store_setting
-from crm_core.segments import condition_text, evaluate_rule, validate_condition
+from crm_core.store import models
+from crm_core.store.settings import read_setting, write_setting
 
 TAGS_SETTING = "tags"
 TICKET_WINDOW_DAYS = 365
@@ -140,14 +141,10 @@ class Tag:
 # --------------------------------------------------------------------------------------
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
 def campaign_bounds(engine: Engine, as_of: dt.date) -> list[dt.datetime]:
     """The campaign periods up to as_of, merged where they overlap, as a sorted flat list
     of bounds [start1, stop1, start2, stop2, ...] (each period is start <= t < stop)."""
-    end = _day_start(as_of + dt.timedelta(days=1))
+    end = asof.end_of(as_of)
     cp = models.campaigns
     with engine.connect() as conn:
         rows = conn.execute(
@@ -190,8 +187,8 @@ def _inside_periods(column, bounds: Sequence[dt.datetime]):
 
 def tag_facts_statement(as_of: dt.date, bounds: Sequence[dt.datetime]):
     """The single Core statement behind `tag_facts` (for inspection and tests)."""
-    end = _day_start(as_of + dt.timedelta(days=1))
-    ticket_start = end - dt.timedelta(days=TICKET_WINDOW_DAYS)
+    end = asof.end_of(as_of)
+    ticket_start = asof.window_start(as_of, TICKET_WINDOW_DAYS)
     o = models.orders
     per_category = (
         select(
@@ -374,7 +371,7 @@ class TagFields(Mapping):
 
 
 def _stored(bind: Engine | Connection) -> dict:
-    payload = load_setting(bind, TAGS_SETTING) or {}
+    payload = read_setting(bind, TAGS_SETTING) or {}
     return {
         "overrides": dict(payload.get("overrides", {})),
         "custom": list(payload.get("custom", [])),
@@ -443,7 +440,7 @@ def save_tag(engine: Engine, name: str, condition: Mapping, role: str | None) ->
             custom.append({"name": name, "condition": condition})
             stored["custom"] = custom
             tag = Tag(name, condition, "custom")
-        store_setting(conn, TAGS_SETTING, stored)
+        write_setting(conn, TAGS_SETTING, stored)
     return tag
 
 
@@ -459,7 +456,7 @@ def delete_tag(engine: Engine, name: str, role: str | None) -> None:
             if len(kept) == len(stored["custom"]):
                 raise InputError("tags.error.unknown", name=name)
             stored["custom"] = kept
-        store_setting(conn, TAGS_SETTING, stored)
+        write_setting(conn, TAGS_SETTING, stored)
 
 
 # --------------------------------------------------------------------------------------

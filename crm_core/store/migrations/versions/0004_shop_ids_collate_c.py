@@ -11,32 +11,32 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22 16:00:00
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
-revision: str = '0004'
-down_revision: str | None = '0003'
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ID_COLUMNS = {
-    'customers': ('customer_id', 'merged_into'),
-    'orders': ('order_id', 'customer_id', 'refund_of', 'campaign_id'),
-    'order_lines': ('order_id',),
-    'events': ('event_id', 'customer_id'),
-    'tickets': ('ticket_id', 'customer_id', 'order_id'),
-    'campaigns': ('campaign_id',),
-    'campaign_touches': ('campaign_id', 'customer_id'),
-    'survey_responses': ('response_id', 'customer_id'),
-    'export_members': ('customer_id',),
+    "customers": ("customer_id", "merged_into"),
+    "orders": ("order_id", "customer_id", "refund_of", "campaign_id"),
+    "order_lines": ("order_id",),
+    "events": ("event_id", "customer_id"),
+    "tickets": ("ticket_id", "customer_id", "order_id"),
+    "campaigns": ("campaign_id",),
+    "campaign_touches": ("campaign_id", "customer_id"),
+    "survey_responses": ("response_id", "customer_id"),
+    "export_members": ("customer_id",),
 }
 
 
 def _set_collation(collation: str | None) -> None:
-    if op.get_bind().dialect.name != 'postgresql':
+    if op.get_bind().dialect.name != "postgresql":
         return
     for table, columns in ID_COLUMNS.items():
         for column in columns:
@@ -49,7 +49,7 @@ def _set_collation(collation: str | None) -> None:
 
 
 def upgrade() -> None:
-    _set_collation('C')
+    _set_collation("C")
 
 
 def downgrade() -> None:

@@ -38,17 +38,16 @@ bounded and the result does not depend on the machine.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, select
 
-from crm_core import models
-from crm_core.db import bulk_insert, bulk_load, bulk_transaction, bump_data_version
 from crm_core.errors import CrmError
+from crm_core.store import bulk_insert, bulk_load, bulk_transaction, bump_data_version, models
+from crm_core.store.settings import write_setting
 
 DEFAULT_END_DATE = dt.date(2026, 10, 31)
 HISTORY_YEARS = 3
@@ -1496,9 +1495,7 @@ def load_shop(engine: Engine, tables: dict[str, pd.DataFrame]) -> dict[str, int]
             "end_date": generated.get("end_date"),
             "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
         }
-        settings = models.settings
-        conn.execute(delete(settings).where(settings.c.key == DEMO_SHOP_SETTING))
-        conn.execute(insert(settings).values(key=DEMO_SHOP_SETTING, value=json.dumps(info)))
+        write_setting(conn, DEMO_SHOP_SETTING, info)
         names = [name for name in TABLES if name in tables]
         with bulk_load(conn, [TABLES[name] for name in names]):
             for name in names:

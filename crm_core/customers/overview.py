@@ -65,9 +65,9 @@ from sqlalchemy import (
     union_all,
 )
 
-from crm_core import models
-from crm_core.db import float_value, snapshot_read, without_jit
+from crm_core import asof
 from crm_core.errors import InputError
+from crm_core.store import float_value, models, snapshot_read, without_jit
 
 ACTIVE_WINDOW_DAYS = 90
 REPURCHASE_WINDOW_DAYS = 30
@@ -102,12 +102,12 @@ class Period:
     @property
     def starts_at(self) -> dt.datetime:
         """The first instant of the period (00:00 of first_day)."""
-        return dt.datetime.combine(self.first_day, dt.time())
+        return asof.day_start(self.first_day)
 
     @property
     def ends_before(self) -> dt.datetime:
         """The first instant after the period (00:00 of the day after last_day)."""
-        return dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time())
+        return asof.end_of(self.last_day)
 
     @property
     def days(self) -> int:
@@ -242,9 +242,7 @@ def _customer_history(conn: Connection, current: Period, previous: Period) -> di
                 history.c.first_order_at < period.ends_before,
             ),
         )
-        active_since = dt.datetime.combine(
-            period.last_day - dt.timedelta(days=ACTIVE_WINDOW_DAYS - 1), dt.time()
-        )
+        active_since = asof.window_start(period.last_day, ACTIVE_WINDOW_DAYS)
         base_columns += [
             _count_if(known).label(f"{name}_customers"),
             _count_if(history.c[f"last_paid_{name}"] >= active_since).label(f"{name}_active"),
@@ -448,7 +446,7 @@ def _month_window(as_of: dt.date, months: int) -> _MonthWindow:
         first=first,
         last=last,
         starts_at=dt.datetime.combine(month_start(first), dt.time()),
-        ends_before=dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()),
+        ends_before=asof.end_of(as_of),
     )
 
 

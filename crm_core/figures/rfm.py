@@ -1,5 +1,5 @@
 """Plotly figures of the RFM page: pure functions, frames and translated labels in,
-`go.Figure` out. The frames are those of crm_core.segments (rf_grid, segment_table,
+`go.Figure` out. The frames are those of crm_core.customers.segments (rf_grid, segment_table,
 migration flows); every visible word is passed in by the caller."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from crm_core.rfm import SCORE_LEVELS
+from crm_core.customers.rfm import SCORE_LEVELS
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 GRID_HEIGHT = 420

@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, and_, exists, select
 
-from crm_core import models
+from crm_core import asof
 from crm_core.auth import DOWNLOAD, require_permission
 from crm_core.errors import InputError
-from crm_core.policy import load_setting, store_setting
+from crm_core.store import models
+from crm_core.store.settings import read_setting, write_setting
 
 TRIGGER_SETTING = "trigger_settings"
 TRIGGER_LISTS: tuple[str, ...] = ("winback", "lost", "birthday", "payment", "thank_you")
@@ -110,7 +111,7 @@ class TriggerSettings:
 
 def load_trigger_settings(engine: Engine) -> TriggerSettings:
     """The stored trigger settings (defaults when none were saved)."""
-    return TriggerSettings.from_dict(load_setting(engine, TRIGGER_SETTING))
+    return TriggerSettings.from_dict(read_setting(engine, TRIGGER_SETTING))
 
 
 def save_trigger_settings(
@@ -119,13 +120,8 @@ def save_trigger_settings(
     """Store the trigger settings; roles that may download lists only (analysts, admins)."""
     require_permission(role, DOWNLOAD)
     with engine.begin() as conn:
-        store_setting(conn, TRIGGER_SETTING, settings.to_dict())
+        write_setting(conn, TRIGGER_SETTING, settings.to_dict())
     return settings
-
-
-def end_of_day(as_of: dt.date) -> dt.datetime:
-    """The reference moment of a past as-of date: its last second, 23:59:59."""
-    return dt.datetime.combine(as_of, dt.time(23, 59, 59))
 
 
 def _customer_part(features: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -185,7 +181,7 @@ def payment_reminders(
     """Unpaid orders due for a payment reminder at `at` (default: end of the as-of day):
     PAYMENT_COLUMNS, customer_type 'new' or 'returning', remind_from the moment the
     reminder became due, phone_call True for large orders; oldest order first."""
-    moment = at or end_of_day(as_of)
+    moment = at or asof.last_second(as_of)
     oldest = moment - dt.timedelta(hours=settings.unpaid_max_age_hours)
     o = models.orders
     earlier = o.alias("earlier")
@@ -261,7 +257,7 @@ def thank_you_list(
 ) -> pd.DataFrame:
     """Tickets resolved in the `thank_you_within_hours` up to `at` with CSAT >=
     thank_you_min_csat: THANK_YOU_COLUMNS, newest resolution first."""
-    moment = at or end_of_day(as_of)
+    moment = at or asof.last_second(as_of)
     since = moment - dt.timedelta(hours=settings.thank_you_within_hours)
     tk = models.tickets
     c = models.customers
@@ -324,7 +320,6 @@ __all__ = [
     "TRIGGER_LISTS",
     "TriggerSettings",
     "birthday_list",
-    "end_of_day",
     "load_trigger_settings",
     "lost_list",
     "payment_reminders",

@@ -46,10 +46,10 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from crm_core import models
+from crm_core.customers.rfm import AXES, SCORE_LEVELS, RfmFacts, RfmScores, Scoring, score
 from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
-from crm_core.rfm import AXES, SCORE_LEVELS, RfmFacts, RfmScores, Scoring, score
+from crm_core.store import models
 
 # --------------------------------------------------------------------------------------
 # 1. Rule language

@@ -28,16 +28,16 @@ This module also holds the small JSON helpers every stored setting of the area u
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine
 
-from crm_core import models
 from crm_core.auth import EDIT_POLICY, require_permission
 from crm_core.errors import InputError
+from crm_core.store import models
+from crm_core.store.settings import read_setting, write_setting
 
 POLICY_SETTING = "contact_policy"
 CONTACT_CHANNELS: tuple[str, ...] = models.CONTACT_CHANNELS
@@ -46,26 +46,6 @@ EXCLUSION_REASONS: tuple[str, ...] = ("opted_out", "no_address", "quiet_period",
 
 MAX_POLICY_DAYS = 3650
 MAX_CAP = 1000
-
-
-def load_setting(bind: Engine | Connection, key: str) -> Any:
-    """The JSON value stored under `key` in `settings`, or None when absent."""
-    stmt = select(models.settings.c.value).where(models.settings.c.key == key)
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            text = conn.execute(stmt).scalar()
-    else:
-        text = bind.execute(stmt).scalar()
-    return None if text is None else json.loads(text)
-
-
-def store_setting(conn: Connection, key: str, value: Any) -> None:
-    """Write `value` as JSON under `key` inside the caller's transaction."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    table = models.settings
-    done = conn.execute(update(table).where(table.c.key == key).values(value=text))
-    if done.rowcount == 0:
-        conn.execute(insert(table).values(key=key, value=text))
 
 
 @dataclass(frozen=True)
@@ -116,14 +96,14 @@ DEFAULT_POLICY = ContactPolicy()
 
 def load_policy(bind: Engine | Connection) -> ContactPolicy:
     """The stored contact policy (the defaults when none was saved)."""
-    return ContactPolicy.from_dict(load_setting(bind, POLICY_SETTING))
+    return ContactPolicy.from_dict(read_setting(bind, POLICY_SETTING))
 
 
 def save_policy(engine: Engine, policy: ContactPolicy, role: str | None) -> ContactPolicy:
     """Store `policy`; PermissionDenied unless `role` may edit the policy (admins)."""
     require_permission(role, EDIT_POLICY)
     with engine.begin() as conn:
-        store_setting(conn, POLICY_SETTING, policy.to_dict())
+        write_setting(conn, POLICY_SETTING, policy.to_dict())
     return policy
 
 
@@ -144,7 +124,5 @@ __all__ = [
     "ContactPolicy",
     "check_channel",
     "load_policy",
-    "load_setting",
     "save_policy",
-    "store_setting",
 ]

@@ -38,9 +38,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import NullType
 
-from crm_core import models
-from crm_core.db import float_value, read_arrow, snapshot_read
+from crm_core import asof
 from crm_core.errors import InputError
+from crm_core.store import float_value, models, read_arrow, snapshot_read
 
 TWELVE_MONTHS_DAYS = 365
 COMPLAINT_WINDOW_DAYS = 90
@@ -113,10 +113,6 @@ def _raw(expression):
     return type_coerce(expression, NullType())
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
 FACT_TABLES = (
     models.customers,
     models.orders,
@@ -132,16 +128,16 @@ def fact_statements(as_of: dt.date, window_days: int | None = None) -> dict[str,
     """The grouped Core statements behind `customer_features` (for inspection and
     tests), by name: each returns customer_id and its facts, one row per customer that
     has any (purchases, refunds, complaints, last CSAT, last NPS, events, touches)."""
-    end = _day_start(as_of + dt.timedelta(days=1))
-    start_12m = end - dt.timedelta(days=TWELVE_MONTHS_DAYS)
-    start_complaints = end - dt.timedelta(days=COMPLAINT_WINDOW_DAYS)
-    start_recent = end - dt.timedelta(days=RECENT_BEHAVIOUR_DAYS)
+    end = asof.end_of(as_of)
+    start_12m = asof.window_start(as_of, TWELVE_MONTHS_DAYS)
+    start_complaints = asof.window_start(as_of, COMPLAINT_WINDOW_DAYS)
+    start_recent = asof.window_start(as_of, RECENT_BEHAVIOUR_DAYS)
 
     o = models.orders
     amount = float_value(o.c.amount)
     paid_12m = o.c.ordered_at >= start_12m
     if window_days:
-        in_window = o.c.ordered_at >= end - dt.timedelta(days=window_days)
+        in_window = o.c.ordered_at >= asof.window_start(as_of, window_days)
         frequency = func.count(case((in_window, o.c.customer_id)))
         purchase_amount = func.sum(case((in_window, amount)))
         last_purchase_at = func.max(case((in_window, o.c.ordered_at)))
@@ -468,7 +464,7 @@ def _typed_features(raw: dict[str, pa.ChunkedArray], as_of: dt.date) -> pd.DataF
         columns[name] = _as_flag(take(name))
     table = pa.table({name: columns.pop(name) for name in FEATURE_COLUMNS})
     # Customers who signed up after as_of and bought nothing by then were not known yet.
-    end = np.datetime64(as_of + dt.timedelta(days=1), "us")
+    end = np.datetime64(asof.end_of(as_of), "us")
     known = ~(timestamps["signup_at"] >= end) | ~np.isnat(timestamps["first_purchase_at"])
     if not known.all():
         table = table.filter(pa.array(known))

@@ -1,9 +1,9 @@
-"""Alembic environment: runs against the engine crm_core.db passes in, or DATABASE_URL."""
+"""Alembic environment: runs against the engine crm_core.store passes in, or DATABASE_URL."""
 
 from alembic import context
 
-from crm_core.db import make_engine
-from crm_core.models import metadata
+from crm_core.store import make_engine
+from crm_core.store.models import metadata
 
 config = context.config
 

@@ -33,15 +33,13 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
-    insert,
     select,
-    update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "crm.db"
 SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -429,7 +427,7 @@ def finish_interrupted_builds(engine: Engine) -> list[str]:
     key left NOT VALID (a background build that did not finish), unless a build of this
     process is under way; skips an index of a table on which a CREATE INDEX is running
     at that moment (another process's build). Returns the names of what was done."""
-    from crm_core import models
+    from crm_core.store import models
 
     inspector = sa.inspect(engine)
     tables = set(inspector.get_table_names())
@@ -540,27 +538,17 @@ DATA_VERSION_KEY = "data_version"
 def data_version(bind: Engine | Connection) -> int:
     """A counter that grows with every change of the store's data (imports, demo loads,
     merges); caches key on it."""
-    from crm_core.models import settings
+    from crm_core.store.settings import read_setting
 
-    stmt = select(settings.c.value).where(settings.c.key == DATA_VERSION_KEY)
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            value = conn.execute(stmt).scalar()
-    else:
-        value = bind.execute(stmt).scalar()
-    return int(value) if value is not None else 0
+    return int(read_setting(bind, DATA_VERSION_KEY) or 0)
 
 
 def bump_data_version(conn: Connection) -> int:
     """Increase the data version inside the caller's transaction; returns the new value."""
-    from crm_core.models import settings
+    from crm_core.store.settings import write_setting
 
     new_value = data_version(conn) + 1
-    done = conn.execute(
-        update(settings).where(settings.c.key == DATA_VERSION_KEY).values(value=str(new_value))
-    )
-    if done.rowcount == 0:
-        conn.execute(insert(settings).values(key=DATA_VERSION_KEY, value=str(new_value)))
+    write_setting(conn, DATA_VERSION_KEY, new_value)
     return new_value
 
 

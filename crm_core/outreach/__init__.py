@@ -1,0 +1,1 @@
+"""Outreach: audiences and their contact policy, trigger lists, privacy masking, exports."""
