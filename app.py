@@ -10,7 +10,7 @@ import streamlit as st
 from crm_core import auth
 from crm_core.bootstrap import StartupReport, admin_password_banner, demo_shop_info, prepare_store
 from crm_core.i18n import LANGUAGES
-from ui.auth import sign_in_form, sign_out_button, signed_in_user
+from ui.auth import sign_in_form, sign_out_button
 from ui.context import (
     KEY_AS_OF,
     KEY_LANGUAGE,
@@ -110,7 +110,7 @@ def _signed_in_role() -> str | None:
         sign_out()
         return None
     if (stored.role, stored.display_name) != (user.role, user.display_name):
-        sign_in_as(signed_in_user(stored))
+        sign_in_as(stored)
     return stored.role
 
 

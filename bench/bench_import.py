@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from crm_core.auth import COMMAND_LINE
 from crm_core.ingest import import_file
 from crm_core.store import (
     make_engine,
@@ -126,7 +127,7 @@ def timed_import(url: str, path: Path) -> tuple[float, float, float, float | Non
     try:
         before = allocated_bytes()
         start, cpu = time.perf_counter(), time.process_time()
-        result = import_file(engine, path, "orders", user="bench")
+        result = import_file(engine, path, "orders", actor=COMMAND_LINE)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         after = allocated_bytes()
         new_gb = None if before is None or after is None else (after - before) / 1e9

@@ -15,7 +15,11 @@ import time
 import numpy as np
 import pandas as pd
 
+from crm_core.auth import Actor
 from crm_core.outreach.privacy import mask_personal_columns, neutralise_formula
+
+ADMIN = Actor("bench-admin", "admin")
+ANALYST = Actor("bench-analyst", "analyst")
 
 
 def customer_list(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -60,10 +64,10 @@ def main() -> None:
     print(f"{'rows':>10}  {'step':<36}  {'seconds':>8}  {'rows/s':>12}")
     for rows in args.rows:
         frame = customer_list(rows)
-        masked = mask_personal_columns(frame, "analyst")
+        masked = mask_personal_columns(frame, ANALYST)
         steps = {
-            "mask phone+email (analyst)": lambda f=frame: mask_personal_columns(f, "analyst"),
-            "no masking (admin, copy only)": lambda f=frame: mask_personal_columns(f, "admin"),
+            "mask phone+email (analyst)": lambda f=frame: mask_personal_columns(f, ANALYST),
+            "no masking (admin, copy only)": lambda f=frame: mask_personal_columns(f, ADMIN),
             "neutralise formulas (6 columns)": lambda f=masked: neutralise_formula(f),
         }
         for name, step in steps.items():

@@ -1,20 +1,26 @@
-"""Users, password hashing and what each role may do.
+"""Users, password hashing, and the one table of what each role may do.
 
 Passwords are hashed with argon2id (argon2-cffi's PasswordHasher, RFC 9106 low-memory
 parameters); a hash made with older parameters is replaced on the next successful
 sign-in. Plain passwords are never stored or logged. Usernames are stored casefolded
 (trimmed, lower case), so "Wang" and "wang" are the same account.
 
-Roles (models.ROLES) and their permissions live in one table, PERMISSIONS:
+Every action a role may or may not take is named once here, in PERMISSIONS. Each
+crm_core function that writes or reveals takes the acting user (`Actor`) and calls
+`require(actor, ACTION)`, which raises PermissionDenied; pages ask `actor.may(ACTION)`
+only to decide what to show.
 
 =================  =====  =======  ======
-permission         admin  analyst  viewer
+action             admin  analyst  viewer
 =================  =====  =======  ======
 see_personal_data  yes    no       no
 download           yes    yes      no
 import             yes    yes      no
-manage_users       yes    no       no
+edit_schemes       yes    yes      no
+edit_tags          yes    yes      no
+edit_triggers      yes    yes      no
 edit_policy        yes    no       no
+manage_users       yes    no       no
 =================  =====  =======  ======
 """
 
@@ -42,14 +48,26 @@ ROLES: tuple[str, ...] = models.ROLES
 SEE_PERSONAL_DATA = "see_personal_data"
 DOWNLOAD = "download"
 IMPORT = "import"
-MANAGE_USERS = "manage_users"
+EDIT_SCHEMES = "edit_schemes"
+EDIT_TAGS = "edit_tags"
+EDIT_TRIGGERS = "edit_triggers"
 EDIT_POLICY = "edit_policy"
+MANAGE_USERS = "manage_users"
 
-PERMISSION_NAMES: tuple[str, ...] = (SEE_PERSONAL_DATA, DOWNLOAD, IMPORT, MANAGE_USERS, EDIT_POLICY)
+PERMISSION_NAMES: tuple[str, ...] = (
+    SEE_PERSONAL_DATA,
+    DOWNLOAD,
+    IMPORT,
+    EDIT_SCHEMES,
+    EDIT_TAGS,
+    EDIT_TRIGGERS,
+    EDIT_POLICY,
+    MANAGE_USERS,
+)
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {
-    "admin": frozenset({SEE_PERSONAL_DATA, DOWNLOAD, IMPORT, MANAGE_USERS, EDIT_POLICY}),
-    "analyst": frozenset({DOWNLOAD, IMPORT}),
+    "admin": frozenset(PERMISSION_NAMES),
+    "analyst": frozenset({DOWNLOAD, IMPORT, EDIT_SCHEMES, EDIT_TAGS, EDIT_TRIGGERS}),
     "viewer": frozenset(),
 }
 
@@ -64,12 +82,21 @@ _hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
-class AuthenticatedUser:
-    """A user whose password was just verified (or who was re-read as active)."""
+class Actor:
+    """Who acts: a signed-in user (password verified, re-read as active on every run)
+    or a command-line job; crm_core checks its role before it writes or reveals."""
 
     username: str
     role: str
     display_name: str | None = None
+
+    def may(self, action: str) -> bool:
+        """Whether this actor's role has `action` (one of PERMISSION_NAMES)."""
+        return has_permission(self.role, action)
+
+
+COMMAND_LINE = Actor("command-line", "admin")
+"""The actor of `python -m crm_core` jobs run by whoever can reach the store directly."""
 
 
 def has_permission(role: str | None, permission: str) -> bool:
@@ -77,31 +104,11 @@ def has_permission(role: str | None, permission: str) -> bool:
     return permission in PERMISSIONS.get(role or "", frozenset())
 
 
-def require_permission(role: str | None, permission: str) -> None:
-    """Raise PermissionDenied unless `role` has `permission`."""
-    if not has_permission(role, permission):
-        raise PermissionDenied("auth.error.permission_denied", role=role or "-")
-
-
-def can_see_personal_data(role: str | None) -> bool:
-    """Unmasked phone numbers and e-mails (admins only)."""
-    return has_permission(role, SEE_PERSONAL_DATA)
-
-
-def can_download(role: str | None) -> bool:
-    return has_permission(role, DOWNLOAD)
-
-
-def can_import(role: str | None) -> bool:
-    return has_permission(role, IMPORT)
-
-
-def can_manage_users(role: str | None) -> bool:
-    return has_permission(role, MANAGE_USERS)
-
-
-def can_edit_policy(role: str | None) -> bool:
-    return has_permission(role, EDIT_POLICY)
+def require(actor: Actor | None, action: str) -> None:
+    """Raise PermissionDenied unless `actor` may take `action`."""
+    if actor is None or not actor.may(action):
+        role = actor.role if actor is not None else "-"
+        raise PermissionDenied("auth.error.permission_denied", role=role)
 
 
 def hash_password(password: str) -> str:
@@ -173,9 +180,12 @@ def create_user(
     role: str,
     display_name: str | None = None,
     *,
+    actor: Actor,
     now: dt.datetime | None = None,
-) -> AuthenticatedUser:
-    """Add an active user; InputError when the name is taken or a value is not allowed."""
+) -> Actor:
+    """Add an active user; InputError when the name is taken or a value is not allowed,
+    PermissionDenied unless `actor` may manage users."""
+    require(actor, MANAGE_USERS)
     name = check_username(username)
     check_role(role)
     check_password(password)
@@ -197,7 +207,7 @@ def create_user(
             )
     except IntegrityError as error:  # created by someone else at the same moment
         raise InputError("auth.error.username_taken", username=name) from error
-    return AuthenticatedUser(name, role, shown_name)
+    return Actor(name, role, shown_name)
 
 
 def _find_user(conn: Connection, username: str):
@@ -208,7 +218,7 @@ def _find_user(conn: Connection, username: str):
 
 def authenticate(
     engine: Engine, username: str, password: str, *, now: dt.datetime | None = None
-) -> AuthenticatedUser | None:
+) -> Actor | None:
     """The user when `password` is right and the account is active, else None.
 
     An unknown username costs one argon2 verification like a known one, and the answer
@@ -228,7 +238,7 @@ def authenticate(
         changes["password_hash"] = hash_password(password)
     with engine.begin() as conn:
         conn.execute(update(models.users).where(models.users.c.id == row.id).values(**changes))
-    return AuthenticatedUser(row.username, row.role, row.display_name)
+    return Actor(row.username, row.role, row.display_name)
 
 
 def user_exists(engine: Engine, username: str) -> bool:
@@ -237,7 +247,7 @@ def user_exists(engine: Engine, username: str) -> bool:
         return _find_user(conn, normalise_username(username)) is not None
 
 
-def get_active_user(engine: Engine, username: str) -> AuthenticatedUser | None:
+def get_active_user(engine: Engine, username: str) -> Actor | None:
     """The user as stored now (role may have changed), or None when missing or inactive.
 
     The app can call this on every run to end a session whose account was deactivated.
@@ -246,7 +256,7 @@ def get_active_user(engine: Engine, username: str) -> AuthenticatedUser | None:
         row = _find_user(conn, normalise_username(username))
     if row is None or not row.is_active:
         return None
-    return AuthenticatedUser(row.username, row.role, row.display_name)
+    return Actor(row.username, row.role, row.display_name)
 
 
 USER_LIST_COLUMNS = (
@@ -259,8 +269,10 @@ USER_LIST_COLUMNS = (
 )
 
 
-def list_users(engine: Engine) -> pd.DataFrame:
-    """Every user, sorted by username, with USER_LIST_COLUMNS (never the hash)."""
+def list_users(engine: Engine, *, actor: Actor) -> pd.DataFrame:
+    """Every user, sorted by username, with USER_LIST_COLUMNS (never the hash);
+    PermissionDenied unless `actor` may manage users."""
+    require(actor, MANAGE_USERS)
     columns = [models.users.c[name] for name in USER_LIST_COLUMNS]
     with engine.connect() as conn:
         rows = conn.execute(select(*columns).order_by(models.users.c.username)).all()
@@ -301,19 +313,22 @@ def _change_user(
         conn.execute(update(users).where(users.c.id == row.id).values(**changes))
 
 
-def set_role(engine: Engine, username: str, role: str) -> None:
+def set_role(engine: Engine, username: str, role: str, *, actor: Actor) -> None:
     """Give `username` another role; the last active admin cannot be demoted."""
+    require(actor, MANAGE_USERS)
     check_role(role)
     _change_user(engine, username, {"role": role}, keeps_admin=role == "admin")
 
 
-def set_active(engine: Engine, username: str, active: bool) -> None:
+def set_active(engine: Engine, username: str, active: bool, *, actor: Actor) -> None:
     """Deactivate (cannot sign in) or reactivate a user; the last active admin stays."""
+    require(actor, MANAGE_USERS)
     _change_user(engine, username, {"is_active": bool(active)}, keeps_admin=bool(active))
 
 
-def set_password(engine: Engine, username: str, password: str) -> None:
+def set_password(engine: Engine, username: str, password: str, *, actor: Actor) -> None:
     """Replace the password of `username` (checked against the password rules)."""
+    require(actor, MANAGE_USERS)
     check_password(password)
     _change_user(engine, username, {"password_hash": hash_password(password)}, keeps_admin=True)
 
@@ -359,7 +374,7 @@ def ensure_admin(
         given = ""
     password = given or generate_password()
     try:
-        create_user(engine, ADMIN_USERNAME, password, "admin", now=now)
+        create_user(engine, ADMIN_USERNAME, password, "admin", actor=COMMAND_LINE, now=now)
     except InputError as error:
         if error.key == "auth.error.username_taken":  # another process created it first
             return None

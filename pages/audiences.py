@@ -99,7 +99,7 @@ from ui.audiences import (
     contacts,
     current_tags,
 )
-from ui.context import current_as_of, current_language, current_role, current_user, show_error, t
+from ui.context import current_as_of, current_language, current_user, show_error, t
 from ui.data import get_engine, latest_order_date
 
 NO_CHANNEL = "none"
@@ -111,7 +111,6 @@ TAG_TABLE_MAX_PX = 720
 PRESET_PREFIX = "preset:"
 SAVED_PREFIX = "saved:"
 TRIGGER_COLUMNS = ("customer_id", "name", "address", "segment", "tags")
-PERSONAL_COLUMNS = ("phone", "email", "address")
 
 
 def _labels(keys: dict[str, str]) -> Callable[[object], str]:
@@ -282,8 +281,7 @@ def audience_download(
     policy: ContactPolicy,
     columns: list[str],
     file_format: str,
-    user: str,
-    role: str | None,
+    actor: auth.Actor,
     language: str,
 ) -> Callable[[], bytes]:
     """The deferred download: writes the file and records the export when called."""
@@ -296,8 +294,7 @@ def audience_download(
             audience,
             channel=channel,
             policy=policy,
-            user=user,
-            role=role,
+            actor=actor,
             columns=columns,
             file_format=file_format,
             language=language,
@@ -349,7 +346,7 @@ def _builder(
 ) -> None:
     """The audience builder: a widget here reruns this fragment alone."""
     language = current_language()
-    role = current_role()
+    actor = current_user()
     audience = _audience_widgets(facts, scheme_name, version, window)
     try:
         members = select_members(facts, audience)
@@ -395,7 +392,7 @@ def _builder(
         },
     )
     st.subheader(t("audiences.download.title"))
-    if not auth.can_download(role):
+    if not actor.may(auth.DOWNLOAD):
         st.info(t("audiences.download.not_allowed"), icon=":material/lock:")
         return
     columns, file_format = _download_options()
@@ -403,15 +400,14 @@ def _builder(
         st.warning(t("audiences.download.no_columns"))
         return
     preview = export_frame(facts, result.kept_positions[:PREVIEW_ROWS], columns, channel, language)
-    preview = mask_personal_columns(preview, role, PERSONAL_COLUMNS)
+    preview = mask_personal_columns(preview, actor)
     preview.columns = [column_header(c, language) for c in preview.columns]
     st.caption(t("audiences.download.preview", shown=len(preview), total=result.kept))
     st.dataframe(preview, hide_index=True)
-    user = current_user()
     st.download_button(
         t("audiences.download.button", count=result.kept),
         data=audience_download(
-            facts, audience, channel, policy, columns, file_format, user.username, role, language
+            facts, audience, channel, policy, columns, file_format, actor, language
         ),
         file_name=f"audience-{facts.as_of.isoformat()}.{file_format}",
         mime=FILE_FORMATS[file_format],
@@ -421,7 +417,7 @@ def _builder(
         disabled=result.kept == 0,
         help=t("audiences.download.help"),
     )
-    if not auth.can_see_personal_data(role):
+    if not actor.may(auth.SEE_PERSONAL_DATA):
         st.caption(t("audiences.download.masked"))
 
 
@@ -450,7 +446,7 @@ def _tags_tab(facts: AudienceFacts) -> None:
             ),
         },
     )
-    if current_role() not in ("admin", "analyst"):
+    if not current_user().may(auth.EDIT_TAGS):
         st.caption(t("tags.edit.not_allowed"))
         return
     _tag_editor(facts)
@@ -514,14 +510,14 @@ def _tag_editor(facts: AudienceFacts) -> None:
                     t("tags.error.json", detail=error.msg, line=error.lineno, column=error.colno)
                 )
                 return
-            tag = save_tag(get_engine(), name, condition, current_role())
+            tag = save_tag(get_engine(), name, condition, current_user())
             st.session_state[KEY_TAG_NOTICE] = t(
                 "tags.edit.saved", name=tag_label(tag.name, language)
             )
             st.session_state.pop(KEY_TAG_RULE, None)
             st.rerun()
         if remove:
-            delete_tag(get_engine(), pick, current_role())
+            delete_tag(get_engine(), pick, current_user())
             st.session_state[KEY_TAG_NOTICE] = t(
                 "tags.edit.removed", name=tag_label(pick, language)
             )
@@ -548,9 +544,9 @@ def _parse_days(text: str) -> list[float]:
 
 
 def _trigger_settings_form(settings: TriggerSettings) -> None:
-    role = current_role()
+    actor = current_user()
     with st.expander(t("triggers.settings.title"), icon=":material/tune:", expanded=False):
-        if not auth.can_download(role):
+        if not actor.may(auth.EDIT_TRIGGERS):
             st.caption(t("triggers.settings.read_only"))
         with st.form(KEY_TRIGGER_FORM):
             left, right = st.columns(2)
@@ -592,7 +588,7 @@ def _trigger_settings_form(settings: TriggerSettings) -> None:
                 step=1.0,
             )
             submitted = st.form_submit_button(
-                t("triggers.settings.save"), disabled=not auth.can_download(role)
+                t("triggers.settings.save"), disabled=not actor.may(auth.EDIT_TRIGGERS)
             )
         if submitted:
             try:
@@ -605,7 +601,7 @@ def _trigger_settings_form(settings: TriggerSettings) -> None:
                     thank_you_min_csat=int(csat),
                     thank_you_within_hours=float(within),
                 )
-                save_trigger_settings(get_engine(), new_settings, role)
+                save_trigger_settings(get_engine(), new_settings, actor)
                 st.session_state[KEY_TRIGGER_NOTICE] = t("triggers.settings.saved")
                 st.rerun()
             except CrmError as error:
@@ -624,8 +620,7 @@ def trigger_download(
     channel: str | None,
     policy: ContactPolicy,
     at: dt.datetime,
-    user: str,
-    role: str | None,
+    actor: auth.Actor,
     language: str,
 ) -> Callable[[], bytes]:
     """The deferred download of one trigger list (written and recorded when called)."""
@@ -639,8 +634,7 @@ def trigger_download(
             settings,
             channel=channel,
             policy=policy,
-            user=user,
-            role=role,
+            actor=actor,
             columns=TRIGGER_COLUMNS,
             language=language,
             at=at,
@@ -652,7 +646,7 @@ def trigger_download(
 
 def _triggers_tab(facts: AudienceFacts) -> None:
     language = current_language()
-    role = current_role()
+    actor = current_user()
     engine = get_engine()
     notice = st.session_state.pop(KEY_TRIGGER_NOTICE, None)
     if notice:
@@ -675,10 +669,10 @@ def _triggers_tab(facts: AudienceFacts) -> None:
                     facts, pd.unique(positions[positions >= 0]), channel, policy, counts
                 )
                 st.markdown(exclusion_summary(result, language))
-            shown = mask_personal_columns(rows.head(TRIGGER_ROWS_SHOWN), role, PERSONAL_COLUMNS)
+            shown = mask_personal_columns(rows.head(TRIGGER_ROWS_SHOWN), actor)
             shown.columns = [column_header(c, language) for c in shown.columns]
             st.dataframe(shown, hide_index=True)
-            if not auth.can_download(role):
+            if not actor.may(auth.DOWNLOAD):
                 st.caption(t("audiences.download.not_allowed"))
                 continue
             st.download_button(
@@ -690,8 +684,7 @@ def _triggers_tab(facts: AudienceFacts) -> None:
                     channel,
                     policy,
                     at,
-                    current_user().username,
-                    role,
+                    actor,
                     language,
                 ),
                 file_name=f"{name}-{facts.as_of.isoformat()}.csv",
@@ -718,13 +711,13 @@ def _trigger_params(settings: TriggerSettings) -> dict[str, object]:
 
 
 def _policy_tab() -> None:
-    role = current_role()
+    actor = current_user()
     notice = st.session_state.pop(KEY_POLICY_NOTICE, None)
     if notice:
         st.success(notice, icon=":material/check:")
     policy = load_policy(get_engine())
     st.markdown(t("audiences.policy.explained", **policy.to_dict()))
-    if not auth.can_edit_policy(role):
+    if not actor.may(auth.EDIT_POLICY):
         st.info(t("audiences.policy.admins_only"), icon=":material/lock:")
         return
     with st.form(KEY_POLICY_FORM):
@@ -741,7 +734,9 @@ def _policy_tab() -> None:
         submitted = st.form_submit_button(t("audiences.policy.save"), type="primary")
     if submitted:
         try:
-            save_policy(get_engine(), ContactPolicy(**{k: int(v) for k, v in values.items()}), role)
+            save_policy(
+                get_engine(), ContactPolicy(**{k: int(v) for k, v in values.items()}), actor
+            )
             st.session_state[KEY_POLICY_NOTICE] = t("audiences.policy.saved")
             st.rerun()
         except CrmError as error:

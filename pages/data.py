@@ -25,13 +25,8 @@ from crm_core.ingest import (
 from crm_core.ingest.history import batch_mapping, import_rejects
 from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
-from ui.context import current_language, current_role, current_user, listed, show_error, t
+from ui.context import current_language, current_user, listed, show_error, t
 from ui.data import get_engine
-
-
-def _username() -> str | None:
-    user = current_user()
-    return user.username if user else None
 
 
 def _day_first_guess(table) -> bool:
@@ -72,7 +67,9 @@ def _save_template_form(
     name = left.text_input(t("data.template.name"), key=di.KEY_TEMPLATE_NAME)
     if right.button(t("data.template.save"), key=di.KEY_SAVE_TEMPLATE):
         try:
-            save_template(engine, name, entity, mapping, columns, user=_username(), replaces=chosen)
+            save_template(
+                engine, name, entity, mapping, columns, actor=current_user(), replaces=chosen
+            )
         except CrmError as error:
             show_error(error)
         else:
@@ -104,7 +101,7 @@ def _run_import(
             options=options,
             sheet=sheet,
             file_name=upload.name,
-            user=_username(),
+            actor=current_user(),
             progress=progress,
         )
     except CrmError as error:
@@ -291,7 +288,7 @@ def duplicates_tab() -> None:
     request = (survivor, tuple(merged))
     if st.button(t("data.duplicates.preview"), key=di.KEY_PREVIEW):
         try:
-            plan = merge_customers(engine, survivor, merged, preview=True)
+            plan = merge_customers(engine, survivor, merged, preview=True, actor=current_user())
         except CrmError as error:
             show_error(error)
             return
@@ -317,7 +314,7 @@ def duplicates_tab() -> None:
         st.caption(t("data.duplicates.filled", fields=filled))
     if st.button(t("data.duplicates.merge"), type="primary", key=di.KEY_MERGE):
         try:
-            merge_customers(engine, survivor, merged, preview=False, user=_username())
+            merge_customers(engine, survivor, merged, preview=False, actor=current_user())
         except CrmError as error:
             show_error(error)
             return
@@ -329,7 +326,7 @@ def duplicates_tab() -> None:
 
 
 st.title(t("data.title"))
-if not auth.can_import(current_role()):
+if not current_user().may(auth.IMPORT):
     st.warning(t("data.not_allowed"))
     st.stop()
 st.caption(t("data.intro"))

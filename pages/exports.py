@@ -23,7 +23,7 @@ from crm_core.outreach.audiences import (
     redownload_export,
 )
 from ui.audiences import KEY_EXPORT_DOWNLOAD, KEY_EXPORT_FORMAT, KEY_EXPORT_PICK
-from ui.context import current_language, current_role, current_user, t
+from ui.context import current_language, current_user, t
 from ui.data import get_engine
 
 
@@ -32,14 +32,14 @@ def _labels(keys: dict) -> Callable[[object], str]:
 
 
 def redownload(
-    export_id: int, file_format: str, user: str, role: str | None, language: str
+    export_id: int, file_format: str, actor: auth.Actor, language: str
 ) -> Callable[[], bytes]:
     """The deferred download of an export again (written and recorded when called)."""
     engine = get_engine()
 
     def build() -> bytes:
         return redownload_export(
-            engine, export_id, user=user, role=role, language=language, file_format=file_format
+            engine, export_id, actor=actor, language=language, file_format=file_format
         ).content
 
     return build
@@ -48,13 +48,13 @@ def redownload(
 def main() -> None:
     st.title(t("exports.title"))
     st.caption(t("exports.caption"))
-    role = current_role()
-    if not auth.can_download(role):
+    actor = current_user()
+    if not actor.may(auth.DOWNLOAD):
         st.warning(t("audiences.download.not_allowed"), icon=":material/lock:")
         return
     language = current_language()
     engine = get_engine()
-    exports = list_exports(engine)
+    exports = list_exports(engine, actor=actor)
     if exports.empty:
         st.info(t("exports.none"), icon=":material/inbox:")
         return
@@ -121,14 +121,14 @@ def main() -> None:
     )
     st.download_button(
         t("exports.again.button", id=record.id),
-        data=redownload(record.id, file_format, current_user().username, role, language),
+        data=redownload(record.id, file_format, actor, language),
         file_name=f"export-{record.id}.{file_format}",
         mime=FILE_FORMATS[file_format],
         key=KEY_EXPORT_DOWNLOAD,
         icon=":material/download:",
         help=t("exports.again.help"),
     )
-    if not auth.can_see_personal_data(role):
+    if not actor.may(auth.SEE_PERSONAL_DATA):
         st.caption(t("audiences.download.masked"))
 
 

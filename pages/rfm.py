@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from crm_core import auth
 from crm_core.asof import WINDOW_DAYS
 from crm_core.customers.rfm import AXES, AXIS_METRIC, CUT_COUNT, RfmFacts, Scoring, quantile_cuts
 from crm_core.customers.segments import (
@@ -59,7 +60,7 @@ from crm_core.figures.rfm import (
 )
 from crm_core.i18n import translate
 from crm_core.outreach.privacy import mask_personal_columns
-from ui.context import current_as_of, current_language, current_role, current_user, show_error, t
+from ui.context import current_as_of, current_language, current_user, show_error, t
 from ui.data import get_engine, latest_order_date
 from ui.rfm import (
     KEY_DRAFT,
@@ -94,7 +95,6 @@ from ui.rfm import (
 
 EARLIER_DEFAULT_DAYS = 90
 MEMBERS_SHOWN = 1_000
-SAVE_ROLES = ("admin", "analyst")
 MEMBER_COLUMNS = ("name", "phone", "email", "province", "city", "avg_order_value")
 PRESET_PREFIX = "preset:"
 SAVED_PREFIX = "saved:"
@@ -472,7 +472,7 @@ def _members(facts: RfmFacts, result: SchemeResult, labels: dict[str, str]) -> N
         else t("rfm.members.cell", r=chosen["r"], f=chosen["f"])
     )
     st.markdown(t("rfm.members.showing", what=what, count=f"{count:,}", shown=f"{len(frame):,}"))
-    shown = mask_personal_columns(frame, current_role())
+    shown = mask_personal_columns(frame, current_user())
     shown = shown.assign(segment=shown["segment"].astype(str).map(labels))
     st.dataframe(
         shown.rename(columns=lambda name: _column_title(name)), hide_index=True, width="stretch"
@@ -648,8 +648,8 @@ def _save(draft: Scheme) -> None:
     notice = st.session_state.pop(KEY_SAVED_NOTICE, None)
     if notice:
         st.success(t("rfm.save.done", name=notice[0], version=notice[1]), icon=":material/check:")
-    role = current_role()
-    if role not in SAVE_ROLES:
+    actor = current_user()
+    if not actor.may(auth.EDIT_SCHEMES):
         st.caption(t("rfm.save.not_allowed"))
         return
     if KEY_SAVE_NAME not in st.session_state:
@@ -666,11 +666,10 @@ def _save(draft: Scheme) -> None:
                 rules=draft.rules,
                 scoring=draft.scoring,
             )
-            user = current_user()
             saved = save_scheme(
                 get_engine(),
                 named,
-                created_by=user.username if user else None,
+                actor,
                 note=st.session_state.get(KEY_SAVE_NOTE) or None,
             )
         except CrmError as error:

@@ -8,9 +8,7 @@ import streamlit as st
 
 from crm_core import auth
 from crm_core.errors import CrmError
-from ui.auth import signed_in_user
 from ui.context import (
-    current_role,
     current_user,
     show_error,
     sign_in_as,
@@ -52,7 +50,7 @@ def _refresh_own_session(username: str) -> None:
     if refreshed is None:
         sign_out()
     else:
-        sign_in_as(signed_in_user(refreshed))
+        sign_in_as(refreshed)
 
 
 def _users_table(users: pd.DataFrame) -> None:
@@ -149,7 +147,9 @@ def _add_user_form() -> None:
         st.error(t("settings.passwords_differ"))
         return
     try:
-        user = auth.create_user(get_engine(), username, password, role, display_name)
+        user = auth.create_user(
+            get_engine(), username, password, role, display_name, actor=current_user()
+        )
     except CrmError as error:
         show_error(error)
         return
@@ -169,7 +169,7 @@ def _change_role_form(users: pd.DataFrame) -> None:
     if not submitted or username is None:
         return
     try:
-        auth.set_role(get_engine(), username, role)
+        auth.set_role(get_engine(), username, role, actor=current_user())
     except CrmError as error:
         show_error(error)
         return
@@ -202,7 +202,7 @@ def _reset_password_form(users: pd.DataFrame) -> None:
         st.error(t("settings.passwords_differ"))
         return
     try:
-        auth.set_password(get_engine(), username, password)
+        auth.set_password(get_engine(), username, password, actor=current_user())
     except CrmError as error:
         show_error(error)
         return
@@ -219,7 +219,7 @@ def _activation(users: pd.DataFrame) -> None:
     if not st.button(label, key=f"{ACTIVE_FORM}.toggle"):
         return
     try:
-        auth.set_active(get_engine(), username, not is_active)
+        auth.set_active(get_engine(), username, not is_active, actor=current_user())
     except CrmError as error:
         show_error(error)
         return
@@ -230,13 +230,13 @@ def _activation(users: pd.DataFrame) -> None:
 
 def main() -> None:
     st.title(t("settings.title"))
-    if not auth.can_manage_users(current_role()):
+    if not current_user().may(auth.MANAGE_USERS):
         st.warning(t("settings.not_allowed"))
         return
     notice = st.session_state.pop(KEY_NOTICE, None)
     if notice:
         st.success(notice)
-    users = auth.list_users(get_engine())
+    users = auth.list_users(get_engine(), actor=current_user())
     _users_table(users)
     _permissions_table()
     add_tab, role_tab, password_tab, active_tab = st.tabs(

@@ -69,7 +69,7 @@ def demo_store_url(tmp_path_factory) -> str:
 
     Tests may read it and add users or schemes; tests that import data build their own.
     """
-    from crm_core.auth import create_user
+    from crm_core.auth import COMMAND_LINE, create_user
     from crm_core.bootstrap import prepare_store
     from crm_core.store.models import ROLES
 
@@ -81,7 +81,14 @@ def demo_store_url(tmp_path_factory) -> str:
         patch.setenv("CRM_DEMO_CUSTOMERS", str(DEMO_TEST_CUSTOMERS))
         prepare_store(engine)
     for role in ROLES:
-        create_user(engine, f"test-{role}", TEST_ADMIN_PASSWORD, role, display_name=f"Test {role}")
+        create_user(
+            engine,
+            f"test-{role}",
+            TEST_ADMIN_PASSWORD,
+            role,
+            display_name=f"Test {role}",
+            actor=COMMAND_LINE,
+        )
     engine.dispose()
     return url
 

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from crm_core.auth import Actor
 from crm_core.customers.segments import (
     NOT_SCORED,
     customer_segments,
@@ -152,8 +153,8 @@ def test_bad_audience_definitions_are_refused(payload):
 def test_scheme_references_saved_and_preset(sqlite_store):
     scheme, scheme_id = resolve_scheme_ref(sqlite_store, "membership")
     assert scheme_id is None and scheme.name == "membership"
-    first = save_scheme(sqlite_store, preset("lifecycle"), "analyst")
-    second = save_scheme(sqlite_store, preset("lifecycle"), "analyst")
+    first = save_scheme(sqlite_store, preset("lifecycle"), Actor("analyst", "analyst"))
+    second = save_scheme(sqlite_store, preset("lifecycle"), Actor("analyst", "analyst"))
     newest, newest_id = resolve_scheme_ref(sqlite_store, "lifecycle")
     assert (newest.version, newest_id) == (2, second.id)
     older, older_id = resolve_scheme_ref(sqlite_store, "lifecycle", 1)

@@ -26,6 +26,7 @@ from crm_core.outreach.audiences import (
 from crm_core.outreach.policy import load_policy
 from crm_core.store import make_engine, models
 from tests.conftest import TEST_ADMIN_PASSWORD
+from tests.support.actors import ADMIN
 from tests.support.browser import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
@@ -72,7 +73,7 @@ def test_build_an_audience_download_it_and_read_the_file(page, demo_store_url):
         "button", name=translate("audiences.download.button", "en", count=len(expected))
     )
     button.wait_for()
-    exports_before = len(list_exports(engine))
+    exports_before = len(list_exports(engine, actor=ADMIN))
     with page.expect_download() as download_info:
         button.click()
     download = download_info.value
@@ -91,7 +92,7 @@ def test_build_an_audience_download_it_and_read_the_file(page, demo_store_url):
     assert not ids & excluded_by_policy
     assert not ids & not_selected
     assert all("****" in row[2] for row in rows[1:])  # an analyst's file is masked
-    exports = list_exports(engine)
+    exports = list_exports(engine, actor=ADMIN)
     assert len(exports) == exports_before + 1
     assert exports.iloc[0]["created_by"] == "test-analyst"
     assert exports.iloc[0]["members"] == len(expected)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from crm_core.auth import create_user
+from crm_core.auth import COMMAND_LINE, create_user
 from crm_core.bootstrap import prepare_store
 from crm_core.i18n import translate
 from crm_core.ingest.history import REASON_CODE_COLUMN
@@ -47,7 +47,7 @@ def import_store(tmp_path_factory) -> str:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CRM_ADMIN_PASSWORD", TEST_ADMIN_PASSWORD)
         prepare_store(engine, load_demo_if_empty=False)
-    create_user(engine, "test-analyst", TEST_ADMIN_PASSWORD, "analyst")
+    create_user(engine, "test-analyst", TEST_ADMIN_PASSWORD, "analyst", actor=COMMAND_LINE)
     engine.dispose()
     return url
 

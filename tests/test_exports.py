@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from crm_core import auth
 from crm_core import commands as cli
+from crm_core.auth import Actor
 from crm_core.customers.segments import preset, resolve_scheme_ref, save_scheme
 from crm_core.customers.tags import save_tag
 from crm_core.errors import PermissionDenied
@@ -36,6 +37,7 @@ from crm_core.outreach.audiences import (
 from crm_core.outreach.policy import ContactPolicy
 from crm_core.outreach.triggers import TriggerSettings
 from crm_core.store import bulk_insert, models
+from tests.support.actors import ADMIN
 
 AS_OF = dt.date(2024, 6, 30)
 HOSTILE_NAMES = {
@@ -77,7 +79,7 @@ def hostile_shop(store):
     with store.begin() as conn:
         bulk_insert(conn, models.customers, customers)
         bulk_insert(conn, models.orders, orders)
-    save_tag(store, "=evil", {"field": "frequency", "op": ">=", "value": 1}, "admin")
+    save_tag(store, "=evil", {"field": "frequency", "op": ">=", "value": 1}, ADMIN)
     return store
 
 
@@ -92,8 +94,7 @@ def _export(store, role, file_format="csv", channel="sms", language="zh-CN", **k
         kwargs.pop("audience", Audience()),
         channel=channel,
         policy=kwargs.pop("policy", ContactPolicy()),
-        user=f"user-{role}",
-        role=role,
+        actor=Actor(f"user-{role}", role),
         columns=kwargs.pop("columns", COLUMNS),
         file_format=file_format,
         language=language,
@@ -162,7 +163,7 @@ def test_admin_xlsx_is_unmasked_and_neutralised(hostile_shop):
 
 
 def test_every_export_is_recorded_with_its_members(hostile_shop):
-    saved = save_scheme(hostile_shop, preset("lifecycle"), "analyst")
+    saved = save_scheme(hostile_shop, preset("lifecycle"), Actor("analyst", "analyst"))
     scheme, scheme_id = resolve_scheme_ref(hostile_shop, "lifecycle")
     assert scheme_id == saved.id
     facts = _facts(hostile_shop, scheme, scheme_id)
@@ -188,7 +189,7 @@ def test_every_export_is_recorded_with_its_members(hostile_shop):
     assert set(export_member_ids(hostile_shop, exported.export_id)) == file_ids
     high_end = set(facts.customer_ids.to_numpy()[facts.tags.column("high_end")])
     assert high_end and not (file_ids & high_end)
-    listed = list_exports(hostile_shop)
+    listed = list_exports(hostile_shop, actor=ADMIN)
     assert listed.loc[0, "id"] == exported.export_id
     assert listed.loc[0, "members"] == len(file_ids)
     assert listed.loc[0, "scheme"] == "lifecycle"
@@ -196,7 +197,7 @@ def test_every_export_is_recorded_with_its_members(hostile_shop):
 
 def test_downloading_again_gives_the_same_members_masked_for_the_new_role(hostile_shop):
     exported, _ = _export(hostile_shop, "admin", audience=Audience(exclude_tags=("high_end",)))
-    again = redownload_export(hostile_shop, exported.export_id, user="li", role="analyst")
+    again = redownload_export(hostile_shop, exported.export_id, actor=Actor("li", "analyst"))
     original = _by_id(_csv_rows(exported.content))
     copy = _by_id(_csv_rows(again.content))
     assert copy.keys() == original.keys()
@@ -211,7 +212,7 @@ def test_downloading_again_gives_the_same_members_masked_for_the_new_role(hostil
     contacts = recent_contacts(hostile_shop, AS_OF, 30).set_index("customer_id")
     assert contacts.loc["h6", "exports"] == 1
     xlsx = redownload_export(
-        hostile_shop, again.export_id, user="boss", role="admin", file_format="xlsx"
+        hostile_shop, again.export_id, actor=Actor("boss", "admin"), file_format="xlsx"
     )
     assert set(_by_id(_xlsx_rows(xlsx.content))) == set(original)
 
@@ -243,11 +244,11 @@ def test_viewers_cannot_download(hostile_shop):
         _export(hostile_shop, "viewer")
     exported, _ = _export(hostile_shop, "analyst")
     with pytest.raises(PermissionDenied):
-        redownload_export(hostile_shop, exported.export_id, user="v", role="viewer")
-    assert len(list_exports(hostile_shop)) == 1
+        redownload_export(hostile_shop, exported.export_id, actor=Actor("v", "viewer"))
+    assert len(list_exports(hostile_shop, actor=ADMIN)) == 1
 
 
-def test_trigger_list_exports(hostile_shop):
+def test_trigger_list_exports(hostile_shop, actor=ADMIN):
     with hostile_shop.begin() as conn:
         bulk_insert(
             conn,
@@ -265,7 +266,7 @@ def test_trigger_list_exports(hostile_shop):
     facts = _facts(hostile_shop)
     payment, no_policy = export_trigger(
         hostile_shop, facts, "payment", TriggerSettings(), channel="sms",
-        policy=ContactPolicy(), user="li", role="analyst", language="en",
+        policy=ContactPolicy(), actor=Actor("li", "analyst"), language="en",
     )  # fmt: skip
     assert no_policy is None
     rows = _csv_rows(payment.content)
@@ -276,19 +277,19 @@ def test_trigger_list_exports(hostile_shop):
     assert not export_record(hostile_shop, payment.export_id).is_marketing
     birthday, policy_result = export_trigger(
         hostile_shop, facts, "birthday", TriggerSettings(), channel="sms",
-        policy=ContactPolicy(), user="li", role="analyst",
+        policy=ContactPolicy(), actor=Actor("li", "analyst"),
     )  # fmt: skip
     assert policy_result is not None and birthday.row_count == 0
     again = redownload_export(
-        hostile_shop, payment.export_id, user="li", role="admin", language="en"
+        hostile_shop, payment.export_id, actor=Actor("li", "admin"), language="en"
     )
     assert _csv_rows(again.content)[1][-1] == "yes"
 
 
 @pytest.fixture
 def cli_store(hostile_shop, monkeypatch):
-    auth.create_user(hostile_shop, "boss", PASSWORD, "admin")
-    auth.create_user(hostile_shop, "guest", PASSWORD, "viewer")
+    auth.create_user(hostile_shop, "boss", PASSWORD, "admin", actor=auth.COMMAND_LINE)
+    auth.create_user(hostile_shop, "guest", PASSWORD, "viewer", actor=auth.COMMAND_LINE)
     monkeypatch.setenv("DATABASE_URL", hostile_shop.url.render_as_string(hide_password=False))
     return hostile_shop
 
@@ -302,7 +303,7 @@ def test_export_command_writes_records_and_prints_the_counts(cli_store, tmp_path
     assert code == 0
     printed = capsys.readouterr().out
     rows = _csv_rows(out.read_bytes())
-    record = list_exports(cli_store).iloc[0]
+    record = list_exports(cli_store, actor=ADMIN).iloc[0]
     assert record["created_by"] == "cli"
     assert record["members"] == len(rows) - 1
     assert f"wrote {len(rows) - 1:,} customers" in printed
@@ -314,7 +315,7 @@ def test_export_command_writes_records_and_prints_the_counts(cli_store, tmp_path
                      "--user", "boss", "--columns", "customer_id,address"]) == 0  # fmt: skip
     by_id = _by_id(_xlsx_rows(admin_out.read_bytes()))
     assert by_id["h1"]["Channel address"] == "13812345678"
-    assert list_exports(cli_store).iloc[0]["created_by"] == "boss"
+    assert list_exports(cli_store, actor=ADMIN).iloc[0]["created_by"] == "boss"
 
 
 @pytest.mark.parametrize(
@@ -335,7 +336,7 @@ def test_export_command_errors_exit_2_and_record_nothing(cli_store, tmp_path, ca
     filled = [a.replace("{dir}", str(out_dir)) for a in arguments]
     assert cli.main(["export", "--as-of", AS_OF.isoformat(), *filled]) == 2
     assert capsys.readouterr().err.startswith("error: ")
-    assert list_exports(cli_store).empty
+    assert list_exports(cli_store, actor=ADMIN).empty
     assert not any(out_dir.iterdir())
 
 

@@ -11,6 +11,7 @@ from crm_core.errors import InputError
 from crm_core.ingest import import_file, likely_duplicate_customers, merge_customers
 from crm_core.ingest.duplicates import _linked_groups
 from crm_core.store import bulk_insert, data_version, models
+from tests.support.actors import ADMIN, ANALYST
 
 ORDERS = b"""order_id,customer_id,ordered_at,amount
 O1,C1,2024-03-01,10
@@ -83,7 +84,7 @@ def shop(store):
                 }
             ),
         )
-    import_file(store, ORDERS, "orders", file_name="orders.csv")
+    import_file(store, ORDERS, "orders", file_name="orders.csv", actor=ADMIN)
     return store
 
 
@@ -112,7 +113,7 @@ def test_likely_duplicates_share_a_normalised_phone_or_email(shop):
 
 def test_preview_says_what_moves_and_changes_nothing(shop):
     version = data_version(shop)
-    plan = merge_customers(shop, "C1", ["C2", "C3"], preview=True)
+    plan = merge_customers(shop, "C1", ["C2", "C3"], preview=True, actor=ANALYST)
     assert not plan.applied
     assert plan.moves == {
         "orders": 2,
@@ -130,7 +131,7 @@ def test_preview_says_what_moves_and_changes_nothing(shop):
 
 def test_merge_repoints_everything_in_one_transaction(shop):
     version = data_version(shop)
-    plan = merge_customers(shop, "C1", ["C2", "C3"], preview=False, user="li")
+    plan = merge_customers(shop, "C1", ["C2", "C3"], preview=False, actor=ANALYST)
     assert plan.applied
     assert data_version(shop) == version + 1
     for table in (models.orders, models.tickets, models.events, models.survey_responses):
@@ -152,8 +153,8 @@ def test_merge_repoints_everything_in_one_transaction(shop):
 
 
 def test_reuploading_after_a_merge_changes_nothing(shop):
-    merge_customers(shop, "C1", ["C2"], preview=False)
-    again = import_file(shop, ORDERS, "orders")
+    merge_customers(shop, "C1", ["C2"], preview=False, actor=ANALYST)
+    again = import_file(shop, ORDERS, "orders", actor=ADMIN)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
     assert again.customers_created == 0
     assert _owner_counts(shop, models.orders) == {"C1": 3}
@@ -169,22 +170,22 @@ def test_reuploading_after_a_merge_changes_nothing(shop):
 )
 def test_impossible_merges_are_refused(shop, survivor, merged, key):
     with pytest.raises(InputError) as raised:
-        merge_customers(shop, survivor, merged, preview=False)
+        merge_customers(shop, survivor, merged, preview=False, actor=ANALYST)
     assert raised.value.key == key
 
 
 def test_a_merged_record_cannot_be_merged_again(shop):
-    merge_customers(shop, "C1", ["C2"], preview=False)
+    merge_customers(shop, "C1", ["C2"], preview=False, actor=ANALYST)
     with pytest.raises(InputError) as raised:
-        merge_customers(shop, "C3", ["C2"], preview=False)
+        merge_customers(shop, "C3", ["C2"], preview=False, actor=ANALYST)
     assert raised.value.key == "data.error.merge_already_merged"
 
 
 def test_reuploading_the_customers_file_after_a_merge_leaves_the_survivor_alone(store):
     members = "客户ID,姓名,手机号,邮箱\nP1,张三,13800138000,a@x.com\nP2,,138 0013 8000,\n"
-    import_file(store, members.encode("utf-8"), "customers")
-    merge_customers(store, "P1", ["P2"], preview=False)
-    again = import_file(store, members.encode("utf-8"), "customers")
+    import_file(store, members.encode("utf-8"), "customers", actor=ADMIN)
+    merge_customers(store, "P1", ["P2"], preview=False, actor=ANALYST)
+    again = import_file(store, members.encode("utf-8"), "customers", actor=ADMIN)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     with store.connect() as conn:
         rows = conn.execute(
@@ -202,7 +203,9 @@ def test_reuploading_the_customers_file_after_a_merge_leaves_the_survivor_alone(
 
 
 def test_touches_of_a_merged_customer_and_its_survivor_keep_the_survivors_own(shop):
-    merge_customers(shop, "C1", ["C2"], preview=False)  # K1: C1's touch kept, K2 moved to C1
+    merge_customers(
+        shop, "C1", ["C2"], preview=False, actor=ANALYST
+    )  # K1: C1's touch kept, K2 moved to C1
     touches = (
         "活动编号,客户ID,是否响应\n"
         "K1,C2,是\n"  # C2 is C1 now, and row 3 gives C1's own K1 touch
@@ -210,7 +213,7 @@ def test_touches_of_a_merged_customer_and_its_survivor_keep_the_survivors_own(sh
         "K2,C2,是\n"
     ).encode()
     for _ in range(2):
-        result = import_file(shop, touches, "campaign_touches")
+        result = import_file(shop, touches, "campaign_touches", actor=ADMIN)
         assert result.rejects[["row_number", "reason", "detail"]].values.tolist() == [
             [2, "merged_customer", "C2"]
         ]
@@ -225,10 +228,10 @@ def test_reuploading_campaign_responses_after_a_merge_changes_no_touch(store):
         "P1,13800138000,2024-03-01,0\n"
         "P2,138 0013 8000,2024-03-02,1\n"
     ).encode()
-    import_file(store, members, "customers")
-    merge_customers(store, "P1", ["P2"], preview=False)  # P1's own touch is kept
+    import_file(store, members, "customers", actor=ADMIN)
+    merge_customers(store, "P1", ["P2"], preview=False, actor=ANALYST)  # P1's own touch is kept
     before = _rows(store, models.campaign_touches)
-    again = import_file(store, members, "customers")
+    again = import_file(store, members, "customers", actor=ADMIN)
     touches = again.related["campaign_touches"]
     assert (touches.inserted, touches.updated, touches.unchanged) == (0, 0, 1)
     assert before.values.tolist() == [["AcceptedCmp1", "P1", False]]
@@ -257,12 +260,12 @@ def test_records_linked_through_another_record_form_one_group(store):
         "E,+86 139 0013 9000,\n"
         "F,13700137000,f@example.com\n"
     )
-    import_file(store, members.encode("utf-8"), "customers")
+    import_file(store, members.encode("utf-8"), "customers", actor=ADMIN)
     found = likely_duplicate_customers(store)
     groups = found.groupby("group")["customer_id"].agg(lambda ids: sorted(set(ids)))
     assert groups.to_dict() == {1: ["A", "B", "C"], 2: ["D", "E"]}
     assert sorted(found.loc[found["customer_id"] == "B", "matched_on"]) == ["email", "phone"]
-    merge_customers(store, "A", ["B", "C"], preview=False)
+    merge_customers(store, "A", ["B", "C"], preview=False, actor=ANALYST)
     assert likely_duplicate_customers(store)["customer_id"].tolist() == ["D", "E"]
 
 

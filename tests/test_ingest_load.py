@@ -32,6 +32,7 @@ from crm_core.ingest import (
 )
 from crm_core.ingest.history import personal_columns, rejected_columns
 from crm_core.store import data_version, models
+from tests.support.actors import ADMIN, LI
 from tests.support.schema import schema_differences
 
 LOAD_MODULE = importlib.import_module("crm_core.ingest.load")
@@ -69,19 +70,19 @@ O5,C4,2024-03-05 14:00,9.99,paid
 
 
 def test_reupload_changes_nothing_and_a_changed_row_updates(store):
-    first = import_file(store, _csv_bytes(ORDERS_V1), "orders", file_name="v1.csv", user="li")
+    first = import_file(store, _csv_bytes(ORDERS_V1), "orders", file_name="v1.csv", actor=LI)
     assert (first.inserted, first.updated, first.unchanged) == (4, 0, 0)
     assert first.customers_created == 3
     version = data_version(store)
 
-    again = import_file(store, _csv_bytes(ORDERS_V1), "orders", file_name="v1.csv")
+    again = import_file(store, _csv_bytes(ORDERS_V1), "orders", file_name="v1.csv", actor=ADMIN)
     assert (again.accepted, again.inserted, again.updated, again.unchanged) == (4, 0, 0, 4)
     assert again.customers_created == 0
     assert again.summary_line() == "accepted 4, rejected 0, unchanged 4, updated 0"
     assert again.changed_nothing and not first.changed_nothing
     assert data_version(store) == version + 1
 
-    changed = import_file(store, _csv_bytes(ORDERS_V2), "orders", file_name="v2.csv")
+    changed = import_file(store, _csv_bytes(ORDERS_V2), "orders", file_name="v2.csv", actor=ADMIN)
     assert (changed.inserted, changed.updated, changed.unchanged) == (1, 2, 2)
     assert changed.customers_created == 1 and not changed.changed_nothing
     orders = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
@@ -95,11 +96,15 @@ def test_reupload_changes_nothing_and_a_changed_row_updates(store):
 
 def test_a_change_only_in_the_orders_of_order_lines_is_a_change(store):
     text = "订单号,客户ID,下单时间,数量,单价,订单状态\nA1,C1,2024-03-05,2,10,已付款\n"
-    import_file(store, _csv_bytes(text), "order_lines")
-    refunded = import_file(store, _csv_bytes(text.replace("已付款", "已退款")), "order_lines")
+    import_file(store, _csv_bytes(text), "order_lines", actor=ADMIN)
+    refunded = import_file(
+        store, _csv_bytes(text.replace("已付款", "已退款")), "order_lines", actor=ADMIN
+    )
     assert (refunded.unchanged, refunded.related["orders"].updated) == (1, 1)
     assert not refunded.changed_nothing
-    again = import_file(store, _csv_bytes(text.replace("已付款", "已退款")), "order_lines")
+    again = import_file(
+        store, _csv_bytes(text.replace("已付款", "已退款")), "order_lines", actor=ADMIN
+    )
     assert again.changed_nothing
 
 
@@ -108,8 +113,11 @@ def test_only_mapped_columns_are_written(store):
         store,
         _csv_bytes("客户ID,姓名,手机号\nC1,王芳,138 0013 8000\nC2,李强,139-0013-9001\n"),
         "customers",
+        actor=ADMIN,
     )
-    result = import_file(store, _csv_bytes("客户ID,姓名\nC1,王芳\nC2,李强强\n"), "customers")
+    result = import_file(
+        store, _csv_bytes("客户ID,姓名\nC1,王芳\nC2,李强强\n"), "customers", actor=ADMIN
+    )
     assert (result.updated, result.unchanged) == (1, 1)
     customers = _rows(store, models.customers, models.customers.c.customer_id)
     assert customers["phone"].tolist() == ["13800138000", "13900139001"]
@@ -117,8 +125,10 @@ def test_only_mapped_columns_are_written(store):
 
 
 def test_a_customers_upload_completes_placeholder_records(store):
-    import_file(store, _csv_bytes(ORDERS_V1), "orders")
-    result = import_file(store, _csv_bytes("customer_id,name\nC1,Ann\nC9,Zoe\n"), "customers")
+    import_file(store, _csv_bytes(ORDERS_V1), "orders", actor=ADMIN)
+    result = import_file(
+        store, _csv_bytes("customer_id,name\nC1,Ann\nC9,Zoe\n"), "customers", actor=ADMIN
+    )
     assert (result.inserted, result.updated) == (1, 1)
     customers = _rows(store, models.customers, models.customers.c.customer_id)
     flags = dict(zip(customers["customer_id"], customers["is_placeholder"], strict=True))
@@ -140,16 +150,20 @@ def test_a_customers_upload_completes_placeholder_records(store):
 def test_every_entity_sample_imports_and_reimports_unchanged(store, file_name, entity, table, rows):
     options = ImportOptions(day_first=True)
     sheet = "活动" if file_name.endswith(".xlsx") else None
-    first = import_file(store, SAMPLES / file_name, entity, options=options, sheet=sheet)
+    first = import_file(
+        store, SAMPLES / file_name, entity, options=options, sheet=sheet, actor=ADMIN
+    )
     assert (first.accepted, first.rejected, first.inserted) == (rows, 0, rows)
     assert _count(store, table) == rows
-    second = import_file(store, SAMPLES / file_name, entity, options=options, sheet=sheet)
+    second = import_file(
+        store, SAMPLES / file_name, entity, options=options, sheet=sheet, actor=ADMIN
+    )
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, rows)
 
 
 def test_sample_values_arrive_as_written(store):
-    import_file(store, SAMPLES / "customers.csv", "customers")
-    orders = import_file(store, SAMPLES / "orders_taobao_gbk.csv", "orders")
+    import_file(store, SAMPLES / "customers.csv", "customers", actor=ADMIN)
+    orders = import_file(store, SAMPLES / "orders_taobao_gbk.csv", "orders", actor=ADMIN)
     assert orders.customers_created == 1  # C0007 is not in customers.csv
     stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
     assert float(stored.loc["T202403050001", "amount"]) == 1288.0
@@ -158,13 +172,13 @@ def test_sample_values_arrive_as_written(store):
     assert stored.loc["T202403070003", "status"] == "cancelled"
     assert stored.loc["T202403100006", "channel"] == "wecom"
     assert stored.loc["T202403050001", "paid_at"] == pd.Timestamp("2024-03-05 10:13:05")
-    import_file(store, SAMPLES / "campaigns.xlsx", "campaigns", sheet="活动")
-    touches = import_file(store, SAMPLES / "campaign_touches.csv", "campaign_touches")
+    import_file(store, SAMPLES / "campaigns.xlsx", "campaigns", sheet="活动", actor=ADMIN)
+    touches = import_file(store, SAMPLES / "campaign_touches.csv", "campaign_touches", actor=ADMIN)
     assert touches.rejected == 0
     stored_touches = _rows(store, models.campaign_touches, models.campaign_touches.c.customer_id)
     control = stored_touches.set_index("customer_id").loc["C0003"]
     assert control["is_control"] and control["variant"] == "control"
-    surveys = import_file(store, SAMPLES / "survey_responses.csv", "survey_responses")
+    surveys = import_file(store, SAMPLES / "survey_responses.csv", "survey_responses", actor=ADMIN)
     assert surveys.rejected == 0
     answers = _rows(store, models.survey_responses, models.survey_responses.c.response_id)
     assert answers["responded_at"].tolist()[:2] == [
@@ -178,9 +192,9 @@ def test_order_lines_reupload_replaces_the_orders_lines(store):
         "A1,1,2024-03-01,10,C1\nA1,2,2024-03-01,5,C1\nA1,1,2024-03-01,1,C1\nA2,1,2024-03-02,7,C2\n"
     )
     shorter = "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\nA1,1,2024-03-01,10,C1\n"
-    first = import_file(store, _csv_bytes(full), "order_lines")
+    first = import_file(store, _csv_bytes(full), "order_lines", actor=ADMIN)
     assert first.related["orders"].inserted == 2
-    second = import_file(store, _csv_bytes(shorter), "order_lines")
+    second = import_file(store, _csv_bytes(shorter), "order_lines", actor=ADMIN)
     assert (second.unchanged, second.removed) == (1, 2)
     assert second.related["orders"].updated == 1
     lines = _rows(store, models.order_lines, models.order_lines.c.line_no)
@@ -192,8 +206,10 @@ def test_order_lines_reupload_replaces_the_orders_lines(store):
 
 def test_touches_of_unknown_campaigns_are_rejected_with_their_row(store):
     text = "活动编号,客户ID\nM1,C1\nM9,C2\n"
-    import_file(store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns")
-    result = import_file(store, _csv_bytes(text), "campaign_touches")
+    import_file(
+        store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns", actor=ADMIN
+    )
+    result = import_file(store, _csv_bytes(text), "campaign_touches", actor=ADMIN)
     assert (result.accepted, result.rejected) == (1, 1)
     reject = result.rejects.iloc[0]
     assert (reject["row_number"], reject["reason"], reject["detail"]) == (
@@ -205,13 +221,13 @@ def test_touches_of_unknown_campaigns_are_rejected_with_their_row(store):
     assert _count(store, models.import_rejects) == 1
 
     mixed = "活动编号,客户ID\nM1,C1\nM9,C2\nM1,\n"  # line 4 lacks its customer
-    result = import_file(store, _csv_bytes(mixed), "campaign_touches")
+    result = import_file(store, _csv_bytes(mixed), "campaign_touches", actor=ADMIN)
     assert result.rejects["row_number"].tolist() == [3, 4]
     assert result.rejects["reason"].tolist() == ["unknown_campaign", "missing_value"]
 
 
 def test_a_failure_while_loading_leaves_the_store_as_before(store, monkeypatch):
-    import_file(store, _csv_bytes(ORDERS_V1), "orders")
+    import_file(store, _csv_bytes(ORDERS_V1), "orders", actor=ADMIN)
     version = data_version(store)
 
     def broken(conn):
@@ -219,7 +235,7 @@ def test_a_failure_while_loading_leaves_the_store_as_before(store, monkeypatch):
 
     monkeypatch.setattr(LOAD_MODULE, "bump_data_version", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        import_file(store, _csv_bytes(ORDERS_V2), "orders")
+        import_file(store, _csv_bytes(ORDERS_V2), "orders", actor=ADMIN)
     assert data_version(store) == version
     assert _count(store, models.orders) == 4
     assert _count(store, models.customers) == 3
@@ -231,7 +247,7 @@ def test_a_failure_while_loading_leaves_the_store_as_before(store, monkeypatch):
 
 def test_a_missing_required_column_names_it_and_changes_nothing(store):
     with pytest.raises(InputError) as raised:
-        import_file(store, _csv_bytes("customer_id,amount\nC1,10\n"), "orders")
+        import_file(store, _csv_bytes("customer_id,amount\nC1,10\n"), "orders", actor=ADMIN)
     assert raised.value.key == "data.error.missing_columns"
     for language in ("en", "zh-CN"):  # the field and the entity by their labels
         field = translate("data.field.ordered_at", language)
@@ -247,7 +263,7 @@ def test_a_missing_required_column_names_it_and_changes_nothing(store):
 
 def test_rejects_are_stored_listed_and_downloadable(store):
     text = ORDERS_V1 + "O6,,2024-03-06,5,paid\nO7,C7,someday,5,paid\nO8,C8,2024-03-08,lots,paid\n"
-    result = import_file(store, _csv_bytes(text), "orders", file_name="shop.csv", user="li")
+    result = import_file(store, _csv_bytes(text), "orders", file_name="shop.csv", actor=LI)
     assert (result.rows_read, result.accepted, result.rejected) == (7, 4, 3)
     assert result.reject_counts == {"missing_value": 1, "unreadable_date": 1, "not_a_number": 1}
     stored = import_rejects(store, result.batch_id)
@@ -278,7 +294,7 @@ def test_contact_columns_of_rejected_rows_are_found_mapped_or_not(store):
     )
     mapping = {**suggest_mapping(text.splitlines()[0].split(","), "orders")}
     mapping["会员手机号"] = "customer_id"  # a phone as the customer's id is an id here
-    result = import_file(store, text.encode(), "orders", mapping=mapping)
+    result = import_file(store, text.encode(), "orders", mapping=mapping, actor=ADMIN)
     rejects = import_rejects(store, result.batch_id)
     columns = rejected_columns(rejects)
     assert columns[:9] == text.splitlines()[0].split(",") and columns[9:] == ["line"]
@@ -298,14 +314,14 @@ def test_contact_columns_of_rejected_rows_are_found_mapped_or_not(store):
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_a_corrected_rejects_file_imports_its_rows(store, language):
     text = "订单号,会员ID,下单时间,金额\nA1,C1,2024-03-05,12.50\nA2,C1,2024-03-06,十元\n"
-    first = import_file(store, _csv_bytes(text), "orders")
+    first = import_file(store, _csv_bytes(text), "orders", actor=ADMIN)
     assert first.reject_counts == {"not_a_number": 1}
     rejects = pd.read_csv(
         io.BytesIO(rejects_csv(store, first.batch_id, language=language)), dtype="str"
     )
     rejects["金额"] = "10.00"  # the user corrects the cell in the row's own column
     corrected = rejects.to_csv(index=False).encode("utf-8")
-    again = import_file(store, corrected, "orders")
+    again = import_file(store, corrected, "orders", actor=ADMIN)
     assert (again.accepted, again.rejected, again.inserted) == (1, 0, 1)
     stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
     assert float(stored.loc["A2", "amount"]) == 10.0
@@ -316,17 +332,19 @@ def test_a_saved_mapping_is_reused_for_the_same_headers(store):
     mapping = suggest_mapping(pd.DataFrame(columns=["会员", "时间", "付款"]), "orders")
     assert mapping["会员"] is None
     chosen = {"会员": "customer_id", "时间": "ordered_at", "付款": "amount"}
-    save_template(store, "小店导出", "orders", chosen, ["会员", "时间", "付款"], user="li")
+    save_template(store, "小店导出", "orders", chosen, ["会员", "时间", "付款"], actor=LI)
     assert find_template(store, "orders", ["付款", "会员", "时间"])["name"] == "小店导出"
     assert find_template(store, "customers", ["付款", "会员", "时间"]) is None
     assert find_template(store, "orders", ["会员", "时间"]) is None
-    result = import_file(store, _csv_bytes(text), "orders")
+    result = import_file(store, _csv_bytes(text), "orders", actor=ADMIN)
     assert (result.accepted, result.rejected) == (1, 0)
 
     # the same source saved again replaces its mapping; another source may not take it
-    save_template(store, "小店导出", "orders", chosen, ["付款", "时间", "会员"])
+    save_template(store, "小店导出", "orders", chosen, ["付款", "时间", "会员"], actor=LI)
     with pytest.raises(InputError) as taken:
-        save_template(store, " 小店导出 ", "orders", {"ID": "customer_id"}, ["ID", "日期", "金额"])
+        save_template(
+            store, " 小店导出 ", "orders", {"ID": "customer_id"}, ["ID", "日期", "金额"], actor=LI
+        )
     assert taken.value.key == "data.error.template_name_taken"
     assert "小店导出" in taken.value.message("zh-CN")
     assert find_template(store, "orders", ["付款", "会员", "时间"])["name"] == "小店导出"
@@ -356,7 +374,7 @@ def test_two_hundred_thousand_rows_with_one_percent_bad_lose_no_good_row(store, 
     path = tmp_path / "big_gbk.csv"
     frame.to_csv(path, index=False, encoding="gbk")
 
-    result = import_file(store, path, "orders")
+    result = import_file(store, path, "orders", actor=ADMIN)
     assert (result.rows_read, result.accepted, result.rejected) == (200_000, 198_000, 2_000)
     assert result.reject_counts == {
         "missing_value": 500,
@@ -371,18 +389,18 @@ def test_two_hundred_thousand_rows_with_one_percent_bad_lose_no_good_row(store, 
         stored_total = conn.execute(select(func.sum(models.orders.c.amount))).scalar()
     assert stored_ids == set(good["订单号"])
     assert float(stored_total) == pytest.approx(good["实付金额"].astype(float).sum(), abs=0.005)
-    again = import_file(store, path, "orders")
+    again = import_file(store, path, "orders", actor=ADMIN)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 198_000)
 
 
 def test_an_upload_without_an_optional_column_keeps_the_stored_values(store):
-    import_file(store, SAMPLES / "tickets.csv", "tickets")
+    import_file(store, SAMPLES / "tickets.csv", "tickets", actor=ADMIN)
     text = (
         "工单号,客户ID,工单类型,创建时间\n"
         "K001,C0001,物流,2024-03-06 09:00\n"
         "K004,C0002,咨询,2024-03-12\n"
     )
-    result = import_file(store, _csv_bytes(text), "tickets")
+    result = import_file(store, _csv_bytes(text), "tickets", actor=ADMIN)
     assert (result.inserted, result.updated, result.unchanged) == (1, 0, 1)
     tickets = _rows(store, models.tickets, models.tickets.c.ticket_id).set_index("ticket_id")
     assert tickets.loc["K001", "priority"] == "high"
@@ -400,7 +418,7 @@ def test_cells_written_as_no_value_are_empty(store):
         "O4,C1,2024-03-08,14,paid,None,nan,NaN\n"
         "O5,C1,2024-03-09,16,paid,Null,,\n"
     )
-    result = import_file(store, _csv_bytes(text), "orders")
+    result = import_file(store, _csv_bytes(text), "orders", actor=ADMIN)
     assert (result.accepted, result.rejected) == (4, 1)
     assert result.rejects[["row_number", "reason"]].values.tolist() == [[4, "missing_value"]]
     stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
@@ -431,7 +449,7 @@ def test_cells_written_as_no_value_are_empty(store):
 def test_a_row_without_its_id_is_rejected_where_the_file_has_ids(store, entity, text):
     key = entity_spec(entity).key[0]
     for _ in range(2):  # into an empty table, then into one that holds the first row
-        result = import_file(store, _csv_bytes(text), entity)
+        result = import_file(store, _csv_bytes(text), entity, actor=ADMIN)
         assert result.accepted == 1
         rejects = result.rejects[["row_number", "column_name", "reason"]].values.tolist()
         assert rejects == [[3, key, "missing_value"], [4, key, "missing_value"]]
@@ -447,6 +465,7 @@ def test_empty_cells_in_optional_columns_take_the_store_defaults(store):
             "O2,C1,2024-03-05,12,已取消,门店,-1\n"
         ),
         "orders",
+        actor=ADMIN,
     )
     assert (orders.accepted, orders.rejected) == (2, 0)
     stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
@@ -459,6 +478,7 @@ def test_empty_cells_in_optional_columns_take_the_store_defaults(store):
         store,
         _csv_bytes("会员ID,短信退订,邮件退订\nM1,是,\nM2,,是\n").decode("utf-8").encode("gbk"),
         "customers",
+        actor=ADMIN,
     )
     assert (customers.accepted, customers.rejected) == (2, 0)
     stored = _rows(store, models.customers, models.customers.c.customer_id).set_index("customer_id")
@@ -469,6 +489,7 @@ def test_empty_cells_in_optional_columns_take_the_store_defaults(store):
         store,
         _csv_bytes("工单号,客户ID,工单类型,创建时间,优先级,是否投诉\nK1,M1,物流,2024-03-06,,\n"),
         "tickets",
+        actor=ADMIN,
     )
     assert (tickets.accepted, tickets.rejected) == (1, 0)
     stored = _rows(store, models.tickets, models.tickets.c.ticket_id).set_index("ticket_id")
@@ -484,12 +505,14 @@ def test_values_a_rule_fills_in_for_a_missing_column_do_not_overwrite_stored_one
             "A1,C1,2024-03-05 10:00,20,refunded,3\n"
         ),
         "orders",
+        actor=ADMIN,
     )
     # an orders file without a status column: 'paid' for new orders only
     orders = import_file(
         store,
         _csv_bytes("order_id,customer_id,ordered_at,amount\nA1,C1,2024-03-05 10:00,20\n"),
         "orders",
+        actor=ADMIN,
     )
     assert (orders.inserted, orders.updated, orders.unchanged) == (0, 0, 1)
     # order lines carry neither an order's status nor its discount
@@ -501,6 +524,7 @@ def test_values_a_rule_fills_in_for_a_missing_column_do_not_overwrite_stored_one
             "A2,C1,2024-03-06 10:00,1,5\n"
         ),
         "order_lines",
+        actor=ADMIN,
     )
     assert lines.related["orders"].unchanged == 1 and lines.related["orders"].inserted == 1
     stored = _rows(store, models.orders, models.orders.c.order_id).set_index("order_id")
@@ -512,9 +536,10 @@ def test_values_a_rule_fills_in_for_a_missing_column_do_not_overwrite_stored_one
         store,
         _csv_bytes("活动编号,活动名称,渠道,开始时间\nM1,春季短信,短信,2024-03-01\n"),
         "campaigns",
+        actor=ADMIN,
     )
     campaigns = import_file(
-        store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns"
+        store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns", actor=ADMIN
     )
     assert (campaigns.updated, campaigns.unchanged) == (0, 1)
     assert _rows(store, models.campaigns, models.campaigns.c.campaign_id)["name"].tolist() == [
@@ -528,11 +553,13 @@ def test_values_a_rule_fills_in_for_a_missing_column_do_not_overwrite_stored_one
             "M1,C1,A,2024-03-01\nM1,C2,control,2024-03-01\nM1,C3,B,2024-03-01\n"
         ),
         "campaign_touches",
+        actor=ADMIN,
     )
     responses = import_file(
         store,
         _csv_bytes("campaign_id,customer_id,responded\nM1,C1,1\nM1,C2,0\nM1,C3,1\n"),
         "campaign_touches",
+        actor=ADMIN,
     )
     assert responses.updated == 3  # responded was unknown (NULL)
     touches = _rows(store, models.campaign_touches, models.campaign_touches.c.customer_id)
@@ -546,22 +573,27 @@ def test_a_value_the_files_data_decides_still_updates_a_stored_row(store):
         store,
         _csv_bytes("order_id,customer_id,ordered_at,amount,status\nB1,C1,2024-03-07,30,paid\n"),
         "orders",
+        actor=ADMIN,
     )
     # no status column, but a negative amount: the order was refunded
     refund = import_file(
         store,
         _csv_bytes("order_id,customer_id,ordered_at,amount\nB1,C1,2024-03-07,-30\n"),
         "orders",
+        actor=ADMIN,
     )
     assert (refund.updated, refund.unchanged) == (1, 0)
     stored = _rows(store, models.orders, models.orders.c.order_id).iloc[0]
     assert (stored["status"], float(stored["amount"])) == ("refunded", 30.0)
 
-    import_file(store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns")
+    import_file(
+        store, _csv_bytes("活动编号,渠道,开始时间\nM1,短信,2024-03-01\n"), "campaigns", actor=ADMIN
+    )
     import_file(
         store,
         _csv_bytes("campaign_id,customer_id,group\nM1,C1,B\nM1,C2,control\nM1,C3,B\n"),
         "campaign_touches",
+        actor=ADMIN,
     )
     # a control flag without a variant column says who was in the control group, and
     # keeps the variant a treated customer got
@@ -569,6 +601,7 @@ def test_a_value_the_files_data_decides_still_updates_a_stored_row(store):
         store,
         _csv_bytes("campaign_id,customer_id,is_control\nM1,C1,yes\nM1,C2,no\nM1,C3,no\n"),
         "campaign_touches",
+        actor=ADMIN,
     )
     assert (flags.updated, flags.unchanged) == (2, 1)
     touches = _rows(store, models.campaign_touches, models.campaign_touches.c.customer_id)
@@ -581,11 +614,11 @@ def test_a_value_the_files_data_decides_still_updates_a_stored_row(store):
 
 def test_campaigns_from_a_customers_file_keep_what_the_file_does_not_say(store):
     with_cost = "ID,Dt_Customer,Z_CostContact,AcceptedCmp1\n1,2024-03-01,3,1\n2,2024-03-02,3,0\n"
-    import_file(store, _csv_bytes(with_cost), "customers")
+    import_file(store, _csv_bytes(with_cost), "customers", actor=ADMIN)
     campaign = _rows(store, models.campaigns, models.campaigns.c.campaign_id).iloc[0]
     assert float(campaign["cost"]) == 6.0
     without_cost = "ID,Dt_Customer,AcceptedCmp1\n1,2024-03-01,1\n2,2024-03-02,0\n"
-    again = import_file(store, _csv_bytes(without_cost), "customers")
+    again = import_file(store, _csv_bytes(without_cost), "customers", actor=ADMIN)
     assert (again.related["campaigns"].updated, again.related["campaigns"].unchanged) == (0, 1)
     campaign = _rows(store, models.campaigns, models.campaigns.c.campaign_id).iloc[0]
     assert (float(campaign["cost"]), float(campaign["cost_per_contact"])) == (6.0, 3.0)

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select
 
 from crm_core.ingest import import_file
 from crm_core.store import models
+from tests.support.actors import ADMIN
 from tests.support.requirements import shared_file
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,7 @@ def _assert_second_import_changes_nothing(first, second) -> None:
 def test_cdnow_every_purchase_arrives(store):
     path = shared_file("cdnow/CDNOW_master.txt")
     raw = pd.read_csv(path, sep=r"\s+", dtype={"customer_id": str, "date": str})
-    first = import_file(store, path, "orders")
+    first = import_file(store, path, "orders", actor=ADMIN)
     assert (first.rows_read, first.accepted, first.rejected) == (len(raw), len(raw), 0)
     assert first.inserted == len(raw) == 69_659
     assert first.customers_created == raw["customer_id"].nunique() == 23_570
@@ -47,7 +48,7 @@ def test_cdnow_every_purchase_arrives(store):
     first_day = _scalar(store, select(func.min(models.orders.c.ordered_at)))
     assert pd.Timestamp(first_day) == pd.to_datetime(raw["date"], format="%Y%m%d").min()
 
-    second = import_file(store, path, "orders")
+    second = import_file(store, path, "orders", actor=ADMIN)
     _assert_second_import_changes_nothing(first, second)
     assert _count(store, models.orders) == 69_659
 
@@ -62,7 +63,7 @@ def test_uci_online_retail_invoices_become_orders_and_refunds(store):
     is_refund = per_invoice.index.str.startswith("C") | (per_invoice < 0)
     expected_net = per_invoice[~is_refund].sum() - per_invoice[is_refund].abs().sum()
 
-    first = import_file(store, path, "order_lines")
+    first = import_file(store, path, "order_lines", actor=ADMIN)
     assert first.rows_read == len(raw)
     assert first.accepted == len(known)
     assert first.reject_counts == {"missing_value": len(raw) - len(known)}
@@ -82,7 +83,7 @@ def test_uci_online_retail_invoices_become_orders_and_refunds(store):
     net_12346 = _scalar(store, select(func.sum(signed)).where(orders.c.customer_id == "12346"))
     assert float(net_12346) == 0.0
 
-    second = import_file(store, path, "order_lines")
+    second = import_file(store, path, "order_lines", actor=ADMIN)
     _assert_second_import_changes_nothing(first, second)
 
 
@@ -91,7 +92,7 @@ def test_ifood_customers_with_campaign_acceptances(store):
     raw = pd.read_csv(path)
     columns = ["AcceptedCmp3", "AcceptedCmp4", "AcceptedCmp5", "AcceptedCmp1", "AcceptedCmp2"]
     columns.append("Response")
-    first = import_file(store, path, "customers")
+    first = import_file(store, path, "customers", actor=ADMIN)
     assert (first.accepted, first.rejected, first.inserted) == (len(raw), 0, len(raw))
     assert first.related["campaigns"].inserted == len(columns)
     assert first.related["campaign_touches"].inserted == len(raw) * len(columns)
@@ -115,5 +116,5 @@ def test_ifood_customers_with_campaign_acceptances(store):
     dates = pd.to_datetime(raw["Dt_Customer"])
     assert (pd.Timestamp(signups[0]), pd.Timestamp(signups[1])) == (dates.min(), dates.max())
 
-    second = import_file(store, path, "customers")
+    second = import_file(store, path, "customers", actor=ADMIN)
     _assert_second_import_changes_nothing(first, second)

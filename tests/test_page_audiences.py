@@ -19,6 +19,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from crm_core.auth import Actor
 from crm_core.customers.segments import preset
 from crm_core.customers.tags import load_tags
 from crm_core.demo import generate_shop, load_shop
@@ -34,6 +35,7 @@ from crm_core.outreach.audiences import (
 )
 from crm_core.outreach.policy import DEFAULT_POLICY, load_policy, save_policy
 from crm_core.store import make_engine, upgrade_to_head
+from tests.support.actors import ADMIN
 from tests.support.apptest import exception_text, open_app
 from ui.audiences import (
     KEY_CONTACT_CHANNEL,
@@ -45,7 +47,7 @@ from ui.audiences import (
     KEY_TAG_RULE,
     KEY_TAG_SAVE,
 )
-from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser
+from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIENCES_PAGE = ROOT / "pages" / "audiences.py"
@@ -93,7 +95,7 @@ def downloads(monkeypatch) -> dict[str, object]:
 def _open(page: Path, role: str, language: str = "en") -> AppTest:
     at = AppTest.from_file(str(page), default_timeout=120)
     at.session_state[KEY_LANGUAGE] = language
-    at.session_state[KEY_USER] = SignedInUser(username=f"page-{role}", role=role)
+    at.session_state[KEY_USER] = Actor(username=f"page-{role}", role=role)
     at.session_state[KEY_AS_OF] = AS_OF
     at.run()
     assert not at.exception, exception_text(at)
@@ -130,12 +132,12 @@ def test_analyst_download_is_masked_and_recorded(engine, downloads):
     at = _open(AUDIENCES_PAGE, "analyst")
     kept = _metric(at, "audiences.policy.kept")
     assert kept == len(_expected_kept(engine, "sms", Audience()))
-    before = len(list_exports(engine))
+    before = len(list_exports(engine, actor=ADMIN))
     rows = _csv(downloads[KEY_DOWNLOAD]())
     assert len(rows) == kept
     addresses = [row[translate("audiences.column.address")] for row in rows]
     assert all(MASKED.match(address) for address in addresses), addresses[:5]
-    exports = list_exports(engine)
+    exports = list_exports(engine, actor=ADMIN)
     assert len(exports) == before + 1
     newest = exports.iloc[0]
     assert (newest["created_by"], newest["members"], newest["channel"]) == (
@@ -194,7 +196,7 @@ def test_only_admins_get_the_policy_form(engine):
         assert load_policy(engine).quiet_period_days == 14
         assert translate("audiences.policy.saved") in [s.value for s in admin.success]
     finally:
-        save_policy(engine, DEFAULT_POLICY, "admin")
+        save_policy(engine, DEFAULT_POLICY, ADMIN)
 
 
 def test_analyst_adds_a_tag_and_viewer_cannot(engine):
@@ -224,7 +226,7 @@ def test_trigger_lists_download_for_analysts(engine, downloads):
 def test_exports_page_downloads_the_same_members_again(engine, downloads):
     _open(AUDIENCES_PAGE, "admin")
     downloads[KEY_DOWNLOAD]()
-    newest = int(list_exports(engine).iloc[0]["id"])
+    newest = int(list_exports(engine, actor=ADMIN).iloc[0]["id"])
     page = _open(EXPORTS_PAGE, "analyst")
     assert page.dataframe[0].value["id"].iloc[0] == newest
     rows = _csv(downloads[KEY_EXPORT_DOWNLOAD]())

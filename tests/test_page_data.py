@@ -15,13 +15,15 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
+from crm_core.auth import Actor
 from crm_core.i18n import translate
 from crm_core.ingest import find_template, import_file, list_templates, save_template
 from crm_core.ingest.history import REASON_CODE_COLUMN
 from crm_core.outreach.privacy import mask_contacts
 from crm_core.store import models
+from tests.support.actors import ADMIN, LI
 from tests.support.apptest import exception_text, open_app
-from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
+from ui.context import KEY_LANGUAGE, KEY_USER
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "pages" / "data.py"
@@ -37,7 +39,7 @@ def page_store(sqlite_store, monkeypatch):
 def _open(role: str = "analyst", language: str = "en") -> AppTest:
     at = AppTest.from_file(str(PAGE), default_timeout=120)
     at.session_state[KEY_LANGUAGE] = language
-    at.session_state[KEY_USER] = SignedInUser(username=f"test-{role}", role=role)
+    at.session_state[KEY_USER] = Actor(username=f"test-{role}", role=role)
     at.run()
     assert not at.exception, exception_text(at)
     return at
@@ -182,6 +184,7 @@ def test_a_mapping_saved_on_the_page_is_applied_to_the_next_upload(page_store):
         "orders",
         {"会员": "customer_id", "时间": "ordered_at", "付款": "amount"},
         ["会员", "时间", "付款"],
+        actor=LI,
     )
     at = _upload(_open(), "shop.csv", content, "orders")
     assert translate("data.template.applied", name="小店导出") in _texts(at.info)
@@ -226,7 +229,7 @@ def test_an_xlsx_sheet_is_chosen_and_imported(page_store):
 
 def test_history_lists_imports_and_their_rejects(page_store):
     import_file(page_store, b"customer_id,date,amount\nC1,2024-03-01,10\nC2,never,5\n", "orders",
-                file_name="march.csv", user="li")  # fmt: skip
+                file_name="march.csv", actor=LI)  # fmt: skip
     at = _open()
     history = at.dataframe[0].value
     assert history["file_name"].tolist() == ["march.csv"]
@@ -238,7 +241,7 @@ def test_history_lists_imports_and_their_rejects(page_store):
 
     # the next import with rejects is the one shown, not the one picked before it
     import_file(page_store, b"customer_id,date,amount\nC3,2024-03-02,ten\n", "orders",
-                file_name="april.csv", user="li")  # fmt: skip
+                file_name="april.csv", actor=LI)  # fmt: skip
     at.run()
     assert not at.exception, exception_text(at)
     picked = at.selectbox(key=f"crm.data.history_batch.{at.dataframe[0].value['id'].iloc[0]}")
@@ -250,8 +253,8 @@ def test_history_lists_imports_and_their_rejects(page_store):
 
 
 def test_duplicates_are_previewed_and_merged_with_phones_masked_for_analysts(page_store):
-    import_file(page_store, SAMPLES / "customers.csv", "customers")
-    import_file(page_store, SAMPLES / "orders_taobao_gbk.csv", "orders")
+    import_file(page_store, SAMPLES / "customers.csv", "customers", actor=ADMIN)
+    import_file(page_store, SAMPLES / "orders_taobao_gbk.csv", "orders", actor=ADMIN)
     at = _open("analyst")
     duplicates = at.dataframe[-1].value
     assert set(duplicates["customer_id"]) == {"C0001", "C0006"}
@@ -271,7 +274,7 @@ def test_duplicates_are_previewed_and_merged_with_phones_masked_for_analysts(pag
 
 
 def test_admins_see_phone_numbers_in_duplicates(page_store):
-    import_file(page_store, SAMPLES / "customers.csv", "customers")
+    import_file(page_store, SAMPLES / "customers.csv", "customers", actor=ADMIN)
     at = _open("admin")
     duplicates = at.dataframe[-1].value
     assert "13800138000" in set(duplicates["phone"])
@@ -296,7 +299,7 @@ def test_a_chained_group_names_each_shared_value_once_and_defaults_to_the_smalle
         "B,138 0013 8000,b@example.com\n"
         "A,13800138000,\n"
     )
-    import_file(page_store, members.encode("utf-8"), "customers")
+    import_file(page_store, members.encode("utf-8"), "customers", actor=ADMIN)
     at = _open("analyst")
     phone, email = translate("data.duplicates.phone"), translate("data.duplicates.email")
     masked = mask_contacts(pd.Series(["b@example.com", "13800138000", "13811118000"]))
@@ -315,7 +318,7 @@ def test_the_page_speaks_chinese(page_store):
 
 
 def test_chinese_lists_are_joined_with_the_enumeration_comma(page_store):
-    import_file(page_store, SAMPLES / "customers.csv", "customers")
+    import_file(page_store, SAMPLES / "customers.csv", "customers", actor=ADMIN)
     at = _open("admin", language="zh-CN")
     label = at.selectbox(key="crm.data.duplicates.group").options[0]
     assert label == "邮箱 wang.fang@example.com、手机号 13800138000：2 条记录"
@@ -324,7 +327,9 @@ def test_chinese_lists_are_joined_with_the_enumeration_comma(page_store):
 def test_rejects_csv_download_has_a_reason_column(page_store):
     from crm_core.ingest import rejects_csv
 
-    result = import_file(page_store, b"customer_id,date,amount\nC1,2024-03-01,=1+1\n", "orders")
+    result = import_file(
+        page_store, b"customer_id,date,amount\nC1,2024-03-01,=1+1\n", "orders", actor=ADMIN
+    )
     frame = pd.read_csv(io.BytesIO(rejects_csv(page_store, result.batch_id)), dtype="str")
     assert frame["Reason"].tolist() == [translate("data.reason.not_a_number")]
     assert frame["amount"].tolist() == ["'=1+1"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from crm_core.auth import create_user
+from crm_core.auth import COMMAND_LINE, create_user
 from crm_core.customers.overview import KPI_UNITS, periods
 from crm_core.i18n import translate
 from crm_core.store import bulk_insert, make_engine, models, upgrade_to_head
@@ -98,7 +98,7 @@ def test_a_store_without_orders_says_so(monkeypatch, tmp_path):
     upgrade_to_head(engine)
     with engine.begin() as conn:  # a customer but no order: not empty, so no demo shop
         bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1"]}))
-    create_user(engine, "test-viewer", TEST_ADMIN_PASSWORD, "viewer")
+    create_user(engine, "test-viewer", TEST_ADMIN_PASSWORD, "viewer", actor=COMMAND_LINE)
     engine.dispose()
     monkeypatch.setenv("CRM_ADMIN_PASSWORD", TEST_ADMIN_PASSWORD)
     at = open_app(monkeypatch, url, "viewer", page=PAGE)

@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
+from crm_core.auth import Actor
 from crm_core.customers.features import customer_features
 from crm_core.customers.segments import list_saved_schemes, load_scheme, preset
 from crm_core.store import make_engine, models
 from tests.support.apptest import exception_text, open_app
 from ui import rfm as ui_rfm
-from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser
+from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER
 from ui.rfm import (
     KEY_EDITOR,
     KEY_MEMBERS_PICK,
@@ -54,7 +55,7 @@ def open_page(rfm_store, role: str = "analyst", language: str = "en") -> AppTest
     _url, as_of = rfm_store
     at = AppTest.from_file(str(PAGE), default_timeout=180)
     at.session_state[KEY_LANGUAGE] = language
-    at.session_state[KEY_USER] = SignedInUser(username=f"test-{role}", role=role)
+    at.session_state[KEY_USER] = Actor(username=f"test-{role}", role=role)
     at.session_state[KEY_AS_OF] = as_of
     at.run()
     assert not at.exception, exception_text(at)

@@ -13,9 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core import auth
+from crm_core.auth import Actor
 from crm_core.i18n import translate
 from tests.support.apptest import exception_text, open_app
-from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
+from ui.context import KEY_LANGUAGE, KEY_USER
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "settings.py"
 PASSWORD = "correct horse battery"
@@ -24,8 +25,8 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def users_store(sqlite_store, monkeypatch):
     """A store with an admin 'root' and an analyst 'li'; DATABASE_URL points at it."""
-    auth.create_user(sqlite_store, "root", PASSWORD, "admin", "Root")
-    auth.create_user(sqlite_store, "li", PASSWORD, "analyst", "李娜")
+    auth.create_user(sqlite_store, "root", PASSWORD, "admin", "Root", actor=auth.COMMAND_LINE)
+    auth.create_user(sqlite_store, "li", PASSWORD, "analyst", "李娜", actor=auth.COMMAND_LINE)
     monkeypatch.setenv("DATABASE_URL", sqlite_store.url.render_as_string(hide_password=False))
     return sqlite_store
 
@@ -33,7 +34,7 @@ def users_store(sqlite_store, monkeypatch):
 def _open(role: str, username: str = "root", language: str = "en") -> AppTest:
     at = AppTest.from_file(str(PAGE), default_timeout=60)
     at.session_state[KEY_LANGUAGE] = language
-    at.session_state[KEY_USER] = SignedInUser(username=username, role=role)
+    at.session_state[KEY_USER] = Actor(username=username, role=role)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -80,7 +81,7 @@ def test_admin_adds_a_user(users_store):
     ]
     assert "zhang.wei" in list(at.dataframe[0].value["username"])
     added = auth.authenticate(users_store, "zhang.wei", "a long new password")
-    assert added == auth.AuthenticatedUser("zhang.wei", "analyst", "张伟")
+    assert added == auth.Actor("zhang.wei", "analyst", "张伟")
 
 
 def test_adding_with_different_passwords_adds_nobody(users_store):

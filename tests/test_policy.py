@@ -31,6 +31,7 @@ from crm_core.outreach.policy import (
     save_policy,
 )
 from crm_core.store import bulk_insert, models
+from tests.support.actors import ADMIN, ANALYST, VIEWER
 
 AS_OF = dt.date(2024, 6, 30)
 IN_WINDOW = "2024-06-01 09:00"  # the first day of the 30 days ending on AS_OF
@@ -176,7 +177,7 @@ def test_quiet_period_covers_the_complaint_day_and_the_next_30_days(policy_shop)
 
 
 def test_a_longer_stored_quiet_period_reaches_day_31(policy_shop):
-    save_policy(policy_shop, ContactPolicy(quiet_period_days=31), "admin")
+    save_policy(policy_shop, ContactPolicy(quiet_period_days=31), ADMIN)
     reasons = _reasons(policy_shop, None, load_policy(policy_shop))
     assert reasons["quiet_31"] == "quiet_period"
 
@@ -267,16 +268,16 @@ def test_nobody_excluded_reads_so():
 def test_only_admins_change_the_stored_policy(store):
     assert load_policy(store) == DEFAULT_POLICY
     with pytest.raises(PermissionDenied):
-        save_policy(store, ContactPolicy(quiet_period_days=14), "analyst")
+        save_policy(store, ContactPolicy(quiet_period_days=14), ANALYST)
     with pytest.raises(PermissionDenied):
-        save_policy(store, ContactPolicy(quiet_period_days=14), "viewer")
+        save_policy(store, ContactPolicy(quiet_period_days=14), VIEWER)
     assert load_policy(store) == DEFAULT_POLICY
     changed = ContactPolicy(
         quiet_period_days=14, cap_contacts=6, cap_contacts_return_heavy=1, cap_window_days=7
     )
-    save_policy(store, changed, "admin")
+    save_policy(store, changed, ADMIN)
     assert load_policy(store) == changed
-    save_policy(store, DEFAULT_POLICY, "admin")
+    save_policy(store, DEFAULT_POLICY, ADMIN)
     assert load_policy(store) == DEFAULT_POLICY
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
+from crm_core.auth import Actor
 from crm_core.outreach.privacy import (
     mask_contacts,
     mask_email,
@@ -18,6 +19,7 @@ from crm_core.outreach.privacy import (
     neutralise_formula,
     neutralise_text,
 )
+from tests.support.actors import ADMIN, ANALYST
 
 HOSTILE = [
     '=HYPERLINK("http://x","y")',
@@ -129,7 +131,7 @@ def _customers() -> pd.DataFrame:
 def test_personal_columns_are_masked_for_roles_without_the_permission(role):
     customers = _customers()
     before = customers.copy()
-    masked = mask_personal_columns(customers, role)
+    masked = mask_personal_columns(customers, Actor("someone", role))
     assert_frame_equal(customers, before)  # the input is not changed
     assert masked["phone"].tolist()[0] == "138****5678"
     assert pd.isna(masked["phone"].iloc[1])
@@ -141,14 +143,14 @@ def test_personal_columns_are_masked_for_roles_without_the_permission(role):
 
 def test_admins_see_personal_data_unmasked():
     customers = _customers()
-    shown = mask_personal_columns(customers, "admin")
+    shown = mask_personal_columns(customers, ADMIN)
     assert_frame_equal(shown, customers)
     assert shown is not customers
 
 
 def test_masking_ignores_absent_columns_and_masks_chosen_ones():
     frame = pd.DataFrame({"customer_id": ["C1"], "channel_address": ["wangfang@example.com"]})
-    masked = mask_personal_columns(frame, "analyst", columns=("phone", "channel_address"))
+    masked = mask_personal_columns(frame, ANALYST, columns=("phone", "channel_address"))
     assert masked["channel_address"].iloc[0] == "w*******@example.com"
     assert list(masked.columns) == ["customer_id", "channel_address"]
 
@@ -205,5 +207,5 @@ def test_categorical_labels_and_headers_are_neutralised():
 
 def test_a_masked_hostile_email_is_still_neutralised():
     frame = pd.DataFrame({"email": ["=cmd@evil.example"]})
-    safe = neutralise_formula(mask_personal_columns(frame, "analyst"))
+    safe = neutralise_formula(mask_personal_columns(frame, ANALYST))
     assert safe["email"].iloc[0] == "'=***@evil.example"

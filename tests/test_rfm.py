@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crm_core.auth import Actor
 from crm_core.commands import rfm as rfm_command
 from crm_core.customers.rfm import (
     Scoring,
@@ -211,7 +212,7 @@ def test_command_writes_one_row_per_scored_customer(sqlite_store, monkeypatch, t
     save_scheme(
         sqlite_store,
         with_thresholds(lifecycle, {scheme_thresholds(lifecycle)[0].key: 10}),
-        created_by="test",
+        Actor("test", "admin"),
     )
     monkeypatch.setenv("DATABASE_URL", str(sqlite_store.url))
     out = tmp_path / "rfm.csv"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crm_core.auth import Actor
 from crm_core.customers.rfm import Scoring, prepare_facts, score
 from crm_core.customers.segments import (
     NOT_KNOWN,
@@ -65,6 +66,7 @@ from crm_core.figures.rfm import (
     segment_treemap_figure,
 )
 from crm_core.i18n import LANGUAGES, has_key
+from tests.support.actors import ANALYST
 
 # ----------------------------------------------------------------------------- rules
 
@@ -560,9 +562,14 @@ def test_migration_flows_between_saved_and_draft_codes():
 
 def test_saving_creates_versions_and_old_versions_stay_loadable(store):
     first = preset("lifecycle")
-    saved1 = save_scheme(store, first, created_by="analyst", note="start")
+    saved1 = save_scheme(store, first, Actor("analyst", "analyst"), note="start")
     tuned = with_thresholds(first, {scheme_thresholds(first)[0].key: 60})
-    saved2 = save_scheme(store, tuned, created_by="analyst", saved_at=dt.datetime(2024, 5, 1))
+    saved2 = save_scheme(
+        store,
+        tuned,
+        Actor("analyst", "analyst"),
+        saved_at=dt.datetime(2024, 5, 1),
+    )
     assert (saved1.version, saved2.version) == (1, 2)
     assert saved2.id != saved1.id
     assert load_scheme(store, "lifecycle").rules[0].when["value"] == 60
@@ -576,7 +583,7 @@ def test_saving_creates_versions_and_old_versions_stay_loadable(store):
     assert resolve_scheme(store, "lifecycle").version == 2
     assert resolve_scheme(store, "rfm11") == preset("rfm11")
     renamed = Scheme(name="店铺方案", rules=tuned.rules, scoring=FIXED)
-    assert save_scheme(store, renamed, created_by=None).version == 1
+    assert save_scheme(store, renamed, ANALYST).version == 1
     assert load_scheme(store, "店铺方案").scoring == FIXED
     with pytest.raises(InputError) as missing:
         load_scheme(store, "lifecycle", version=9)

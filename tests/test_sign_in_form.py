@@ -6,8 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core import auth
+from crm_core.auth import Actor
 from crm_core.i18n import translate
-from ui.context import KEY_LANGUAGE, KEY_USER, SignedInUser
+from ui.context import KEY_LANGUAGE, KEY_USER
 
 PASSWORD = "correct horse battery"
 
@@ -21,10 +22,10 @@ def _form_script() -> None:
 
 @pytest.fixture
 def users_store(sqlite_store, monkeypatch):
-    auth.create_user(sqlite_store, "wang", PASSWORD, "analyst", "王芳")
-    auth.create_user(sqlite_store, "gone", PASSWORD, "viewer")
-    auth.create_user(sqlite_store, "root", PASSWORD, "admin")
-    auth.set_active(sqlite_store, "gone", False)
+    auth.create_user(sqlite_store, "wang", PASSWORD, "analyst", "王芳", actor=auth.COMMAND_LINE)
+    auth.create_user(sqlite_store, "gone", PASSWORD, "viewer", actor=auth.COMMAND_LINE)
+    auth.create_user(sqlite_store, "root", PASSWORD, "admin", actor=auth.COMMAND_LINE)
+    auth.set_active(sqlite_store, "gone", False, actor=auth.COMMAND_LINE)
     monkeypatch.setenv("DATABASE_URL", sqlite_store.url.render_as_string(hide_password=False))
     return sqlite_store
 
@@ -42,7 +43,7 @@ def _sign_in(username: str, password: str, language: str = "en") -> AppTest:
 
 def test_right_credentials_sign_the_user_in(users_store):
     at = _sign_in(" Wang ", PASSWORD)
-    assert at.session_state[KEY_USER] == SignedInUser("wang", "analyst", "王芳")
+    assert at.session_state[KEY_USER] == Actor("wang", "analyst", "王芳")
     assert not at.error
 
 

@@ -28,6 +28,7 @@ from crm_core.customers.tags import (
 )
 from crm_core.errors import InputError, PermissionDenied
 from crm_core.store import bulk_insert, models
+from tests.support.actors import ADMIN, ANALYST, VIEWER
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -231,8 +232,8 @@ def test_a_custom_tag_and_a_changed_rule_are_stored_and_applied(tag_shop):
     save_tag(tag_shop, "高价值复购", {"all": [
         {"field": "purchases", "op": ">=", "value": 2},
         {"field": "monetary", "op": ">=", "value": 300},
-    ]}, "analyst")  # fmt: skip
-    save_tag(tag_shop, "return_heavy", {"field": "refund_share", "op": ">=", "value": 0.3}, "admin")
+    ]}, ANALYST)  # fmt: skip
+    save_tag(tag_shop, "return_heavy", {"field": "refund_share", "op": ">=", "value": 0.3}, ADMIN)
     tags = load_tags(tag_shop)
     assert [t.name for t in tags][-1] == "高价值复购"
     assert next(t for t in tags if t.name == "return_heavy").customised
@@ -240,8 +241,8 @@ def test_a_custom_tag_and_a_changed_rule_are_stored_and_applied(tag_shop):
     assert tagged["高价值复购"] == {"repeat", "campaign"}
     assert tagged["return_heavy"] == {"refund40", "refund30"}
 
-    delete_tag(tag_shop, "return_heavy", "analyst")
-    delete_tag(tag_shop, "高价值复购", "analyst")
+    delete_tag(tag_shop, "return_heavy", ANALYST)
+    delete_tag(tag_shop, "高价值复购", ANALYST)
     tags = load_tags(tag_shop)
     assert "高价值复购" not in [t.name for t in tags]
     assert (
@@ -252,21 +253,21 @@ def test_a_custom_tag_and_a_changed_rule_are_stored_and_applied(tag_shop):
 
 def test_tag_edits_are_checked(sqlite_store):
     with pytest.raises(PermissionDenied):
-        save_tag(sqlite_store, "x", {"field": "frequency", "op": ">", "value": 1}, "viewer")
+        save_tag(sqlite_store, "x", {"field": "frequency", "op": ">", "value": 1}, VIEWER)
     with pytest.raises(InputError) as unknown_field:
-        save_tag(sqlite_store, "x", {"field": "no_such_field", "op": ">", "value": 1}, "admin")
+        save_tag(sqlite_store, "x", {"field": "no_such_field", "op": ">", "value": 1}, ADMIN)
     assert "no_such_field" in str(unknown_field.value)
     with pytest.raises(InputError):
-        save_tag(sqlite_store, "a, b", {"field": "frequency", "op": ">", "value": 1}, "admin")
+        save_tag(sqlite_store, "a, b", {"field": "frequency", "op": ">", "value": 1}, ADMIN)
     with pytest.raises(InputError):
         save_tag(
             sqlite_store,
             f"{FAVOURITE_PREFIX}tea",
             {"field": "frequency", "op": ">", "value": 1},
-            "admin",
+            ADMIN,
         )
     with pytest.raises(InputError):
-        delete_tag(sqlite_store, "never-added", "admin")
+        delete_tag(sqlite_store, "never-added", ADMIN)
     assert [t.kind for t in load_tags(sqlite_store)] == ["builtin"] * len(BUILTIN_TAGS)
 
 

@@ -25,6 +25,7 @@ from crm_core.outreach.triggers import (
     winback_list,
 )
 from crm_core.store import bulk_insert, models
+from tests.support.actors import ANALYST, VIEWER
 
 AS_OF = dt.date(2024, 6, 30)
 AT = dt.datetime(2024, 6, 30, 23, 0)
@@ -202,8 +203,8 @@ def test_trigger_settings_are_stored_for_roles_that_download(sqlite_store):
     assert load_trigger_settings(sqlite_store) == TriggerSettings()
     changed = TriggerSettings(winback_days=(30, 45), lost_days=(180,), large_order_amount=800)
     with pytest.raises(PermissionDenied):
-        save_trigger_settings(sqlite_store, changed, "viewer")
-    save_trigger_settings(sqlite_store, changed, "analyst")
+        save_trigger_settings(sqlite_store, changed, VIEWER)
+    save_trigger_settings(sqlite_store, changed, ANALYST)
     assert load_trigger_settings(sqlite_store) == changed
     assert TriggerSettings.from_dict(changed.to_dict()) == changed
     with pytest.raises(InputError):

@@ -6,15 +6,10 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from crm_core import auth
-from ui.context import SignedInUser, sign_in_as, sign_out, t
+from ui.context import sign_in_as, sign_out, t
 
 SIGN_IN_FORM_KEY = "crm.auth.sign_in_form"
 SIGN_OUT_BUTTON_KEY = "crm.auth.sign_out"
-
-
-def signed_in_user(user: auth.AuthenticatedUser) -> SignedInUser:
-    """The session's view of a user crm_core authenticated."""
-    return SignedInUser(username=user.username, role=user.role, display_name=user.display_name)
 
 
 def sign_in_form(engine: Engine) -> None:
@@ -41,7 +36,7 @@ def sign_in_form(engine: Engine) -> None:
                 if user is None:
                     st.error(t("auth.sign_in.failed"))
                 else:
-                    sign_in_as(signed_in_user(user))
+                    sign_in_as(user)
                     st.rerun()
         if not auth.anyone_signed_in(engine):
             st.info(t("auth.sign_in.first_start_hint"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import streamlit as st
 
+from crm_core.auth import Actor
 from crm_core.errors import CrmError
 from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
@@ -15,13 +15,6 @@ KEY_USER = "crm.user"
 KEY_LANGUAGE = "crm.language"
 KEY_AS_OF = "crm.as_of"
 KEY_NOTICE = "crm.notice"
-
-
-@dataclass(frozen=True)
-class SignedInUser:
-    username: str
-    role: str  # admin / analyst / viewer
-    display_name: str | None = None
 
 
 def current_language() -> str:
@@ -39,21 +32,16 @@ def listed(items: Iterable[object]) -> str:
     return t("app.list_separator").join(str(item) for item in items)
 
 
-def current_user() -> SignedInUser | None:
+def current_user() -> Actor | None:
     return st.session_state.get(KEY_USER)
 
 
-def sign_in_as(user: SignedInUser) -> None:
+def sign_in_as(user: Actor) -> None:
     st.session_state[KEY_USER] = user
 
 
 def sign_out() -> None:
     st.session_state.pop(KEY_USER, None)
-
-
-def current_role() -> str | None:
-    user = current_user()
-    return user.role if user else None
 
 
 def current_as_of() -> dt.date:

@@ -8,11 +8,11 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from crm_core.auth import can_see_personal_data
 from crm_core.ingest import (
     ENTITIES,
     ImportResult,
     TableRead,
+    duplicates_shown_to,
     import_history,
     likely_duplicate_customers,
     read_file,
@@ -20,14 +20,12 @@ from crm_core.ingest import (
 )
 from crm_core.ingest.history import (
     REASON_CODE_COLUMN,
-    personal_columns,
-    rejected_columns,
+    columns_hidden_from,
     rejects_csv,
     rejects_table,
 )
-from crm_core.outreach.privacy import mask_contacts, mask_personal_columns
 from crm_core.store import background_builds_running
-from ui.context import current_language, current_role, listed, t
+from ui.context import current_language, current_user, listed, t
 from ui.data import data_key, get_engine
 
 KEY_ENTITY = "crm.data.entity"
@@ -159,10 +157,7 @@ def show_rejects(rejects: pd.DataFrame, mapping: dict[str, str], file_name: str,
         st.caption(t("data.rejects.none"))
         return
     language = current_language()
-    if can_see_personal_data(current_role()):
-        hide = []
-    else:
-        hide = personal_columns(mapping, rejected_columns(rejects))
+    hide = columns_hidden_from(current_user(), mapping, rejects)
     st.subheader(t("data.rejects.title"))
     counts = rejects["reason"].value_counts()
     st.dataframe(
@@ -204,9 +199,4 @@ def _duplicates(url: str, version: int) -> pd.DataFrame:
 
 def duplicates_frame() -> pd.DataFrame:
     """Likely duplicates with phone and e-mail masked for roles without that right."""
-    found = _duplicates(*data_key())
-    role = current_role()
-    if can_see_personal_data(role) or found.empty:
-        return found
-    shown = mask_personal_columns(found, role)
-    return shown.assign(match_value=mask_contacts(found["match_value"].astype("str")))
+    return duplicates_shown_to(_duplicates(*data_key()), current_user())

@@ -30,8 +30,8 @@ from crm_core.outreach.policy import EXCLUSION_REASONS, load_policy
 from crm_core.store import make_engine
 from crm_core.store.models import CONTACT_CHANNELS
 
-CLI_USER = "cli"
-CLI_ROLE = "analyst"
+CLI_ACTOR = auth.Actor("cli", "analyst")
+"""Who an export made without --user is recorded as, with an analyst's rights."""
 SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 
 
@@ -96,13 +96,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.parent.exists():
         raise InputError("audiences.error.out_folder", path=str(args.out.parent))
     engine = make_engine()
-    user, role = CLI_USER, CLI_ROLE
+    actor = CLI_ACTOR
     if args.user is not None:
-        account = auth.get_active_user(engine, args.user)
-        if account is None:
+        actor = auth.get_active_user(engine, args.user)
+        if actor is None:
             raise InputError("audiences.error.user", username=args.user)
-        user, role = account.username, account.role
-    auth.require_permission(role, auth.DOWNLOAD)
+    auth.require(actor, auth.DOWNLOAD)
     audience = Audience(
         scheme=args.scheme,
         scheme_version=args.version,
@@ -127,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
         audience,
         channel=args.channel,
         policy=policy,
-        user=user,
-        role=role,
+        actor=actor,
         columns=args.columns,
         file_format=file_format,
         language=args.language,
@@ -139,9 +137,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"selected: {len(result.positions):,}")
     for reason in EXCLUSION_REASONS:
         print(f"excluded, {reason}: {result.excluded_counts[reason]:,}")
-    masked = "" if auth.can_see_personal_data(role) else " (phone and e-mail masked)"
+    masked = "" if actor.may(auth.SEE_PERSONAL_DATA) else " (phone and e-mail masked)"
     print(
         f"wrote {exported.row_count:,} customers to {args.out}{masked}; "
-        f"recorded as export #{exported.export_id} by {user}"
+        f"recorded as export #{exported.export_id} by {actor.username}"
     )
     return 0

@@ -16,6 +16,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from crm_core.auth import COMMAND_LINE, Actor
 from crm_core.errors import InputError
 from crm_core.i18n import translate
 from crm_core.ingest import ENTITY_NAMES, ImportOptions, import_file, load_mapping_file
@@ -75,7 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_SHOP_TIMEZONE,
         help=f"the shop's time zone for timestamps with a zone (default {DEFAULT_SHOP_TIMEZONE})",
     )
-    parser.add_argument("--user", default="cli", help="recorded as who imported (default cli)")
+    parser.add_argument(
+        "--user",
+        default="cli",
+        help="recorded as who imported (default cli); the command line acts with an admin's rights",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -94,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             mapping=mapping,
             options=options,
             sheet=args.sheet,
-            user=args.user,
+            actor=Actor(args.user, COMMAND_LINE.role),
         )
     finally:
         engine.dispose()

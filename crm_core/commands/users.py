@@ -70,13 +70,15 @@ def read_password(username: str) -> str:
 def add_user(args: argparse.Namespace) -> int:
     username = auth.check_username(args.username)
     password = read_password(username)
-    user = auth.create_user(_engine(), username, password, args.role, args.display_name)
+    user = auth.create_user(
+        _engine(), username, password, args.role, args.display_name, actor=auth.COMMAND_LINE
+    )
     print(translate("auth.cli.user_added", username=user.username, role=user.role))
     return 0
 
 
 def list_users(args: argparse.Namespace) -> int:
-    users = auth.list_users(_engine())
+    users = auth.list_users(_engine(), actor=auth.COMMAND_LINE)
     if users.empty:
         print(translate("auth.cli.no_users"))
         return 0
@@ -85,7 +87,7 @@ def list_users(args: argparse.Namespace) -> int:
 
 
 def set_role(args: argparse.Namespace) -> int:
-    auth.set_role(_engine(), args.username, args.role)
+    auth.set_role(_engine(), args.username, args.role, actor=auth.COMMAND_LINE)
     print(translate("auth.cli.role_set", username=args.username, role=args.role))
     return 0
 
@@ -94,13 +96,13 @@ def set_password(args: argparse.Namespace) -> int:
     engine = _engine()
     if not auth.user_exists(engine, args.username):
         raise InputError("auth.error.user_not_found", username=args.username)
-    auth.set_password(engine, args.username, read_password(args.username))
+    auth.set_password(engine, args.username, read_password(args.username), actor=auth.COMMAND_LINE)
     print(translate("auth.cli.password_set", username=args.username))
     return 0
 
 
 def set_active(args: argparse.Namespace) -> int:
-    auth.set_active(_engine(), args.username, args.active)
+    auth.set_active(_engine(), args.username, args.active, actor=auth.COMMAND_LINE)
     key = "auth.cli.reactivated" if args.active else "auth.cli.deactivated"
     print(translate(key, username=args.username))
     return 0

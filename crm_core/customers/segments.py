@@ -46,6 +46,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from crm_core.auth import EDIT_SCHEMES, Actor, require
 from crm_core.customers.rfm import AXES, SCORE_LEVELS, RfmFacts, RfmScores, Scoring, score
 from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
@@ -1127,12 +1128,14 @@ class SavedScheme:
 def save_scheme(
     engine: Engine,
     scheme: Scheme,
-    created_by: str | None,
+    actor: Actor,
     note: str | None = None,
     saved_at: dt.datetime | None = None,
 ) -> SavedScheme:
     """Store `scheme` as the next version of its name (1 for a new name); `saved_at`
-    (default: now, shop local time) is recorded as created_at."""
+    (default: now, shop local time) is recorded as created_at and the actor's username
+    as created_by. PermissionDenied unless `actor` may edit schemes."""
+    require(actor, EDIT_SCHEMES)
     table = models.segment_schemes
     for _attempt in range(3):
         try:
@@ -1147,7 +1150,7 @@ def save_scheme(
                         name=scheme.name,
                         version=version,
                         definition=scheme.to_dict(),
-                        created_by=created_by,
+                        created_by=actor.username,
                         created_at=saved_at or dt.datetime.now().replace(microsecond=0),
                         note=note,
                     )

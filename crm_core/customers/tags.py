@@ -45,9 +45,10 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Float, case, cast, func, literal, or_, select
 
 from crm_core import asof
+from crm_core.auth import EDIT_TAGS, Actor, require
 from crm_core.customers.features import FEATURE_COLUMNS
 from crm_core.customers.segments import condition_text, evaluate_rule, validate_condition
-from crm_core.errors import InputError, PermissionDenied
+from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
 from crm_core.store import models
 from crm_core.store.settings import read_setting, write_setting
@@ -56,7 +57,6 @@ TAGS_SETTING = "tags"
 TICKET_WINDOW_DAYS = 365
 FAVOURITE_PREFIX = "favourite_category:"
 TAG_NAME_MAX = 64
-TAG_EDITOR_ROLES: tuple[str, ...] = ("admin", "analyst")
 
 TAG_FACT_COLUMNS: dict[str, str] = {
     "customer_id": "the shop's customer id",
@@ -417,16 +417,11 @@ def check_tag_name(name: Any) -> str:
     return text
 
 
-def _require_editor(role: str | None) -> None:
-    if role not in TAG_EDITOR_ROLES:
-        raise PermissionDenied("auth.error.permission_denied", role=role or "-")
-
-
-def save_tag(engine: Engine, name: str, condition: Mapping, role: str | None) -> Tag:
+def save_tag(engine: Engine, name: str, condition: Mapping, actor: Actor) -> Tag:
     """Store a tag: a built-in name replaces that tag's rule, another name adds (or
-    changes) a custom tag. The condition is validated against TAG_FIELDS; analysts and
-    admins only (PermissionDenied otherwise)."""
-    _require_editor(role)
+    changes) a custom tag. The condition is validated against TAG_FIELDS;
+    PermissionDenied unless `actor` may edit tags."""
+    require(actor, EDIT_TAGS)
     name = check_tag_name(name)
     validate_condition(condition, TAG_FIELDS, where=name)
     condition = copy.deepcopy(dict(condition))
@@ -444,9 +439,10 @@ def save_tag(engine: Engine, name: str, condition: Mapping, role: str | None) ->
     return tag
 
 
-def delete_tag(engine: Engine, name: str, role: str | None) -> None:
-    """Remove a custom tag, or give a built-in tag its default rule back."""
-    _require_editor(role)
+def delete_tag(engine: Engine, name: str, actor: Actor) -> None:
+    """Remove a custom tag, or give a built-in tag its default rule back;
+    PermissionDenied unless `actor` may edit tags."""
+    require(actor, EDIT_TAGS)
     with engine.begin() as conn:
         stored = _stored(conn)
         if name in BUILTIN_TAGS:

@@ -9,7 +9,11 @@
 or all at once: `import_file(engine, "orders.csv", "orders")`.
 """
 
-from crm_core.ingest.duplicates import likely_duplicate_customers, merge_customers
+from crm_core.ingest.duplicates import (
+    duplicates_shown_to,
+    likely_duplicate_customers,
+    merge_customers,
+)
 from crm_core.ingest.entities import ENTITIES, ENTITY_NAMES, EntitySpec, Field, entity_spec
 from crm_core.ingest.history import import_history, import_rejects, rejects_csv
 from crm_core.ingest.load import ImportResult, TableCounts, import_file, load, upsert
@@ -37,6 +41,7 @@ __all__ = [
     "Validated",
     "check_mapping",
     "derive_ids",
+    "duplicates_shown_to",
     "entity_spec",
     "find_template",
     "import_file",

@@ -21,8 +21,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
+from crm_core.auth import IMPORT, SEE_PERSONAL_DATA, Actor, require
 from crm_core.errors import InputError
 from crm_core.ingest.values import normalise_emails, normalise_phones
+from crm_core.outreach.privacy import mask_contacts, mask_personal_columns
 from crm_core.store import bump_data_version, models
 
 MOVED_TABLES = ("orders", "tickets", "events", "campaign_touches", "survey_responses")
@@ -133,20 +135,30 @@ class MergePlan:
     applied: bool = False
 
 
+def duplicates_shown_to(found: pd.DataFrame, actor: Actor | None) -> pd.DataFrame:
+    """`found` (from likely_duplicate_customers) as `actor` may see it: phone, e-mail
+    and the matched value masked for a role that may not see personal data."""
+    if found.empty or (actor is not None and actor.may(SEE_PERSONAL_DATA)):
+        return found
+    shown = mask_personal_columns(found, actor)
+    return shown.assign(match_value=mask_contacts(found["match_value"].astype("str")))
+
+
 def merge_customers(
     engine: Engine,
     survivor_id: str,
     merged_ids: list[str],
     *,
     preview: bool = True,
-    user: str | None = None,
+    actor: Actor,
 ) -> MergePlan:
     """Merge `merged_ids` into `survivor_id` (see the module docstring).
 
     preview=True only says what would happen; preview=False does it in one transaction
     and bumps the data version. Raises InputError for an unknown or already merged id or
-    a survivor listed among the merged ones.
+    a survivor listed among the merged ones, PermissionDenied unless `actor` may import.
     """
+    require(actor, IMPORT)
     merged_ids = list(dict.fromkeys(str(m) for m in merged_ids))
     if not merged_ids:
         raise InputError("data.error.merge_nothing")

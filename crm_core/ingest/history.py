@@ -9,12 +9,16 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from crm_core.auth import SEE_PERSONAL_DATA, Actor
 from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from crm_core.ingest.entities import entity_spec, header_key
-from crm_core.outreach.privacy import mask_contacts, mask_contacts_in_text, neutralise_formula
+from crm_core.outreach.privacy import (
+    PERSONAL_COLUMNS,
+    mask_contacts,
+    mask_contacts_in_text,
+    neutralise_formula,
+)
 from crm_core.store import models
-
-PERSONAL_FIELDS = ("phone", "email")
 
 HISTORY_COLUMNS = [
     "id", "created_at", "created_by", "entity", "file_name", "file_sha256", "rows_read",
@@ -78,10 +82,10 @@ def personal_columns(mapping: dict[str, str], columns: Iterable[str] = ()) -> li
     aliases = {
         header_key(alias)
         for field in entity_spec("customers").fields
-        if field.name in PERSONAL_FIELDS
+        if field.name in PERSONAL_COLUMNS
         for alias in field.aliases
     }
-    mapped = [source for source, field in mapping.items() if field in PERSONAL_FIELDS]
+    mapped = [source for source, field in mapping.items() if field in PERSONAL_COLUMNS]
     named = [
         column
         for column in dict.fromkeys(columns)
@@ -94,6 +98,16 @@ def personal_columns(mapping: dict[str, str], columns: Iterable[str] = ()) -> li
         )
     ]
     return mapped + named
+
+
+def columns_hidden_from(
+    actor: Actor | None, mapping: dict[str, str], rejects: pd.DataFrame
+) -> list[str]:
+    """The rejected rows' columns to mask for `actor`: none for a role that may see
+    personal data, else `personal_columns` of the file."""
+    if actor is not None and actor.may(SEE_PERSONAL_DATA):
+        return []
+    return personal_columns(mapping, rejected_columns(rejects))
 
 
 def rejected_columns(rejects: pd.DataFrame) -> list[str]:

@@ -64,6 +64,7 @@ from sqlalchemy import (
     update,
 )
 
+from crm_core.auth import IMPORT, Actor, require
 from crm_core.ingest.entities import entity_spec
 from crm_core.ingest.mapping import Mapping, complete_mapping, find_template, suggest_mapping
 from crm_core.ingest.read import Source, TableRead, read_file
@@ -167,15 +168,16 @@ def import_file(
     options: ImportOptions | None = None,
     sheet: str | None = None,
     file_name: str | None = None,
-    user: str | None = None,
+    actor: Actor,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Read, map, validate and load one file.
+    """Read, map, validate and load one file; PermissionDenied unless `actor` may import.
 
     mapping: {source column: field}; when None, the newest saved template for this
     file's headers and entity is used, else the suggested mapping. Raises InputError
     (store unchanged) for an unreadable file or a mapping without a required column.
     """
+    require(actor, IMPORT)
     entity_spec(entity)
     table_read = read_file(
         source, file_name=file_name, sheet=sheet, progress=_step(progress, 0, 0.4)
@@ -194,7 +196,7 @@ def import_file(
         engine,
         validated,
         table_read=table_read,
-        user=user,
+        actor=actor,
         progress=_step(progress, 0.5, 1.0),
         source_frame=table_read.frame,
     )
@@ -206,16 +208,18 @@ def load(
     *,
     table_read: TableRead | None = None,
     file_name: str | None = None,
-    user: str | None = None,
+    actor: Actor,
     progress: Progress | None = None,
     source_frame: pd.DataFrame | None = None,
 ) -> ImportResult:
-    """Write `validated` in one transaction (see the module docstring).
+    """Write `validated` in one transaction (see the module docstring); PermissionDenied
+    unless `actor` may import.
 
     table_read gives the file's name and checksum for the import history; source_frame
     (the frame that was validated) lets rows rejected here (unknown campaign) keep their
     original values.
     """
+    require(actor, IMPORT)
     spec = entity_spec(validated.entity)
     name = file_name or (table_read.file_name if table_read else "upload")
     # Shallow copies: pandas copies a column on write (copy-on-write), so `validated`
@@ -228,7 +232,7 @@ def load(
     written = [spec.table, *(models.metadata.tables[name] for name in related)]
     begin = bulk_transaction(engine, [*written, models.import_rejects]) if large else engine.begin()
     with begin as conn:
-        batch_id = _start_batch(conn, validated, name, table_read, user)
+        batch_id = _start_batch(conn, validated, name, table_read, actor.username)
         # a customers file names the records themselves: a merged one keeps its own row
         own_rows = [] if spec.table is models.customers else [good]
         touches = good if spec.name == "campaign_touches" else related.get("campaign_touches")

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, delete, insert, select
 
+from crm_core.auth import IMPORT, Actor, require
 from crm_core.errors import InputError, Named
 from crm_core.ingest.entities import EntitySpec, entity_spec, header_key
 from crm_core.ingest.history import REASON_CODE_COLUMN, rejects_layout_columns
@@ -148,14 +149,16 @@ def save_template(
     columns: Iterable[str],
     *,
     options: dict[str, Any] | None = None,
-    user: str | None = None,
+    actor: Actor,
     replaces: int | None = None,
 ) -> int:
     """Save `mapping` as the template `name` for `entity`; `columns` are the file's
     headers (the source it is reused for). Returns its id. It replaces the template of
     that name saved for the same headers, or the one whose id is `replaces` (a template
     the user started from, for a source whose columns changed); a name taken by another
-    source's template is refused (InputError), since that source's mapping would be lost."""
+    source's template is refused (InputError), since that source's mapping would be lost;
+    PermissionDenied unless `actor` may import."""
+    require(actor, IMPORT)
     name = name.strip()
     if not name:
         raise InputError("data.error.template_name_required")
@@ -176,7 +179,7 @@ def save_template(
                 entity=entity,
                 mapping={k: v for k, v in mapping.items() if v},
                 options=stored_options,
-                created_by=user,
+                created_by=actor.username,
                 created_at=dt.datetime.now().replace(microsecond=0),
             )
         )

@@ -14,10 +14,11 @@ applied to them; their downloads and the record of every download.
    one contact channel and says, per excluded customer, why (fixed precedence);
    `exclusion_summary` writes the sentence a preview shows.
 4. Downloads: `export_audience` / `export_trigger` build the file (CSV in UTF-8 with a
-   BOM so Excel shows Chinese, or XLSX) with the chosen columns, personal data masked by
-   role, every text cell neutralised against formula injection, and record the export
-   (who, when, scheme version, filters, policy, channel, row count and member ids) in
-   one transaction. `redownload_export` writes the same members again from a record.
+   BOM so Excel shows Chinese, or XLSX) with the chosen columns, personal data masked
+   for the acting user's role, every text cell neutralised against formula injection,
+   and record the export (who, when, scheme version, filters, policy, channel, row count
+   and member ids) in one transaction. `redownload_export` writes the same members
+   again from a record.
 
 The frequency cap counts campaign touches and the members of earlier marketing exports
 (`contact_counts`), read from the store at export time, so an export made a moment ago
@@ -40,7 +41,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, literal, select, union_all
 
 from crm_core import asof
-from crm_core.auth import DOWNLOAD, require_permission
+from crm_core.auth import DOWNLOAD, Actor, require
 from crm_core.customers.features import customer_features
 from crm_core.customers.rfm import RfmFacts, prepare_facts
 from crm_core.customers.segments import (
@@ -578,7 +579,6 @@ FILE_FORMATS: dict[str, str] = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-PERSONAL_EXPORT_COLUMNS = ("address", "phone", "email")
 TRIGGER_EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     "winback": ("recency_days", "last_purchase_at"),
     "lost": ("recency_days", "last_purchase_at"),
@@ -685,14 +685,14 @@ def column_header(name: str, language: str = DEFAULT_LANGUAGE) -> str:
 
 
 def render_file(
-    frame: pd.DataFrame, file_format: str, role: str | None, language: str = DEFAULT_LANGUAGE
+    frame: pd.DataFrame, file_format: str, actor: Actor | None, language: str = DEFAULT_LANGUAGE
 ) -> bytes:
-    """The file's bytes: personal columns (address, phone, email) masked unless `role`
+    """The file's bytes: personal columns (address, phone, email) masked unless `actor`
     may see personal data, headers translated, every text cell and header starting with
     =, +, -, @, tab, CR or LF prefixed with an apostrophe; CSV in UTF-8 with a BOM, or
     XLSX. Control characters other than tab, CR and LF are dropped from text."""
     check_format(file_format)
-    masked = mask_personal_columns(frame, role, PERSONAL_EXPORT_COLUMNS)
+    masked = mask_personal_columns(frame, actor)
     masked.columns = [column_header(name, language) for name in masked.columns]
     safe = neutralise_formula(_without_control_characters(masked))
     if file_format == "csv":
@@ -796,8 +796,7 @@ def export_list(
     facts: AudienceFacts,
     positions: np.ndarray,
     *,
-    user: str,
-    role: str | None,
+    actor: Actor,
     channel: str | None,
     columns: Sequence[str],
     file_format: str,
@@ -812,8 +811,8 @@ def export_list(
 ) -> ExportedFile:
     """Write the rows `positions` of the facts as a file and record the export in one
     transaction. `extra` (one row per position) adds columns after the chosen ones.
-    PermissionDenied unless `role` may download."""
-    require_permission(role, DOWNLOAD)
+    PermissionDenied unless `actor` may download."""
+    require(actor, DOWNLOAD)
     channel = check_channel(channel)
     columns = check_columns(columns)
     check_format(file_format)
@@ -822,7 +821,7 @@ def export_list(
         for name in extra.columns:
             if name not in frame.columns:
                 frame[name] = extra[name].to_numpy()
-    content = render_file(frame, file_format, role, language)
+    content = render_file(frame, file_format, actor, language)
     member_ids = (
         list(customer_ids)
         if customer_ids is not None
@@ -832,7 +831,7 @@ def export_list(
     with engine.begin() as conn:
         export_id = record_export(
             conn,
-            created_by=user,
+            created_by=actor.username,
             created_at=_now(created_at),
             as_of=facts.as_of,
             scheme_id=facts.scheme_id,
@@ -880,8 +879,7 @@ def export_audience(
     *,
     channel: str | None,
     policy: ContactPolicy,
-    user: str,
-    role: str | None,
+    actor: Actor,
     columns: Sequence[str] = DEFAULT_EXPORT_COLUMNS,
     file_format: str = "csv",
     language: str = DEFAULT_LANGUAGE,
@@ -889,7 +887,7 @@ def export_audience(
 ) -> tuple[ExportedFile, PolicyResult]:
     """Select the audience, apply the policy (contacts read now, so earlier exports
     count), write the kept customers and record the export as marketing."""
-    require_permission(role, DOWNLOAD)
+    require(actor, DOWNLOAD)
     result = preview_audience(engine, facts, audience, channel, policy)
     filters = {
         "source": "audience",
@@ -903,8 +901,7 @@ def export_audience(
         engine,
         facts,
         result.kept_positions,
-        user=user,
-        role=role,
+        actor=actor,
         channel=channel,
         columns=columns,
         file_format=file_format,
@@ -940,8 +937,7 @@ def export_trigger(
     *,
     channel: str | None,
     policy: ContactPolicy,
-    user: str,
-    role: str | None,
+    actor: Actor,
     columns: Sequence[str] = ("customer_id", "name", "address", "segment", "tags"),
     file_format: str = "csv",
     language: str = DEFAULT_LANGUAGE,
@@ -952,7 +948,7 @@ def export_trigger(
     it. Marketing lists (win-back, lost, birthday, thank-you) go through the contact
     policy; payment reminders are service messages: no policy, not marketing. `facts`
     should have all history (window None)."""
-    require_permission(role, DOWNLOAD)
+    require(actor, DOWNLOAD)
     rows = trigger_list(name, engine, facts.features, facts.as_of, settings, at)
     positions = pd.Index(facts.customer_ids).get_indexer(rows["customer_id"])
     rows = rows.loc[positions >= 0].reset_index(drop=True)
@@ -983,8 +979,7 @@ def export_trigger(
         engine,
         facts,
         positions,
-        user=user,
-        role=role,
+        actor=actor,
         channel=channel,
         columns=columns,
         file_format=file_format,
@@ -1019,9 +1014,11 @@ EXPORT_LIST_COLUMNS = (
 )
 
 
-def list_exports(engine: Engine, limit: int = 500) -> pd.DataFrame:
+def list_exports(engine: Engine, *, actor: Actor, limit: int = 500) -> pd.DataFrame:
     """The newest `limit` exports, newest first, with EXPORT_LIST_COLUMNS (source:
-    audience, trigger or copy; scheme and scheme_version of the list's scheme)."""
+    audience, trigger or copy; scheme and scheme_version of the list's scheme);
+    PermissionDenied unless `actor` may download."""
+    require(actor, DOWNLOAD)
     ex = models.exports
     em = models.export_members
     counts = (
@@ -1140,25 +1137,23 @@ def redownload_export(
     engine: Engine,
     export_id: int,
     *,
-    user: str,
-    role: str | None,
+    actor: Actor,
     language: str = DEFAULT_LANGUAGE,
     file_format: str | None = None,
     facts: AudienceFacts | None = None,
     created_at: dt.datetime | None = None,
 ) -> ExportedFile:
     """The same members as export `export_id`, written again with its columns (values
-    as of its as-of date, masked for `role`), recorded as a copy: source 'copy',
+    as of its as-of date, masked for `actor`), recorded as a copy: source 'copy',
     not marketing, so the frequency cap counts the list once."""
-    require_permission(role, DOWNLOAD)
+    require(actor, DOWNLOAD)
     record = export_record(engine, export_id)
     source = record.filters
     if source.get("source") == "copy":
         return redownload_export(
             engine,
             int(source["copy_of"]),
-            user=user,
-            role=role,
+            actor=actor,
             language=language,
             file_format=file_format,
             facts=facts,
@@ -1196,8 +1191,7 @@ def redownload_export(
         engine,
         facts,
         positions,
-        user=user,
-        role=role,
+        actor=actor,
         channel=record.channel,
         columns=chosen or ["customer_id"],
         file_format=check_format(file_format or record.file_format),

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from crm_core.auth import EDIT_POLICY, require_permission
+from crm_core.auth import EDIT_POLICY, Actor, require
 from crm_core.errors import InputError
 from crm_core.store import models
 from crm_core.store.settings import read_setting, write_setting
@@ -99,9 +99,9 @@ def load_policy(bind: Engine | Connection) -> ContactPolicy:
     return ContactPolicy.from_dict(read_setting(bind, POLICY_SETTING))
 
 
-def save_policy(engine: Engine, policy: ContactPolicy, role: str | None) -> ContactPolicy:
-    """Store `policy`; PermissionDenied unless `role` may edit the policy (admins)."""
-    require_permission(role, EDIT_POLICY)
+def save_policy(engine: Engine, policy: ContactPolicy, actor: Actor) -> ContactPolicy:
+    """Store `policy`; PermissionDenied unless `actor` may edit the policy (admins)."""
+    require(actor, EDIT_POLICY)
     with engine.begin() as conn:
         write_setting(conn, POLICY_SETTING, policy.to_dict())
     return policy

@@ -25,9 +25,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from crm_core.auth import can_see_personal_data
+from crm_core.auth import SEE_PERSONAL_DATA, Actor
 
-PERSONAL_COLUMNS: tuple[str, ...] = ("phone", "email")
+PERSONAL_COLUMNS: tuple[str, ...] = ("phone", "email", "address")
+"""The one list of columns that hold a person's contact: phone, e-mail, and the
+contact address a list is sent to (phone or e-mail, by channel)."""
 
 # OWASP CSV injection: cells starting with these are read as formulas by spreadsheets.
 # Line feed is in OWASP's current list too; the full-width forms are what a Chinese
@@ -175,16 +177,16 @@ def mask_contacts_in_text(values: pd.Series) -> pd.Series:
 
 
 def mask_personal_columns(
-    frame: pd.DataFrame, role: str | None, columns: Sequence[str] = PERSONAL_COLUMNS
+    frame: pd.DataFrame, actor: Actor | None, columns: Sequence[str] = PERSONAL_COLUMNS
 ) -> pd.DataFrame:
-    """A copy of `frame` with `columns` masked unless `role` may see personal data.
+    """A copy of `frame` with `columns` masked unless `actor` may see personal data.
 
     Each listed column present in `frame` is masked with mask_contacts (e-mail rule for
     values with "@", phone rule otherwise); listed columns absent from `frame` are
     ignored, so the same call works whatever columns a user chose to download.
     """
     out = frame.copy()
-    if can_see_personal_data(role):
+    if actor is not None and actor.may(SEE_PERSONAL_DATA):
         return out
     for column in columns:
         if column in out.columns:

@@ -30,7 +30,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, exists, select
 
 from crm_core import asof
-from crm_core.auth import DOWNLOAD, require_permission
+from crm_core.auth import EDIT_TRIGGERS, Actor, require
 from crm_core.errors import InputError
 from crm_core.store import models
 from crm_core.store.settings import read_setting, write_setting
@@ -115,10 +115,10 @@ def load_trigger_settings(engine: Engine) -> TriggerSettings:
 
 
 def save_trigger_settings(
-    engine: Engine, settings: TriggerSettings, role: str | None
+    engine: Engine, settings: TriggerSettings, actor: Actor
 ) -> TriggerSettings:
-    """Store the trigger settings; roles that may download lists only (analysts, admins)."""
-    require_permission(role, DOWNLOAD)
+    """Store the trigger settings; PermissionDenied unless `actor` may edit triggers."""
+    require(actor, EDIT_TRIGGERS)
     with engine.begin() as conn:
         write_setting(conn, TRIGGER_SETTING, settings.to_dict())
     return settings

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER, SignedInUser
+from crm_core.auth import Actor
+from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 APP_TIMEOUT_S = 120
@@ -42,7 +43,7 @@ def open_app(
     at = AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT_S)
     at.session_state[KEY_LANGUAGE] = language
     if role is not None:
-        at.session_state[KEY_USER] = SignedInUser(username=f"test-{role}", role=role)
+        at.session_state[KEY_USER] = Actor(username=f"test-{role}", role=role)
     if as_of is not None:
         at.session_state[KEY_AS_OF] = as_of
     at.run()
