@@ -1,5 +1,6 @@
-"""Entry point: the router. Prepares the store once, gates every page behind sign-in,
-and renders the shared sidebar (language, as-of date, refresh, user)."""
+"""Entry point: the router. Prepares the store once per process, gates every page behind
+sign-in, reads the run's context once (ui.context.RunContext) and renders the shared
+sidebar (language, as-of date, refresh, user) and the menu by section."""
 
 from __future__ import annotations
 
@@ -8,28 +9,44 @@ import datetime as dt
 import streamlit as st
 
 from crm_core import auth
-from crm_core.bootstrap import StartupReport, admin_password_banner, demo_shop_info, prepare_store
+from crm_core.bootstrap import (
+    StartupReport,
+    admin_password_banner,
+    demo_if_empty_from_env,
+    demo_shop_info,
+    prepare_store,
+)
 from crm_core.i18n import LANGUAGES
+from crm_core.store import data_version
 from ui.auth import sign_in_form, sign_out_button
 from ui.context import (
     KEY_AS_OF,
     KEY_LANGUAGE,
     KEY_NOTICE,
+    PARAM_AS_OF,
+    PARAM_LANGUAGE,
+    RunContext,
+    chosen_window,
+    current_language,
     current_user,
+    set_run_context,
+    set_url_value,
     sign_in_as,
     sign_out,
     t,
+    url_value,
 )
 from ui.data import get_engine, latest_order_date
-from ui.navigation import pages_for
+from ui.navigation import SECTIONS, sections_for
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 
 
 @st.cache_resource(show_spinner=False)
 def _prepared_store(url: str) -> StartupReport:
-    """Runs once per process and database: schema, first admin, demo shop when empty."""
-    report = prepare_store(get_engine())
+    """Runs once per process and database: schema to head, first admin, demo shop when
+    empty. The only place the app upgrades the schema."""
+    report = prepare_store(get_engine(), load_demo_if_empty=demo_if_empty_from_env())
     if report.admin_password:
         print(admin_password_banner(report.admin_password), flush=True)
     return report
@@ -52,6 +69,17 @@ def _prepare() -> None:
         )
 
 
+def _from_url_once() -> None:
+    """A session's first run takes the language and the as-of date from the URL."""
+    if KEY_LANGUAGE not in st.session_state and url_value(PARAM_LANGUAGE) in LANGUAGES:
+        st.session_state[KEY_LANGUAGE] = url_value(PARAM_LANGUAGE)
+    if KEY_AS_OF not in st.session_state and url_value(PARAM_AS_OF):
+        try:
+            st.session_state[KEY_AS_OF] = dt.date.fromisoformat(url_value(PARAM_AS_OF))
+        except ValueError:
+            set_url_value(PARAM_AS_OF, None)
+
+
 def _language_selector() -> None:
     st.sidebar.selectbox(
         t("app.language"),
@@ -59,25 +87,25 @@ def _language_selector() -> None:
         format_func=LANGUAGE_NAMES.get,
         key=KEY_LANGUAGE,
     )
+    set_url_value(PARAM_LANGUAGE, current_language())
 
 
-def _as_of_selector() -> None:
-    latest = latest_order_date()
+def _as_of_selector(latest: dt.date | None) -> dt.date:
     if KEY_AS_OF not in st.session_state:
         st.session_state[KEY_AS_OF] = latest or dt.date.today()
-    st.sidebar.date_input(t("app.as_of"), key=KEY_AS_OF, help=t("app.as_of_help"))
+    as_of = st.sidebar.date_input(t("app.as_of"), key=KEY_AS_OF, help=t("app.as_of_help"))
     if latest is not None:
         st.sidebar.caption(t("app.latest_order", date=latest.isoformat()))
+    set_url_value(PARAM_AS_OF, as_of.isoformat())
+    return as_of
 
 
-def _sidebar() -> None:
-    user = current_user()
-    st.sidebar.markdown(f"**{t('app.title')}**")
-    _as_of_selector()
+def _sidebar(context: RunContext) -> None:
+    user = context.actor
     if st.sidebar.button(t("app.refresh"), icon=":material/refresh:", help=t("app.refresh_help")):
         st.cache_data.clear()
         st.rerun()
-    info = demo_shop_info(get_engine())
+    info = demo_shop_info(context.engine)
     if info:
         st.sidebar.caption(t("app.demo_badge", customers=info.get("customers", 0)))
     if user is not None:
@@ -91,17 +119,18 @@ def _sidebar() -> None:
         sign_out_button()
 
 
-def _pages_for(role: str) -> list[st.Page]:
-    """The pages `role` may open, in menu order; the first is the default."""
-    return [
-        st.Page(path, title=t(title_key), icon=icon, default=index == 0)
-        for index, (path, title_key, icon) in enumerate(pages_for(role))
-    ]
+def _menu(role: str) -> dict[str, list[st.Page]]:
+    """The pages `role` may open, by section, in menu order; the first is the default."""
+    menu: dict[str, list[st.Page]] = {t(f"nav.section.{name}"): [] for name in SECTIONS}
+    for index, (path, title_key, icon, section) in enumerate(sections_for(role)):
+        page = st.Page(path, title=t(title_key), icon=icon, default=index == 0)
+        menu[t(f"nav.section.{section}")].append(page)
+    return {title: pages for title, pages in menu.items() if pages}
 
 
-def _signed_in_role() -> str | None:
-    """The signed-in user's role as stored now: re-read on every run, so a deactivated
-    account is signed out and a changed role applies at once."""
+def _signed_in_user() -> auth.Actor | None:
+    """The signed-in user as stored now: re-read on every run, so a deactivated account
+    is signed out and a changed role applies at once."""
     user = current_user()
     if user is None:
         return None
@@ -109,24 +138,40 @@ def _signed_in_role() -> str | None:
     if stored is None:
         sign_out()
         return None
-    if (stored.role, stored.display_name) != (user.role, user.display_name):
+    if stored != user:
         sign_in_as(stored)
-    return stored.role
+    return stored
 
 
 def main() -> None:
     st.set_page_config(page_title="CRM", page_icon=":material/insights:", layout="wide")
+    _from_url_once()
     _language_selector()
     _prepare()
-    role = _signed_in_role()
-    if role is None:
+    user = _signed_in_user()
+    if user is None:
         sign_in_page = st.Page(
             lambda: sign_in_form(get_engine()), title=t("nav.sign_in"), icon=":material/login:"
         )
         st.navigation([sign_in_page], position="hidden").run()
         return
-    _sidebar()
-    st.navigation(_pages_for(role)).run()
+    engine = get_engine()
+    version = data_version(engine)
+    latest = latest_order_date(str(engine.url), version)
+    st.sidebar.markdown(f"**{t('app.title')}**")
+    as_of = _as_of_selector(latest)
+    context = RunContext(
+        engine=engine,
+        data_version=version,
+        as_of=as_of,
+        window=chosen_window(),
+        language=current_language(),
+        actor=user,
+        latest_order=latest,
+    )
+    set_run_context(context)
+    _sidebar(context)
+    st.navigation(_menu(user.role)).run()
 
 
 main()

@@ -35,6 +35,15 @@ def demo_customers_from_env() -> int:
     return int(os.environ.get("CRM_DEMO_CUSTOMERS", DEMO_CUSTOMERS_DEFAULT))
 
 
+DEMO_IF_EMPTY_ENV = "CRM_DEMO_IF_EMPTY"
+
+
+def demo_if_empty_from_env() -> bool:
+    """Whether the app loads the demo shop into an empty store: yes unless
+    CRM_DEMO_IF_EMPTY is 0, false, no or off."""
+    return os.environ.get(DEMO_IF_EMPTY_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def prepare_store(engine: Engine, load_demo_if_empty: bool = True) -> StartupReport:
     """Upgrade the schema, create the first admin when there is no user, and load the
     demo shop when the store holds no customers and no orders."""

@@ -22,10 +22,8 @@ import streamlit as st
 from crm_core import asof, auth
 from crm_core.asof import WINDOW_DAYS
 from crm_core.customers.segments import (
-    PRESET_NAMES,
-    list_saved_schemes,
     resolve_scheme_ref,
-    scheme_label,
+    scheme_choices,
     segment_label,
 )
 from crm_core.customers.tags import (
@@ -94,13 +92,21 @@ from ui.audiences import (
     KEY_TRIGGER_FORM,
     KEY_TRIGGER_NOTICE,
     KEY_VERSION,
-    KEY_WINDOW,
     audience_facts,
     contacts,
     current_tags,
 )
-from ui.context import current_as_of, current_language, current_user, show_error, t
-from ui.data import get_engine, latest_order_date
+from ui.context import (
+    KEY_WINDOW,
+    current_as_of,
+    current_language,
+    current_user,
+    run_context,
+    show_error,
+    t,
+)
+from ui.data import get_engine
+from ui.schemes import scheme_picker
 
 NO_CHANNEL = "none"
 PREVIEW_ROWS = 200
@@ -108,8 +114,6 @@ TRIGGER_ROWS_SHOWN = 500
 NEW_TAG = "__new__"
 TABLE_ROW_PX = 35
 TAG_TABLE_MAX_PX = 720
-PRESET_PREFIX = "preset:"
-SAVED_PREFIX = "saved:"
 TRIGGER_COLUMNS = ("customer_id", "name", "address", "segment", "tags")
 
 
@@ -122,49 +126,15 @@ def _labels(keys: dict[str, str]) -> Callable[[object], str]:
 
 
 def _scheme_choice() -> tuple:
-    """The scheme picked (saved schemes first, then presets) and its stored id."""
-    language = current_language()
-    saved = list_saved_schemes(get_engine())
-    saved_names = list(dict.fromkeys(saved["name"])) if not saved.empty else []
-    options = [f"{SAVED_PREFIX}{name}" for name in saved_names] + [
-        f"{PRESET_PREFIX}{name}" for name in PRESET_NAMES if name not in saved_names
-    ]
-    labels = {
-        option: translate(
-            "audiences.scheme.saved"
-            if option.startswith(SAVED_PREFIX)
-            else "audiences.scheme.preset",
-            language,
-            name=scheme_label(option.split(":", 1)[1], language),
-        )
-        for option in options
-    }
-    if st.session_state.get(KEY_SCHEME) not in options:
-        st.session_state[KEY_SCHEME] = (
-            f"{PRESET_PREFIX}rfm11" if f"{PRESET_PREFIX}rfm11" in options else options[0]
-        )
-    option = st.selectbox(
-        t("audiences.scheme"),
-        options=options,
-        format_func=_labels(labels),
-        key=KEY_SCHEME,
-        help=t("audiences.scheme_help"),
+    """The scheme picked in the shared picker and its stored id (None for a preset)."""
+    choice, version = scheme_picker(
+        scheme_choices(get_engine()),
+        scheme_key=KEY_SCHEME,
+        version_key=KEY_VERSION,
+        label_key="audiences.scheme",
+        help_key="audiences.scheme_help",
     )
-    name = option.split(":", 1)[1]
-    version = None
-    if option.startswith(SAVED_PREFIX):
-        versions = saved.loc[saved["name"] == name, "version"].astype(int).tolist()
-        if st.session_state.get(KEY_VERSION) not in versions:
-            st.session_state[KEY_VERSION] = versions[0]
-        version = st.selectbox(
-            t("audiences.version"),
-            options=versions,
-            format_func=_labels(
-                {v: translate("audiences.version_option", language, version=v) for v in versions}
-            ),
-            key=KEY_VERSION,
-        )
-    return resolve_scheme_ref(get_engine(), name, version)
+    return resolve_scheme_ref(get_engine(), choice.name, version)
 
 
 # ------------------------------------------------------------------------ builder
@@ -749,7 +719,7 @@ def _policy_tab() -> None:
 def main() -> None:
     st.title(t("audiences.title"))
     st.caption(t("audiences.caption"))
-    if latest_order_date() is None:
+    if run_context().latest_order is None:
         st.info(t("app.empty_store"), icon=":material/inbox:")
         return
     as_of = current_as_of()

@@ -110,6 +110,7 @@ def _run_import(
         return
     bar.empty()
     st.session_state[di.KEY_RESULT] = (shown_as, result)
+    st.rerun()  # the next run reads the new data version; the result stays in the session
 
 
 def upload_tab() -> None:

@@ -19,8 +19,8 @@ from crm_core.figures.overview import (
     new_vs_returning_figure,
     revenue_by_month_figure,
 )
-from ui.context import current_as_of, t
-from ui.data import data_key, get_engine, latest_order_date
+from ui.context import current_as_of, run_context, t
+from ui.data import data_key, get_engine
 
 KEY_PERIOD_DAYS = "crm.overview.period_days"
 PERIOD_CHOICES = (30, 90, 365)
@@ -146,7 +146,7 @@ def _charts(url: str, version: int, as_of: dt.date) -> None:
 
 def main() -> None:
     st.title(t("overview.title"))
-    if latest_order_date() is None:
+    if run_context().latest_order is None:
         st.info(t("overview.empty"), icon=":material/inbox:")
         return
     as_of = current_as_of()

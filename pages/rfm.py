@@ -22,14 +22,12 @@ from crm_core.customers.rfm import AXES, AXIS_METRIC, CUT_COUNT, RfmFacts, Scori
 from crm_core.customers.segments import (
     NOT_KNOWN,
     NOT_SCORED,
-    PRESET_NAMES,
     Scheme,
     SchemeResult,
     aligned_codes,
     condition_text,
     customer_codes,
     evaluate_scheme,
-    list_saved_schemes,
     load_scheme,
     member_mask,
     members,
@@ -40,7 +38,7 @@ from crm_core.customers.segments import (
     preset,
     rf_grid,
     save_scheme,
-    scheme_label,
+    scheme_choices,
     scheme_thresholds,
     segment_label,
     segment_table,
@@ -60,8 +58,16 @@ from crm_core.figures.rfm import (
 )
 from crm_core.i18n import translate
 from crm_core.outreach.privacy import mask_personal_columns
-from ui.context import current_as_of, current_language, current_user, show_error, t
-from ui.data import get_engine, latest_order_date
+from ui.context import (
+    KEY_WINDOW,
+    current_as_of,
+    current_language,
+    current_user,
+    run_context,
+    show_error,
+    t,
+)
+from ui.data import get_engine
 from ui.rfm import (
     KEY_DRAFT,
     KEY_DRAFT_BASE,
@@ -80,7 +86,6 @@ from ui.rfm import (
     KEY_SCHEME,
     KEY_SEGMENT_TABLE,
     KEY_VERSION,
-    KEY_WINDOW,
     alignment,
     baseline_codes,
     cut_key,
@@ -92,12 +97,11 @@ from ui.rfm import (
     slider_range,
     threshold_key,
 )
+from ui.schemes import SAVED_PREFIX, scheme_option, scheme_picker
 
 EARLIER_DEFAULT_DAYS = 90
 MEMBERS_SHOWN = 1_000
 MEMBER_COLUMNS = ("name", "phone", "email", "province", "city", "avg_order_value")
-PRESET_PREFIX = "preset:"
-SAVED_PREFIX = "saved:"
 
 
 def _segment_labels(scheme: Scheme) -> dict[str, str]:
@@ -115,21 +119,6 @@ def _field_label(name: str) -> str:
 # ---------------------------------------------------------------- scheme selection
 
 
-def _scheme_options(saved: pd.DataFrame) -> list[str]:
-    """Saved schemes first (newest version by default), then every preset as shipped."""
-    saved_names = list(dict.fromkeys(saved["name"])) if not saved.empty else []
-    presets = [f"{PRESET_PREFIX}{name}" for name in PRESET_NAMES]
-    return [*(f"{SAVED_PREFIX}{name}" for name in saved_names), *presets]
-
-
-def _option_label(option: str, language: str) -> str:
-    if option.startswith(PRESET_PREFIX):
-        name = option.removeprefix(PRESET_PREFIX)
-        return translate("rfm.scheme_option.preset", language, name=scheme_label(name, language))
-    name = option.removeprefix(SAVED_PREFIX)
-    return translate("rfm.scheme_option.saved", language, name=scheme_label(name, language))
-
-
 def _translator(pattern: str) -> Callable[[object], str]:
     """A format_func for widget options: `pattern` with {option} filled in, translated
     in the language of this run (AppTest calls format_func outside the run)."""
@@ -143,40 +132,20 @@ def _apply_pending_selection() -> None:
         st.session_state[KEY_SCHEME], st.session_state[KEY_VERSION] = pending
 
 
-def _selected_scheme(saved: pd.DataFrame) -> tuple[Scheme, tuple[str, int | None]]:
-    """The scheme chosen in the selectors (a preset or a saved version) and its id."""
-    options = _scheme_options(saved)
-    if st.session_state.get(KEY_SCHEME) not in options:
-        default = [o for o in options if o.endswith(":rfm11")]
-        st.session_state[KEY_SCHEME] = default[0] if default else options[0]
-    left, right = st.columns([3, 1])
-    with left:
-        option = st.selectbox(
-            t("rfm.scheme"),
-            options=options,
-            format_func=partial(_option_label, language=current_language()),
-            key=KEY_SCHEME,
-            help=t("rfm.scheme_help"),
-        )
-    if option.startswith(PRESET_PREFIX):
-        return preset(option.removeprefix(PRESET_PREFIX)), (option, None)
-    name = option.removeprefix(SAVED_PREFIX)
-    versions = saved.loc[saved["name"] == name, "version"].astype(int).tolist()
-    if st.session_state.get(KEY_VERSION) not in versions:
-        st.session_state[KEY_VERSION] = versions[0]
-    with right:
-        version = st.selectbox(
-            t("rfm.version"),
-            options=versions,
-            format_func=partial(_version_label, language=current_language()),
-            key=KEY_VERSION,
-            help=t("rfm.version_help"),
-        )
-    return load_scheme(get_engine(), name, int(version)), (option, int(version))
-
-
-def _version_label(version: int, language: str) -> str:
-    return translate("rfm.version_option", language, version=version)
+def _selected_scheme() -> tuple[Scheme, tuple[str, int | None]]:
+    """The scheme chosen in the shared picker (a preset or a saved version) and its id."""
+    choice, version = scheme_picker(
+        scheme_choices(get_engine()),
+        scheme_key=KEY_SCHEME,
+        version_key=KEY_VERSION,
+        label_key="rfm.scheme",
+        help_key="rfm.scheme_help",
+        version_help_key="rfm.version_help",
+    )
+    option = scheme_option(choice)
+    if version is None:
+        return preset(choice.name), (option, None)
+    return load_scheme(get_engine(), choice.name, version), (option, version)
 
 
 def _start_draft(scheme: Scheme, source: tuple[str, int | None]) -> None:
@@ -738,12 +707,11 @@ def main() -> None:
     st.title(t("rfm.title"))
     with st.expander(t("rfm.definitions.title"), icon=":material/help:"):
         st.markdown(t("rfm.definitions.body"))
-    if latest_order_date() is None:
+    if run_context().latest_order is None:
         st.info(t("rfm.empty"), icon=":material/inbox:")
         return
     _apply_pending_selection()
     as_of = current_as_of()
-    saved_list = list_saved_schemes(get_engine())
     top = st.columns([2, 3, 2])
     with top[0]:
         window = st.radio(
@@ -755,7 +723,7 @@ def main() -> None:
             help=t("rfm.window_help"),
         )
     with top[1]:
-        saved_scheme, source = _selected_scheme(saved_list)
+        saved_scheme, source = _selected_scheme()
     with top[2]:
         if KEY_EARLIER not in st.session_state:
             st.session_state[KEY_EARLIER] = as_of - dt.timedelta(days=EARLIER_DEFAULT_DAYS)

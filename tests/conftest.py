@@ -14,6 +14,8 @@ from crm_core.store import make_engine, upgrade_to_head, wait_for_background_bui
 from tests.support.postgres import PostgresServer, postgres_bin_dir
 from tests.support.requirements import require
 
+pytest_plugins = ["tests.support.apptest"]  # its router fixture applies to every AppTest
+
 _database_names = itertools.count(1)
 
 

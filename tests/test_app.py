@@ -3,13 +3,16 @@ gate holds, and the menu follows the role."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core.i18n import translate
 from crm_core.store.models import ROLES
 from tests.conftest import TEST_ADMIN_PASSWORD
-from tests.support.apptest import APP_PATH, PAGE_FILES, exception_text, open_app
+from tests.support.apptest import APP_PATH, PAGE_FILES, exception_text, open_app, store_user
+from ui.context import KEY_CONTEXT, KEY_USER
 from ui.navigation import pages_for
 
 ALLOWED = [(role, path) for role in ROLES for path, _, _ in pages_for(role)]
@@ -63,3 +66,54 @@ def test_switching_to_chinese_translates_the_page(monkeypatch, demo_store_url):
     sidebar_text = " ".join(str(item.value) for item in at.sidebar.caption)
     assert translate("role.analyst", "zh-CN") in sidebar_text
     assert at.sidebar.selectbox[0].label == translate("app.language", "zh-CN")
+
+
+def test_a_rerun_reads_the_data_version_once(monkeypatch, demo_store_url):
+    import crm_core.store
+
+    calls = []
+    counted = crm_core.store.data_version
+
+    def counting(bind):
+        calls.append(bind)
+        return counted(bind)
+
+    monkeypatch.setattr(crm_core.store, "data_version", counting)
+    at = open_app(monkeypatch, demo_store_url, "analyst", page="pages/rfm.py")
+    assert not at.exception, exception_text(at)
+    calls.clear()
+    at.run()
+    assert not at.exception, exception_text(at)
+    assert len(calls) == 1
+    assert at.session_state[KEY_CONTEXT].data_version == counted(calls[0])
+
+
+def test_a_link_with_as_of_and_language_opens_that_view(monkeypatch, demo_store_url):
+    monkeypatch.setenv("DATABASE_URL", demo_store_url)
+    at = AppTest.from_file(str(APP_PATH), default_timeout=120)
+    at.session_state[KEY_USER] = store_user(demo_store_url, "analyst")
+    at.query_params["as_of"] = "2026-01-15"
+    at.query_params["lang"] = "zh-CN"
+    at.run()
+    assert not at.exception, exception_text(at)
+    assert at.sidebar.date_input[0].value == dt.date(2026, 1, 15)
+    assert at.sidebar.date_input[0].label == translate("app.as_of", "zh-CN")
+    assert at.session_state[KEY_CONTEXT].as_of == dt.date(2026, 1, 15)
+    assert at.session_state[KEY_CONTEXT].language == "zh-CN"
+    assert (at.query_params["as_of"], at.query_params["lang"]) == ("2026-01-15", "zh-CN")
+    at.sidebar.selectbox[0].set_value("en").run()
+    assert at.query_params["lang"] == "en"
+
+
+def test_a_link_with_a_date_that_is_no_date_falls_back_to_the_newest_order(
+    monkeypatch, demo_store_url
+):
+    monkeypatch.setenv("DATABASE_URL", demo_store_url)
+    at = AppTest.from_file(str(APP_PATH), default_timeout=120)
+    at.session_state[KEY_USER] = store_user(demo_store_url, "viewer")
+    at.query_params["as_of"] = "yesterday"
+    at.run()
+    assert not at.exception, exception_text(at)
+    context = at.session_state[KEY_CONTEXT]
+    assert context.as_of == context.latest_order
+    assert at.query_params["as_of"] == context.latest_order.isoformat()

@@ -15,34 +15,29 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from crm_core.auth import Actor
+from crm_core.bootstrap import DEMO_IF_EMPTY_ENV
 from crm_core.i18n import translate
 from crm_core.ingest import find_template, import_file, list_templates, save_template
 from crm_core.ingest.history import REASON_CODE_COLUMN
 from crm_core.outreach.privacy import mask_contacts
 from crm_core.store import models
 from tests.support.actors import ADMIN, LI
-from tests.support.apptest import exception_text, open_app
-from ui.context import KEY_LANGUAGE, KEY_USER
+from tests.support.apptest import exception_text, open_app, open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "pages" / "data.py"
+PAGE = "pages/data.py"
 SAMPLES = ROOT / "data" / "samples"
 
 
 @pytest.fixture
 def page_store(sqlite_store, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", sqlite_store.url.render_as_string(hide_password=False))
+    monkeypatch.setenv(DEMO_IF_EMPTY_ENV, "0")
     return sqlite_store
 
 
 def _open(role: str = "analyst", language: str = "en") -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=120)
-    at.session_state[KEY_LANGUAGE] = language
-    at.session_state[KEY_USER] = Actor(username=f"test-{role}", role=role)
-    at.run()
-    assert not at.exception, exception_text(at)
-    return at
+    return open_page(PAGE, role, language=language)
 
 
 def _upload(at: AppTest, name: str, content: bytes, entity: str | None = None) -> AppTest:
@@ -62,10 +57,11 @@ def _texts(elements) -> list[str]:
     return [element.value for element in elements]
 
 
-def test_viewers_see_the_not_allowed_message(page_store):
-    at = _open("viewer")
-    assert _texts(at.warning) == [translate("data.not_allowed")]
-    assert not at.file_uploader
+def test_viewers_cannot_open_the_page(page_store, monkeypatch):
+    at = open_app(monkeypatch, page_store.url.render_as_string(hide_password=False), "viewer")
+    assert not at.exception, exception_text(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)
 
 
 def test_a_gbk_export_is_detected_mapped_and_imported(page_store):

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from crm_core.auth import Actor
 from crm_core.customers.features import customer_features
 from crm_core.customers.segments import list_saved_schemes, load_scheme, preset
 from crm_core.store import make_engine, models
 from tests.support.apptest import exception_text, open_app
+from tests.support.apptest import open_page as open_app_page
 from ui import rfm as ui_rfm
-from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER
+from ui.context import KEY_WINDOW
 from ui.rfm import (
     KEY_EDITOR,
     KEY_MEMBERS_PICK,
@@ -30,13 +29,12 @@ from ui.rfm import (
     KEY_SAVE_NOTE,
     KEY_SCHEME,
     KEY_VERSION,
-    KEY_WINDOW,
     SLIDER_SUFFIX,
     cut_key,
     threshold_key,
 )
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "rfm.py"
+PAGE = "pages/rfm.py"
 
 
 @pytest.fixture
@@ -53,13 +51,7 @@ def rfm_store(demo_store_url, monkeypatch):
 
 def open_page(rfm_store, role: str = "analyst", language: str = "en") -> AppTest:
     _url, as_of = rfm_store
-    at = AppTest.from_file(str(PAGE), default_timeout=180)
-    at.session_state[KEY_LANGUAGE] = language
-    at.session_state[KEY_USER] = Actor(username=f"test-{role}", role=role)
-    at.session_state[KEY_AS_OF] = as_of
-    at.run()
-    assert not at.exception, exception_text(at)
-    return at
+    return open_app_page(PAGE, role, language=language, as_of=as_of, timeout=180)
 
 
 def segment_counts(at: AppTest) -> pd.Series:

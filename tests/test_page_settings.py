@@ -7,18 +7,15 @@ one test opens it through the real app with the shared harness.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core import auth
-from crm_core.auth import Actor
+from crm_core.bootstrap import DEMO_IF_EMPTY_ENV
 from crm_core.i18n import translate
-from tests.support.apptest import exception_text, open_app
-from ui.context import KEY_LANGUAGE, KEY_USER
+from tests.support.apptest import exception_text, open_app, open_page
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "settings.py"
+PAGE = "pages/settings.py"
 PASSWORD = "correct horse battery"
 
 
@@ -28,16 +25,12 @@ def users_store(sqlite_store, monkeypatch):
     auth.create_user(sqlite_store, "root", PASSWORD, "admin", "Root", actor=auth.COMMAND_LINE)
     auth.create_user(sqlite_store, "li", PASSWORD, "analyst", "李娜", actor=auth.COMMAND_LINE)
     monkeypatch.setenv("DATABASE_URL", sqlite_store.url.render_as_string(hide_password=False))
+    monkeypatch.setenv(DEMO_IF_EMPTY_ENV, "0")
     return sqlite_store
 
 
 def _open(role: str, username: str = "root", language: str = "en") -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.session_state[KEY_LANGUAGE] = language
-    at.session_state[KEY_USER] = Actor(username=username, role=role)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_page(PAGE, role, language=language, username=username)
 
 
 def _texts(elements) -> list[str]:
@@ -60,11 +53,12 @@ def test_admin_sees_the_page_in_chinese(users_store):
 
 
 @pytest.mark.parametrize("role", ["analyst", "viewer"])
-def test_other_roles_see_the_not_allowed_message(users_store, role):
-    at = _open(role, username="li")
-    assert _texts(at.warning) == [translate("settings.not_allowed")]
-    assert not at.dataframe
-    assert not at.text_input
+def test_other_roles_cannot_open_the_page(users_store, monkeypatch, role):
+    url = users_store.url.render_as_string(hide_password=False)
+    at = open_app(monkeypatch, url, role)
+    assert not at.exception, exception_text(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)
 
 
 def test_admin_adds_a_user(users_store):

@@ -34,7 +34,7 @@ from ui.rfm import load_facts
 PREFIX = "crm.audiences."
 KEY_SCHEME = PREFIX + "scheme"
 KEY_VERSION = PREFIX + "version"
-KEY_WINDOW = PREFIX + "window"
+
 KEY_INCLUDE_SEGMENTS = PREFIX + "include_segments"
 KEY_EXCLUDE_SEGMENTS = PREFIX + "exclude_segments"
 KEY_INCLUDE_TAGS = PREFIX + "include_tags"

@@ -1,8 +1,10 @@
 """The engine and the small cached facts every page shares.
 
-Caches key on the database URL and its data version, so every import invalidates them.
+The engine is built once per database URL; the schema is upgraded once per process by
+app.py (`prepare_store`), not here. Caches key on the database URL and the data version
+of this run (`data_key()`, from the run context), so every import invalidates them.
 Pages' own heavy loaders use the same pattern: `@st.cache_data` with `_engine` left out
-of the key and `url`, `version` (from `data_key()`) in it.
+of the key and `url`, `version` in it.
 """
 
 from __future__ import annotations
@@ -12,29 +14,29 @@ import datetime as dt
 import streamlit as st
 from sqlalchemy import Engine, func, select
 
-from crm_core.store import data_version, database_url, make_engine, models, upgrade_to_head
+from crm_core.store import database_url, make_engine, models
+from ui.context import run_context
 
 
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    return engine
+    return make_engine(url)
 
 
 def get_engine() -> Engine:
-    """The store's engine, schema upgraded to head once per process."""
+    """The store's engine (one per database URL and process)."""
     return _engine_for(database_url())
 
 
 def data_key() -> tuple[str, int]:
-    """(database URL, data version): the part of every cache key that says which data."""
-    engine = get_engine()
-    return str(engine.url), data_version(engine)
+    """(database URL, data version) of this run: the part of every cache key that says
+    which data. The data version is read once per run, by app.py."""
+    return run_context().data_key
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
-def _latest_order_date(url: str, version: int) -> dt.date | None:
+def latest_order_date(url: str, version: int) -> dt.date | None:
+    """The date of the newest order in the store at `version` (the default as-of date)."""
     with get_engine().connect() as conn:
         latest = conn.execute(select(func.max(models.orders.c.ordered_at))).scalar()
     if latest is None:
@@ -42,8 +44,3 @@ def _latest_order_date(url: str, version: int) -> dt.date | None:
     if isinstance(latest, str):
         latest = dt.datetime.fromisoformat(latest)
     return latest.date()
-
-
-def latest_order_date() -> dt.date | None:
-    """The date of the newest order in the store (the default as-of date)."""
-    return _latest_order_date(*data_key())

@@ -1,24 +1,32 @@
-"""The app's pages, in menu order, and which role may open which."""
+"""The app's pages, in menu order and by section, and which role may open which."""
 
 from __future__ import annotations
 
 from crm_core import auth
 
-# (file, title key, material icon, permission needed or None for every signed-in role)
-PAGES: tuple[tuple[str, str, str, str | None], ...] = (
-    ("pages/overview.py", "nav.overview", ":material/dashboard:", None),
-    ("pages/rfm.py", "nav.rfm", ":material/grid_view:", None),
-    ("pages/audiences.py", "nav.audiences", ":material/groups:", None),
-    ("pages/exports.py", "nav.exports", ":material/download:", "download"),
-    ("pages/data.py", "nav.data", ":material/upload_file:", "import"),
-    ("pages/settings.py", "nav.settings", ":material/settings:", "manage_users"),
+SECTIONS: tuple[str, ...] = ("analyse", "act", "admin")
+"""Menu sections in order; their titles are the locale keys nav.section.<name>."""
+
+# (file, title key, material icon, section, permission needed or None for every role)
+PAGES: tuple[tuple[str, str, str, str, str | None], ...] = (
+    ("pages/overview.py", "nav.overview", ":material/dashboard:", "analyse", None),
+    ("pages/rfm.py", "nav.rfm", ":material/grid_view:", "analyse", None),
+    ("pages/audiences.py", "nav.audiences", ":material/groups:", "act", None),
+    ("pages/exports.py", "nav.exports", ":material/download:", "act", auth.DOWNLOAD),
+    ("pages/data.py", "nav.data", ":material/upload_file:", "admin", auth.IMPORT),
+    ("pages/settings.py", "nav.settings", ":material/settings:", "admin", auth.MANAGE_USERS),
 )
 
 
 def pages_for(role: str) -> list[tuple[str, str, str]]:
     """(file, title key, icon) of the pages `role` may open, in menu order."""
+    return [(path, title, icon) for path, title, icon, _section in sections_for(role)]
+
+
+def sections_for(role: str) -> list[tuple[str, str, str, str]]:
+    """(file, title key, icon, section) of the pages `role` may open, in menu order."""
     return [
-        (path, title_key, icon)
-        for path, title_key, icon, permission in PAGES
+        (path, title_key, icon, section)
+        for path, title_key, icon, section, permission in PAGES
         if permission is None or auth.has_permission(role, permission)
     ]

@@ -27,7 +27,6 @@ from crm_core.customers.segments import (
 from crm_core.figures.rfm import histogram_counts
 from ui.data import data_key, get_engine
 
-KEY_WINDOW = "crm.rfm.window"
 KEY_SCHEME = "crm.rfm.scheme"
 KEY_VERSION = "crm.rfm.version"
 KEY_EARLIER = "crm.rfm.earlier_as_of"

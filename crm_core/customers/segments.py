@@ -1200,6 +1200,32 @@ def list_saved_schemes(engine: Engine) -> pd.DataFrame:
     ).astype({"id": "int64", "version": "int64"})
 
 
+@dataclass(frozen=True)
+class SchemeChoice:
+    """A scheme a user can pick: a saved one with its versions (newest first), or a
+    preset (no versions)."""
+
+    name: str
+    versions: tuple[int, ...] = ()
+
+    @property
+    def saved(self) -> bool:
+        return bool(self.versions)
+
+
+def scheme_choices(engine: Engine) -> list[SchemeChoice]:
+    """The schemes every page offers: saved schemes first (by name), then the presets no
+    saved scheme shadows. A name means one scheme everywhere: once a team saves its own
+    'rfm11', pages, exports and the command line all use it, not the shipped preset."""
+    saved = list_saved_schemes(engine)
+    choices = [
+        SchemeChoice(str(name), tuple(int(v) for v in group["version"]))
+        for name, group in saved.groupby("name", sort=True)
+    ]
+    taken = {choice.name for choice in choices}
+    return choices + [SchemeChoice(name) for name in PRESET_NAMES if name not in taken]
+
+
 def resolve_scheme_ref(engine: Engine, name: str, version: int | None = None) -> tuple:
     """(scheme, segment_schemes.id) of a saved scheme (newest version when None), or
     (preset, None) when no scheme of that name was saved."""
@@ -1235,6 +1261,7 @@ __all__ = [
     "RuleFields",
     "SavedScheme",
     "Scheme",
+    "SchemeChoice",
     "SchemeResult",
     "Threshold",
     "align_customers",
@@ -1260,6 +1287,7 @@ __all__ = [
     "resolve_scheme_ref",
     "rf_grid",
     "save_scheme",
+    "scheme_choices",
     "scheme_label",
     "scheme_thresholds",
     "scored_table",

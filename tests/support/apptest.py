@@ -8,16 +8,22 @@ page. Sign-in itself is tested through the form in tests/test_app.py.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import types
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from crm_core.auth import Actor
+from crm_core.auth import COMMAND_LINE, Actor, create_user, get_active_user
+from crm_core.bootstrap import DEMO_IF_EMPTY_ENV
+from crm_core.store import make_engine, upgrade_to_head
 from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 APP_TIMEOUT_S = 120
+TEST_PASSWORD = "test-user-password-123"
 
 PAGE_FILES = (
     "pages/overview.py",
@@ -36,14 +42,16 @@ def open_app(
     page: str | None = None,
     language: str = "en",
     as_of: dt.date | None = None,
+    username: str | None = None,
 ) -> AppTest:
     """The app run once against `store_url`, signed in as `role` (None: signed out),
     switched to `page` when given. Check `at.exception` after every run."""
     monkeypatch.setenv("DATABASE_URL", store_url)
+    monkeypatch.setenv(DEMO_IF_EMPTY_ENV, "0")
     at = AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT_S)
     at.session_state[KEY_LANGUAGE] = language
     if role is not None:
-        at.session_state[KEY_USER] = Actor(username=f"test-{role}", role=role)
+        at.session_state[KEY_USER] = store_user(store_url, role, username)
     if as_of is not None:
         at.session_state[KEY_AS_OF] = as_of
     at.run()
@@ -53,6 +61,66 @@ def open_app(
     return at
 
 
+def open_page(
+    page: str,
+    role: str,
+    *,
+    language: str = "en",
+    as_of: dt.date | None = None,
+    username: str | None = None,
+    timeout: float = APP_TIMEOUT_S,
+) -> AppTest:
+    """The app signed in as `role` and switched to `page`, on the store DATABASE_URL
+    names (a fixture sets it, and CRM_DEMO_IF_EMPTY=0 for a store that stays empty).
+    Asserts that no run raised."""
+    store_url = os.environ["DATABASE_URL"]
+    at = AppTest.from_file(str(APP_PATH), default_timeout=timeout)
+    at.session_state[KEY_LANGUAGE] = language
+    at.session_state[KEY_USER] = store_user(store_url, role, username)
+    if as_of is not None:
+        at.session_state[KEY_AS_OF] = as_of
+    at.run()
+    assert not at.exception, exception_text(at)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, exception_text(at)
+    return at
+
+
+def store_user(store_url: str, role: str, username: str | None = None) -> Actor:
+    """The account `username` (default test-<role>) of `role` in the store, created when
+    missing: the router re-reads the signed-in user from the store on every run."""
+    name = username or f"test-{role}"
+    engine = make_engine(store_url)
+    try:
+        user = get_active_user(engine, name)
+        if user is None:
+            upgrade_to_head(engine)
+            user = create_user(engine, name, TEST_PASSWORD, role, actor=COMMAND_LINE)
+    finally:
+        engine.dispose()
+    return user
+
+
 def exception_text(at: AppTest) -> str:
     """The app's exceptions as one readable string, for assertion messages."""
     return "\n".join(f"{e.message}\n{''.join(e.stack_trace)}" for e in at.exception)
+
+
+def _run_router(main_script_path: str) -> None:
+    """Run the entry script itself, as the server does once st.navigation has run."""
+    path = Path(main_script_path)
+    module = types.ModuleType("__main__")
+    module.__file__ = str(path)
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def every_run_goes_through_the_router():
+    """AppTest forgets before each run that app.py uses st.navigation, so a rerun after
+    switch_page would execute the page file directly (Streamlit's pages/ folder mode),
+    skipping the router, its sign-in gate and the run's context. A server forgets this
+    only once per process; here every run goes through app.py, as it does there."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(script_runner, "_mpa_v1", _run_router)
+        yield
