@@ -21,7 +21,6 @@ from crm_core.customers.segments import (
     Rule,
     RuleFields,
     Scheme,
-    _first_match,
     align_customers,
     aligned_codes,
     assign_segments,
@@ -52,6 +51,7 @@ from crm_core.customers.segments import (
     validate_condition,
     with_thresholds,
 )
+from crm_core.customers.segments.evaluate import _first_match
 from crm_core.errors import InputError
 from crm_core.figures.rfm import (
     FlowLabels,

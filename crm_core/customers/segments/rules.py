@@ -1,0 +1,265 @@
+"""The rule language: JSON conditions over customer fields, validated and evaluated
+vectorised (never run as code). The tags feature reuses it.
+
+A condition is one of:
+
+- {"all": [condition, ...]}: every condition holds (an empty list always holds)
+- {"any": [condition, ...]}: at least one holds (an empty list never holds)
+- {"not": condition}
+- {"field": NAME, "op": OP, "value": VALUE} with OP one of "==", "!=", "<", "<=", ">",
+  ">=" (a number; "==" and "!=" also take text or true/false), "between" ([low, high],
+  both inclusive), "in" / "not_in" (a list), "is_null" / "not_null" (no value).
+
+A missing value (NaN) never satisfies a comparison, "between" or "in".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crm_core.errors import InputError
+
+COMPARISON_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=")
+ORDER_OPS: tuple[str, ...] = ("<", "<=", ">", ">=")
+LIST_OPS: tuple[str, ...] = ("in", "not_in")
+NULL_OPS: tuple[str, ...] = ("is_null", "not_null")
+OPERATORS: tuple[str, ...] = (*COMPARISON_OPS, "between", *LIST_OPS, *NULL_OPS)
+MAX_DEPTH = 8
+MAX_LIST_ITEMS = 1000
+
+_COMPARE = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return _is_number(value) or isinstance(value, str | bool)
+
+
+def validate_condition(
+    condition: Any, fields: Iterable[str] | None = None, where: str = "", depth: int = 0
+) -> None:
+    """Raise InputError (with `where` and the path inside the condition) unless
+    `condition` is a well-formed condition; with `fields`, every field must be one."""
+    known = None if fields is None else set(fields)
+    _validate(condition, known, where or "$", depth)
+
+
+def _validate(condition: Any, known: set[str] | None, where: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise InputError("rfm.rule.error.depth", where=where, limit=MAX_DEPTH)
+    if not isinstance(condition, Mapping):
+        raise InputError("rfm.rule.error.shape", where=where)
+    group = [key for key in ("all", "any", "not") if key in condition]
+    if group:
+        if len(condition) != 1:
+            raise InputError("rfm.rule.error.shape", where=where)
+        key = group[0]
+        if key == "not":
+            _validate(condition["not"], known, f"{where}.not", depth + 1)
+            return
+        children = condition[key]
+        if not isinstance(children, list):
+            raise InputError("rfm.rule.error.group_list", where=f"{where}.{key}", group=key)
+        for position, child in enumerate(children):
+            _validate(child, known, f"{where}.{key}[{position}]", depth + 1)
+        return
+    extra = set(condition) - {"field", "op", "value"}
+    if extra or "field" not in condition or "op" not in condition:
+        raise InputError("rfm.rule.error.shape", where=where)
+    name, op = condition["field"], condition["op"]
+    if not isinstance(name, str) or not name:
+        raise InputError("rfm.rule.error.shape", where=where)
+    if known is not None and name not in known:
+        raise InputError("rfm.rule.error.unknown_field", where=where, field=name)
+    if op not in OPERATORS:
+        raise InputError(
+            "rfm.rule.error.unknown_op", where=where, op=str(op), ops=", ".join(OPERATORS)
+        )
+    _validate_value(op, condition.get("value"), "value" in condition, where, name)
+
+
+def _validate_value(op: str, value: Any, given: bool, where: str, name: str) -> None:
+    def fail(expected: str) -> None:
+        raise InputError(f"rfm.rule.error.value_{expected}", where=where, field=name, op=op)
+
+    if op in NULL_OPS:
+        if given and value is not None:
+            fail("none")
+    elif op in ORDER_OPS:
+        if not (_is_number(value) or _is_iso_date(value)):
+            fail("number")
+    elif op in COMPARISON_OPS:
+        if not _is_scalar(value):
+            fail("scalar")
+    elif op == "between":
+        if not (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(_is_number(v) for v in value)
+            and value[0] <= value[1]
+        ):
+            fail("pair")
+    elif op in LIST_OPS and not (
+        isinstance(value, list)
+        and 0 < len(value) <= MAX_LIST_ITEMS
+        and all(_is_scalar(v) for v in value)
+    ):
+        fail("list")
+
+
+def _is_iso_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def condition_fields(condition: Mapping | None) -> set[str]:
+    """Every field a (valid) condition reads."""
+    if condition is None:
+        return set()
+    if "all" in condition or "any" in condition:
+        children = condition.get("all", condition.get("any")) or []
+        return set().union(*(condition_fields(child) for child in children))
+    if "not" in condition:
+        return condition_fields(condition["not"])
+    return {condition["field"]}
+
+
+_OP_SYMBOLS = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+def condition_text(condition: Mapping | None, field_label: Any = None) -> str:
+    """A one-line reading of a (valid) condition, e.g. "recency_days ≤ 90 AND
+    frequency ≥ 4"; `field_label(name)` may translate field names. None reads "*"."""
+    label = field_label or (lambda name: name)
+    if condition is None:
+        return "*"
+    for group, joiner in (("all", " AND "), ("any", " OR ")):
+        if group in condition:
+            parts = [condition_text(child, label) for child in condition[group]]
+            if not parts:
+                return "TRUE" if group == "all" else "FALSE"
+            text = joiner.join(f"({p})" if (" AND " in p or " OR " in p) else p for p in parts)
+            return text
+    if "not" in condition:
+        return f"NOT ({condition_text(condition['not'], label)})"
+    name, op, value = label(condition["field"]), condition["op"], condition.get("value")
+    if op in NULL_OPS:
+        return f"{name} {'IS NULL' if op == 'is_null' else 'IS NOT NULL'}"
+    if op == "between":
+        return f"{value[0]:g} ≤ {name} ≤ {value[1]:g}"
+    if op in LIST_OPS:
+        items = ", ".join(str(v) for v in value)
+        return f"{name} {'∈' if op == 'in' else '∉'} {{{items}}}"
+    shown = f"{value:g}" if _is_number(value) else json.dumps(value, ensure_ascii=False)
+    return f"{name} {_OP_SYMBOLS[op]} {shown}"
+
+
+def evaluate_rule(condition: Mapping, frame: Any) -> np.ndarray:
+    """Where `condition` holds, one bool per row of `frame`.
+
+    `frame` is a DataFrame or any object with len() and [field] -> array-like (such as
+    `RuleFields`). The condition is validated first; a field missing from `frame` or a
+    value that cannot be compared with the field's values raises InputError.
+    """
+    validate_condition(condition)
+    return _evaluate(condition, frame, len(frame), "$")
+
+
+def _evaluate(condition: Mapping, frame: Any, rows: int, where: str) -> np.ndarray:
+    if "all" in condition:
+        result = np.ones(rows, dtype=bool)
+        for position, child in enumerate(condition["all"]):
+            result &= _evaluate(child, frame, rows, f"{where}.all[{position}]")
+        return result
+    if "any" in condition:
+        result = np.zeros(rows, dtype=bool)
+        for position, child in enumerate(condition["any"]):
+            result |= _evaluate(child, frame, rows, f"{where}.any[{position}]")
+        return result
+    if "not" in condition:
+        return ~_evaluate(condition["not"], frame, rows, f"{where}.not")
+    return _leaf(condition, frame, where)
+
+
+def _field_values(frame: Any, name: str, where: str) -> np.ndarray:
+    try:
+        values = frame[name]
+    except KeyError:
+        raise InputError("rfm.rule.error.unknown_field", where=where, field=name) from None
+    if isinstance(values, pd.Series):
+        if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(
+            values.dtype
+        ):
+            return values.to_numpy()
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values.to_numpy(dtype=object, na_value=np.nan)
+    return np.asarray(values)
+
+
+def _leaf(condition: Mapping, frame: Any, where: str) -> np.ndarray:
+    name, op, value = condition["field"], condition["op"], condition.get("value")
+    values = _field_values(frame, name, where)
+    if op in NULL_OPS:
+        missing = pd.isna(values)
+        return np.asarray(missing if op == "is_null" else ~missing, dtype=bool)
+    try:
+        if np.issubdtype(values.dtype, np.datetime64) and isinstance(value, str | list):
+            value = _as_datetimes(value, values.dtype)
+        if op == "between":
+            low, high = value
+            return np.asarray((values >= low) & (values <= high), dtype=bool)
+        if op in LIST_OPS:
+            inside = _isin(values, value)
+            if op == "not_in":
+                return ~inside & ~np.asarray(pd.isna(values), dtype=bool)
+            return inside
+        if values.dtype == object:
+            present = ~np.asarray(pd.isna(values), dtype=bool)
+            result = np.zeros(len(values), dtype=bool)
+            result[present] = _COMPARE[op](values[present], value).astype(bool)
+            if op == "!=":
+                result[~present] = False
+            return result
+        result = np.asarray(_COMPARE[op](values, value), dtype=bool)
+        if op == "!=" and values.dtype.kind in "fM":
+            result &= ~np.asarray(pd.isna(values), dtype=bool)
+        return result
+    except (TypeError, ValueError):
+        raise InputError(
+            "rfm.rule.error.type", where=where, field=name, value=json.dumps(value, default=str)
+        ) from None
+
+
+def _as_datetimes(value: Any, dtype: np.dtype) -> Any:
+    if isinstance(value, list):
+        return [np.datetime64(v).astype(dtype) if isinstance(v, str) else v for v in value]
+    return np.datetime64(value).astype(dtype)
+
+
+def _isin(values: np.ndarray, options: Sequence[Any]) -> np.ndarray:
+    if values.dtype.kind in "iub" and all(_is_number(v) or isinstance(v, bool) for v in options):
+        return np.isin(values, np.asarray(options))
+    return pd.Series(values, copy=False).isin(options).to_numpy(dtype=bool)
