@@ -20,8 +20,8 @@ on PostgreSQL the server's share is not in it; on a shared machine the wall time
 with other load, the CPU time much less), rows per second (wall), and what the import
 reported. A large import leaves work to a background thread once its rows are
 committed: on SQLite copying its write-ahead log into the database file
-(db.checkpoint_in_background), on PostgreSQL building the secondary indexes
-(db.build_in_background; reads work meanwhile, without them). "after s" is how
+(checkpoint_in_background), on PostgreSQL building the secondary indexes
+(build_in_background; reads work meanwhile, without them). "after s" is how
 long the bench then waited for that thread before the next step (not part of "seconds";
 the store is fully indexed after "seconds" + "after s"). "new GB" is
 the memory the kernel handed out machine-wide during the import (/proc/vmstat pgalloc:

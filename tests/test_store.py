@@ -21,18 +21,24 @@ from crm_core.ingest.load import upsert
 from crm_core.store import (
     BULK_MEMORY_MB,
     background_builds_running,
+    builds,
+    bulk,
     bulk_insert,
     bulk_load,
     bulk_transaction,
     bump_data_version,
     check_foreign_keys,
+    checkpoints,
     create_temp_table,
     create_temp_table_as,
     data_version,
-    db,
     drop_temp_table,
+    is_sqlite,
     models,
+    pg_copy,
+    reads,
     schema_revision,
+    set_local,
     snapshot_read,
     upgrade_to_head,
     wait_for_background_builds,
@@ -196,7 +202,7 @@ def test_bulk_transaction_leaves_the_checkpoint_to_a_background_thread(
     with sqlite_store.connect() as conn:  # the empty schema into the file
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     assert _customers_in_database_file(sqlite_store, tmp_path) == 0
-    monkeypatch.setattr(db, "checkpoint_in_background", lambda engine: None)
+    monkeypatch.setattr(bulk, "checkpoint_in_background", lambda engine: None)
     with bulk_transaction(sqlite_store, [models.customers]) as conn:
         bulk_insert(conn, models.customers, customers)
     # Over 1,000 pages of log, where SQLite's own commit would have checkpointed: the
@@ -204,7 +210,7 @@ def test_bulk_transaction_leaves_the_checkpoint_to_a_background_thread(
     assert _count(sqlite_store, models.customers) == 100_000
     assert _customers_in_database_file(sqlite_store, tmp_path) == 0
     monkeypatch.undo()
-    db.checkpoint_in_background(sqlite_store)
+    checkpoints.checkpoint_in_background(sqlite_store)
     busy, log_frames, copied = wait_for_checkpoints()[sqlite_store.url.database]
     assert log_frames > 1_000 and (busy, copied) == (0, log_frames)
     assert _customers_in_database_file(sqlite_store, tmp_path) == 100_000
@@ -352,13 +358,13 @@ SECONDARY_ORDER_INDEXES = {ix.name for ix in models.orders.indexes}
 def _hold_background_builds(monkeypatch) -> threading.Event:
     """Background builds start only once the returned event is set (at most 30 s)."""
     release = threading.Event()
-    build = db._build
+    build = builds._build
 
     def build_when_released(engine, work):
         release.wait(timeout=30)
         build(engine, work)
 
-    monkeypatch.setattr(db, "_build", build_when_released)
+    monkeypatch.setattr(builds, "_build", build_when_released)
     return release
 
 
@@ -415,7 +421,7 @@ def test_a_snapshot_read_waits_for_the_indexes_a_bulk_load_left_to_build(store, 
             )
 
     reader = threading.Thread(target=read)
-    monkeypatch.setattr(db, "INDEX_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(reads, "INDEX_GRACE_SECONDS", 0.5)
     try:
         with store.begin() as conn:  # the reader queues behind a lock for longer than that
             conn.exec_driver_sql("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
@@ -433,7 +439,7 @@ def test_a_snapshot_read_waits_for_the_indexes_a_bulk_load_left_to_build(store, 
     with store.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_orders_time_status_customer")  # never rebuilt
     monkeypatch.undo()
-    monkeypatch.setattr(db, "INDEX_GRACE_SECONDS", 1.0)
+    monkeypatch.setattr(reads, "INDEX_GRACE_SECONDS", 1.0)
     with snapshot_read(store, [models.orders]) as conn:  # no build under way: reads without
         assert conn.execute(select(func.count()).select_from(models.orders)).scalar() == 30
 
@@ -448,7 +454,7 @@ def test_an_index_build_under_way_is_seen_from_another_connection(store):
             "AS $$ BEGIN PERFORM pg_sleep(0.02); RETURN length(value); END $$"
         )
     with store.connect() as conn:
-        assert not db._indexes_being_built(conn, [models.orders])
+        assert not builds.indexes_being_built(conn, [models.orders])
 
     def build() -> None:
         with store.begin() as conn:
@@ -459,12 +465,12 @@ def test_an_index_build_under_way_is_seen_from_another_connection(store):
     seen = False
     with store.connect() as conn:
         for _ in range(40):
-            seen = db._indexes_being_built(conn, [models.orders])
+            seen = builds.indexes_being_built(conn, [models.orders])
             conn.rollback()
             if seen:
                 break
             time.sleep(0.05)
-        assert not db._indexes_being_built(conn, [models.customers])
+        assert not builds.indexes_being_built(conn, [models.customers])
     builder.join()
     assert seen
 
@@ -474,11 +480,11 @@ def test_upgrade_finishes_what_a_background_build_left_undone(store):
         conn.exec_driver_sql("DROP INDEX ix_orders_time_status_customer")
     with store.connect() as conn:
         assert "ix_orders_time_status_customer" not in _index_names(conn, "orders")
-    assert db.finish_interrupted_builds(store) == ["ix_orders_time_status_customer"]
-    assert db.finish_interrupted_builds(store) == []
+    assert builds.finish_interrupted_builds(store) == ["ix_orders_time_status_customer"]
+    assert builds.finish_interrupted_builds(store) == []
     with store.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_orders_time_status_customer")
-        if not db.is_sqlite(conn):
+        if not is_sqlite(conn):
             (fk,) = models.orders.foreign_key_constraints
             conn.execute(sa.schema.DropConstraint(fk))
             add = sa.schema.AddConstraint(fk).compile(dialect=conn.dialect)
@@ -488,7 +494,7 @@ def test_upgrade_finishes_what_a_background_build_left_undone(store):
     assert schema_differences(store) == []
     with store.connect() as conn:
         assert "ix_orders_time_status_customer" in _index_names(conn, "orders")
-        if not db.is_sqlite(conn):
+        if not is_sqlite(conn):
             assert _unchecked_foreign_keys(conn) == set()
 
 
@@ -543,7 +549,7 @@ def test_a_postgresql_staging_table_is_read_by_parallel_workers_and_never_commit
         assert staging.name.startswith("staging_orders_")
         version = int(conn.exec_driver_sql("SHOW server_version_num").scalar())
         forced = "debug_parallel_query" if version >= 160000 else "force_parallel_mode"
-        db.set_local(conn, {forced: "on"})  # a Gather wherever one may go
+        set_local(conn, {forced: "on"})  # a Gather wherever one may go
         assert "Gather" in _plan_of_reading(conn, staging)
         assert "Gather" not in _plan_of_reading(conn, temporary)
         with store.connect() as other:  # its creation is not committed
@@ -638,9 +644,9 @@ def test_binary_copy_stores_what_postgresql_parses_from_csv(store):
     with store.begin() as conn:
         table.metadata.create_all(conn)
         as_csv.metadata.create_all(conn)
-        assert db._binary_encoders(conn, table, frame) is not None  # binary is taken
+        assert pg_copy._binary_encoders(conn, table, frame) is not None  # binary is taken
         text_as_objects = frame.assign(label=frame["label"].astype(object))
-        assert db._binary_encoders(conn, as_csv, text_as_objects) is None  # CSV
+        assert pg_copy._binary_encoders(conn, as_csv, text_as_objects) is None  # CSV
         assert bulk_insert(conn, table, frame) == len(frame)
         assert bulk_insert(conn, as_csv, text_as_objects) == len(frame)
     with store.connect() as conn:
@@ -665,7 +671,7 @@ def test_a_number_out_of_its_columns_range_is_refused_not_wrapped(store):
     for value in (1e12, 1e17):  # 1e17 * 100 no longer fits the encoder's 64-bit integers
         too_big = frame.assign(money=frame["money"].where(frame["row_no"] != 0, value))
         with store.begin() as conn:
-            assert db._binary_encoders(conn, table, too_big) is None
+            assert pg_copy._binary_encoders(conn, table, too_big) is None
         with pytest.raises(DBAPIError, match="numeric field overflow"), store.begin() as conn:
             bulk_insert(conn, table, too_big)
 
@@ -712,7 +718,7 @@ def test_binary_copy_rounds_numbers_as_postgresql_rounds_their_text(store):
     with store.begin() as conn:
         binary.metadata.create_all(conn)
         as_csv.metadata.create_all(conn)
-        assert db._binary_encoders(conn, binary, frame) is not None
+        assert pg_copy._binary_encoders(conn, binary, frame) is not None
         bulk_insert(conn, binary, frame)
         bulk_insert(conn, as_csv, frame.assign(label=frame["label"].astype(object)))
     with store.connect() as conn:
@@ -737,7 +743,7 @@ def test_a_role_that_may_not_create_tables_still_upserts(store):
     app = sa.create_engine(store.url.set(username=role))
     try:
         with app.begin() as conn:
-            assert not db._may_create_tables(conn)
+            assert not bulk._may_create_tables(conn)
             frame = pd.DataFrame({"customer_id": ["c2", "c3"], "name": ["Li", "Wu"]})
             counts = upsert(conn, models.customers, frame, ("customer_id",), None)
         assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 0)

@@ -118,7 +118,7 @@ class Order(Base):
         # a plain index on ordered_at, 10M orders stored in no time order (PostgreSQL):
         # monthly revenue over 24 months 14.9 s instead of 1.9 s, new versus returning
         # customers 31.5 s instead of 5.2 s; building it takes about 6 s (after a first
-        # import's commit, in the background: db.bulk_transaction).
+        # import's commit, in the background: bulk.bulk_transaction).
         Index("ix_orders_time_status_customer", "ordered_at", "status", "customer_id", "amount"),
     )
 
