@@ -25,8 +25,7 @@ from crm_core.ingest import (
 from crm_core.ingest.history import batch_mapping, import_rejects
 from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
-from ui.context import current_language, current_user, listed, show_error, t
-from ui.data import get_engine
+from ui.context import current_language, current_user, listed, run_context, show_error, t
 
 
 def _day_first_guess(table) -> bool:
@@ -114,7 +113,7 @@ def _run_import(
 
 
 def upload_tab() -> None:
-    engine = get_engine()
+    engine = run_context().engine
     entity = st.selectbox(
         t("data.entity"),
         ENTITY_NAMES,
@@ -230,7 +229,7 @@ def history_tab() -> None:
         format_func=labels.get,
         key=f"{di.KEY_HISTORY_BATCH}.{next(iter(labels))}",  # a new import starts at it
     )
-    engine = get_engine()
+    engine = run_context().engine
     file_name = with_rejects.set_index("id").loc[batch, "file_name"]
     di.show_rejects(
         import_rejects(engine, int(batch)),
@@ -285,7 +284,7 @@ def duplicates_tab() -> None:
         default=others,
         key=f"{di.KEY_MERGED}.{group}.{survivor}",
     )
-    engine = get_engine()
+    engine = run_context().engine
     request = (survivor, tuple(merged))
     if st.button(t("data.duplicates.preview"), key=di.KEY_PREVIEW):
         try:

@@ -9,6 +9,7 @@ import math
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from crm_core.customers import overview
 from crm_core.figures.overview import (
@@ -19,8 +20,7 @@ from crm_core.figures.overview import (
     new_vs_returning_figure,
     revenue_by_month_figure,
 )
-from ui.context import current_as_of, run_context, t
-from ui.data import data_key, get_engine
+from ui.context import DataKey, RunContext, run_context, t
 
 KEY_PERIOD_DAYS = "crm.overview.period_days"
 PERIOD_CHOICES = (30, 90, 365)
@@ -31,28 +31,28 @@ MISSING = "—"
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
-def _kpis(url: str, version: int, as_of: dt.date, period_days: int) -> pd.DataFrame:
-    return overview.kpis(get_engine(), as_of, period_days)
+def _kpis(_engine: Engine, key: DataKey, as_of: dt.date, period_days: int) -> pd.DataFrame:
+    return overview.kpis(_engine, as_of, period_days)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
-def _has_nps(url: str, version: int) -> bool:
-    return overview.has_nps_responses(get_engine())
+def _has_nps(_engine: Engine, key: DataKey) -> bool:
+    return overview.has_nps_responses(_engine)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
-def _monthly_revenue(url: str, version: int, as_of: dt.date) -> pd.DataFrame:
-    return overview.monthly_revenue(get_engine(), as_of, TREND_MONTHS)
+def _monthly_revenue(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
+    return overview.monthly_revenue(_engine, as_of, TREND_MONTHS)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
-def _new_vs_returning(url: str, version: int, as_of: dt.date) -> pd.DataFrame:
-    return overview.new_vs_returning_by_month(get_engine(), as_of, TREND_MONTHS)
+def _new_vs_returning(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
+    return overview.new_vs_returning_by_month(_engine, as_of, TREND_MONTHS)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
-def _cohorts(url: str, version: int, as_of: dt.date) -> pd.DataFrame:
-    return overview.cohort_retention(get_engine(), as_of, COHORT_MONTHS)
+def _cohorts(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
+    return overview.cohort_retention(_engine, as_of, COHORT_MONTHS)
 
 
 def _value_text(value: float, unit: str) -> str:
@@ -98,12 +98,13 @@ def _tiles(frame: pd.DataFrame) -> None:
             )
 
 
-def _charts(url: str, version: int, as_of: dt.date) -> None:
+def _charts(ctx: RunContext) -> None:
+    engine, key, as_of = ctx.engine, ctx.data_key, ctx.as_of
     left, right = st.columns(2)
     with left:
         st.subheader(t("overview.chart.revenue.title"), help=t("overview.chart.revenue.help"))
         figure = revenue_by_month_figure(
-            _monthly_revenue(url, version, as_of),
+            _monthly_revenue(engine, key, as_of),
             RevenueLabels(
                 month=t("overview.axis.month"),
                 amount=t("overview.axis.revenue"),
@@ -118,7 +119,7 @@ def _charts(url: str, version: int, as_of: dt.date) -> None:
             t("overview.chart.new_returning.title"), help=t("overview.chart.new_returning.help")
         )
         figure = new_vs_returning_figure(
-            _new_vs_returning(url, version, as_of),
+            _new_vs_returning(engine, key, as_of),
             NewReturningLabels(
                 month=t("overview.axis.month"),
                 customers=t("overview.axis.customers"),
@@ -128,7 +129,7 @@ def _charts(url: str, version: int, as_of: dt.date) -> None:
         )
         st.plotly_chart(figure, width="stretch")
     st.subheader(t("overview.chart.cohorts.title"), help=t("overview.chart.cohorts.help"))
-    cohorts = _cohorts(url, version, as_of)
+    cohorts = _cohorts(engine, key, as_of)
     if cohorts.empty:
         st.info(t("overview.chart.cohorts.empty"))
         return
@@ -146,10 +147,11 @@ def _charts(url: str, version: int, as_of: dt.date) -> None:
 
 def main() -> None:
     st.title(t("overview.title"))
-    if run_context().latest_order is None:
+    ctx = run_context()
+    if ctx.latest_order is None:
         st.info(t("overview.empty"), icon=":material/inbox:")
         return
-    as_of = current_as_of()
+    as_of = ctx.as_of
     # Option labels are bare numbers (the unit is in the label): a label that changed with
     # the language would leave the radio showing no choice after a language switch.
     period_days = st.radio(
@@ -169,13 +171,12 @@ def main() -> None:
             previous_end=previous.last_day.isoformat(),
         )
     )
-    url, version = data_key()
     with st.spinner(t("overview.loading")):
-        frame = _kpis(url, version, as_of, period_days)
-        if not _has_nps(url, version):
+        frame = _kpis(ctx.engine, ctx.data_key, as_of, period_days)
+        if not _has_nps(ctx.engine, ctx.data_key):
             frame = frame.loc[frame["kpi"] != "nps"]
         _tiles(frame)
-        _charts(url, version, as_of)
+        _charts(ctx)
 
 
 main()

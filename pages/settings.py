@@ -10,12 +10,12 @@ from crm_core import auth
 from crm_core.errors import CrmError
 from ui.context import (
     current_user,
+    run_context,
     show_error,
     sign_in_as,
     sign_out,
     t,
 )
-from ui.data import get_engine
 
 KEY_NOTICE = "crm.settings.notice"
 # Widget key prefixes of the four forms (tests address widgets by these keys).
@@ -46,7 +46,7 @@ def _refresh_own_session(username: str) -> None:
     user = current_user()
     if user is None or user.username != username:
         return
-    refreshed = auth.get_active_user(get_engine(), username)
+    refreshed = auth.get_active_user(run_context().engine, username)
     if refreshed is None:
         sign_out()
     else:
@@ -148,7 +148,7 @@ def _add_user_form() -> None:
         return
     try:
         user = auth.create_user(
-            get_engine(), username, password, role, display_name, actor=current_user()
+            run_context().engine, username, password, role, display_name, actor=current_user()
         )
     except CrmError as error:
         show_error(error)
@@ -169,7 +169,7 @@ def _change_role_form(users: pd.DataFrame) -> None:
     if not submitted or username is None:
         return
     try:
-        auth.set_role(get_engine(), username, role, actor=current_user())
+        auth.set_role(run_context().engine, username, role, actor=current_user())
     except CrmError as error:
         show_error(error)
         return
@@ -202,7 +202,7 @@ def _reset_password_form(users: pd.DataFrame) -> None:
         st.error(t("settings.passwords_differ"))
         return
     try:
-        auth.set_password(get_engine(), username, password, actor=current_user())
+        auth.set_password(run_context().engine, username, password, actor=current_user())
     except CrmError as error:
         show_error(error)
         return
@@ -219,7 +219,7 @@ def _activation(users: pd.DataFrame) -> None:
     if not st.button(label, key=f"{ACTIVE_FORM}.toggle"):
         return
     try:
-        auth.set_active(get_engine(), username, not is_active, actor=current_user())
+        auth.set_active(run_context().engine, username, not is_active, actor=current_user())
     except CrmError as error:
         show_error(error)
         return
@@ -236,7 +236,7 @@ def main() -> None:
     notice = st.session_state.pop(KEY_NOTICE, None)
     if notice:
         st.success(notice)
-    users = auth.list_users(get_engine(), actor=current_user())
+    users = auth.list_users(run_context().engine, actor=current_user())
     _users_table(users)
     _permissions_table()
     add_tab, role_tab, password_tab, active_tab = st.tabs(

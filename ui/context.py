@@ -39,6 +39,9 @@ PARAM_VERSION = "version"
 
 DEFAULT_WINDOW = "all"
 
+DataKey = tuple[str, int]
+"""(database URL, data version): the part of every cache key that says which data."""
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -58,7 +61,7 @@ class RunContext:
         return str(self.engine.url)
 
     @property
-    def data_key(self) -> tuple[str, int]:
+    def data_key(self) -> DataKey:
         """(database URL, data version): the part of every cache key that says which data."""
         return self.url, self.data_version
 

@@ -7,6 +7,7 @@ import hashlib
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from crm_core.ingest import (
     ENTITIES,
@@ -25,8 +26,7 @@ from crm_core.ingest.history import (
     rejects_table,
 )
 from crm_core.store import background_builds_running
-from ui.context import current_language, current_user, listed, t
-from ui.data import data_key, get_engine
+from ui.context import DataKey, current_language, current_user, listed, run_context, t
 
 KEY_ENTITY = "crm.data.entity"
 KEY_FILE = "crm.data.file"
@@ -184,19 +184,21 @@ def show_rejects(rejects: pd.DataFrame, mapping: dict[str, str], file_name: str,
 
 
 @st.cache_data(show_spinner=False, ttl=600)
-def history(url: str, version: int) -> pd.DataFrame:
-    return import_history(get_engine())
+def _history(_engine: Engine, key: DataKey) -> pd.DataFrame:
+    return import_history(_engine)
 
 
 def import_history_frame() -> pd.DataFrame:
-    return history(*data_key())
+    ctx = run_context()
+    return _history(ctx.engine, ctx.data_key)
 
 
 @st.cache_data(show_spinner=False, ttl=600)
-def _duplicates(url: str, version: int) -> pd.DataFrame:
-    return likely_duplicate_customers(get_engine())
+def _duplicates(_engine: Engine, key: DataKey) -> pd.DataFrame:
+    return likely_duplicate_customers(_engine)
 
 
 def duplicates_frame() -> pd.DataFrame:
     """Likely duplicates with phone and e-mail masked for roles without that right."""
-    return duplicates_shown_to(_duplicates(*data_key()), current_user())
+    ctx = run_context()
+    return duplicates_shown_to(_duplicates(ctx.engine, ctx.data_key), ctx.actor)
