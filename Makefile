@@ -19,9 +19,9 @@ $(TEST_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(RUN_STAMP)
 
-## Start the app on http://localhost:8501 over data/crm.db (demo shop loaded when empty).
+## Start the app on http://localhost:8501 over data/crm.db (the app prepares the store once
+## per process: schema to head, first admin, demo shop when empty).
 run: $(RUN_STAMP)
-	$(BIN)/python -m crm_core init-db --demo-if-empty
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 ## Run the whole test suite (installs PostgreSQL and Chromium from Debian when missing and root).

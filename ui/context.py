@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 from sqlalchemy import Engine
+from streamlit.errors import StreamlitAPIException
 
 from crm_core.asof import WINDOW_DAYS
 from crm_core.auth import Actor
@@ -38,6 +39,7 @@ PARAM_VERSION = "version"
 """Query parameters of a shareable view: ?as_of=YYYY-MM-DD&lang=en|zh-CN&scheme=NAME&version=N."""
 
 DEFAULT_WINDOW = "all"
+ROUTER = "app.py"
 
 DataKey = tuple[str, int]
 """(database URL, data version): the part of every cache key that says which data."""
@@ -76,11 +78,18 @@ def set_run_context(context: RunContext) -> None:
 
 
 def run_context() -> RunContext:
-    """The context app.py built for this run. A page script run without the router
-    (no context in the session) shows nothing."""
+    """The context app.py built for this run.
+
+    A page script that runs without the router has none: Streamlit runs the files of a
+    folder named pages/ on their own until st.navigation first runs in the process (the
+    first request after a server start). Such a run goes to the router instead, which
+    signs the visitor in first; it never renders the page."""
     context = st.session_state.get(KEY_CONTEXT)
     if context is None:
-        st.stop()
+        try:
+            st.switch_page(ROUTER)
+        except StreamlitAPIException:
+            st.stop()
     return context
 
 
