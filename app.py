@@ -12,7 +12,6 @@ from crm_core import auth
 from crm_core.bootstrap import (
     StartupReport,
     admin_password_banner,
-    demo_if_empty_from_env,
     demo_shop_info,
     prepare_store,
 )
@@ -37,7 +36,7 @@ from ui.context import (
     url_value,
 )
 from ui.data import get_engine, latest_order_date
-from ui.navigation import SECTIONS, sections_for
+from ui.navigation import DATA_PAGE, SECTIONS, sections_for
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 
@@ -46,7 +45,7 @@ LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 def _prepared_store(url: str) -> StartupReport:
     """Runs once per process and database: schema to head, first admin, demo shop when
     empty. The only place the app upgrades the schema."""
-    report = prepare_store(get_engine(), load_demo_if_empty=demo_if_empty_from_env())
+    report = prepare_store(get_engine())
     if report.admin_password:
         print(admin_password_banner(report.admin_password), flush=True)
     return report
@@ -119,11 +118,16 @@ def _sidebar(context: RunContext) -> None:
         sign_out_button()
 
 
-def _menu(role: str) -> dict[str, list[st.Page]]:
-    """The pages `role` may open, by section, in menu order; the first is the default."""
+def _menu(role: str, empty_store: bool) -> dict[str, list[st.Page]]:
+    """The pages `role` may open, by section, in menu order. The first opens by default,
+    except in a store without orders, where a role that may import starts on the Data
+    page instead of a dashboard of zeros."""
+    allowed = sections_for(role)
+    paths = [path for path, _title, _icon, _section in allowed]
+    default = DATA_PAGE if empty_store and DATA_PAGE in paths else paths[0]
     menu: dict[str, list[st.Page]] = {t(f"nav.section.{name}"): [] for name in SECTIONS}
-    for index, (path, title_key, icon, section) in enumerate(sections_for(role)):
-        page = st.Page(path, title=t(title_key), icon=icon, default=index == 0)
+    for path, title_key, icon, section in allowed:
+        page = st.Page(path, title=t(title_key), icon=icon, default=path == default)
         menu[t(f"nav.section.{section}")].append(page)
     return {title: pages for title, pages in menu.items() if pages}
 
@@ -171,7 +175,7 @@ def main() -> None:
     )
     set_run_context(context)
     _sidebar(context)
-    st.navigation(_menu(user.role)).run()
+    st.navigation(_menu(user.role, empty_store=latest is None)).run()
 
 
 main()

@@ -21,6 +21,7 @@ edit_tags          yes    yes      no
 edit_triggers      yes    yes      no
 edit_policy        yes    no       no
 manage_users       yes    no       no
+manage_store       yes    no       no
 =================  =====  =======  ======
 """
 
@@ -53,6 +54,7 @@ EDIT_TAGS = "edit_tags"
 EDIT_TRIGGERS = "edit_triggers"
 EDIT_POLICY = "edit_policy"
 MANAGE_USERS = "manage_users"
+MANAGE_STORE = "manage_store"
 
 PERMISSION_NAMES: tuple[str, ...] = (
     SEE_PERSONAL_DATA,
@@ -63,6 +65,7 @@ PERMISSION_NAMES: tuple[str, ...] = (
     EDIT_TRIGGERS,
     EDIT_POLICY,
     MANAGE_USERS,
+    MANAGE_STORE,
 )
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {

@@ -9,6 +9,8 @@ import streamlit as st
 
 import ui.data_import as di
 from crm_core import auth
+from crm_core.bootstrap import demo_shop_info
+from crm_core.demo import remove_demo_shop
 from crm_core.errors import CrmError
 from crm_core.ingest import (
     ENTITY_NAMES,
@@ -26,6 +28,9 @@ from crm_core.ingest.history import batch_mapping, import_rejects
 from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
 from ui.context import current_language, current_user, listed, run_context, show_error, t
+
+KEY_REMOVE_DEMO = "crm.data.remove_demo"
+KEY_REMOVE_DEMO_SURE = "crm.data.remove_demo.sure"
 
 
 def _day_first_guess(table) -> bool:
@@ -110,6 +115,31 @@ def _run_import(
     bar.empty()
     st.session_state[di.KEY_RESULT] = (shown_as, result)
     st.rerun()  # the next run reads the new data version; the result stays in the session
+
+
+def demo_notice() -> None:
+    """While the store holds the demo shop: say so, and let an admin remove it."""
+    ctx = run_context()
+    info = demo_shop_info(ctx.engine)
+    if not info:
+        return
+    st.info(t("demo.data_notice", customers=info.get("customers", 0)), icon=":material/storefront:")
+    if not ctx.actor.may(auth.MANAGE_STORE):
+        return
+    with st.expander(t("demo.remove.title"), icon=":material/delete:"):
+        st.markdown(t("demo.remove.explained"))
+        sure = st.checkbox(t("demo.remove.confirm"), key=KEY_REMOVE_DEMO_SURE)
+        if st.button(
+            t("demo.remove.button"), disabled=not sure, type="primary", key=KEY_REMOVE_DEMO
+        ):
+            try:
+                remove_demo_shop(ctx.engine, ctx.actor)
+            except CrmError as error:
+                show_error(error)
+                return
+            st.cache_data.clear()
+            st.session_state.pop(KEY_REMOVE_DEMO_SURE, None)
+            st.rerun()
 
 
 def upload_tab() -> None:
@@ -330,6 +360,7 @@ if not current_user().may(auth.IMPORT):
     st.warning(t("data.not_allowed"))
     st.stop()
 st.caption(t("data.intro"))
+demo_notice()
 upload, history, duplicates = st.tabs(
     [t("data.tab.upload"), t("data.tab.history"), t("data.tab.duplicates")]
 )

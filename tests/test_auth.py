@@ -244,6 +244,7 @@ EXPECTED_PERMISSIONS = {
         "edit_triggers": True,
         "edit_policy": False,
         "manage_users": False,
+        "manage_store": False,
     },
     "viewer": {name: False for name in auth.PERMISSION_NAMES},
 }

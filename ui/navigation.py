@@ -7,13 +7,15 @@ from crm_core import auth
 SECTIONS: tuple[str, ...] = ("analyse", "act", "admin")
 """Menu sections in order; their titles are the locale keys nav.section.<name>."""
 
+DATA_PAGE = "pages/data.py"
+
 # (file, title key, material icon, section, permission needed or None for every role)
 PAGES: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("pages/overview.py", "nav.overview", ":material/dashboard:", "analyse", None),
     ("pages/rfm.py", "nav.rfm", ":material/grid_view:", "analyse", None),
     ("pages/audiences.py", "nav.audiences", ":material/groups:", "act", None),
     ("pages/exports.py", "nav.exports", ":material/download:", "act", auth.DOWNLOAD),
-    ("pages/data.py", "nav.data", ":material/upload_file:", "admin", auth.IMPORT),
+    (DATA_PAGE, "nav.data", ":material/upload_file:", "admin", auth.IMPORT),
     ("pages/settings.py", "nav.settings", ":material/settings:", "admin", auth.MANAGE_USERS),
 )
 

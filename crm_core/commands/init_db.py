@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from crm_core.bootstrap import admin_password_banner, prepare_store
+from crm_core.bootstrap import admin_password_banner, prepare_store, remember_demo_choice
 from crm_core.store import make_engine, schema_revision
 
 
@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--demo-if-empty",
         action="store_true",
-        help="load the demo shop when the store has no customers and no orders",
+        help="load the demo shop when the store has no customers and no orders (without "
+        "it the store stays empty, also when the app starts on it later)",
     )
     parser.set_defaults(handler=run)
 
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     engine = make_engine()
     report = prepare_store(engine, load_demo_if_empty=args.demo_if_empty)
+    remember_demo_choice(engine, args.demo_if_empty)
     print(f"store: {engine.url.render_as_string(hide_password=True)}")
     print(f"schema revision: {schema_revision(engine)}")
     if report.admin_password:

@@ -13,11 +13,19 @@ import from here; the modules' other names are internal to the package.
 """
 
 from crm_core.demo.customers import OrderCountModel
-from crm_core.demo.load import TABLES, StoreNotEmptyError, load_demo_shop, load_shop, store_is_empty
+from crm_core.demo.load import (
+    TABLES,
+    StoreNotEmptyError,
+    load_demo_shop,
+    load_shop,
+    remove_demo_shop,
+    store_is_empty,
+)
 from crm_core.demo.reference import CITIES
 from crm_core.demo.shop import (
     BLOCK_CUSTOMERS,
     DEFAULT_END_DATE,
+    DEMO_IF_EMPTY_SETTING,
     DEMO_SHOP_SETTING,
     LOAD_ORDER,
     generate_shop,
@@ -28,6 +36,7 @@ __all__ = [
     "BLOCK_CUSTOMERS",
     "CITIES",
     "DEFAULT_END_DATE",
+    "DEMO_IF_EMPTY_SETTING",
     "DEMO_SHOP_SETTING",
     "HISTORY_YEARS",
     "LOAD_ORDER",
@@ -37,5 +46,6 @@ __all__ = [
     "generate_shop",
     "load_demo_shop",
     "load_shop",
+    "remove_demo_shop",
     "store_is_empty",
 ]

@@ -6,12 +6,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, select
 
-from crm_core.demo.shop import DEFAULT_END_DATE, DEMO_SHOP_SETTING, generate_shop
+from crm_core.auth import MANAGE_STORE, Actor, require
+from crm_core.demo.shop import (
+    DEFAULT_END_DATE,
+    DEMO_IF_EMPTY_SETTING,
+    DEMO_SHOP_SETTING,
+    generate_shop,
+)
 from crm_core.errors import CrmError
 from crm_core.store import bulk_insert, bulk_load, bulk_transaction, bump_data_version, models
-from crm_core.store.settings import write_setting
+from crm_core.store.settings import delete_setting, write_setting
 
 
 class StoreNotEmptyError(CrmError):
@@ -76,6 +82,41 @@ def load_shop(engine: Engine, tables: dict[str, pd.DataFrame]) -> dict[str, int]
             for name in names:
                 written[name] = bulk_insert(conn, TABLES[name], tables[name])
     return written
+
+
+SHOP_TABLES = (
+    models.survey_responses,
+    models.campaign_touches,
+    models.tickets,
+    models.events,
+    models.order_lines,
+    models.orders,
+    models.campaigns,
+    models.export_members,
+    models.exports,
+    models.customers,
+    models.import_rejects,
+    models.import_batches,
+)
+"""What removing the demo shop empties, children before parents: the shop's data, its
+target lists and its import history. Users, settings, mapping templates and saved
+segment schemes stay."""
+
+
+def remove_demo_shop(engine: Engine, actor: Actor) -> dict[str, int]:
+    """Empty the shop's tables in one transaction (also what was imported on top of the
+    demo: a demo is never mixed into real data) and forget the demo record, so the shop
+    starts clean; the app does not load the demo again. Rows removed per table.
+    PermissionDenied unless `actor` may manage the store."""
+    require(actor, MANAGE_STORE)
+    removed: dict[str, int] = {}
+    with engine.begin() as conn:
+        for table in SHOP_TABLES:
+            removed[table.name] = conn.execute(delete(table)).rowcount
+        delete_setting(conn, DEMO_SHOP_SETTING)
+        write_setting(conn, DEMO_IF_EMPTY_SETTING, False)
+        bump_data_version(conn)
+    return removed
 
 
 def load_demo_shop(

@@ -34,6 +34,9 @@ BLOCK_CUSTOMERS = 50_000
 # The setting load_shop writes; generate_shop notes its arguments under it in the
 # customers frame's attrs.
 DEMO_SHOP_SETTING = "demo_shop"
+DEMO_IF_EMPTY_SETTING = "demo_if_empty"
+"""Whether the app may load the demo shop into an empty store (init-db stores it; removing
+the demo sets it to false)."""
 
 LOAD_ORDER = (
     "customers",
