@@ -21,7 +21,6 @@ from crm_core.auth import Actor
 from crm_core.customers.segments import preset, resolve_scheme_ref, save_scheme
 from crm_core.customers.tags import save_tag
 from crm_core.errors import PermissionDenied
-from crm_core.outreach import audiences as audiences_module
 from crm_core.outreach.audiences import (
     Audience,
     column_header,
@@ -34,6 +33,7 @@ from crm_core.outreach.audiences import (
     recent_contacts,
     redownload_export,
 )
+from crm_core.outreach.audiences import downloads as downloads_module
 from crm_core.outreach.policy import ContactPolicy
 from crm_core.outreach.triggers import TriggerSettings
 from crm_core.store import bulk_insert, models
@@ -232,7 +232,7 @@ def test_a_failed_record_leaves_nothing_behind(hostile_shop, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audiences_module, "bulk_insert", broken)
+    monkeypatch.setattr(downloads_module, "bulk_insert", broken)
     with pytest.raises(RuntimeError):
         _export(hostile_shop, "analyst")
     with hostile_shop.connect() as conn:

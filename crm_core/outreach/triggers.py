@@ -13,17 +13,25 @@
 - thank-you coupons: customers whose ticket was resolved in the `thank_you_within_hours`
   before the reference moment and rated CSAT >= `thank_you_min_csat`.
 
-The reference moment is the end of the as-of day unless given (the page passes the
-current time when the as-of date is today). Settings are stored as JSON in `settings`
-(key `trigger_settings`); analysts and admins may change them.
+The reference moment is the end of the as-of day unless given (the page passes
+`asof.reference_moment(as_of, now)`: the current time when the as-of date is today).
+Settings are stored as JSON in `settings` (key `trigger_settings`); the roles that may
+edit triggers change them. Days are typed as text ("45, 60, 90"): `parse_days` reads it,
+`days_text` writes it.
+
+`trigger_preview` is one list as the Audiences page shows it: its rows and, for a
+marketing list, the contact policy applied to its customers. The downloads are
+`crm_core.outreach.audiences.export_trigger`, with each list's own columns
+(TRIGGER_EXTRA_COLUMNS, `trigger_extra`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +40,13 @@ from sqlalchemy import Engine, and_, exists, select
 from crm_core import asof
 from crm_core.auth import EDIT_TRIGGERS, Actor, require
 from crm_core.errors import InputError
+from crm_core.i18n import DEFAULT_LANGUAGE, translate
+from crm_core.outreach.policy import ContactPolicy, PolicyResult, apply_policy
 from crm_core.store import models
 from crm_core.store.settings import read_setting, write_setting
+
+if TYPE_CHECKING:
+    from crm_core.outreach.audiences.facts import AudienceFacts
 
 TRIGGER_SETTING = "trigger_settings"
 TRIGGER_LISTS: tuple[str, ...] = ("winback", "lost", "birthday", "payment", "thank_you")
@@ -313,19 +326,174 @@ def trigger_list(
     raise InputError("triggers.error.unknown", name=name, names=", ".join(TRIGGER_LISTS))
 
 
+# --------------------------------------------------------------------------------------
+# Days as text, and the settings in the lists' help texts
+# --------------------------------------------------------------------------------------
+
+DAY_SEPARATORS = ("\uff0c", " ")
+"""Typed between days besides ",": the full-width comma of a Chinese input method, a space."""
+
+
+def days_text(days: Sequence[int]) -> str:
+    """Days as the settings form shows them: "45, 60, 90"."""
+    return ", ".join(str(day) for day in days)
+
+
+def parse_days(text: str) -> tuple[float, ...]:
+    """The days typed in `text`, separated by commas (full-width too) or spaces, as
+    numbers in the order typed; empty parts are skipped. A part that is not a number
+    makes the result (nan,), which `TriggerSettings` refuses with its days message."""
+    for separator in DAY_SEPARATORS:
+        text = text.replace(separator, ",")
+    parts = [part for part in text.split(",") if part]
+    try:
+        return tuple(float(part) for part in parts)
+    except ValueError:
+        return (math.nan,)
+
+
+def settings_text(settings: TriggerSettings) -> dict[str, str]:
+    """The settings as the lists' help texts show them: winback_days and lost_days as
+    `days_text`, delay/max_age/within hours and large (shop currency, no decimals,
+    thousands separated), csat the minimum rating."""
+    return {
+        "winback_days": days_text(settings.winback_days),
+        "lost_days": days_text(settings.lost_days),
+        "delay": f"{settings.new_customer_delay_hours:g}",
+        "max_age": f"{settings.unpaid_max_age_hours:g}",
+        "large": f"{settings.large_order_amount:,.0f}",
+        "csat": str(settings.thank_you_min_csat),
+        "within": f"{settings.thank_you_within_hours:g}",
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Lists with the contact policy, and their own columns in a download
+# --------------------------------------------------------------------------------------
+
+TRIGGER_EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
+    "winback": ("recency_days", "last_purchase_at"),
+    "lost": ("recency_days", "last_purchase_at"),
+    "birthday": ("birthday",),
+    "payment": ("order_id", "ordered_at", "amount", "customer_type", "remind_from", "phone_call"),
+    "thank_you": ("ticket_id", "ticket_type", "resolved_at", "csat"),
+}
+
+
+def trigger_extra(rows: pd.DataFrame, name: str, language: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+    """A trigger list's own columns for a download (TRIGGER_EXTRA_COLUMNS), with the
+    customer type and the phone-call flag of payment reminders translated."""
+    extra = rows[[c for c in TRIGGER_EXTRA_COLUMNS[name] if c in rows.columns]].copy()
+    if "customer_type" in extra.columns:
+        labels = {
+            v: translate(f"triggers.customer_type.{v}", language) for v in ("new", "returning")
+        }
+        extra["customer_type"] = extra["customer_type"].map(labels)
+    if "phone_call" in extra.columns:
+        yes, no = (translate(f"triggers.phone_call.{v}", language) for v in ("yes", "no"))
+        extra["phone_call"] = np.where(extra["phone_call"].to_numpy(dtype=bool), yes, no)
+    return extra
+
+
+def list_positions(facts: AudienceFacts, rows: pd.DataFrame) -> np.ndarray:
+    """For each row of a trigger list, the row of its customer in `facts` (-1 when the
+    customer is not in them)."""
+    return pd.Index(facts.customer_ids).get_indexer(rows["customer_id"])
+
+
+def marketing_result(
+    facts: AudienceFacts,
+    positions: np.ndarray,
+    channel: str | None,
+    policy: ContactPolicy,
+    contacts: np.ndarray,
+) -> PolicyResult:
+    """The contact policy applied to the distinct customers of a list (`positions` from
+    `list_positions`; -1 skipped), each counted once however many rows they have."""
+    positions = np.asarray(positions)
+    return apply_policy(facts, pd.unique(positions[positions >= 0]), channel, policy, contacts)
+
+
+@dataclass(frozen=True)
+class TriggerPreview:
+    """One trigger list as shown before a download: `rows` (the list's frame) and, for
+    a marketing list with rows, `policy_result` (its distinct customers with the contact
+    policy applied; None for payment reminders and empty lists)."""
+
+    name: str
+    rows: pd.DataFrame
+    policy_result: PolicyResult | None
+
+
+def trigger_preview(
+    engine: Engine,
+    facts: AudienceFacts,
+    name: str,
+    settings: TriggerSettings,
+    *,
+    channel: str | None,
+    policy: ContactPolicy,
+    contacts: np.ndarray,
+    at: dt.datetime | None = None,
+) -> TriggerPreview:
+    """List `name` drawn at `at` on `facts` (all history; `contacts`: marketing contacts
+    per facts row in the policy's cap window, from `contact_counts`)."""
+    rows = trigger_list(name, engine, facts.features, facts.as_of, settings, at)
+    result = None
+    if name in MARKETING_TRIGGERS and len(rows):
+        result = marketing_result(facts, list_positions(facts, rows), channel, policy, contacts)
+    return TriggerPreview(name, rows, result)
+
+
+def trigger_previews(
+    engine: Engine,
+    facts: AudienceFacts,
+    settings: TriggerSettings,
+    *,
+    channel: str | None,
+    policy: ContactPolicy,
+    contacts: np.ndarray,
+    at: dt.datetime | None = None,
+) -> list[TriggerPreview]:
+    """`trigger_preview` of every list, in TRIGGER_LISTS order."""
+    return [
+        trigger_preview(
+            engine,
+            facts,
+            name,
+            settings,
+            channel=channel,
+            policy=policy,
+            contacts=contacts,
+            at=at,
+        )
+        for name in TRIGGER_LISTS
+    ]
+
+
 __all__ = [
     "MARKETING_TRIGGERS",
     "PAYMENT_COLUMNS",
     "THANK_YOU_COLUMNS",
+    "TRIGGER_EXTRA_COLUMNS",
     "TRIGGER_LISTS",
+    "TriggerPreview",
     "TriggerSettings",
     "birthday_list",
+    "days_text",
+    "list_positions",
     "load_trigger_settings",
     "lost_list",
+    "marketing_result",
+    "parse_days",
     "payment_reminders",
     "recency_list",
     "save_trigger_settings",
+    "settings_text",
     "thank_you_list",
+    "trigger_extra",
     "trigger_list",
+    "trigger_preview",
+    "trigger_previews",
     "winback_list",
 ]

@@ -1,0 +1,199 @@
+"""What an audience is evaluated on: `AudienceFacts`, one row per customer of
+`customer_features` (prospects included, ordered by customer_id), with the prepared RFM
+facts, the segment code and R/F/M scores of every customer under one scheme
+(NOT_SCORED for customers without a purchase in the window), the tag fields and the tag
+matrix.
+
+`audience_facts` assembles them from their parts and is the one way they are built:
+`load_audience_facts` reads the parts from the store (two SQL aggregations) and calls
+it; the UI calls it on its cached parts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from crm_core.customers.features import customer_features
+from crm_core.customers.rfm import RfmFacts, prepare_facts
+from crm_core.customers.segments import (
+    NOT_SCORED,
+    Scheme,
+    customer_codes,
+    evaluate_scheme,
+    load_scheme,
+)
+from crm_core.customers.tags import Tag, TagFields, TagMatrix, evaluate_tags, load_tags, tag_facts
+from crm_core.errors import InputError
+from crm_core.store import models
+
+PHONE_SEPARATORS = r"[\s\-().]"
+VALID_MOBILE = r"(?:\+86|0086|86)?1[3-9]\d{9}"
+VALID_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
+
+
+def valid_mobiles(values: pd.Series) -> np.ndarray:
+    """True where the value is a mainland mobile number (11 digits starting 13-19,
+    optionally with +86/0086/86; spaces, dashes, dots and brackets ignored)."""
+    text = values.astype("str").str.replace(PHONE_SEPARATORS, "", regex=True)
+    return text.str.fullmatch(VALID_MOBILE).fillna(False).to_numpy(dtype=bool)
+
+
+def valid_emails(values: pd.Series) -> np.ndarray:
+    """True where the value looks like local@domain.tld (surrounding spaces ignored)."""
+    text = values.astype("str").str.strip()
+    return text.str.fullmatch(VALID_EMAIL).fillna(False).to_numpy(dtype=bool)
+
+
+@dataclass(frozen=True)
+class SegmentAssignment:
+    """Every customer's segment code (index into `names`, NOT_SCORED last) and R/F/M
+    scores 1-5 (0 when not scored) under one scheme."""
+
+    scheme: Scheme
+    codes: np.ndarray
+    r_score: np.ndarray
+    f_score: np.ndarray
+    m_score: np.ndarray
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.scheme.segment_names, NOT_SCORED]
+
+
+def assign_all_customers(rfm: RfmFacts, scheme: Scheme) -> SegmentAssignment:
+    """The scheme applied to every customer of `rfm.features`."""
+    result = evaluate_scheme(rfm, scheme)
+    scores = {}
+    for axis, values in (("r", result.scores.r), ("f", result.scores.f), ("m", result.scores.m)):
+        full = np.zeros(len(rfm.features), dtype=np.int8)
+        full[rfm.scored_rows] = values
+        scores[axis] = full
+    return SegmentAssignment(
+        scheme, customer_codes(rfm, result), scores["r"], scores["f"], scores["m"]
+    )
+
+
+@dataclass
+class AudienceFacts:
+    """What audiences are evaluated on (see the module docstring); every array has one
+    value per row of `features`."""
+
+    as_of: dt.date
+    window_days: int | None
+    rfm: RfmFacts
+    fields: TagFields
+    tags: TagMatrix
+    assignment: SegmentAssignment
+    scheme_id: int | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def features(self) -> pd.DataFrame:
+        return self.rfm.features
+
+    @property
+    def scheme(self) -> Scheme:
+        return self.assignment.scheme
+
+    @property
+    def customer_ids(self) -> pd.Series:
+        return self.features["customer_id"]
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def array(self, name: str) -> np.ndarray:
+        """A features column as NumPy (numbers as float64 with NaN), converted once."""
+        if name not in self._cache:
+            values = self.features[name]
+            if pd.api.types.is_bool_dtype(values.dtype):
+                self._cache[name] = values.to_numpy(dtype=bool)
+            elif pd.api.types.is_numeric_dtype(values.dtype):
+                self._cache[name] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                self._cache[name] = values.to_numpy()
+        return self._cache[name]
+
+    def category_codes(self, name: str) -> tuple[np.ndarray, pd.Index]:
+        """(code per customer, categories) of a text column, computed once."""
+        key = f"codes:{name}"
+        if key not in self._cache:
+            codes, categories = pd.factorize(self.features[name], use_na_sentinel=True)
+            self._cache[key] = (codes, pd.Index(categories))
+        return self._cache[key]
+
+    def address_valid(self, channel: str) -> np.ndarray:
+        """True where the customer has a valid address for `channel` (computed once)."""
+        key = f"valid:{channel}"
+        if key not in self._cache:
+            if channel == "email":
+                self._cache[key] = valid_emails(self.features["email"])
+            else:
+                self._cache[key] = valid_mobiles(self.features["phone"])
+        return self._cache[key]
+
+
+def scheme_by_id(engine: Engine, scheme_id: int) -> Scheme:
+    """The saved scheme version with this id."""
+    table = models.segment_schemes
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(table.c.name, table.c.version).where(table.c.id == scheme_id)
+        ).first()
+    if row is None:
+        raise InputError("audiences.error.scheme_id", scheme_id=scheme_id)
+    return load_scheme(engine, row.name, int(row.version))
+
+
+def audience_facts(
+    rfm: RfmFacts,
+    tag_fact_rows: pd.DataFrame,
+    tags: Sequence[Tag],
+    scheme: Scheme,
+    *,
+    as_of: dt.date,
+    window_days: int | None,
+    scheme_id: int | None = None,
+) -> AudienceFacts:
+    """The facts of an audience assembled from their parts (no store access):
+    `rfm` the prepared facts of `customer_features(engine, as_of, window_days)`,
+    `tag_fact_rows` the frame of `tag_facts(engine, as_of)`, `tags` the definitions to
+    evaluate, `scheme` (with its saved version, if any) and its stored id."""
+    fields = TagFields(rfm.features, tag_fact_rows, as_of)
+    return AudienceFacts(
+        as_of,
+        window_days,
+        rfm,
+        fields,
+        evaluate_tags(fields, tags),
+        assign_all_customers(rfm, scheme),
+        scheme_id,
+    )
+
+
+def load_audience_facts(
+    engine: Engine,
+    as_of: dt.date,
+    window_days: int | None,
+    scheme: Scheme,
+    scheme_id: int | None = None,
+    tags: Sequence[Tag] | None = None,
+) -> AudienceFacts:
+    """The facts read from the store (two SQL aggregations) and assembled by
+    `audience_facts`; `tags` default to the stored definitions."""
+    return audience_facts(
+        prepare_facts(customer_features(engine, as_of, window_days)),
+        tag_facts(engine, as_of),
+        load_tags(engine) if tags is None else tags,
+        scheme,
+        as_of=as_of,
+        window_days=window_days,
+        scheme_id=scheme_id,
+    )

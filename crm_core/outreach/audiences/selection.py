@@ -1,0 +1,168 @@
+"""The audience definition and its members.
+
+`Audience` is the definition: include/exclude segments of a scheme, include tags (any or
+all of them) and exclude tags (any of them), regions (provinces), acquisition channels
+and recency/frequency/monetary ranges (inclusive; a customer without a value fails a
+range). `select_members` evaluates it vectorised on `AudienceFacts`; `audience_size`
+counts the members and sums their revenue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from crm_core.customers.tags import tag_rows
+from crm_core.errors import InputError
+from crm_core.outreach.audiences.facts import AudienceFacts
+from crm_core.outreach.policy import member_positions
+
+RANGE_FIELDS: tuple[str, ...] = ("recency_days", "frequency", "monetary")
+TAG_MODES: tuple[str, ...] = ("any", "all")
+
+
+def _range(name: str, value: Any) -> tuple[float | None, float | None]:
+    if value is None:
+        return (None, None)
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
+        raise InputError("audiences.error.range", field=name)
+    bounds = []
+    for bound in value:
+        if bound is None:
+            bounds.append(None)
+            continue
+        if isinstance(bound, bool) or not isinstance(bound, int | float) or bound != bound:
+            raise InputError("audiences.error.range", field=name)
+        bounds.append(float(bound))
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        raise InputError("audiences.error.range_order", field=name, low=low, high=high)
+    return (low, high)
+
+
+def _names(name: str, values: Any) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise InputError("audiences.error.names", field=name)
+    return tuple(dict.fromkeys(values))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """An audience definition (JSON round trip with `to_dict` / `from_dict`).
+
+    `scheme`/`scheme_version`: the scheme whose segments are picked (a saved scheme,
+    newest version when None, or a preset); `window_days`: the facts' purchase window
+    (None = all history). Empty include lists mean "no restriction".
+    """
+
+    scheme: str = "rfm11"
+    scheme_version: int | None = None
+    window_days: int | None = None
+    include_segments: tuple[str, ...] = ()
+    exclude_segments: tuple[str, ...] = ()
+    include_tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    tags_mode: str = "any"
+    provinces: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    recency_days: tuple[float | None, float | None] = (None, None)
+    frequency: tuple[float | None, float | None] = (None, None)
+    monetary: tuple[float | None, float | None] = (None, None)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "include_segments",
+            "exclude_segments",
+            "include_tags",
+            "exclude_tags",
+            "provinces",
+            "channels",
+        ):
+            object.__setattr__(self, name, _names(name, getattr(self, name)))
+        for name in RANGE_FIELDS:
+            object.__setattr__(self, name, _range(name, getattr(self, name)))
+        if self.tags_mode not in TAG_MODES:
+            raise InputError("tags.error.mode", mode=self.tags_mode)
+        if not isinstance(self.scheme, str) or not self.scheme:
+            raise InputError("audiences.error.scheme")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            f.name: list(value) if isinstance(value, tuple) else value
+            for f in fields(self)
+            for value in [getattr(self, f.name)]
+        }
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> Audience:
+        if not isinstance(payload, Mapping):
+            raise InputError("audiences.error.shape")
+        unknown = sorted(set(payload) - {f.name for f in fields(cls)})
+        if unknown:
+            raise InputError("audiences.error.unknown_keys", keys=", ".join(unknown))
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in payload.items()})
+
+
+def _segment_code_set(facts: AudienceFacts, names: Sequence[str]) -> np.ndarray:
+    known = facts.assignment.names
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InputError(
+            "audiences.error.segment", segment=", ".join(unknown), scheme=facts.scheme.name
+        )
+    return np.array([known.index(name) for name in names], dtype=facts.assignment.codes.dtype)
+
+
+def _in_values(facts: AudienceFacts, column: str, values: Sequence[str]) -> np.ndarray:
+    codes, categories = facts.category_codes(column)
+    wanted = np.flatnonzero(categories.isin(list(values)))
+    return np.isin(codes, wanted)
+
+
+def select_members(facts: AudienceFacts, audience: Audience) -> np.ndarray:
+    """Where a customer belongs to the audience (bool per row of facts.features)."""
+    keep = np.ones(len(facts), dtype=bool)
+    codes = facts.assignment.codes
+    if audience.include_segments:
+        keep &= np.isin(codes, _segment_code_set(facts, audience.include_segments))
+    if audience.exclude_segments:
+        keep &= ~np.isin(codes, _segment_code_set(facts, audience.exclude_segments))
+    if audience.include_tags:
+        keep &= tag_rows(facts.tags, audience.include_tags, audience.tags_mode)
+    if audience.exclude_tags:
+        keep &= ~tag_rows(facts.tags, audience.exclude_tags, "any")
+    if audience.provinces:
+        keep &= _in_values(facts, "province", audience.provinces)
+    if audience.channels:
+        keep &= _in_values(facts, "channel", audience.channels)
+    for name in RANGE_FIELDS:
+        low, high = getattr(audience, name)
+        if low is not None or high is not None:
+            values = facts.array(name)
+            with np.errstate(invalid="ignore"):
+                if low is not None:
+                    keep &= values >= low
+                if high is not None:
+                    keep &= values <= high
+    return keep
+
+
+@dataclass(frozen=True)
+class AudienceSize:
+    """customers in the audience and their revenue (sum of monetary in the facts'
+    window, shop currency)."""
+
+    customers: int
+    revenue: float
+
+
+def audience_size(facts: AudienceFacts, members: np.ndarray) -> AudienceSize:
+    """The members' count and revenue (`members`: bool per facts row, or row positions)."""
+    positions = member_positions(members)
+    revenue = float(np.nansum(facts.array("monetary")[positions]))
+    return AudienceSize(len(positions), round(revenue, 2))
