@@ -20,6 +20,7 @@ from crm_core.store import data_version
 from ui.auth import sign_in_form, sign_out_button
 from ui.context import (
     KEY_AS_OF,
+    KEY_AS_OF_CHOSEN,
     KEY_LANGUAGE,
     KEY_NOTICE,
     PARAM_AS_OF,
@@ -35,7 +36,7 @@ from ui.context import (
     t,
     url_value,
 )
-from ui.data import get_engine, latest_order_date
+from ui.data import get_engine, order_date_range
 from ui.navigation import DATA_PAGE, SECTIONS, sections_for
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
@@ -75,6 +76,7 @@ def _from_url_once() -> None:
     if KEY_AS_OF not in st.session_state and url_value(PARAM_AS_OF):
         try:
             st.session_state[KEY_AS_OF] = dt.date.fromisoformat(url_value(PARAM_AS_OF))
+            st.session_state[KEY_AS_OF_CHOSEN] = True
         except ValueError:
             set_url_value(PARAM_AS_OF, None)
 
@@ -89,12 +91,26 @@ def _language_selector() -> None:
     set_url_value(PARAM_LANGUAGE, current_language())
 
 
-def _as_of_selector(latest: dt.date | None) -> dt.date:
-    if KEY_AS_OF not in st.session_state:
+def _as_of_chosen() -> None:
+    st.session_state[KEY_AS_OF_CHOSEN] = True
+
+
+def _as_of_selector(dates: tuple[dt.date, dt.date] | None) -> dt.date:
+    """The sidebar's as-of date. Until the user picks one it follows the data: the
+    newest order's date, also after an import brings newer orders. A date before the
+    first order or after the newest is flagged."""
+    first, latest = dates if dates else (None, None)
+    if KEY_AS_OF not in st.session_state or not st.session_state.get(KEY_AS_OF_CHOSEN):
         st.session_state[KEY_AS_OF] = latest or dt.date.today()
-    as_of = st.sidebar.date_input(t("app.as_of"), key=KEY_AS_OF, help=t("app.as_of_help"))
+    as_of = st.sidebar.date_input(
+        t("app.as_of"), key=KEY_AS_OF, help=t("app.as_of_help"), on_change=_as_of_chosen
+    )
     if latest is not None:
         st.sidebar.caption(t("app.latest_order", date=latest.isoformat()))
+        if as_of < first:
+            st.sidebar.warning(t("app.as_of_before_data", first=first.isoformat()))
+        elif as_of > latest:
+            st.sidebar.warning(t("app.as_of_after_data", latest=latest.isoformat()))
     set_url_value(PARAM_AS_OF, as_of.isoformat())
     return as_of
 
@@ -161,9 +177,10 @@ def main() -> None:
         return
     engine = get_engine()
     version = data_version(engine)
-    latest = latest_order_date(str(engine.url), version)
+    dates = order_date_range(str(engine.url), version)
+    latest = dates[1] if dates else None
     st.sidebar.markdown(f"**{t('app.title')}**")
-    as_of = _as_of_selector(latest)
+    as_of = _as_of_selector(dates)
     context = RunContext(
         engine=engine,
         data_version=version,

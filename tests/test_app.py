@@ -9,8 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core.i18n import translate
+from crm_core.ingest import import_file
 from crm_core.store.models import ROLES
 from tests.conftest import TEST_ADMIN_PASSWORD
+from tests.support.actors import ADMIN
 from tests.support.apptest import APP_PATH, PAGE_FILES, exception_text, open_app, store_user
 from ui.context import KEY_CONTEXT, KEY_USER
 from ui.navigation import pages_for
@@ -117,3 +119,31 @@ def test_a_link_with_a_date_that_is_no_date_falls_back_to_the_newest_order(
     context = at.session_state[KEY_CONTEXT]
     assert context.as_of == context.latest_order
     assert at.query_params["as_of"] == context.latest_order.isoformat()
+
+
+def test_the_as_of_date_follows_new_data_until_the_user_picks_one(monkeypatch, sqlite_store):
+    url = sqlite_store.url.render_as_string(hide_password=False)
+    import_file(sqlite_store, b"customer_id,ordered_at,amount\nA,2025-03-01,5\n", "orders",
+                actor=ADMIN)  # fmt: skip
+    at = open_app(monkeypatch, url, "admin")
+    assert at.session_state[KEY_CONTEXT].as_of == dt.date(2025, 3, 1)
+    import_file(sqlite_store, b"customer_id,ordered_at,amount\nB,2025-04-02,5\n", "orders",
+                actor=ADMIN)  # fmt: skip
+    at.run()
+    assert at.session_state[KEY_CONTEXT].as_of == dt.date(2025, 4, 2)
+    assert not at.sidebar.warning
+
+    at.sidebar.date_input[0].set_value(dt.date(2025, 1, 1)).run()
+    assert at.session_state[KEY_CONTEXT].as_of == dt.date(2025, 1, 1)
+    assert [w.value for w in at.sidebar.warning] == [
+        translate("app.as_of_before_data", "en", first="2025-03-01")
+    ]
+    import_file(sqlite_store, b"customer_id,ordered_at,amount\nC,2025-05-03,5\n", "orders",
+                actor=ADMIN)  # fmt: skip
+    at.run()
+    assert at.session_state[KEY_CONTEXT].as_of == dt.date(2025, 1, 1)  # the user's choice
+
+    at.sidebar.date_input[0].set_value(dt.date(2025, 6, 1)).run()
+    assert [w.value for w in at.sidebar.warning] == [
+        translate("app.as_of_after_data", "en", latest="2025-05-03")
+    ]

@@ -28,6 +28,7 @@ from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 KEY_USER = "crm.user"
 KEY_LANGUAGE = "crm.language"
 KEY_AS_OF = "crm.as_of"
+KEY_AS_OF_CHOSEN = "crm.as_of.chosen"
 KEY_WINDOW = "crm.window"
 KEY_NOTICE = "crm.notice"
 KEY_CONTEXT = "crm.context"

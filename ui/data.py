@@ -35,12 +35,15 @@ def data_key() -> tuple[str, int]:
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
-def latest_order_date(url: str, version: int) -> dt.date | None:
-    """The date of the newest order in the store at `version` (the default as-of date)."""
+def order_date_range(url: str, version: int) -> tuple[dt.date, dt.date] | None:
+    """(first, newest) order date in the store at `version`, or None without orders."""
+    ordered_at = models.orders.c.ordered_at
     with get_engine().connect() as conn:
-        latest = conn.execute(select(func.max(models.orders.c.ordered_at))).scalar()
+        first, latest = conn.execute(select(func.min(ordered_at), func.max(ordered_at))).one()
     if latest is None:
         return None
-    if isinstance(latest, str):
-        latest = dt.datetime.fromisoformat(latest)
-    return latest.date()
+    return _as_date(first), _as_date(latest)
+
+
+def _as_date(value: dt.datetime | str) -> dt.date:
+    return (dt.datetime.fromisoformat(value) if isinstance(value, str) else value).date()

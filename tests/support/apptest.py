@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core.auth import COMMAND_LINE, Actor, create_user, get_active_user
 from crm_core.bootstrap import DEMO_IF_EMPTY_ENV
 from crm_core.store import make_engine, upgrade_to_head
-from ui.context import KEY_AS_OF, KEY_LANGUAGE, KEY_USER
+from ui.context import KEY_AS_OF, KEY_AS_OF_CHOSEN, KEY_LANGUAGE, KEY_USER
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 APP_TIMEOUT_S = 120
@@ -54,6 +54,7 @@ def open_app(
         at.session_state[KEY_USER] = store_user(store_url, role, username)
     if as_of is not None:
         at.session_state[KEY_AS_OF] = as_of
+        at.session_state[KEY_AS_OF_CHOSEN] = True
     at.run()
     if page is not None and not at.exception:
         at.switch_page(page)
@@ -79,6 +80,7 @@ def open_page(
     at.session_state[KEY_USER] = store_user(store_url, role, username)
     if as_of is not None:
         at.session_state[KEY_AS_OF] = as_of
+        at.session_state[KEY_AS_OF_CHOSEN] = True
     at.run()
     assert not at.exception, exception_text(at)
     at.switch_page(page)
