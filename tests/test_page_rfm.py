@@ -220,3 +220,19 @@ def test_tuning_rescores_cached_facts_without_querying_the_store(rfm_store, monk
     assert not at.exception, exception_text(at)
     assert not segment_counts(at).equals(before)
     assert len(calls) == 2
+
+
+def test_what_moves_counts_the_customers_a_threshold_moves(rfm_store):
+    at = open_page(rfm_store)
+    at.selectbox(key=KEY_SCHEME).set_value("preset:lifecycle").run()
+    moved = next(m for m in at.metric if m.label == "Customers changing segment")
+    assert moved.value.startswith("0 (")
+    before = segment_counts(at)
+    at.number_input(key=threshold_key("1:when")).set_value(30).run()
+    assert not at.exception, exception_text(at)
+    after = segment_counts(at)
+    # lowering "active" from 90 to 30 days moves exactly the active customers it drops
+    shifted = int(before["Active"] - after["Active"])
+    assert shifted > 0
+    moved = next(m for m in at.metric if m.label == "Customers changing segment")
+    assert moved.value.startswith(f"{shifted:,} (")
