@@ -12,67 +12,39 @@ import pandas as pd
 import streamlit as st
 
 from crm_core import auth
-from crm_core.customers.segments import scheme_label
 from crm_core.errors import CrmError
-from crm_core.i18n import translate
 from crm_core.outreach.audiences import (
     FILE_FORMATS,
-    channel_label,
     export_record,
+    exports_table,
     list_exports,
     redownload_export,
 )
-from ui.audiences import KEY_EXPORT_DOWNLOAD, KEY_EXPORT_FORMAT, KEY_EXPORT_PICK
-from ui.context import current_language, current_user, t
-from ui.data import get_engine
+from ui.audiences import (
+    FORMAT_LABELS,
+    KEY_EXPORT_DOWNLOAD,
+    KEY_EXPORT_FORMAT,
+    KEY_EXPORT_PICK,
+    labels,
+)
+from ui.context import RunContext, run_context, show_error, t
 
 
-def _labels(keys: dict) -> Callable[[object], str]:
-    return lambda option: keys.get(option, str(option))
-
-
-def redownload(
-    export_id: int, file_format: str, actor: auth.Actor, language: str
-) -> Callable[[], bytes]:
+def redownload(ctx: RunContext, export_id: int, file_format: str) -> Callable[[], bytes]:
     """The deferred download of an export again (written and recorded when called)."""
-    engine = get_engine()
 
     def build() -> bytes:
         return redownload_export(
-            engine, export_id, actor=actor, language=language, file_format=file_format
+            ctx.engine, export_id, actor=ctx.actor, language=ctx.language, file_format=file_format
         ).content
 
     return build
 
 
-def main() -> None:
-    st.title(t("exports.title"))
-    st.caption(t("exports.caption"))
-    actor = current_user()
-    if not actor.may(auth.DOWNLOAD):
-        st.warning(t("audiences.download.not_allowed"), icon=":material/lock:")
-        return
-    language = current_language()
-    engine = get_engine()
-    exports = list_exports(engine, actor=actor)
-    if exports.empty:
-        st.info(t("exports.none"), icon=":material/inbox:")
-        return
-    shown = exports.assign(
-        source=exports["source"].map(lambda s: translate(f"exports.source.{s}", language)),
-        scheme=exports["scheme"].map(
-            lambda s: scheme_label(s, language) if isinstance(s, str) else ""
-        ),
-        scheme_version=exports["scheme_version"].map(
-            lambda v: "—" if pd.isna(v) else t("audiences.version_option", version=int(v))
-        ),
-        channel=exports["channel"].map(
-            lambda c: channel_label(c if isinstance(c, str) else None, language)
-        ),
-    )
+def _exports_table(ctx: RunContext, exports: pd.DataFrame) -> None:
     column = st.column_config
     st.dataframe(
-        shown,
+        exports_table(exports, ctx.language),
         hide_index=True,
         column_config={
             "id": column.NumberColumn(t("exports.column.id"), format="%d"),
@@ -89,46 +61,54 @@ def main() -> None:
             "is_marketing": column.CheckboxColumn(t("exports.column.is_marketing")),
         },
     )
+
+
+def main() -> None:
+    ctx = run_context()
+    st.title(t("exports.title"))
+    st.caption(t("exports.caption"))
+    if not ctx.actor.may(auth.DOWNLOAD):
+        st.warning(t("audiences.download.not_allowed"), icon=":material/lock:")
+        return
+    exports = list_exports(ctx.engine, actor=ctx.actor)
+    if exports.empty:
+        st.info(t("exports.none"), icon=":material/inbox:")
+        return
+    _exports_table(ctx, exports)
     st.subheader(t("exports.again.title"))
     ids = exports["id"].tolist()
     export_id = st.selectbox(
         t("exports.again.pick"),
         ids,
-        format_func=_labels({i: t("exports.again.option", id=i) for i in ids}),
+        format_func=labels({i: t("exports.again.option", id=i) for i in ids}),
         key=KEY_EXPORT_PICK,
     )
     try:
-        record = export_record(engine, int(export_id))
+        record = export_record(ctx.engine, int(export_id))
     except CrmError as error:
-        st.error(error.message(language))
+        show_error(error)
         return
     with st.expander(t("exports.again.details")):
-        st.code(
-            json.dumps(
-                {"filters": record.filters, "policy": record.policy, "columns": record.columns},
-                ensure_ascii=False,
-                indent=2,
-            ),
-            language="json",
-        )
+        details = {"filters": record.filters, "policy": record.policy, "columns": record.columns}
+        st.code(json.dumps(details, ensure_ascii=False, indent=2), language="json")
     file_format = st.radio(
         t("audiences.format"),
         list(FILE_FORMATS),
         index=list(FILE_FORMATS).index(record.file_format),
-        format_func=_labels({"csv": "CSV", "xlsx": "Excel (XLSX)"}),
+        format_func=labels(FORMAT_LABELS),
         key=KEY_EXPORT_FORMAT,
         horizontal=True,
     )
     st.download_button(
         t("exports.again.button", id=record.id),
-        data=redownload(record.id, file_format, actor, language),
+        data=redownload(ctx, record.id, file_format),
         file_name=f"export-{record.id}.{file_format}",
         mime=FILE_FORMATS[file_format],
         key=KEY_EXPORT_DOWNLOAD,
         icon=":material/download:",
         help=t("exports.again.help"),
     )
-    if not actor.may(auth.SEE_PERSONAL_DATA):
+    if not ctx.actor.may(auth.SEE_PERSONAL_DATA):
         st.caption(t("audiences.download.masked"))
 
 

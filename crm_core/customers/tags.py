@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -455,6 +456,32 @@ def delete_tag(engine: Engine, name: str, actor: Actor) -> None:
         write_setting(conn, TAGS_SETTING, stored)
 
 
+EXAMPLE_CONDITION: dict = {
+    "all": [
+        {"field": "frequency", "op": ">=", "value": 3},
+        {"field": "last_csat", "op": ">=", "value": 4},
+    ]
+}
+"""The rule a new tag starts from in the editor: 3 or more purchases and a last CSAT of
+4 or 5."""
+
+
+def condition_json(condition: Mapping) -> str:
+    """A tag rule as the editor shows it: indented JSON, Chinese kept as typed."""
+    return json.dumps(condition, ensure_ascii=False, indent=2)
+
+
+def parse_condition(text: str) -> Any:
+    """A tag rule typed as JSON text; InputError (tags.error.json, with the line and
+    column of the mistake) when it is not JSON. `save_tag` checks the rule itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            "tags.error.json", detail=error.msg, line=error.lineno, column=error.colno
+        ) from None
+
+
 # --------------------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------------------
@@ -573,6 +600,7 @@ def tag_rows(matrix: TagMatrix, names: Sequence[str], mode: str = "any") -> np.n
 __all__ = [
     "BUILTIN_TAGS",
     "DERIVED_FIELDS",
+    "EXAMPLE_CONDITION",
     "FAVOURITE_PREFIX",
     "RETURN_HEAVY",
     "TAG_FACT_COLUMNS",
@@ -583,11 +611,13 @@ __all__ = [
     "builtin_tags",
     "campaign_bounds",
     "check_tag_name",
+    "condition_json",
     "delete_tag",
     "evaluate_tags",
     "favourite_tags",
     "field_label",
     "load_tags",
+    "parse_condition",
     "save_tag",
     "share_strictly_above",
     "tag_facts",

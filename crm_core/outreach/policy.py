@@ -54,6 +54,13 @@ EXCLUSION_REASONS: tuple[str, ...] = ("opted_out", "no_address", "quiet_period",
 
 MAX_POLICY_DAYS = 3650
 MAX_CAP = 1000
+POLICY_LIMITS: dict[str, tuple[int, int]] = {
+    "quiet_period_days": (0, MAX_POLICY_DAYS),
+    "cap_contacts": (0, MAX_CAP),
+    "cap_contacts_return_heavy": (0, MAX_CAP),
+    "cap_window_days": (1, MAX_POLICY_DAYS),
+}
+"""The lowest and highest value of each number of the policy (inclusive)."""
 
 
 @dataclass(frozen=True)
@@ -66,13 +73,7 @@ class ContactPolicy:
     cap_window_days: int = 30
 
     def __post_init__(self) -> None:
-        limits = {
-            "quiet_period_days": (0, MAX_POLICY_DAYS),
-            "cap_contacts": (0, MAX_CAP),
-            "cap_contacts_return_heavy": (0, MAX_CAP),
-            "cap_window_days": (1, MAX_POLICY_DAYS),
-        }
-        for name, (low, high) in limits.items():
+        for name, (low, high) in POLICY_LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
@@ -238,6 +239,7 @@ __all__ = [
     "CONTACT_CHANNELS",
     "DEFAULT_POLICY",
     "EXCLUSION_REASONS",
+    "POLICY_LIMITS",
     "POLICY_SETTING",
     "ContactPolicy",
     "PolicyResult",

@@ -1,0 +1,286 @@
+"""The Audiences page's builder tab: segments, tags and filters define an audience with a
+live count and revenue, the contact policy's exclusions are previewed, and the kept
+customers are downloaded (a deferred download: the file is written and the export
+recorded when clicked, with the contacts as they are then)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from crm_core import auth
+from crm_core.customers.segments import segment_label
+from crm_core.customers.tags import field_label, tag_label
+from crm_core.errors import CrmError
+from crm_core.i18n import translate
+from crm_core.outreach.audiences import (
+    DEFAULT_EXPORT_COLUMNS,
+    EXPORT_COLUMNS,
+    FILE_FORMATS,
+    RANGE_FIELDS,
+    TAG_MODES,
+    Audience,
+    AudienceFacts,
+    audience_size,
+    column_header,
+    export_audience,
+    export_frame,
+    select_members,
+)
+from crm_core.outreach.policy import (
+    ContactPolicy,
+    apply_policy,
+    exclusion_summary,
+    exclusion_table,
+    load_policy,
+)
+from crm_core.outreach.privacy import mask_personal_columns
+from ui.audiences import (
+    FORMAT_LABELS,
+    KEY_CHANNELS,
+    KEY_COLUMNS,
+    KEY_CONTACT_CHANNEL,
+    KEY_DOWNLOAD,
+    KEY_EXCLUDE_SEGMENTS,
+    KEY_EXCLUDE_TAGS,
+    KEY_FORMAT,
+    KEY_INCLUDE_SEGMENTS,
+    KEY_INCLUDE_TAGS,
+    KEY_PROVINCES,
+    KEY_RANGE,
+    KEY_TAGS_MODE,
+    channel_radio,
+    contacts,
+    labels,
+)
+from ui.context import RunContext, show_error, t
+
+PREVIEW_ROWS = 200
+
+
+def _range_inputs(name: str, language: str) -> tuple[float | None, float | None]:
+    left, right = st.columns(2)
+    label = field_label(name, language)
+    with left:
+        low = st.number_input(
+            t("audiences.range.min", field=label), value=None, key=f"{KEY_RANGE}{name}.min"
+        )
+    with right:
+        high = st.number_input(
+            t("audiences.range.max", field=label), value=None, key=f"{KEY_RANGE}{name}.max"
+        )
+    return low, high
+
+
+def _keep_known(options_by_key: dict[str, list[str]]) -> None:
+    """Drop chosen values that are no longer options (another scheme, a removed tag)."""
+    for key, options in options_by_key.items():
+        if key in st.session_state:
+            st.session_state[key] = [v for v in st.session_state[key] if v in options]
+
+
+def audience_widgets(
+    facts: AudienceFacts, scheme_name: str, version: int | None, language: str
+) -> Audience:
+    """The builder's widgets; returns the audience they define."""
+    segment_names = facts.assignment.names
+    segment_labels = {name: segment_label(name, language) for name in segment_names}
+    tag_names = facts.tags.names
+    tag_labels = {name: tag_label(name, language) for name in tag_names}
+    _keep_known(
+        {
+            KEY_INCLUDE_SEGMENTS: segment_names,
+            KEY_EXCLUDE_SEGMENTS: segment_names,
+            KEY_INCLUDE_TAGS: tag_names,
+            KEY_EXCLUDE_TAGS: tag_names,
+        }
+    )
+    left, right = st.columns(2)
+    with left:
+        include_segments = st.multiselect(
+            t("audiences.include_segments"),
+            segment_names,
+            format_func=labels(segment_labels),
+            key=KEY_INCLUDE_SEGMENTS,
+            placeholder=t("audiences.everyone"),
+        )
+        include_tags = st.multiselect(
+            t("audiences.include_tags"),
+            tag_names,
+            format_func=labels(tag_labels),
+            key=KEY_INCLUDE_TAGS,
+            placeholder=t("audiences.no_tag_filter"),
+        )
+        mode = st.radio(
+            t("audiences.tags_mode"),
+            options=list(TAG_MODES),
+            format_func=labels(
+                {m: translate(f"audiences.tags_mode.{m}", language) for m in TAG_MODES}
+            ),
+            key=KEY_TAGS_MODE,
+            horizontal=True,
+        )
+    with right:
+        exclude_segments = st.multiselect(
+            t("audiences.exclude_segments"),
+            segment_names,
+            format_func=labels(segment_labels),
+            key=KEY_EXCLUDE_SEGMENTS,
+            placeholder=t("audiences.nobody"),
+        )
+        exclude_tags = st.multiselect(
+            t("audiences.exclude_tags"),
+            tag_names,
+            format_func=labels(tag_labels),
+            key=KEY_EXCLUDE_TAGS,
+            placeholder=t("audiences.nobody"),
+        )
+    with st.expander(t("audiences.filters"), icon=":material/filter_alt:"):
+        _, provinces = facts.category_codes("province")
+        _, channels = facts.category_codes("channel")
+        channel_labels = {c: translate(f"audiences.acquisition.{c}", language) for c in channels}
+        chosen_provinces = st.multiselect(
+            t("audiences.provinces"),
+            sorted(provinces),
+            key=KEY_PROVINCES,
+            placeholder=t("audiences.everywhere"),
+        )
+        chosen_channels = st.multiselect(
+            t("audiences.channels"),
+            sorted(channels),
+            format_func=labels(channel_labels),
+            key=KEY_CHANNELS,
+            placeholder=t("audiences.every_channel"),
+        )
+        ranges = {name: _range_inputs(name, language) for name in RANGE_FIELDS}
+    return Audience(
+        scheme=scheme_name,
+        scheme_version=version,
+        window_days=facts.window_days,
+        include_segments=tuple(include_segments),
+        exclude_segments=tuple(exclude_segments),
+        include_tags=tuple(include_tags),
+        exclude_tags=tuple(exclude_tags),
+        tags_mode=mode,
+        provinces=tuple(chosen_provinces),
+        channels=tuple(chosen_channels),
+        **ranges,
+    )
+
+
+def audience_download(
+    ctx: RunContext,
+    facts: AudienceFacts,
+    audience: Audience,
+    channel: str | None,
+    policy: ContactPolicy,
+    columns: list[str],
+    file_format: str,
+) -> Callable[[], bytes]:
+    """The deferred download: writes the file and records the export when called."""
+
+    def build() -> bytes:
+        exported, _ = export_audience(
+            ctx.engine,
+            facts,
+            audience,
+            channel=channel,
+            policy=policy,
+            actor=ctx.actor,
+            columns=columns,
+            file_format=file_format,
+            language=ctx.language,
+        )
+        return exported.content
+
+    return build
+
+
+def download_options(language: str) -> tuple[list[str], str]:
+    """The columns and the file format of a download."""
+    if KEY_COLUMNS not in st.session_state:
+        st.session_state[KEY_COLUMNS] = list(DEFAULT_EXPORT_COLUMNS)
+    columns = st.multiselect(
+        t("audiences.columns"),
+        list(EXPORT_COLUMNS),
+        format_func=labels({c: column_header(c, language) for c in EXPORT_COLUMNS}),
+        key=KEY_COLUMNS,
+    )
+    file_format = st.radio(
+        t("audiences.format"),
+        options=list(FILE_FORMATS),
+        format_func=labels(FORMAT_LABELS),
+        key=KEY_FORMAT,
+        horizontal=True,
+    )
+    return columns, file_format
+
+
+@st.fragment
+def builder_tab(
+    ctx: RunContext, facts: AudienceFacts, scheme_name: str, version: int | None
+) -> None:
+    """The audience builder: a widget here reruns this fragment alone."""
+    language = ctx.language
+    actor = ctx.actor
+    audience = audience_widgets(facts, scheme_name, version, language)
+    try:
+        members = select_members(facts, audience)
+    except CrmError as error:
+        show_error(error)
+        return
+    size = audience_size(facts, members)
+    tiles = st.columns(4)
+    tiles[0].metric(t("audiences.size.customers"), f"{size.customers:,}", border=True)
+    tiles[1].metric(
+        t("audiences.size.revenue"),
+        f"{size.revenue:,.0f}",
+        border=True,
+        help=t("audiences.size.revenue_help"),
+    )
+    st.subheader(t("audiences.policy.preview"))
+    channel = channel_radio(KEY_CONTACT_CHANNEL, language)
+    policy = load_policy(ctx.engine)
+    result = apply_policy(
+        facts, members, channel, policy, contacts(ctx, facts, policy.cap_window_days)
+    )
+    tiles[2].metric(t("audiences.policy.kept"), f"{result.kept:,}", border=True)
+    tiles[3].metric(t("audiences.policy.excluded"), f"{result.excluded:,}", border=True)
+    st.markdown(exclusion_summary(result, language))
+    st.dataframe(
+        exclusion_table(result, language),
+        hide_index=True,
+        column_config={
+            "reason": st.column_config.TextColumn(t("audiences.policy.reason")),
+            "customers": st.column_config.NumberColumn(
+                t("audiences.policy.customers"), format="%d"
+            ),
+        },
+    )
+    st.subheader(t("audiences.download.title"))
+    if not actor.may(auth.DOWNLOAD):
+        st.info(t("audiences.download.not_allowed"), icon=":material/lock:")
+        return
+    columns, file_format = download_options(language)
+    if not columns:
+        st.warning(t("audiences.download.no_columns"))
+        return
+    preview = export_frame(facts, result.kept_positions[:PREVIEW_ROWS], columns, channel, language)
+    preview = mask_personal_columns(preview, actor)
+    preview.columns = [column_header(c, language) for c in preview.columns]
+    st.caption(t("audiences.download.preview", shown=len(preview), total=result.kept))
+    st.dataframe(preview, hide_index=True)
+    st.download_button(
+        t("audiences.download.button", count=result.kept),
+        data=audience_download(ctx, facts, audience, channel, policy, columns, file_format),
+        file_name=f"audience-{facts.as_of.isoformat()}.{file_format}",
+        mime=FILE_FORMATS[file_format],
+        key=KEY_DOWNLOAD,
+        icon=":material/download:",
+        type="primary",
+        disabled=result.kept == 0,
+        help=t("audiences.download.help"),
+    )
+    if not actor.may(auth.SEE_PERSONAL_DATA):
+        st.caption(t("audiences.download.masked"))
