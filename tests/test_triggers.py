@@ -1,27 +1,41 @@
 """Trigger lists on a hand-written shop (SQLite and PostgreSQL): win-back and lost
 reminders on their exact days, birthdays this month, payment reminders (new customers
 after 2 hours, returning customers from the next day, large orders flagged) and
-thank-you coupons after a well-rated resolved ticket."""
+thank-you coupons after a well-rated resolved ticket; the preview of each list with the
+contact policy; days typed as text."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from crm_core import asof
 from crm_core.customers.features import customer_features
+from crm_core.customers.segments import preset
 from crm_core.errors import InputError, PermissionDenied
+from crm_core.outreach.audiences import load_audience_facts
+from crm_core.outreach.policy import DEFAULT_POLICY
 from crm_core.outreach.triggers import (
+    TRIGGER_LISTS,
     TriggerSettings,
     birthday_list,
+    days_text,
+    list_positions,
     load_trigger_settings,
     lost_list,
+    marketing_result,
+    parse_days,
     payment_reminders,
     save_trigger_settings,
+    settings_text,
     thank_you_list,
     trigger_list,
+    trigger_preview,
+    trigger_previews,
     winback_list,
 )
 from crm_core.store import bulk_insert, models
@@ -209,3 +223,119 @@ def test_trigger_settings_are_stored_for_roles_that_download(sqlite_store):
     assert TriggerSettings.from_dict(changed.to_dict()) == changed
     with pytest.raises(InputError):
         TriggerSettings.from_dict({"winback": [45]})
+
+
+def _facts(shop):
+    return load_audience_facts(shop, AS_OF, None, preset("rfm11"))
+
+
+def test_a_marketing_preview_applies_the_policy_to_its_customers(trigger_shop):
+    facts = _facts(trigger_shop)
+    contacts = np.zeros(len(facts), dtype=np.int64)
+    over_cap = facts.customer_ids.tolist().index("w60")
+    contacts[over_cap] = DEFAULT_POLICY.cap_contacts  # at the cap: excluded
+    preview = trigger_preview(
+        trigger_shop,
+        facts,
+        "winback",
+        TriggerSettings(),
+        channel="sms",
+        policy=DEFAULT_POLICY,
+        contacts=contacts,
+        at=AT,
+    )
+    assert preview.rows["customer_id"].tolist() == ["w45", "w60", "w90"]
+    result = preview.policy_result
+    assert (result.kept, result.excluded) == (2, 1)
+    assert result.excluded_counts["over_cap"] == 1
+    kept = set(facts.customer_ids.to_numpy()[result.kept_positions])
+    assert kept == {"w45", "w90"}
+
+
+def test_payment_reminders_and_empty_lists_have_no_policy_result(trigger_shop):
+    facts = _facts(trigger_shop)
+    contacts = np.full(len(facts), 99, dtype=np.int64)
+    common = {"channel": "sms", "policy": DEFAULT_POLICY, "contacts": contacts, "at": AT}
+    payment = trigger_preview(trigger_shop, facts, "payment", TriggerSettings(), **common)
+    assert len(payment.rows) == 4 and payment.policy_result is None
+    nobody = TriggerSettings(lost_days=(999,))
+    lost = trigger_preview(trigger_shop, facts, "lost", nobody, **common)
+    assert lost.rows.empty and lost.policy_result is None
+
+
+def test_previews_of_every_list_in_order(trigger_shop):
+    facts = _facts(trigger_shop)
+    previews = trigger_previews(
+        trigger_shop,
+        facts,
+        TriggerSettings(),
+        channel=None,
+        policy=DEFAULT_POLICY,
+        contacts=np.zeros(len(facts), dtype=np.int64),
+        at=AT,
+    )
+    assert [p.name for p in previews] == list(TRIGGER_LISTS)
+    by_name = {p.name: p for p in previews}
+    assert by_name["thank_you"].rows["customer_id"].tolist() == ["newbie", "ty"]
+    assert by_name["thank_you"].policy_result.kept == 2
+
+
+def test_a_customer_listed_twice_is_counted_once(trigger_shop):
+    facts = _facts(trigger_shop)
+    rows = pd.DataFrame({"customer_id": ["w45", "w45", "nobody-knows", "w90"]})
+    positions = list_positions(facts, rows)
+    assert positions[2] == -1
+    result = marketing_result(
+        facts, positions, None, DEFAULT_POLICY, np.zeros(len(facts), dtype=np.int64)
+    )
+    assert len(result.positions) == 2
+    assert set(facts.customer_ids.to_numpy()[result.positions]) == {"w45", "w90"}
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("45, 60, 90", (45.0, 60.0, 90.0)),
+        ("45，60 90", (45.0, 60.0, 90.0)),
+        (" 7 ,, ", (7.0,)),
+        ("1e2", (100.0,)),
+        ("", ()),
+    ],
+)
+def test_days_typed_as_text(text, days):
+    assert parse_days(text) == days
+
+
+def test_days_that_are_not_numbers_are_refused_by_the_settings():
+    parsed = parse_days("45, sixty")
+    assert len(parsed) == 1 and math.isnan(parsed[0])
+    with pytest.raises(InputError):
+        TriggerSettings(winback_days=parsed)
+    with pytest.raises(InputError):
+        TriggerSettings(lost_days=parse_days(""))
+
+
+def test_days_text_round_trips_through_the_settings():
+    assert days_text((45, 60, 90)) == "45, 60, 90"
+    assert TriggerSettings(winback_days=parse_days(days_text((90, 45, 45)))).winback_days == (
+        45,
+        90,
+    )
+
+
+def test_settings_as_the_help_texts_show_them():
+    settings = TriggerSettings(
+        winback_days=(30,),
+        new_customer_delay_hours=1.5,
+        large_order_amount=12345.6,
+        thank_you_min_csat=5,
+    )
+    assert settings_text(settings) == {
+        "winback_days": "30",
+        "lost_days": "120, 360",
+        "delay": "1.5",
+        "max_age": "72",
+        "large": "12,346",
+        "csat": "5",
+        "within": "72",
+    }
