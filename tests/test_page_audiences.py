@@ -33,8 +33,9 @@ from crm_core.outreach.audiences import (
     select_members,
 )
 from crm_core.outreach.policy import DEFAULT_POLICY, load_policy, save_policy
+from crm_core.outreach.triggers import TriggerSettings, load_trigger_settings, save_trigger_settings
 from crm_core.store import make_engine, upgrade_to_head
-from tests.support.actors import ADMIN
+from tests.support.actors import ADMIN, ANALYST
 from tests.support.apptest import exception_text, open_app, open_page
 from ui.audiences import (
     KEY_CONTACT_CHANNEL,
@@ -213,6 +214,20 @@ def test_trigger_lists_download_for_analysts(engine, downloads):
     assert len(trigger_keys) == 5
     viewer_downloads = _open(AUDIENCES_PAGE, "viewer").download_button
     assert not viewer_downloads
+
+
+def test_analyst_saves_trigger_days_typed_with_a_chinese_comma(engine):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    label = translate("triggers.settings.winback_days")
+    next(box for box in at.text_input if box.label == label).input("30，45 45")
+    next(b for b in at.button if b.label == translate("triggers.settings.save")).click()
+    at.run()
+    assert not at.exception, exception_text(at)
+    try:
+        assert load_trigger_settings(engine).winback_days == (30, 45)
+        assert translate("triggers.settings.saved") in [s.value for s in at.success]
+    finally:
+        save_trigger_settings(engine, TriggerSettings(), ANALYST)
 
 
 def test_exports_page_downloads_the_same_members_again(engine, downloads):
