@@ -27,6 +27,7 @@ from crm_core.ingest import (
 from crm_core.ingest.history import batch_mapping, import_rejects
 from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
+from crm_core.ingest.words import unknown_words
 from ui.context import current_language, current_user, listed, run_context, show_error, t
 
 KEY_REMOVE_DEMO = "crm.data.remove_demo"
@@ -37,9 +38,9 @@ def _day_first_guess(table) -> bool:
     return any(guess_day_first(table.frame[column]) for column in table.frame.columns)
 
 
-def _choose_mapping(engine, entity: str, table, file_id: str) -> tuple[dict, str, int | None]:
-    """The mapping to start from (saved template or suggestion), the editor's key and the
-    chosen template's id."""
+def _choose_mapping(engine, entity: str, table, file_id: str) -> tuple[dict, str, int | None, dict]:
+    """The mapping to start from (saved template or suggestion), the editor's key, the
+    chosen template's id and the words it maps."""
     columns = list(table.frame.columns)
     templates = list_templates(engine, entity)
     automatic = find_template(engine, entity, columns)
@@ -50,29 +51,38 @@ def _choose_mapping(engine, entity: str, table, file_id: str) -> tuple[dict, str
         t("data.template.load"),
         options,
         index=index,
-        format_func=lambda option: names[option] if option else t("data.template.none"),
+        format_func={None: t("data.template.none"), **names}.get,
         key=f"{di.KEY_TEMPLATE}.{file_id}.{entity}",
     )
     if chosen is None:
-        return suggest_mapping(table.frame, entity), f"{di.KEY_MAPPING}.{file_id}.{entity}", None
+        suggested = suggest_mapping(table.frame, entity)
+        return suggested, f"{di.KEY_MAPPING}.{file_id}.{entity}", None, {}
     if automatic and chosen == automatic["id"]:
         st.info(t("data.template.applied", name=names[chosen]))
-    saved = templates.set_index("id").loc[chosen, "mapping"]
+    saved = templates.set_index("id").loc[chosen]
     editor_key = f"{di.KEY_MAPPING}.{file_id}.{entity}.{chosen}"
-    return complete_mapping(columns, saved), editor_key, chosen
+    words = (saved["options"] or {}).get("value_map") or {}
+    return complete_mapping(columns, saved["mapping"]), editor_key, chosen, words
 
 
 def _save_template_form(
-    engine, entity: str, mapping: dict, columns: list[str], chosen: int | None
+    engine, entity: str, mapping: dict, columns: list[str], chosen: int | None, value_map: dict
 ) -> None:
-    """Save the edited mapping; under the name of the template it started from (chosen),
-    it updates that template for this file's columns."""
+    """Save the edited mapping and the words mapped; under the name of the template it
+    started from (chosen), it updates that template for this file's columns."""
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     name = left.text_input(t("data.template.name"), key=di.KEY_TEMPLATE_NAME)
     if right.button(t("data.template.save"), key=di.KEY_SAVE_TEMPLATE):
         try:
             save_template(
-                engine, name, entity, mapping, columns, actor=current_user(), replaces=chosen
+                engine,
+                name,
+                entity,
+                mapping,
+                columns,
+                options={"value_map": value_map},
+                actor=current_user(),
+                replaces=chosen,
             )
         except CrmError as error:
             show_error(error)
@@ -147,7 +157,7 @@ def upload_tab() -> None:
     entity = st.selectbox(
         t("data.entity"),
         ENTITY_NAMES,
-        format_func=lambda name: t(f"data.entity.{name}"),
+        format_func={name: t(f"data.entity.{name}") for name in ENTITY_NAMES}.get,
         key=di.KEY_ENTITY,
     )
     st.caption(t(f"data.entity_help.{entity}"))
@@ -207,7 +217,7 @@ def _upload_form(engine, entity: str, upload) -> str | None:
 
     st.subheader(t("data.mapping.title"))
     st.caption(t("data.mapping.help"))
-    start, editor_key, chosen = _choose_mapping(engine, entity, table, file_id)
+    start, editor_key, chosen, saved_words = _choose_mapping(engine, entity, table, file_id)
     required = listed(t(f"data.field.{name}") for name in entity_spec(entity).required)
     st.caption(t("data.mapping.required", fields=required))
     mapping = di.mapping_editor(di.mapping_frame(table.frame, start), entity, editor_key)
@@ -218,13 +228,17 @@ def _upload_form(engine, entity: str, upload) -> str | None:
     except CrmError as error:
         st.warning(error.message(current_language()))
         usable = False
-    _save_template_form(engine, entity, mapping, columns, chosen)
+    unknown = unknown_words(table.frame, entity, mapping) if usable else None
+    value_map = di.words_editor(unknown, entity, f"{editor_key}.words", saved_words)
+    _save_template_form(engine, entity, mapping, columns, chosen, value_map)
 
     st.subheader(t("data.preview.title"))
     st.dataframe(table.frame.head(20), placeholder="")
     shown_as = f"{file_id}.{entity}.{sheet}"
     if st.button(t("data.import.button"), type="primary", disabled=not usable, key=di.KEY_IMPORT):
-        options = ImportOptions(day_first=day_first, as_of=today if reject_future else None)
+        options = ImportOptions(
+            day_first=day_first, as_of=today if reject_future else None, value_map=value_map
+        )
         _run_import(engine, upload, data, shown_as, entity, mapping, options, sheet)
     return shown_as
 

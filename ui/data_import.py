@@ -25,6 +25,7 @@ from crm_core.ingest.history import (
     rejects_csv,
     rejects_table,
 )
+from crm_core.ingest.words import ValueMap, field_values, word_fields
 from crm_core.store import background_builds_running
 from ui.context import DataKey, current_language, current_user, listed, run_context, t
 
@@ -113,6 +114,59 @@ def mapping_editor(frame: pd.DataFrame, entity: str, key: str) -> dict[str, str 
         },
     )
     return {row.column: (row.field or None) for row in edited.itertuples(index=False)}
+
+
+REJECT_WORD = ""
+
+
+def words_editor(
+    unknown: pd.DataFrame | None, entity: str, key: str, saved: ValueMap | None = None
+) -> ValueMap:
+    """One editable table per field with words the app does not know (from
+    words.unknown_words): each word's row count and what it means, "— reject —" by
+    default or as the saved template says. Returns the user's value map."""
+    if unknown is None or unknown.empty:
+        return {}
+    st.subheader(t("data.words.title"))
+    st.caption(t("data.words.help"))
+    fields = {f.name: f for f in word_fields(entity)}
+    value_map: ValueMap = {}
+    for name, rows in unknown.groupby("field", sort=False):
+        values = field_values(fields[name])
+        known = (saved or {}).get(name, {})
+        frame = pd.DataFrame(
+            {
+                "column": rows["column"].to_numpy(),
+                "word": rows["word"].to_numpy(),
+                "rows": rows["rows"].to_numpy(),
+                "value": [known.get(word, REJECT_WORD) for word in rows["word"]],
+            }
+        )
+        labels = {REJECT_WORD: t("data.words.reject")} | {
+            value: t(f"data.value.{value}") for value in values
+        }
+        column = st.column_config
+        edited = st.data_editor(
+            frame,
+            key=f"{key}.{name}",
+            hide_index=True,
+            disabled=["column", "word", "rows"],
+            column_config={
+                "column": column.TextColumn(t("data.words.column")),
+                "word": column.TextColumn(t("data.words.word")),
+                "rows": column.NumberColumn(t("data.words.rows"), format="localized"),
+                "value": column.SelectboxColumn(
+                    f"{field_label(name)}: {t('data.words.value')}",
+                    options=[REJECT_WORD, *values],
+                    format_func=labels.get,
+                    required=True,
+                ),
+            },
+        )
+        chosen = {row.word: row.value for row in edited.itertuples(index=False) if row.value}
+        if chosen:
+            value_map[name] = chosen
+    return value_map
 
 
 def show_result(result: ImportResult) -> None:

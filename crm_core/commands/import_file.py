@@ -22,6 +22,7 @@ from crm_core.i18n import translate
 from crm_core.ingest import ENTITY_NAMES, ImportOptions, import_file, load_mapping_file
 from crm_core.ingest.history import rejects_csv
 from crm_core.ingest.values import DEFAULT_SHOP_TIMEZONE, is_known_timezone
+from crm_core.ingest.words import parse_value_map
 from crm_core.store import make_engine, upgrade_to_head
 
 
@@ -61,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "headers, else the suggested mapping",
     )
     parser.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD:WORD=VALUE",
+        help="map a word the app does not know, e.g. --map status:invoiced=paid (repeatable)",
+    )
     parser.add_argument("--rejects", type=Path, help="write the rejected rows to this CSV")
     parser.add_argument(
         "--day-first", action="store_true", help="read 05/03/2024 as 5 March (default 3 May)"
@@ -88,7 +96,12 @@ def run(args: argparse.Namespace) -> int:
     if args.rejects:
         check_rejects_path(args.rejects)
     mapping = load_mapping_file(args.mapping) if args.mapping else None
-    options = ImportOptions(day_first=args.day_first, as_of=args.as_of, timezone=args.timezone)
+    options = ImportOptions(
+        day_first=args.day_first,
+        as_of=args.as_of,
+        timezone=args.timezone,
+        value_map=parse_value_map(args.map),
+    )
     engine = make_engine()
     try:
         upgrade_to_head(engine)

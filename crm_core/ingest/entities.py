@@ -41,7 +41,8 @@ ORDER_ID_ALIASES = A(
     "主订单编号 子订单编号 交易号 交易编号 单号 小票号 流水号",
 )
 ORDER_TIME_ALIASES = A(
-    "ordered_at order_date order_time created_at",
+    "ordered_at order_date order_time created_at created order_created_at",
+    "order_purchase_timestamp purchase_timestamp order_timestamp timestamp",
     "purchase_date purchase_time transaction_date",
     "invoice_date date datetime time 下单时间 创建时间",
     "订单创建时间 下单日期 订单日期 成交时间 交易时间",
@@ -49,7 +50,7 @@ ORDER_TIME_ALIASES = A(
 )
 AMOUNT_ALIASES = A(
     "amount order_amount total total_amount paid_amount",
-    "payment_amount payment revenue sales value dollar_value",
+    "payment_amount payment_value payment revenue sales value dollar_value",
     "order_value gmv 实付金额 订单金额 支付金额 实付款",
     "买家实付金额 实收金额 付款金额 订单总金额 总金额",
     "应付金额 消费金额 销售额 成交金额 金额",
@@ -66,17 +67,18 @@ ORDER_STATUS_WORDS: dict[str, str] = W(
         "paid": (
             "paid complete completed success successful succeeded",
             "done shipped delivered fulfilled closed_won settled",
-            "captured 已付款 已支付 付款成功 支付成功 已完成 完成",
+            "captured invoiced approved processing",
+            "已付款 已支付 付款成功 支付成功 已完成 完成 部分发货 已出库 待出库",
             "交易成功 交易完成 成功 已发货 待发货 卖家已发货",
             "买家已付款 等待卖家发货 等待买家确认收货 已签收 已收货",
             "待收货 待评价 已评价",
         ),
         "unpaid": (
-            "unpaid pending pending_payment awaiting_payment not_paid",
+            "unpaid pending pending_payment awaiting_payment not_paid created",
             "open 待付款 未付款 未支付 待支付 等待买家付款 等待付款",
         ),
         "cancelled": (
-            "cancelled canceled cancel void voided closed failed",
+            "cancelled canceled cancel void voided closed failed unavailable",
             "已取消 取消 交易关闭 已关闭 关闭 订单关闭 交易取消 作废",
         ),
         "refunded": (

@@ -35,6 +35,7 @@ removed (`removed`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -174,7 +175,8 @@ def import_file(
     """Read, map, validate and load one file; PermissionDenied unless `actor` may import.
 
     mapping: {source column: field}; when None, the newest saved template for this
-    file's headers and entity is used, else the suggested mapping. Raises InputError
+    file's headers and entity is used (with the words it maps, under those of
+    `options.value_map`), else the suggested mapping. Raises InputError
     (store unchanged) for an unreadable file or a mapping without a required column.
     """
     require(actor, IMPORT)
@@ -189,6 +191,12 @@ def import_file(
             if template
             else suggest_mapping(table_read.frame, entity)
         )
+        saved_words = (template or {}).get("options", {}).get("value_map")
+        if saved_words:
+            options = options or ImportOptions()
+            merged = {name: {**saved_words.get(name, {}), **options.value_map.get(name, {})}
+                      for name in {*saved_words, *options.value_map}}  # fmt: skip
+            options = dataclasses.replace(options, value_map=merged)
     validated = validate(table_read.frame, entity, mapping, options, bad_lines=table_read.bad_lines)
     if progress:
         progress(0.5)

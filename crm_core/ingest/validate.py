@@ -57,6 +57,7 @@ from crm_core import asof
 from crm_core.ingest import values as v
 from crm_core.ingest.entities import CONTROL_WORDS, EntitySpec, Field, entity_spec
 from crm_core.ingest.mapping import Mapping, check_mapping, fields_for
+from crm_core.ingest.words import check_value_map, words_table
 from crm_core.store.models import CONTROL_VARIANT, FIRST_VARIANT
 
 REASONS: tuple[str, ...] = (
@@ -93,7 +94,8 @@ class ImportOptions:
     converted to it. default_status: the status of orders from a file without a status
     column, and of orders whose status cell is empty. cancellation_prefix: invoice
     numbers starting with it are refunds (order lines). campaign_channel: the channel of
-    campaigns built from a customers file.
+    campaigns built from a customers file. value_map: words the user mapped for fields
+    of kind 'words' ({field: {word: value}}, see words.py), on top of their tables.
     """
 
     day_first: bool = False
@@ -102,6 +104,7 @@ class ImportOptions:
     default_status: str = "paid"
     cancellation_prefix: str = "C"
     campaign_channel: str = "email"
+    value_map: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -111,6 +114,7 @@ class ImportOptions:
             "default_status": self.default_status,
             "cancellation_prefix": self.cancellation_prefix,
             "campaign_channel": self.campaign_channel,
+            "value_map": {name: dict(words) for name, words in self.value_map.items()},
         }
 
 
@@ -238,10 +242,12 @@ def validate(
     """Sort the rows of `frame` (text columns, index = row number) into good typed rows
     and rejects. `bad_lines` (from read_file) become rejects with reason bad_line.
 
-    Raises InputError when the mapping cannot work (see mapping.check_mapping).
+    Raises InputError when the mapping cannot work (see mapping.check_mapping) or the
+    value map names a field or value that does not exist (words.check_value_map).
     """
     spec = entity_spec(entity)
     options = options or ImportOptions()
+    check_value_map(entity, options.value_map)
     used = check_mapping(frame.columns, entity, mapping)
     by_field = fields_for(spec, used)
     marks = _Rejections(frame.index)
@@ -379,7 +385,7 @@ def _parse_field(
     elif kind == "email":
         values, bad = v.normalise_emails(raw)
     elif kind == "words":
-        values, bad = v.parse_words(raw, spec_field.words or {})
+        values, bad = v.parse_words(raw, words_table(spec_field, options.value_map))
         bad_reason = "unknown_value"
     else:
         raise ValueError(f"unknown field kind {kind!r}")
