@@ -13,10 +13,9 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.asof import WINDOW_DAYS
-from crm_core.customers.segments import resolve_scheme_ref, scheme_choices
 from crm_core.errors import CrmError
 from crm_core.i18n import translate
-from ui.audiences import KEY_SCHEME, KEY_VERSION, labels, load_audience_facts
+from ui.audiences import labels, load_audience_facts
 from ui.audiences.builder import builder_tab
 from ui.audiences.policy import policy_tab
 from ui.audiences.tags import tags_tab
@@ -39,18 +38,6 @@ def _window_radio(ctx: RunContext) -> None:
     )
 
 
-def _scheme_choice(ctx: RunContext) -> tuple:
-    """The scheme picked in the shared picker and its stored id (None for a preset)."""
-    choice, version = scheme_picker(
-        scheme_choices(ctx.engine),
-        scheme_key=KEY_SCHEME,
-        version_key=KEY_VERSION,
-        label_key="audiences.scheme",
-        help_key="audiences.scheme_help",
-    )
-    return resolve_scheme_ref(ctx.engine, choice.name, version)
-
-
 def main() -> None:
     ctx = run_context()
     st.title(t("audiences.title"))
@@ -63,7 +50,8 @@ def main() -> None:
         _window_radio(ctx)
     with top[1]:
         try:
-            scheme, scheme_id = _scheme_choice(ctx)
+            picked = scheme_picker(ctx.engine, "audiences")
+            scheme, scheme_id = picked.scheme, picked.scheme_id
         except CrmError as error:
             show_error(error)
             return

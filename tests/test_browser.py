@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 def test_sign_in_switch_languages_and_see_the_overview_tiles(page):
     sign_in(page, "admin", TEST_ADMIN_PASSWORD)
     tiles = page.locator("[data-testid=stMetric]")
-    tiles.first.wait_for()
+    tiles.nth(6).wait_for()  # tiles render one by one: wait for the seventh
     assert tiles.count() >= 7
     overview_en = translate("nav.overview", "en")
     overview_zh = translate("nav.overview", "zh-CN")
@@ -28,7 +28,7 @@ def test_sign_in_switch_languages_and_see_the_overview_tiles(page):
     choose_language(page, "zh-CN", "English")
     page.locator("[data-testid=stSidebarNav]").get_by_text(overview_en).wait_for()
     tiles = page.locator("[data-testid=stMetric]")
-    tiles.first.wait_for()
+    tiles.nth(6).wait_for()  # tiles render one by one: wait for the seventh
     assert tiles.count() >= 7
     page.screenshot(path=str(ARTIFACTS / "overview-en.png"), full_page=True)
 

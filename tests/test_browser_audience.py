@@ -55,7 +55,9 @@ def test_build_an_audience_download_it_and_read_the_file(page, demo_store_url):
     audience = Audience(include_segments=SEGMENTS, exclude_tags=(EXCLUDED_TAG,))
 
     sign_in(page, "test-analyst", TEST_ADMIN_PASSWORD)
-    page.locator("[data-testid=stSidebarNav]").get_by_text(translate("nav.audiences", "en")).click()
+    page.locator("[data-testid=stSidebarNav]").get_by_text(
+        translate("nav.audiences", "en"), exact=True
+    ).click()
     page.get_by_role("heading", name=translate("audiences.title", "en")).wait_for()
     for segment in SEGMENTS:
         _pick(page, translate("audiences.include_segments", "en"), segment_label(segment, "en"))

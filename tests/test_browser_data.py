@@ -119,7 +119,9 @@ def test_upload_a_gbk_export_import_it_download_the_rejects_and_upload_it_again(
     export = tmp_path / "店铺订单.csv"
     export.write_bytes(EXPORT)
     sign_in(page, "test-analyst", TEST_ADMIN_PASSWORD)
-    page.locator("[data-testid=stSidebarNav]").get_by_text(translate("nav.data", "en")).click()
+    page.locator("[data-testid=stSidebarNav]").get_by_text(
+        translate("nav.data", "en"), exact=True
+    ).click()
     page.get_by_role("heading", name=translate("data.title", "en")).wait_for()
     _choose_orders(page)
     _upload_and_import(page, export)

@@ -7,10 +7,19 @@ the URL (`?scheme=NAME&version=N`), so a link opens the same scheme on either pa
 
 from __future__ import annotations
 
-import streamlit as st
+from dataclasses import dataclass
 
-from crm_core.customers.segments import SchemeChoice, scheme_label
-from crm_core.i18n import translate
+import streamlit as st
+from sqlalchemy import Engine
+
+from crm_core.customers.segments import (
+    Scheme,
+    SchemeChoice,
+    resolve_scheme_ref,
+    scheme_choices,
+    scheme_label,
+)
+from crm_core.i18n import has_key, translate
 from ui.context import PARAM_SCHEME, PARAM_VERSION, current_language, set_url_value, t, url_value
 
 PRESET_PREFIX = "preset:"
@@ -45,29 +54,42 @@ def _initial_option(by_option: dict[str, SchemeChoice]) -> str:
     return next(iter(by_option))
 
 
-def scheme_picker(
-    choices: list[SchemeChoice],
-    *,
-    scheme_key: str,
-    version_key: str,
-    label_key: str,
-    help_key: str,
-    version_help_key: str | None = None,
-) -> tuple[SchemeChoice, int | None]:
-    """A scheme select box and, for a saved scheme, a version select box beside it.
-    Returns the choice and the version picked (None for a preset)."""
+@dataclass(frozen=True)
+class PickedScheme:
+    """What the picker chose: the offered choice, its version (None for a preset), the
+    scheme itself and its stored id (None for a preset)."""
+
+    choice: SchemeChoice
+    version: int | None
+    scheme: Scheme
+    scheme_id: int | None
+
+    @property
+    def option(self) -> str:
+        return scheme_option(self.choice)
+
+
+def scheme_keys(page: str) -> tuple[str, str]:
+    """The session keys of a page's scheme and version select boxes."""
+    return f"crm.{page}.scheme", f"crm.{page}.version"
+
+
+def scheme_picker(engine: Engine, page: str) -> PickedScheme:
+    """A scheme select box and, for a saved scheme, a version select box beside it, on
+    `page` (rfm or audiences: its keys and its label, help and version help texts)."""
     language = current_language()
-    by_option = {scheme_option(choice): choice for choice in choices}
+    scheme_key, version_key = scheme_keys(page)
+    by_option = {scheme_option(choice): choice for choice in scheme_choices(engine)}
     if st.session_state.get(scheme_key) not in by_option:
         st.session_state[scheme_key] = _initial_option(by_option)
         st.session_state.pop(version_key, None)
     left, right = st.columns([3, 1])
     option = left.selectbox(
-        t(label_key),
+        t(f"{page}.scheme"),
         options=list(by_option),
         format_func=lambda value: option_label(value, language),
         key=scheme_key,
-        help=t(help_key),
+        help=t(f"{page}.scheme_help"),
     )
     choice = by_option[option]
     version = None
@@ -82,14 +104,16 @@ def scheme_picker(
                 if chosen_name == choice.name and chosen_version in choice.versions
                 else choice.versions[0]
             )
+        help_key = f"{page}.version_help"
         version = right.selectbox(
             t("rfm.version"),
             options=list(choice.versions),
             format_func=lambda v: translate("rfm.version_option", language, version=v),
             key=version_key,
-            help=t(version_help_key) if version_help_key else None,
+            help=t(help_key) if has_key(help_key, language) else None,
         )
     st.session_state[KEY_CHOSEN] = (choice.name, version)
     set_url_value(PARAM_SCHEME, choice.name)
     set_url_value(PARAM_VERSION, version)
-    return choice, version
+    scheme, scheme_id = resolve_scheme_ref(engine, choice.name, version)
+    return PickedScheme(choice, version, scheme, scheme_id)

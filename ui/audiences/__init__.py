@@ -32,10 +32,10 @@ from crm_core.outreach.audiences import AudienceFacts, audience_facts, contact_c
 from crm_core.outreach.policy import CONTACT_CHANNELS, channel_label
 from ui.context import RunContext, t
 from ui.rfm import load_facts
+from ui.schemes import scheme_keys
 
 PREFIX = "crm.audiences."
-KEY_SCHEME = PREFIX + "scheme"
-KEY_VERSION = PREFIX + "version"
+KEY_SCHEME, KEY_VERSION = scheme_keys("audiences")
 
 KEY_INCLUDE_SEGMENTS = PREFIX + "include_segments"
 KEY_EXCLUDE_SEGMENTS = PREFIX + "exclude_segments"

@@ -23,9 +23,9 @@ from crm_core.customers.segments import Scheme, align_customers, scheme_codes
 from crm_core.figures.rfm import histogram_counts
 from crm_core.i18n import translate
 from ui.context import RunContext, t
+from ui.schemes import scheme_keys
 
-KEY_SCHEME = "crm.rfm.scheme"
-KEY_VERSION = "crm.rfm.version"
+KEY_SCHEME, KEY_VERSION = scheme_keys("rfm")
 KEY_EARLIER = "crm.rfm.earlier_as_of"
 KEY_PENDING = "crm.rfm.pending_selection"
 KEY_DRAFT = "crm.rfm.draft"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.customers.segments import Scheme, load_scheme, preset, scheme_choices
+from crm_core.customers.segments import Scheme
 from ui.context import RunContext
 from ui.rfm import (
     KEY_DRAFT,
@@ -20,7 +20,7 @@ from ui.rfm import (
     KEY_VERSION,
     reset_tuning_widgets,
 )
-from ui.schemes import scheme_option, scheme_picker
+from ui.schemes import scheme_picker
 
 SchemeSource = tuple[str, int | None]
 """(picker option, saved version or None for a preset): where a draft came from."""
@@ -36,18 +36,8 @@ def apply_pending_selection() -> None:
 def selected_scheme(ctx: RunContext) -> tuple[Scheme, SchemeSource]:
     """The scheme chosen in the shared picker (a preset or a saved version) and where it
     came from."""
-    choice, version = scheme_picker(
-        scheme_choices(ctx.engine),
-        scheme_key=KEY_SCHEME,
-        version_key=KEY_VERSION,
-        label_key="rfm.scheme",
-        help_key="rfm.scheme_help",
-        version_help_key="rfm.version_help",
-    )
-    option = scheme_option(choice)
-    if version is None:
-        return preset(choice.name), (option, None)
-    return load_scheme(ctx.engine, choice.name, version), (option, version)
+    picked = scheme_picker(ctx.engine, "rfm")
+    return picked.scheme, (picked.option, picked.version)
 
 
 def start_draft(scheme: Scheme, source: SchemeSource) -> None:
