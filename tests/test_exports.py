@@ -20,8 +20,9 @@ from crm_core import commands as cli
 from crm_core.auth import Actor
 from crm_core.customers.segments import preset, resolve_scheme_ref, save_scheme
 from crm_core.customers.tags import save_tag
-from crm_core.errors import PermissionDenied
+from crm_core.errors import InputError, PermissionDenied
 from crm_core.outreach.audiences import (
+    FOR_REVIEW,
     Audience,
     column_header,
     export_audience,
@@ -217,15 +218,35 @@ def test_downloading_again_gives_the_same_members_masked_for_the_new_role(hostil
     assert set(_by_id(_xlsx_rows(xlsx.content))) == set(original)
 
 
-def test_the_cap_counts_an_export_made_a_moment_ago(hostile_shop):
+def test_the_cap_counts_another_list_exported_a_moment_ago(hostile_shop):
     policy = ContactPolicy(cap_contacts=1)
     _, first_result = _export(hostile_shop, "analyst", policy=policy)
     assert first_result.kept == len(HOSTILE_NAMES)
-    second, second_result = _export(hostile_shop, "analyst", policy=policy)
+    another = Audience(recency_days=(0, None))  # the same customers, another list
+    second, second_result = _export(hostile_shop, "analyst", policy=policy, audience=another)
     assert second_result.kept == 0
     assert second_result.excluded_counts["over_cap"] == len(HOSTILE_NAMES)
     assert second.row_count == 0
     assert _csv_rows(second.content)[0] == [column_header(c, "zh-CN") for c in COLUMNS]
+
+
+def test_the_same_list_downloaded_again_keeps_its_rows(hostile_shop):
+    policy = ContactPolicy(cap_contacts=1)
+    csv_file, first = _export(hostile_shop, "analyst", policy=policy)
+    xlsx_file, again = _export(hostile_shop, "analyst", policy=policy, file_format="xlsx")
+    assert first.kept == again.kept == len(HOSTILE_NAMES)
+    assert xlsx_file.row_count == csv_file.row_count == len(HOSTILE_NAMES)
+    assert again.excluded_counts["over_cap"] == 0
+
+
+def test_a_list_downloaded_for_review_counts_as_no_contact(hostile_shop):
+    policy = ContactPolicy(cap_contacts=1)
+    _export(hostile_shop, "analyst", policy=policy, purpose=FOR_REVIEW)
+    another = Audience(recency_days=(0, None))
+    _, result = _export(hostile_shop, "analyst", policy=policy, audience=another)
+    assert result.kept == len(HOSTILE_NAMES)
+    with pytest.raises(InputError):
+        _export(hostile_shop, "analyst", purpose="maybe")
 
 
 def test_a_failed_record_leaves_nothing_behind(hostile_shop, monkeypatch):

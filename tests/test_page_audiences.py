@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
@@ -24,6 +25,7 @@ from crm_core.customers.tags import load_tags
 from crm_core.demo import generate_shop, load_shop
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import (
+    FOR_REVIEW,
     Audience,
     apply_policy,
     contact_counts,
@@ -32,7 +34,7 @@ from crm_core.outreach.audiences import (
     load_audience_facts,
     select_members,
 )
-from crm_core.outreach.policy import DEFAULT_POLICY, load_policy, save_policy
+from crm_core.outreach.policy import DEFAULT_POLICY, ContactPolicy, load_policy, save_policy
 from crm_core.outreach.triggers import TriggerSettings, load_trigger_settings, save_trigger_settings
 from crm_core.store import make_engine, upgrade_to_head
 from tests.support.actors import ADMIN, ANALYST
@@ -41,8 +43,10 @@ from ui.audiences import (
     KEY_CONTACT_CHANNEL,
     KEY_DOWNLOAD,
     KEY_EXPORT_DOWNLOAD,
+    KEY_FORMAT,
     KEY_INCLUDE_SEGMENTS,
     KEY_POLICY_FORM,
+    KEY_PURPOSE,
     KEY_TAG_NAME,
     KEY_TAG_RULE,
     KEY_TAG_SAVE,
@@ -263,3 +267,24 @@ def test_audiences_page_through_the_app(demo_store_url, monkeypatch, downloads, 
     masked = np.array([bool(MASKED.match(value)) for value in address])
     assert len(rows) > 0
     assert masked.all() if role == "analyst" else not masked.any()
+
+
+def test_the_csv_then_the_xlsx_of_one_audience_have_the_same_rows(engine, downloads):
+    save_policy(engine, ContactPolicy(cap_contacts=1), ADMIN)  # the CSV alone reaches it
+    try:
+        at = _open(AUDIENCES_PAGE, "analyst")
+        kept = _metric(at, "audiences.policy.kept")
+        csv_rows = _csv(downloads[KEY_DOWNLOAD]())
+        at.run()
+        assert _metric(at, "audiences.policy.kept") == kept  # the list on screen stays whole
+        at.radio(key=KEY_FORMAT).set_value("xlsx").run()
+        workbook = openpyxl.load_workbook(io.BytesIO(downloads[KEY_DOWNLOAD]()))
+        xlsx_rows = workbook.active.max_row - 1
+        assert len(csv_rows) == xlsx_rows == kept
+
+        at.radio(key=KEY_PURPOSE).set_value(FOR_REVIEW).run()
+        downloads[KEY_DOWNLOAD]()
+        marketing = list_exports(engine, actor=ADMIN)["is_marketing"].head(3).tolist()
+        assert [bool(flag) for flag in marketing] == [False, True, True]
+    finally:
+        save_policy(engine, DEFAULT_POLICY, ADMIN)

@@ -28,7 +28,14 @@ from sqlalchemy import Engine
 from crm_core.asof import WINDOW_DAYS
 from crm_core.customers.segments import Scheme
 from crm_core.customers.tags import Tag, load_tags, tag_facts
-from crm_core.outreach.audiences import AudienceFacts, audience_facts, contact_counts, export_marker
+from crm_core.i18n import translate
+from crm_core.outreach.audiences import (
+    PURPOSES,
+    AudienceFacts,
+    audience_facts,
+    contact_counts,
+    export_marker,
+)
 from crm_core.outreach.policy import CONTACT_CHANNELS, channel_label
 from ui.context import RunContext, t
 from ui.rfm import load_facts
@@ -49,6 +56,8 @@ KEY_CONTACT_CHANNEL = PREFIX + "contact_channel"
 KEY_COLUMNS = PREFIX + "columns"
 KEY_FORMAT = PREFIX + "format"
 KEY_DOWNLOAD = PREFIX + "download"
+KEY_PURPOSE = PREFIX + "purpose"
+KEY_TRIGGER_PURPOSE = PREFIX + "trigger.purpose"
 KEY_TAG_PICK = PREFIX + "tag.pick"
 KEY_TAG_NAME = PREFIX + "tag.name"
 KEY_TAG_RULE = PREFIX + "tag.rule"
@@ -98,6 +107,17 @@ def channel_radio(key: str, language: str) -> str | None:
         help=t("audiences.contact_channel_help"),
     )
     return None if chosen == NO_CHANNEL else chosen
+
+
+def purpose_radio(key: str, language: str) -> str:
+    """Whether a download is for sending (counts toward the frequency cap) or for review."""
+    return st.radio(
+        t("audiences.purpose"),
+        options=list(PURPOSES),
+        format_func=labels({p: translate(f"audiences.purpose.{p}", language) for p in PURPOSES}),
+        key=key,
+        help=t("audiences.purpose_help"),
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)
@@ -168,14 +188,18 @@ def _contacts(
     window_days: int | None,
     cap_days: int,
     marker: int,
+    ignore_exports: tuple[int, ...],
     _customer_ids: pd.Series,
 ) -> np.ndarray:
-    return contact_counts(_engine, _customer_ids, as_of, cap_days)
+    return contact_counts(_engine, _customer_ids, as_of, cap_days, ignore_exports)
 
 
-def contacts(ctx: RunContext, facts: AudienceFacts, cap_days: int) -> np.ndarray:
+def contacts(
+    ctx: RunContext, facts: AudienceFacts, cap_days: int, ignore_exports: tuple[int, ...] = ()
+) -> np.ndarray:
     """Marketing contacts per row of `facts` in the `cap_days` days ending on their as-of
-    date (refreshed after every export)."""
+    date (refreshed after every export), earlier downloads of the list on screen
+    (`ignore_exports`) left out, as its download leaves them out."""
     return _contacts(
         ctx.engine,
         ctx.data_key,
@@ -183,5 +207,6 @@ def contacts(ctx: RunContext, facts: AudienceFacts, cap_days: int) -> np.ndarray
         facts.window_days,
         cap_days,
         export_marker(ctx.engine),
+        ignore_exports,
         facts.customer_ids,
     )

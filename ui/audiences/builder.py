@@ -22,10 +22,13 @@ from crm_core.outreach.audiences import (
     TAG_MODES,
     Audience,
     AudienceFacts,
+    audience_filters,
     audience_size,
     column_header,
     export_audience,
     export_frame,
+    list_signature,
+    same_list_exports,
     select_members,
 )
 from crm_core.outreach.policy import (
@@ -48,11 +51,13 @@ from ui.audiences import (
     KEY_INCLUDE_SEGMENTS,
     KEY_INCLUDE_TAGS,
     KEY_PROVINCES,
+    KEY_PURPOSE,
     KEY_RANGE,
     KEY_TAGS_MODE,
     channel_radio,
     contacts,
     labels,
+    purpose_radio,
 )
 from ui.context import RunContext, show_error, t
 
@@ -177,6 +182,7 @@ def audience_download(
     policy: ContactPolicy,
     columns: list[str],
     file_format: str,
+    purpose: str,
 ) -> Callable[[], bytes]:
     """The deferred download: writes the file and records the export when called."""
 
@@ -191,6 +197,7 @@ def audience_download(
             columns=columns,
             file_format=file_format,
             language=ctx.language,
+            purpose=purpose,
         )
         return exported.content
 
@@ -242,8 +249,10 @@ def builder_tab(
     st.subheader(t("audiences.policy.preview"))
     channel = channel_radio(KEY_CONTACT_CHANNEL, language)
     policy = load_policy(ctx.engine)
+    signature = list_signature(audience_filters(facts, audience), channel)
+    earlier = same_list_exports(ctx.engine, facts.as_of, signature)
     result = apply_policy(
-        facts, members, channel, policy, contacts(ctx, facts, policy.cap_window_days)
+        facts, members, channel, policy, contacts(ctx, facts, policy.cap_window_days, earlier)
     )
     tiles[2].metric(t("audiences.policy.kept"), f"{result.kept:,}", border=True)
     tiles[3].metric(t("audiences.policy.excluded"), f"{result.excluded:,}", border=True)
@@ -263,6 +272,7 @@ def builder_tab(
         st.info(t("audiences.download.not_allowed"), icon=":material/lock:")
         return
     columns, file_format = download_options(language)
+    purpose = purpose_radio(KEY_PURPOSE, language)
     if not columns:
         st.warning(t("audiences.download.no_columns"))
         return
@@ -273,7 +283,9 @@ def builder_tab(
     st.dataframe(preview, hide_index=True)
     st.download_button(
         t("audiences.download.button", count=result.kept),
-        data=audience_download(ctx, facts, audience, channel, policy, columns, file_format),
+        data=audience_download(
+            ctx, facts, audience, channel, policy, columns, file_format, purpose
+        ),
         file_name=f"audience-{facts.as_of.isoformat()}.{file_format}",
         mime=FILE_FORMATS[file_format],
         key=KEY_DOWNLOAD,

@@ -33,8 +33,10 @@ from ui.audiences import (
     KEY_TRIGGER_DOWNLOAD,
     KEY_TRIGGER_FORM,
     KEY_TRIGGER_NOTICE,
+    KEY_TRIGGER_PURPOSE,
     channel_radio,
     contacts,
+    purpose_radio,
     show_notice,
 )
 from ui.context import RunContext, show_error, t
@@ -112,6 +114,7 @@ def trigger_download(
     channel: str | None,
     policy: ContactPolicy,
     at: dt.datetime,
+    purpose: str,
 ) -> Callable[[], bytes]:
     """The deferred download of one trigger list (written and recorded when called)."""
 
@@ -127,6 +130,7 @@ def trigger_download(
             columns=TRIGGER_COLUMNS,
             language=ctx.language,
             at=at,
+            purpose=purpose,
         )
         return exported.content
 
@@ -143,6 +147,7 @@ def triggers_tab(ctx: RunContext, facts: AudienceFacts) -> None:
     at = asof.reference_moment(facts.as_of, dt.datetime.now())
     st.caption(t("triggers.moment", moment=at.isoformat(sep=" ")))
     channel = channel_radio(KEY_TRIGGER_CHANNEL, language)
+    purpose = purpose_radio(KEY_TRIGGER_PURPOSE, language) if actor.may(auth.DOWNLOAD) else None
     policy = load_policy(ctx.engine)
     previews = trigger_previews(
         ctx.engine,
@@ -168,7 +173,7 @@ def triggers_tab(ctx: RunContext, facts: AudienceFacts) -> None:
                 continue
             st.download_button(
                 t("triggers.download"),
-                data=trigger_download(ctx, facts, name, settings, channel, policy, at),
+                data=trigger_download(ctx, facts, name, settings, channel, policy, at, purpose),
                 file_name=f"{name}-{facts.as_of.isoformat()}.csv",
                 mime=FILE_FORMATS["csv"],
                 key=f"{KEY_TRIGGER_DOWNLOAD}{name}",

@@ -16,8 +16,14 @@ from sqlalchemy import Connection, Engine, insert
 
 from crm_core import asof
 from crm_core.auth import DOWNLOAD, Actor, require
+from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE
-from crm_core.outreach.audiences.contacts import contact_counts, preview_audience
+from crm_core.outreach.audiences.contacts import (
+    contact_counts,
+    list_signature,
+    preview_audience,
+    same_list_exports,
+)
 from crm_core.outreach.audiences.facts import AudienceFacts
 from crm_core.outreach.audiences.files import (
     DEFAULT_EXPORT_COLUMNS,
@@ -153,8 +159,40 @@ def export_list(
     )
 
 
+FOR_SENDING = "send"
+FOR_REVIEW = "review"
+PURPOSES: tuple[str, ...] = (FOR_SENDING, FOR_REVIEW)
+"""Why a list is downloaded: to send it (its members count as contacted) or to look at it."""
+
+
+def check_purpose(purpose: str) -> str:
+    """`purpose` when it is one of PURPOSES, else InputError."""
+    if purpose not in PURPOSES:
+        raise InputError("audiences.error.purpose", purpose=purpose, purposes=", ".join(PURPOSES))
+    return purpose
+
+
 def _scheme_filters(facts: AudienceFacts) -> dict[str, Any]:
     return {"name": facts.scheme.name, "version": facts.scheme.version}
+
+
+def audience_filters(facts: AudienceFacts, audience: Audience) -> dict[str, Any]:
+    """What an audience download records as its list (see contacts.list_signature)."""
+    return {"source": "audience", "audience": audience.to_dict(), "scheme": _scheme_filters(facts)}
+
+
+def trigger_filters(
+    facts: AudienceFacts, name: str, settings: TriggerSettings, at: dt.datetime | None
+) -> dict[str, Any]:
+    """What a trigger-list download records as its list (the moment is not part of it)."""
+    return {
+        "source": "trigger",
+        "trigger": name,
+        "settings": settings.to_dict(),
+        "moment": (at or asof.last_second(facts.as_of)).isoformat(),
+        "scheme": _scheme_filters(facts),
+        "window_days": facts.window_days,
+    }
 
 
 def export_audience(
@@ -168,16 +206,20 @@ def export_audience(
     columns: Sequence[str] = DEFAULT_EXPORT_COLUMNS,
     file_format: str = "csv",
     language: str = DEFAULT_LANGUAGE,
+    purpose: str = FOR_SENDING,
     created_at: dt.datetime | None = None,
 ) -> tuple[ExportedFile, PolicyResult]:
     """Select the audience, apply the policy (contacts read now, so earlier exports
-    count), write the kept customers and record the export as marketing."""
+    count), write the kept customers and record the export. `purpose` FOR_SENDING
+    records it as marketing (its members count as contacted for the frequency cap);
+    FOR_REVIEW does not."""
     require(actor, DOWNLOAD)
-    result = preview_audience(engine, facts, audience, channel, policy)
+    check_purpose(purpose)
+    identity = audience_filters(facts, audience)
+    earlier = same_list_exports(engine, facts.as_of, list_signature(identity, channel))
+    result = preview_audience(engine, facts, audience, channel, policy, earlier)
     filters = {
-        "source": "audience",
-        "audience": audience.to_dict(),
-        "scheme": _scheme_filters(facts),
+        **identity,
         "selected": len(result.positions),
         "kept": result.kept,
         "excluded": result.excluded_counts,
@@ -192,7 +234,7 @@ def export_audience(
         file_format=file_format,
         filters=filters,
         policy=policy,
-        is_marketing=True,
+        is_marketing=purpose == FOR_SENDING,
         language=language,
         created_at=created_at,
     )
@@ -212,33 +254,31 @@ def export_trigger(
     file_format: str = "csv",
     language: str = DEFAULT_LANGUAGE,
     at: dt.datetime | None = None,
+    purpose: str = FOR_SENDING,
     created_at: dt.datetime | None = None,
 ) -> tuple[ExportedFile, PolicyResult | None]:
     """Write one trigger list (with its own columns after the chosen ones) and record
     it. Marketing lists (win-back, lost, birthday, thank-you) go through the contact
-    policy; payment reminders are service messages: no policy, not marketing. `facts`
-    should have all history (window None)."""
+    policy and, downloaded FOR_SENDING, count as contacts; payment reminders are service
+    messages: no policy, not marketing. `facts` should have all history (window None)."""
     require(actor, DOWNLOAD)
+    check_purpose(purpose)
     rows = trigger_list(name, engine, facts.features, facts.as_of, settings, at)
     positions = list_positions(facts, rows)
     rows = rows.loc[positions >= 0].reset_index(drop=True)
     positions = positions[positions >= 0]
     result = None
     marketing = name in MARKETING_TRIGGERS
+    filters = trigger_filters(facts, name, settings, at)
     if marketing:
-        contacts = contact_counts(engine, facts.customer_ids, facts.as_of, policy.cap_window_days)
+        earlier = same_list_exports(engine, facts.as_of, list_signature(filters, channel))
+        contacts = contact_counts(
+            engine, facts.customer_ids, facts.as_of, policy.cap_window_days, earlier
+        )
         result = marketing_result(facts, positions, channel, policy, contacts)
         keep = np.isin(positions, result.kept_positions)
         rows = rows.loc[keep].reset_index(drop=True)
         positions = positions[keep]
-    filters = {
-        "source": "trigger",
-        "trigger": name,
-        "settings": settings.to_dict(),
-        "moment": (at or asof.last_second(facts.as_of)).isoformat(),
-        "scheme": _scheme_filters(facts),
-        "window_days": facts.window_days,
-    }
     if result is not None:
         filters.update(
             selected=len(result.positions), kept=result.kept, excluded=result.excluded_counts
@@ -254,7 +294,7 @@ def export_trigger(
         file_format=file_format,
         filters=filters,
         policy=policy if marketing else None,
-        is_marketing=marketing,
+        is_marketing=marketing and purpose == FOR_SENDING,
         language=language,
         extra=extra,
         file_prefix=name,
