@@ -44,9 +44,9 @@ CUSTOMERS = [
     ("c01", "2023-01-10 09:00", None),
     ("c02", "2024-05-05 09:00", None),
     ("c03", "2024-05-12 09:00", None),
-    ("c04", None, None),  # known only through an unpaid order on 2024-04-20
+    ("c04", None, None),  # no signup date: known (with an unpaid order on 2024-04-20)
     ("c05", "2024-06-15 09:00", None),  # signed up in C, never ordered
-    ("c06", None, None),  # no signup date, no order: never counted
+    ("c06", None, None),  # no signup date, no order: known, a prospect
     ("c07", "2023-05-01 09:00", "c01"),  # merged into c01: never counted
     ("c08", "2023-06-01 09:00", None),
     ("c09", "2024-04-01 09:00", None),
@@ -55,7 +55,7 @@ CUSTOMERS = [
     ("c12", "2024-06-28 09:00", None),
     ("c13", "2023-03-01 09:00", None),
     ("c14", "2023-09-09 09:00", None),
-    ("c15", None, None),  # first order after as_of: not known yet
+    ("c15", None, None),  # no signup date, first order after as_of: known, a prospect
     ("c16", "2024-04-03 09:00", None),
 ]
 
@@ -155,11 +155,11 @@ def test_kpis_match_hand_computed_values(shop):
     frame = kpis(shop, AS_OF, 30).set_index("kpi")
     assert list(frame.index) == list(KPI_UNITS)
     expected = {
-        # customers known at the end (signup or any order on/before it, not merged):
-        # C: c01 c02 c03 c04 c05 c08 c09 c10 c11 c12 c13 c14 c16 = 13
-        #    (not c06: no date; c07: merged; c15: first order 07-02)
-        # P: the same without c05 (signup 06-15) and c12 (signup 06-28) = 11
-        "customers": (13, 11),
+        # customers known at the end, as the RFM explorer counts them (not merged; no
+        # signup date, a signup on/before the end, or a paid order before it):
+        # C: c01 c02 c03 c04 c05 c06 c08 c09 c10 c11 c12 c13 c14 c15 c16 = 15 (not c07)
+        # P: the same without c05 (signup 06-15) and c12 (signup 06-28) = 13
+        "customers": (15, 13),
         # paid order in 04-02..06-30: c01 c02 c03 c08 c09 c10 c11 c12 c13(04-05) c16(04-03)=10
         # paid order in 03-03..05-31: c02 c03 c08(03-10) c09 c10 c11(05-31 23:30) c13 c16 = 8
         "active_customers": (10, 8),
@@ -349,3 +349,14 @@ def test_kpis_come_from_one_state_of_the_store(shop, monkeypatch):
     assert kpis(shop, AS_OF, 30).set_index("kpi").loc["orders", "current"] == 7
     monkeypatch.undo()
     assert kpis(shop, AS_OF, 30).set_index("kpi").loc["orders", "current"] == 8
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, dt.date(2024, 5, 31), dt.date(2024, 6, 20)])
+def test_overview_and_rfm_explorer_count_the_same_customers(shop, as_of):
+    from crm_core.customers.features import customer_features
+    from crm_core.customers.rfm import prepare_facts
+    from crm_core.customers.segments import population_summary
+
+    frame = kpis(shop, as_of, 30).set_index("kpi")
+    facts = prepare_facts(customer_features(shop, as_of))
+    assert population_summary(facts)["customers"] == frame.loc["customers", "current"]

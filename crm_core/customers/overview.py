@@ -235,11 +235,14 @@ def _customer_history(conn: Connection, current: Period, previous: Period) -> di
 
     base_columns = []
     for name, period in (("current", current), ("previous", previous)):
+        # known as the RFM explorer counts them (customer_features): not merged, and not
+        # signed up after the period unless they bought in it
         known = and_(
             c.c.merged_into.is_(None),
             or_(
+                c.c.signup_at.is_(None),
                 c.c.signup_at < period.ends_before,
-                history.c.first_order_at < period.ends_before,
+                history.c.first_paid_at < period.ends_before,
             ),
         )
         active_since = asof.window_start(period.last_day, ACTIVE_WINDOW_DAYS)
