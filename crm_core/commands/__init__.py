@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "users",
     "import_file",
+    "import_batch",
     "rfm",
     "export",
 )

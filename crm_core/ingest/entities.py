@@ -567,7 +567,10 @@ SURVEY_RESPONSES = EntitySpec(
         Field(
             "response_id",
             "id",
-            aliases=A("response_id answer_id survey_response_id 答卷id 答卷编号", "问卷编号 序号"),
+            aliases=A(
+                "response_id answer_id survey_response_id review_id 答卷id 答卷编号",
+                "问卷编号 序号 评价id",
+            ),
             length=64,
         ),
         CUSTOMER_FIELD,
@@ -577,6 +580,7 @@ SURVEY_RESPONSES = EntitySpec(
             required=True,
             aliases=A(
                 "responded_at submitted_at submit_time answered_at date",
+                "review_creation_date review_answer_timestamp reviewed_at 评价时间",
                 "time 提交时间 答题时间 填写时间 日期",
             ),
         ),
@@ -593,14 +597,26 @@ SURVEY_RESPONSES = EntitySpec(
         Field(
             "csat",
             "score",
-            aliases=A("csat satisfaction csat_score 满意度 满意度评分 满意分"),
+            aliases=A(
+                "csat satisfaction csat_score review_score rating 满意度 满意度评分 满意分 评分"
+            ),
             low=1,
             high=5,
         ),
         Field(
             "comment",
             "text",
-            aliases=A("comment comments feedback remarks 评论 意见 反馈 建议", "留言 备注"),
+            aliases=A(
+                "comment comments feedback remarks review_comment_message review_text",
+                "评论 意见 反馈 建议 留言 备注 评价内容",
+            ),
+        ),
+        Field(
+            "order_id",
+            "id",
+            aliases=A("order_id order_no 订单号 订单编号"),
+            length=64,
+            virtual=True,
         ),
     ),
 )

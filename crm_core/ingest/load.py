@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -228,6 +228,46 @@ def load(
     original values.
     """
     require(actor, IMPORT)
+    with load_transaction(engine, [validated]) as conn:
+        result = load_in(
+            conn,
+            validated,
+            table_read=table_read,
+            file_name=file_name,
+            actor=actor,
+            progress=progress,
+            source_frame=source_frame,
+        )
+    _report(progress, 1.0)
+    return result
+
+
+def load_transaction(engine: Engine, validated: Sequence[Validated]):
+    """The transaction one or more validated files are loaded in: a bulk transaction
+    (see the module docstring) when they hold at least LARGE_LOAD_ROWS rows, else a
+    plain one."""
+    tables = [models.import_rejects]
+    for item in validated:
+        spec = entity_spec(item.entity)
+        tables += [spec.table, *(models.metadata.tables[name] for name in item.related)]
+    if sum(item.accepted for item in validated) >= LARGE_LOAD_ROWS:
+        return bulk_transaction(engine, list(dict.fromkeys(tables)))
+    return engine.begin()
+
+
+def load_in(
+    conn: Connection,
+    validated: Validated,
+    *,
+    table_read: TableRead | None = None,
+    file_name: str | None = None,
+    actor: Actor,
+    progress: Progress | None = None,
+    source_frame: pd.DataFrame | None = None,
+) -> ImportResult:
+    """`load` inside the caller's transaction (an import batch loads several files in
+    one); PermissionDenied unless `actor` may import."""
+    require(actor, IMPORT)
     spec = entity_spec(validated.entity)
     name = file_name or (table_read.file_name if table_read else "upload")
     # Shallow copies: pandas copies a column on write (copy-on-write), so `validated`
@@ -236,88 +276,81 @@ def load(
     related = {key: frame.copy(deep=False) for key, frame in validated.related.items()}
     rejects = validated.rejects
     counts: dict[str, TableCounts] = {}
-    large = validated.accepted >= LARGE_LOAD_ROWS
-    written = [spec.table, *(models.metadata.tables[name] for name in related)]
-    begin = bulk_transaction(engine, [*written, models.import_rejects]) if large else engine.begin()
-    with begin as conn:
-        batch_id = _start_batch(conn, validated, name, table_read, actor.username)
-        # a customers file names the records themselves: a merged one keeps its own row
-        own_rows = [] if spec.table is models.customers else [good]
-        touches = good if spec.name == "campaign_touches" else related.get("campaign_touches")
-        # the ids as the file gave them: the replacement below assigns a new column
-        named = None if touches is None else touches["customer_id"]
-        if _replace_merged_customers(conn, [*own_rows, *related.values()]) and named is not None:
-            repeats = _merged_touch_repeats(touches, named)
-            if spec.name == "campaign_touches":
-                rejects = add_rejects(
-                    rejects, _load_rejects(good[repeats], "merged_customer", "customer_id",
-                                           named[repeats], validated, source_frame),
-                )  # fmt: skip
-                good = good[~repeats]
-            else:  # as the merge did: the survivor's own touch is kept
-                related["campaign_touches"] = touches[~repeats]
+    batch_id = _start_batch(conn, validated, name, table_read, actor.username)
+    # a customers file names the records themselves: a merged one keeps its own row
+    own_rows = [] if spec.table is models.customers else [good]
+    touches = good if spec.name == "campaign_touches" else related.get("campaign_touches")
+    # the ids as the file gave them: the replacement below assigns a new column
+    named = None if touches is None else touches["customer_id"]
+    if _replace_merged_customers(conn, [*own_rows, *related.values()]) and named is not None:
+        repeats = _merged_touch_repeats(touches, named)
         if spec.name == "campaign_touches":
-            good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
-            rejects = add_rejects(rejects, extra)
-        _report(progress, 0.1)
-
-        customers_created = 0
-        if spec.has_customer:
-            ids = pd.concat(
-                [f["customer_id"] for f in (good, *related.values()) if "customer_id" in f]
-            )
-            customers_created = _create_placeholders(conn, ids, batch_id)
-        _report(progress, 0.2)
-
-        for table_name in ("orders", "campaigns"):
-            if table_name in related:
-                table = models.metadata.tables[table_name]
-                key = entity_spec(table_name).key
-                counts[table_name] = upsert(
-                    conn, table, related[table_name], key, batch_id,
-                    kept=validated.filled.get(table_name, {}),
-                )  # fmt: skip
-        _report(progress, 0.35)
-
-        main = upsert(
-            conn, spec.table, good, spec.key, batch_id,
-            kept=validated.filled.get(spec.table.name, {}),
-        )  # fmt: skip
-        if spec.name == "order_lines" and main.updated + main.unchanged:
-            main.removed = _remove_stale_lines(conn, good)
-        treated_variant = validated.filled.get("campaign_touches", {}).get("variant")
-        if main.updated and treated_variant:
-            _relabel_treated_controls(conn, batch_id, treated_variant)
-        _report(progress, 0.8)
-
-        if "campaign_touches" in related:
-            counts["campaign_touches"] = upsert(
-                conn, models.campaign_touches, related["campaign_touches"],
-                entity_spec("campaign_touches").key, batch_id,
-                kept=validated.filled.get("campaign_touches", {}),
+            rejects = add_rejects(
+                rejects, _load_rejects(good[repeats], "merged_customer", "customer_id",
+                                       named[repeats], validated, source_frame),
             )  # fmt: skip
-        _write_rejects(conn, batch_id, rejects)
-        bump_data_version(conn)
-        result = ImportResult(
-            batch_id=batch_id,
-            entity=spec.name,
-            file_name=name,
-            rows_read=validated.rows_read,
-            accepted=len(good),
-            rejected=len(rejects),
-            inserted=main.inserted,
-            updated=main.updated,
-            unchanged=main.unchanged,
-            customers_created=customers_created,
-            removed=main.removed,
-            related=counts,
-            reject_counts=rejects["reason"].value_counts().to_dict() if len(rejects) else {},
-            rejects=rejects,
-            ignored_columns=validated.ignored_columns,
-            mapping=validated.mapping,
-        )
-        _finish_batch(conn, result)
-    _report(progress, 1.0)
+            good = good[~repeats]
+        else:  # as the merge did: the survivor's own touch is kept
+            related["campaign_touches"] = touches[~repeats]
+    if spec.name == "campaign_touches":
+        good, extra = _reject_unknown_campaigns(conn, good, validated, source_frame)
+        rejects = add_rejects(rejects, extra)
+    _report(progress, 0.1)
+
+    customers_created = 0
+    if spec.has_customer:
+        ids = pd.concat([f["customer_id"] for f in (good, *related.values()) if "customer_id" in f])
+        customers_created = _create_placeholders(conn, ids, batch_id)
+    _report(progress, 0.2)
+
+    for table_name in ("orders", "campaigns"):
+        if table_name in related:
+            table = models.metadata.tables[table_name]
+            key = entity_spec(table_name).key
+            counts[table_name] = upsert(
+                conn, table, related[table_name], key, batch_id,
+                kept=validated.filled.get(table_name, {}),
+            )  # fmt: skip
+    _report(progress, 0.35)
+
+    main = upsert(
+        conn, spec.table, good, spec.key, batch_id,
+        kept=validated.filled.get(spec.table.name, {}),
+    )  # fmt: skip
+    if spec.name == "order_lines" and main.updated + main.unchanged:
+        main.removed = _remove_stale_lines(conn, good)
+    treated_variant = validated.filled.get("campaign_touches", {}).get("variant")
+    if main.updated and treated_variant:
+        _relabel_treated_controls(conn, batch_id, treated_variant)
+    _report(progress, 0.8)
+
+    if "campaign_touches" in related:
+        counts["campaign_touches"] = upsert(
+            conn, models.campaign_touches, related["campaign_touches"],
+            entity_spec("campaign_touches").key, batch_id,
+            kept=validated.filled.get("campaign_touches", {}),
+        )  # fmt: skip
+    _write_rejects(conn, batch_id, rejects)
+    bump_data_version(conn)
+    result = ImportResult(
+        batch_id=batch_id,
+        entity=spec.name,
+        file_name=name,
+        rows_read=validated.rows_read,
+        accepted=len(good),
+        rejected=len(rejects),
+        inserted=main.inserted,
+        updated=main.updated,
+        unchanged=main.unchanged,
+        customers_created=customers_created,
+        removed=main.removed,
+        related=counts,
+        reject_counts=rejects["reason"].value_counts().to_dict() if len(rejects) else {},
+        rejects=rejects,
+        ignored_columns=validated.ignored_columns,
+        mapping=validated.mapping,
+    )
+    _finish_batch(conn, result)
     return result
 
 
