@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crm_core import commands
 from crm_core.errors import InputError
 from crm_core.ingest import ImportOptions
-from crm_core.ingest.batch import BatchFile, import_batch
+from crm_core.ingest.batch import ONE_PER_ROW, BatchFile, import_batch, plan_batch
 from crm_core.store import models
 from tests.support.actors import ADMIN
 
@@ -184,3 +184,29 @@ def test_a_failure_while_loading_the_third_file_rolls_back_the_first_two(store, 
     assert calls == ["customers", "orders", "order_lines"]
     for table in (models.customers, models.orders, models.order_lines, models.import_batches):
         assert _count(store, table) == 0
+
+
+def test_the_plan_says_which_file_supplies_which_field(store):
+    batch = _files(
+        ("orders", "orders.csv", ORDERS.replace("shipped", "on_hold")),
+        ("order_lines", "items.csv", ITEMS),
+        ("payments", "payments.csv", PAYMENTS),
+        ("survey_responses", "reviews.csv", REVIEWS),
+    )
+    plan = plan_batch(store, batch)
+    by_name = {f.file_name: f for f in plan.files}
+    assert by_name["orders.csv"].links == {"amount": "payments.csv"}
+    assert by_name["items.csv"].links == {
+        "customer_id": "orders.csv",
+        "ordered_at": "orders.csv",
+        "quantity": ONE_PER_ROW,
+    }
+    assert by_name["reviews.csv"].links == {
+        "customer_id": "orders.csv",
+        "responded_at": "orders.csv",
+    }
+    assert by_name["orders.csv"].mapping["order_purchase_timestamp"] == "ordered_at"
+    assert plan.unknown_words[["file", "word", "rows"]].values.tolist() == [
+        ["orders.csv", "on_hold", 1]
+    ]
+    assert _count(store, models.orders) == 0  # planning writes nothing

@@ -106,6 +106,43 @@ class _Prepared:
     frame: pd.DataFrame
     mapping: dict[str, str | None]
     options: ImportOptions
+    links: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PlannedFile:
+    """What a batch will do with one file: its kind and rows, its mapping {column:
+    field} (the batch's own linked columns left out), `links` {field: where it comes
+    from: another file's name, STORE or ONE_PER_ROW} and its words no field knows
+    (words.unknown_words)."""
+
+    kind: str
+    file_name: str
+    rows: int
+    mapping: dict[str, str | None]
+    links: dict[str, str]
+    unknown: pd.DataFrame
+
+
+@dataclass
+class BatchPlan:
+    """The files of a batch as they will be imported (see `plan_batch`)."""
+
+    files: list[PlannedFile]
+    prepared: list[_Prepared] = field(repr=False)
+    updates: list[_Prepared] = field(repr=False)
+    linked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unknown_words(self) -> pd.DataFrame:
+        """Every file's unknown words, with a `file` column."""
+        parts = [f.unknown.assign(file=f.file_name) for f in self.files if len(f.unknown)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+STORE = "store"
+ONE_PER_ROW = "one_per_row"
+"""Link sources that are not a file: the orders already stored; one unit per item row."""
 
 
 def import_batch(
@@ -120,16 +157,11 @@ def import_batch(
     mapping without a required field that no other file supplies, or words no field
     knows; PermissionDenied unless `actor` may import."""
     require(actor, IMPORT)
-    options = options or ImportOptions()
-    for item in files:
-        if item.kind not in KINDS:
-            raise InputError("data.error.batch_kind", kind=item.kind, kinds=", ".join(KINDS))
-    prepared = [_prepare(engine, item, options) for item in files]
-    entities = [p for p in prepared if p.item.kind != PAYMENTS]
-    payments = [p for p in prepared if p.item.kind == PAYMENTS]
-    result = BatchResult()
-    linked_orders = _link(engine, entities, payments, result, options)
-    _refuse_unknown_words(entities)
+    plan = plan_batch(engine, files, options)
+    _refuse_unknown_words(plan)
+    entities = [p for p in plan.prepared if p.item.kind != PAYMENTS]
+    linked_orders = plan.updates
+    result = BatchResult(linked=dict(plan.linked))
     checked = [
         (p, validate(p.frame, p.item.kind, p.mapping, p.options, bad_lines=p.table.bad_lines))
         for p in [*entities, *linked_orders]
@@ -152,6 +184,40 @@ def import_batch(
     by_item = {id(p.item): outcomes.get(id(p)) for p in [*entities, *linked_orders]}
     result.files = [(item, by_item.get(id(item))) for item in files]
     return result
+
+
+def plan_batch(
+    engine: Engine, files: Sequence[BatchFile], options: ImportOptions | None = None
+) -> BatchPlan:
+    """Read `files`, map them (given mapping, saved template or suggestion) and link
+    them, without writing anything: what `import_batch` will import, for a page to show
+    which file supplies which field and which words need mapping. InputError for an
+    unknown kind or an unreadable file."""
+    options = options or ImportOptions()
+    for item in files:
+        if item.kind not in KINDS:
+            raise InputError("data.error.batch_kind", kind=item.kind, kinds=", ".join(KINDS))
+    prepared = [_prepare(engine, item, options) for item in files]
+    entities = [p for p in prepared if p.item.kind != PAYMENTS]
+    payments = [p for p in prepared if p.item.kind == PAYMENTS]
+    linked: dict[str, int] = {}
+    updates = _link(engine, entities, payments, linked, options)
+    planned = [
+        PlannedFile(
+            kind=p.item.kind,
+            file_name=p.table.file_name,
+            rows=len(p.frame),
+            mapping={c: f for c, f in p.mapping.items() if not str(c).startswith(LINKED)},
+            links=dict(p.links),
+            unknown=(
+                unknown_words(p.frame, p.item.kind, p.mapping, p.options.value_map)
+                if p.item.kind != PAYMENTS
+                else pd.DataFrame()
+            ),
+        )
+        for p in prepared
+    ]
+    return BatchPlan(planned, prepared, updates, linked)
 
 
 def _prepare(engine: Engine, item: BatchFile, options: ImportOptions) -> _Prepared:
@@ -194,11 +260,13 @@ def _source_of(p: _Prepared, field_name: str) -> str | None:
     return next((c for c, f in p.mapping.items() if f == field_name), None)
 
 
-def _add_linked(p: _Prepared, field_name: str, values: pd.Series) -> None:
-    """Give `p` the column `values` (aligned on its rows) as its `field_name`."""
+def _add_linked(p: _Prepared, field_name: str, values: pd.Series, source: str) -> None:
+    """Give `p` the column `values` (aligned on its rows) as its `field_name`, taken
+    from `source` (a file name, STORE or ONE_PER_ROW)."""
     column = f"{LINKED}{field_name}"
     p.frame[column] = values.to_numpy(dtype=object)
     p.mapping[column] = field_name
+    p.links[field_name] = source
 
 
 def _order_keys(p: _Prepared) -> pd.Series:
@@ -210,7 +278,7 @@ def _link(
     engine: Engine,
     entities: list[_Prepared],
     payments: list[_Prepared],
-    result: BatchResult,
+    linked: dict[str, int],
     options: ImportOptions,
 ) -> list[_Prepared]:
     """Fill what files lack from the files they share keys with, or from the store.
@@ -218,16 +286,18 @@ def _link(
     orders_files = [p for p in entities if p.item.kind == "orders"]
     paid = _payment_sums(payments)
     for p in payments:
-        keys = _order_keys(p)
-        result.linked[p.table.file_name] = int(keys.dropna().nunique())
+        linked[p.table.file_name] = int(_order_keys(p).dropna().nunique())
+    items = [p for p in entities if p.item.kind == "order_lines"]
     for p in orders_files:
         if _source_of(p, "amount") is None:
             sums = paid if paid is not None else _item_sums(entities)
             if sums is None:
                 continue
+            source = payments if paid is not None else items
             amounts = _order_keys(p).map(sums)
-            _add_linked(p, "amount", amounts.map(_money_text))
+            _add_linked(p, "amount", amounts.map(_money_text), _names(source))
     order_facts = _order_facts(engine, orders_files, entities + payments)
+    facts_source = _names(orders_files) if orders_files else STORE
     for p in entities:
         if p.item.kind not in ("order_lines", "tickets", "survey_responses"):
             continue
@@ -238,11 +308,11 @@ def _link(
             p.item.kind, "responded_at"
         )
         if _source_of(p, "customer_id") is None:
-            _add_linked(p, "customer_id", keys.map(order_facts["customer_id"]))
+            _add_linked(p, "customer_id", keys.map(order_facts["customer_id"]), facts_source)
         if _source_of(p, time_field) is None:
-            _add_linked(p, time_field, keys.map(order_facts["ordered_at"]))
+            _add_linked(p, time_field, keys.map(order_facts["ordered_at"]), facts_source)
         if p.item.kind == "order_lines" and _source_of(p, "quantity") is None:
-            _add_linked(p, "quantity", pd.Series("1", index=p.frame.index))
+            _add_linked(p, "quantity", pd.Series("1", index=p.frame.index), ONE_PER_ROW)
     if paid is None or orders_files:
         return []
     stored = _stored_orders(engine, list(paid.index))
@@ -262,7 +332,11 @@ def _link(
     table = dataclasses.replace(source, frame=frame, bad_lines=source.bad_lines.iloc[0:0])
     mapping = {column: column for column in frame.columns}
     item = dataclasses.replace(payments[0].item, kind="orders")
-    return [_Prepared(item, table, frame, mapping, options)]
+    return [_Prepared(item, table, frame, mapping, options, {"amount": _names(payments)})]
+
+
+def _names(files: list[_Prepared]) -> str:
+    return ", ".join(p.table.file_name for p in files)
 
 
 def _money_text(value: float) -> str | None:
@@ -362,13 +436,12 @@ def _stored_orders(engine: Engine, order_ids: list[str]) -> pd.DataFrame:
     return frame.astype("str")
 
 
-def _refuse_unknown_words(entities: list[_Prepared]) -> None:
+def _refuse_unknown_words(plan: BatchPlan) -> None:
     """InputError listing every word no field knows, with its file and count."""
     found = []
-    for p in entities:
-        words = unknown_words(p.frame, p.item.kind, p.mapping, p.options.value_map)
-        for row in words.itertuples(index=False):
-            found.append(f"{p.table.file_name} {row.field}: {row.word} ({row.rows:,})")
+    for planned in plan.files:
+        for row in planned.unknown.itertuples(index=False):
+            found.append(f"{planned.file_name} {row.field}: {row.word} ({row.rows:,})")
     if found:
         raise InputError("data.error.batch_unknown_words", words="; ".join(found))
 
@@ -392,7 +465,10 @@ __all__ = [
     "LOAD_ORDER",
     "PAYMENTS",
     "BatchFile",
+    "BatchPlan",
     "BatchResult",
+    "PlannedFile",
     "import_batch",
     "parse_batch_items",
+    "plan_batch",
 ]
