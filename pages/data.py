@@ -29,6 +29,7 @@ from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
 from crm_core.ingest.words import unknown_words
 from ui.context import current_language, current_user, listed, run_context, show_error, t
+from ui.data_batch import batch_tab
 
 KEY_REMOVE_DEMO = "crm.data.remove_demo"
 KEY_REMOVE_DEMO_SURE = "crm.data.remove_demo.sure"
@@ -375,11 +376,13 @@ if not current_user().may(auth.IMPORT):
     st.stop()
 st.caption(t("data.intro"))
 demo_notice()
-upload, history, duplicates = st.tabs(
-    [t("data.tab.upload"), t("data.tab.history"), t("data.tab.duplicates")]
+upload, linked, history, duplicates = st.tabs(
+    [t("data.tab.upload"), t("data.tab.batch"), t("data.tab.history"), t("data.tab.duplicates")]
 )
 with upload:
     upload_tab()
+with linked:
+    batch_tab(run_context())
 with history:
     history_tab()
 with duplicates:

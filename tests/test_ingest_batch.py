@@ -207,3 +207,40 @@ def test_the_plan_says_which_file_supplies_which_field(store):
         ["orders.csv", "on_hold", 1]
     ]
     assert _count(store, models.orders) == 0  # planning writes nothing
+
+
+def test_the_data_page_imports_linked_files_after_mapping_a_word(sqlite_store, monkeypatch):
+    from crm_core.i18n import translate
+    from tests.support.apptest import open_app
+
+    url = sqlite_store.url.render_as_string(hide_password=False)
+    at = open_app(monkeypatch, url, "analyst", page="pages/data.py")
+    odd = ORDERS.replace("shipped", "on_hold")
+    files = [("orders.csv", odd), ("items.csv", ITEMS), ("payments.csv", PAYMENTS)]
+    at.file_uploader(key="crm.data.batch.files").set_value(
+        [(name, text.encode(), "text/csv") for name, text in files]
+    ).run()
+    assert not at.exception
+    kinds = [at.selectbox(key=f"crm.data.batch.kind.{name}").value for name, _ in files]
+    assert kinds == ["orders", "order_lines", "payments"]
+    sources = {row.field: row.source for row in at.dataframe[0].value.itertuples()}
+    assert sources[translate("data.field.amount", "en")] == translate(
+        "data.batch.from_file", "en", file="payments.csv"
+    )
+    assert at.button(key="crm.data.batch.import").disabled
+    editor = next(e for e in at.data_editor if e.key.endswith("orders.csv.status"))
+    at.session_state[editor.key] = {
+        "edited_rows": {0: {"value": "unpaid"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.button(key="crm.data.batch.import").disabled
+    at.button(key="crm.data.batch.import").click().run()
+    assert not at.exception
+    assert _rows(sqlite_store, models.orders, "order_id", "status")["o3"] == ("unpaid",)
+    assert [s.value.split(":")[0] for s in at.success] == [
+        "orders orders.csv",
+        "order_lines items.csv",
+        "payments payments.csv",
+    ]

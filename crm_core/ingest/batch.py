@@ -35,6 +35,7 @@ from crm_core.ingest.entities import (
     ENTITY_NAMES,
     ORDER_ID_ALIASES,
     A,
+    entity_spec,
     header_key,
 )
 from crm_core.ingest.load import ImportResult, load_in, load_transaction
@@ -218,6 +219,23 @@ def plan_batch(
         for p in prepared
     ]
     return BatchPlan(planned, prepared, updates, linked)
+
+
+def guess_kind(frame: pd.DataFrame) -> str:
+    """The kind of file `frame` most likely is: the one whose fields its headers name
+    most (payments: an order id and a payment amount), the earlier of KINDS on a tie."""
+    scores = {}
+    for kind in ENTITY_NAMES:
+        mapping = suggest_mapping(frame, kind)
+        named = sum(1 for field_name in mapping.values() if field_name)
+        required = entity_spec(kind).required
+        complete = all(name in mapping.values() for name in required if name != "customer_id")
+        scores[kind] = named + (0.5 if complete else 0.0)
+    payment_fields = [_payment_field(column) for column in frame.columns]
+    if {"order_id", "amount"} <= set(payment_fields):
+        paying = any("pay" in header_key(column) or "支付" in column for column in frame.columns)
+        scores[PAYMENTS] = 2 + (1.5 if paying else 0.0)
+    return max(KINDS, key=lambda kind: (scores.get(kind, -1), -KINDS.index(kind)))
 
 
 def _prepare(engine: Engine, item: BatchFile, options: ImportOptions) -> _Prepared:

@@ -1,0 +1,144 @@
+"""The Data page's "Linked files" tab: several exports of one shop uploaded together,
+each file's kind, its mapping and which file supplies what it lacks, the words to map,
+and one import of them all (crm_core.ingest.batch)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.errors import CrmError
+from crm_core.ingest import ImportOptions
+from crm_core.ingest.batch import (
+    KINDS,
+    ONE_PER_ROW,
+    PAYMENTS,
+    STORE,
+    BatchFile,
+    BatchPlan,
+    guess_kind,
+    import_batch,
+    plan_batch,
+)
+from crm_core.ingest.read import read_file
+from ui.context import RunContext, show_error, t
+from ui.data_import import field_label, words_editor
+
+KEY_FILES = "crm.data.batch.files"
+KEY_KIND = "crm.data.batch.kind."
+KEY_WORDS = "crm.data.batch.words."
+KEY_IMPORT = "crm.data.batch.import"
+KEY_RESULT = "crm.data.batch.result"
+
+
+def _kind_label(kind: str) -> str:
+    return t("data.batch.payments") if kind == PAYMENTS else t(f"data.entity.{kind}")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _guessed_kind(name: str, data: bytes) -> str:
+    return guess_kind(read_file(data, file_name=name, limit_rows=200).frame)
+
+
+def _source_label(source: str) -> str:
+    if source == STORE:
+        return t("data.batch.from_store")
+    if source == ONE_PER_ROW:
+        return t("data.batch.one_per_row")
+    return t("data.batch.from_file", file=source)
+
+
+def _file_table(planned) -> pd.DataFrame:
+    """One row per field the file gives: its column, or the file it is linked from."""
+    rows = [
+        {"field": field_label(field), "source": column}
+        for column, field in planned.mapping.items()
+        if field
+    ]
+    rows += [
+        {"field": field_label(field), "source": _source_label(source)}
+        for field, source in planned.links.items()
+    ]
+    return pd.DataFrame(rows, columns=["field", "source"])
+
+
+def batch_tab(ctx: RunContext) -> None:
+    """Upload several linked files, see the plan, map unknown words, import them all."""
+    st.caption(t("data.batch.intro"))
+    uploads = st.file_uploader(
+        t("data.batch.files"),
+        type=["csv", "txt", "tsv", "xlsx", "gz"],
+        accept_multiple_files=True,
+        key=KEY_FILES,
+    )
+    done = st.session_state.pop(KEY_RESULT, None)
+    if done:
+        for line in done:
+            st.success(line, icon=":material/check:")
+    if not uploads:
+        return
+    files = []
+    for upload in uploads:
+        data = upload.getvalue()
+        try:
+            guessed = _guessed_kind(upload.name, data)
+        except CrmError as error:
+            show_error(error)
+            return
+        kind = st.selectbox(
+            t("data.batch.kind", file=upload.name),
+            KINDS,
+            index=KINDS.index(guessed),
+            format_func={kind: _kind_label(kind) for kind in KINDS}.get,
+            key=f"{KEY_KIND}{upload.name}",
+        )
+        files.append(BatchFile(kind, data, file_name=upload.name))
+    value_map = {}
+    for round_ in range(2):  # the words chosen below are part of the plan
+        try:
+            plan = plan_batch(ctx.engine, files, ImportOptions(value_map=value_map))
+        except CrmError as error:
+            show_error(error)
+            return
+        if round_ == 1:
+            break
+        value_map = _plan_view(plan)
+    if st.button(
+        t("data.batch.import", count=len(files)),
+        type="primary",
+        disabled=not plan.unknown_words.empty,
+        key=KEY_IMPORT,
+    ):
+        try:
+            result = import_batch(
+                ctx.engine, files, actor=ctx.actor, options=ImportOptions(value_map=value_map)
+            )
+        except CrmError as error:
+            show_error(error)
+            return
+        st.session_state[KEY_RESULT] = result.summary_lines()
+        st.rerun()
+    if not plan.unknown_words.empty:
+        st.caption(t("data.batch.map_first"))
+
+
+def _plan_view(plan: BatchPlan) -> dict:
+    """Each file's fields and where they come from, and its unknown words to map;
+    returns the words mapped, merged over the files ({field: {word: value}})."""
+    value_map: dict[str, dict[str, str]] = {}
+    for planned in plan.files:
+        st.subheader(f"{planned.file_name} · {_kind_label(planned.kind)}")
+        st.caption(t("data.batch.rows", rows=f"{planned.rows:,}"))
+        st.dataframe(
+            _file_table(planned),
+            hide_index=True,
+            column_config={
+                "field": st.column_config.TextColumn(t("data.batch.field")),
+                "source": st.column_config.TextColumn(t("data.batch.source")),
+            },
+        )
+        if planned.kind != PAYMENTS and len(planned.unknown):
+            chosen = words_editor(planned.unknown, planned.kind, f"{KEY_WORDS}{planned.file_name}")
+            for name, words in chosen.items():
+                value_map.setdefault(name, {}).update(words)
+    return value_map
