@@ -120,7 +120,11 @@ REJECT_WORD = ""
 
 
 def words_editor(
-    unknown: pd.DataFrame | None, entity: str, key: str, saved: ValueMap | None = None
+    unknown: pd.DataFrame | None,
+    entity: str,
+    key: str,
+    saved: ValueMap | None = None,
+    help_key: str = "data.words.help",
 ) -> ValueMap:
     """One editable table per field with words the app does not know (from
     words.unknown_words): each word's row count and what it means, "— reject —" by
@@ -128,7 +132,7 @@ def words_editor(
     if unknown is None or unknown.empty:
         return {}
     st.subheader(t("data.words.title"))
-    st.caption(t("data.words.help"))
+    st.caption(t(help_key))
     fields = {f.name: f for f in word_fields(entity)}
     value_map: ValueMap = {}
     for name, rows in unknown.groupby("field", sort=False):
@@ -150,6 +154,7 @@ def words_editor(
             frame,
             key=f"{key}.{name}",
             hide_index=True,
+            placeholder=labels[REJECT_WORD],  # an unmapped word's empty cell reads "— reject —"
             disabled=["column", "word", "rows"],
             column_config={
                 "column": column.TextColumn(t("data.words.column")),
