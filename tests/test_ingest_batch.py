@@ -244,3 +244,57 @@ def test_the_data_page_imports_linked_files_after_mapping_a_word(sqlite_store, m
         "order_lines items.csv",
         "payments payments.csv",
     ]
+
+
+PEOPLE = (
+    "customer_id,customer_unique_id,customer_city\nc1,p1,sao paulo\nc2,p2,rio\nc3,p1,sao paulo\n"
+)
+PEOPLE_ORDERS = (
+    "order_id,customer_id,order_status,order_purchase_timestamp,payment_value\n"
+    "o1,c1,delivered,2018-01-02 10:00:00,10\n"
+    "o2,c2,delivered,2018-01-03 11:00:00,20\n"
+    "o3,c3,delivered,2018-03-04 12:00:00,30\n"
+)
+
+
+def test_a_column_grouping_customer_ids_is_offered_as_the_person_key():
+    from crm_core.ingest import suggest_mapping
+    from crm_core.ingest.batch import person_key_candidates
+    from tests.test_ingest_words import _frame
+
+    frame = _frame(PEOPLE)
+    candidates = person_key_candidates(frame, suggest_mapping(frame, "customers"))
+    assert candidates.to_dict("records") == [
+        {"column": "customer_unique_id", "ids": 3, "people": 2}
+    ]
+    one_each = _frame(CUSTOMERS)  # p1 p2 p3: no grouping, nothing offered
+    assert person_key_candidates(one_each, suggest_mapping(one_each, "customers")).empty
+
+
+def test_orders_are_attributed_to_the_person(store):
+    batch = _files(("customers", "c.csv", PEOPLE), ("orders", "o.csv", PEOPLE_ORDERS))
+    import_batch(store, batch, actor=ADMIN, person_key="customer_unique_id")
+    orders = _rows(store, models.orders, "order_id", "customer_id")
+    assert orders == {"o1": ("p1",), "o2": ("p2",), "o3": ("p1",)}
+    assert set(_rows(store, models.customers, "customer_id")) == {"p1", "p2"}
+    with pytest.raises(InputError):
+        import_batch(store, batch, actor=ADMIN, person_key="no_such_column")
+
+
+def test_the_data_page_offers_the_person_key_and_uses_it(sqlite_store, monkeypatch):
+    from crm_core.i18n import translate
+    from tests.support.apptest import open_app
+
+    url = sqlite_store.url.render_as_string(hide_password=False)
+    at = open_app(monkeypatch, url, "admin", page="pages/data.py")
+    files = [("c.csv", PEOPLE), ("o.csv", PEOPLE_ORDERS)]
+    at.file_uploader(key="crm.data.batch.files").set_value(
+        [(name, text.encode(), "text/csv") for name, text in files]
+    ).run()
+    found = translate("data.batch.person_found", "en", file="c.csv",
+                      column="customer_unique_id", ids="3", people="2")  # fmt: skip
+    assert found in [w.value for w in at.warning]
+    assert at.checkbox(key="crm.data.batch.person.c.csv").value
+    at.button(key="crm.data.batch.import").click().run()
+    assert not at.exception
+    assert _rows(sqlite_store, models.orders, "order_id", "customer_id")["o3"] == ("p1",)

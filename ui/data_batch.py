@@ -18,6 +18,7 @@ from crm_core.ingest.batch import (
     BatchPlan,
     guess_kind,
     import_batch,
+    person_key_candidates,
     plan_batch,
 )
 from crm_core.ingest.read import read_file
@@ -29,6 +30,7 @@ KEY_KIND = "crm.data.batch.kind."
 KEY_WORDS = "crm.data.batch.words."
 KEY_IMPORT = "crm.data.batch.import"
 KEY_RESULT = "crm.data.batch.result"
+KEY_PERSON = "crm.data.batch.person."
 
 
 def _kind_label(kind: str) -> str:
@@ -93,10 +95,13 @@ def batch_tab(ctx: RunContext) -> None:
             key=f"{KEY_KIND}{upload.name}",
         )
         files.append(BatchFile(kind, data, file_name=upload.name))
+    person_key = _person_key(ctx, files)
     value_map = {}
     for round_ in range(2):  # the words chosen below are part of the plan
         try:
-            plan = plan_batch(ctx.engine, files, ImportOptions(value_map=value_map))
+            plan = plan_batch(
+                ctx.engine, files, ImportOptions(value_map=value_map), person_key=person_key
+            )
         except CrmError as error:
             show_error(error)
             return
@@ -111,7 +116,11 @@ def batch_tab(ctx: RunContext) -> None:
     ):
         try:
             result = import_batch(
-                ctx.engine, files, actor=ctx.actor, options=ImportOptions(value_map=value_map)
+                ctx.engine,
+                files,
+                actor=ctx.actor,
+                options=ImportOptions(value_map=value_map),
+                person_key=person_key,
             )
         except CrmError as error:
             show_error(error)
@@ -120,6 +129,37 @@ def batch_tab(ctx: RunContext) -> None:
         st.rerun()
     if not plan.unknown_words.empty:
         st.caption(t("data.batch.map_first"))
+
+
+def _person_key(ctx: RunContext, files: list[BatchFile]) -> str | None:
+    """When the customers file has a column grouping its ids into people, say so and
+    offer it as the person key (on by default); the chosen column or None."""
+    customers = next((f for f in files if f.kind == "customers"), None)
+    if customers is None:
+        return None
+    plan = plan_batch(ctx.engine, [customers])
+    frame = plan.prepared[0].frame
+    candidates = person_key_candidates(frame, plan.files[0].mapping)
+    if candidates.empty:
+        return None
+    best = candidates.iloc[0]
+    st.subheader(t("data.batch.person_title"))
+    st.warning(
+        t(
+            "data.batch.person_found",
+            file=customers.file_name,
+            column=best["column"],
+            ids=f"{best['ids']:,}",
+            people=f"{best['people']:,}",
+        ),
+        icon=":material/group:",
+    )
+    use = st.checkbox(
+        t("data.batch.person_use", column=best["column"]),
+        value=True,
+        key=f"{KEY_PERSON}{customers.file_name}",
+    )
+    return str(best["column"]) if use else None
 
 
 def _plan_view(plan: BatchPlan) -> dict:

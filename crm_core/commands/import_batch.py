@@ -37,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="map a word the app does not know, e.g. --map status:invoiced=paid (repeatable)",
     )
     parser.add_argument(
+        "--person-key",
+        metavar="COLUMN",
+        help="a column of the customers file that groups its ids into people (such as "
+        "customer_unique_id): orders are attributed to the person",
+    )
+    parser.add_argument(
         "--day-first", action="store_true", help="read 05/03/2024 as 5 March (default 3 May)"
     )
     parser.set_defaults(handler=run)
@@ -53,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine()
     try:
         upgrade_to_head(engine)
-        result = import_batch(engine, items, actor=COMMAND_LINE, options=options)
+        result = import_batch(
+            engine, items, actor=COMMAND_LINE, options=options, person_key=args.person_key
+        )
     finally:
         engine.dispose()
     for line in result.summary_lines():

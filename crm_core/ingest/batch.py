@@ -21,7 +21,7 @@ template of that file's headers). Re-importing the same batch changes nothing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -152,13 +152,14 @@ def import_batch(
     *,
     actor: Actor,
     options: ImportOptions | None = None,
+    person_key: str | None = None,
 ) -> BatchResult:
     """Read, link, validate and load `files` in one transaction (see the module
     docstring). InputError (store unchanged) for an unknown kind, an unreadable file, a
     mapping without a required field that no other file supplies, or words no field
-    knows; PermissionDenied unless `actor` may import."""
+    knows; PermissionDenied unless `actor` may import. `person_key`: see `plan_batch`."""
     require(actor, IMPORT)
-    plan = plan_batch(engine, files, options)
+    plan = plan_batch(engine, files, options, person_key)
     _refuse_unknown_words(plan)
     entities = [p for p in plan.prepared if p.item.kind != PAYMENTS]
     linked_orders = plan.updates
@@ -188,12 +189,18 @@ def import_batch(
 
 
 def plan_batch(
-    engine: Engine, files: Sequence[BatchFile], options: ImportOptions | None = None
+    engine: Engine,
+    files: Sequence[BatchFile],
+    options: ImportOptions | None = None,
+    person_key: str | None = None,
 ) -> BatchPlan:
     """Read `files`, map them (given mapping, saved template or suggestion) and link
     them, without writing anything: what `import_batch` will import, for a page to show
-    which file supplies which field and which words need mapping. InputError for an
-    unknown kind or an unreadable file."""
+    which file supplies which field and which words need mapping. `person_key` names a
+    column of the customers file that groups its ids into people (see
+    `person_key_candidates`): every file's customer ids then become that person's id.
+    InputError for an unknown kind, an unreadable file or a person key the customers
+    file does not have."""
     options = options or ImportOptions()
     for item in files:
         if item.kind not in KINDS:
@@ -201,6 +208,8 @@ def plan_batch(
     prepared = [_prepare(engine, item, options) for item in files]
     entities = [p for p in prepared if p.item.kind != PAYMENTS]
     payments = [p for p in prepared if p.item.kind == PAYMENTS]
+    if person_key:
+        _attribute_to_people(entities, person_key)
     linked: dict[str, int] = {}
     updates = _link(engine, entities, payments, linked, options)
     planned = [
@@ -219,6 +228,69 @@ def plan_batch(
         for p in prepared
     ]
     return BatchPlan(planned, prepared, updates, linked)
+
+
+PERSON_KEY_MIN_FILLED = 0.95
+"""A person key must be filled in on at least this share of a customers file's rows."""
+
+
+def person_key_candidates(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """Columns of a customers file, besides the one mapped to customer_id, that group its
+    ids into fewer people (like Olist's customer_unique_id: one id per order, one
+    unique id per person): an id-like header, filled in on almost every row, one value
+    per customer id, fewer values than ids. Columns: column, ids, people (distinct
+    counts), most ids grouped first."""
+    source = next((c for c, f in mapping.items() if f == "customer_id"), None)
+    empty = pd.DataFrame({"column": pd.Series(dtype="str"), "ids": pd.Series(dtype="int64"),
+                          "people": pd.Series(dtype="int64")})  # fmt: skip
+    if source is None:
+        return empty
+    ids = v.normalise_ids(frame[source])
+    found = []
+    for column in frame.columns:
+        key = header_key(column)
+        id_like = "id" in key or "编号" in key or "号" in key or "unique" in key
+        if column == source or mapping.get(column) or not id_like:
+            continue
+        values = v.normalise_ids(frame[column])
+        if values.notna().mean() < PERSON_KEY_MIN_FILLED:
+            continue
+        pairs = pd.DataFrame({"id": ids, "person": values}).dropna()
+        if pairs.groupby("id")["person"].nunique().max() > 1:
+            continue
+        id_count, people = pairs["id"].nunique(), pairs["person"].nunique()
+        if people < id_count:
+            found.append((str(column), int(id_count), int(people)))
+    if not found:
+        return empty
+    frame_out = pd.DataFrame(found, columns=["column", "ids", "people"])
+    frame_out["grouped"] = frame_out["ids"] - frame_out["people"]
+    ordered = frame_out.sort_values("grouped", ascending=False, kind="stable")
+    return ordered.drop(columns="grouped").reset_index(drop=True)
+
+
+def _attribute_to_people(entities: list[_Prepared], person_key: str) -> None:
+    """Replace every file's customer ids by the person the customers file groups them
+    into (ids the customers file does not name stay as they are)."""
+    customers = [p for p in entities if p.item.kind == "customers"]
+    if not customers or person_key not in customers[0].frame.columns:
+        raise InputError("data.error.person_key", column=person_key)
+    owner = customers[0]
+    source = _source_of(owner, "customer_id")
+    people = pd.DataFrame(
+        {
+            "id": v.normalise_ids(owner.frame[source]),
+            "person": v.normalise_ids(owner.frame[person_key]),
+        }
+    ).dropna()
+    person_of = people.drop_duplicates("id").set_index("id")["person"]
+    for p in entities:
+        column = _source_of(p, "customer_id")
+        if column is None:
+            continue
+        ids = v.normalise_ids(p.frame[column])
+        p.mapping[column] = None
+        _add_linked(p, "customer_id", ids.map(person_of).fillna(ids), person_key)
 
 
 def guess_kind(frame: pd.DataFrame) -> str:
