@@ -29,6 +29,7 @@ from crm_core.ingest.mapping import complete_mapping
 from crm_core.ingest.values import guess_day_first
 from crm_core.ingest.words import unknown_words
 from ui.context import current_language, current_user, listed, run_context, show_error, t
+from ui.data import quality_table
 from ui.data_batch import batch_tab
 
 KEY_REMOVE_DEMO = "crm.data.remove_demo"
@@ -376,8 +377,14 @@ if not current_user().may(auth.IMPORT):
     st.stop()
 st.caption(t("data.intro"))
 demo_notice()
-upload, linked, history, duplicates = st.tabs(
-    [t("data.tab.upload"), t("data.tab.batch"), t("data.tab.history"), t("data.tab.duplicates")]
+upload, linked, history, duplicates, quality = st.tabs(
+    [
+        t("data.tab.upload"),
+        t("data.tab.batch"),
+        t("data.tab.history"),
+        t("data.tab.duplicates"),
+        t("quality.title"),
+    ]
 )
 with upload:
     upload_tab()
@@ -387,3 +394,6 @@ with history:
     history_tab()
 with duplicates:
     duplicates_tab()
+with quality:
+    st.caption(t("quality.intro"))
+    st.table(quality_table(run_context()).set_index(t("quality.check")))

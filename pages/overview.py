@@ -21,6 +21,7 @@ from crm_core.figures.overview import (
     revenue_by_month_figure,
 )
 from ui.context import DataKey, RunContext, run_context, t
+from ui.data import quality_notes
 
 KEY_PERIOD_DAYS = "crm.overview.period_days"
 PERIOD_CHOICES = (30, 90, 365)
@@ -151,6 +152,7 @@ def main() -> None:
     if ctx.latest_order is None:
         st.info(t("overview.empty"), icon=":material/inbox:")
         return
+    quality_notes(ctx)
     as_of = ctx.as_of
     # Option labels are bare numbers (the unit is in the label): a label that changed with
     # the language would leave the radio showing no choice after a language switch.

@@ -16,6 +16,7 @@ from crm_core.asof import WINDOW_DAYS
 from crm_core.customers.rfm import RfmFacts
 from crm_core.customers.segments import Scheme, evaluate_scheme, segment_labels
 from ui.context import KEY_WINDOW, RunContext, run_context, t
+from ui.data import quality_notes
 from ui.rfm import KEY_DRAFT, KEY_EARLIER, load_facts, translator
 from ui.rfm.draft import apply_pending_selection, selected_scheme, start_draft
 from ui.rfm.grid import grid
@@ -58,6 +59,7 @@ def main() -> None:
     if ctx.latest_order is None:
         st.info(t("rfm.empty"), icon=":material/inbox:")
         return
+    quality_notes(ctx)
     apply_pending_selection()
     top = st.columns([2, 3, 2])
     with top[0]:

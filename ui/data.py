@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, func, select
 
+from crm_core.ingest.quality import data_quality, quality_warnings
 from crm_core.store import database_url, make_engine, models
-from ui.context import run_context
+from ui.context import DataKey, RunContext, run_context, t
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,3 +49,48 @@ def order_date_range(url: str, version: int) -> tuple[dt.date, dt.date] | None:
 
 def _as_date(value: dt.datetime | str) -> dt.date:
     return (dt.datetime.fromisoformat(value) if isinstance(value, str) else value).date()
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def _quality(_engine: Engine, key: DataKey, today: dt.date) -> pd.DataFrame:
+    return data_quality(_engine, today)
+
+
+def quality_report(ctx: RunContext) -> pd.DataFrame:
+    """The store's data-quality checks at this run's data version (crm_core.ingest.quality)."""
+    return _quality(ctx.engine, ctx.data_key, dt.date.today())
+
+
+def quality_notes(ctx: RunContext) -> None:
+    """The warnings a page shows above figures the data cannot support."""
+    for sentence in quality_warnings(quality_report(ctx), ctx.language):
+        st.warning(sentence, icon=":material/report:")
+
+
+SHARE_CHECKS = ("one_time_buyers", "customers_without_orders")
+YES_NO_CHECKS = ("ids_look_per_order",)
+
+
+def _quality_value(check: str, value: float) -> str:
+    if check in SHARE_CHECKS:
+        return f"{value:.1%}"
+    if check in YES_NO_CHECKS:
+        return t("quality.yes") if value else t("quality.no")
+    return f"{int(value):,}"
+
+
+def quality_table(ctx: RunContext) -> pd.DataFrame:
+    """The checks laid out for people: check, value (a share as %, yes or no, or a
+    count), records concerned and level, in the run's language."""
+    report = quality_report(ctx)
+    return pd.DataFrame(
+        {
+            t("quality.check"): [t(f"quality.check.{c}") for c in report["check"]],
+            t("quality.value"): [
+                _quality_value(check, value)
+                for check, value in zip(report["check"], report["value"], strict=True)
+            ],
+            t("quality.count"): [f"{int(n):,}" for n in report["count"]],
+            t("quality.result"): [t(f"quality.level.{level}") for level in report["level"]],
+        }
+    )

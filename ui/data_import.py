@@ -25,6 +25,7 @@ from crm_core.ingest.history import (
     rejects_csv,
     rejects_table,
 )
+from crm_core.ingest.quality import id_like_columns
 from crm_core.ingest.words import ValueMap, field_values, word_fields
 from crm_core.store import background_builds_running
 from ui.context import DataKey, current_language, current_user, listed, run_context, t
@@ -207,6 +208,9 @@ def show_result(result: ImportResult) -> None:
         )
     if result.ignored_columns:
         st.caption(t("data.import.ignored", columns=listed(result.ignored_columns)))
+        id_like = id_like_columns(result.ignored_columns)
+        if id_like:
+            st.info(t("quality.ignored_ids", columns=listed(id_like)), icon=":material/key:")
     show_rejects(result.rejects, result.mapping, f"{result.file_name}.rejects.csv", "result")
 
 
