@@ -310,7 +310,13 @@ def test_a_chained_group_names_each_shared_value_once_and_defaults_to_the_smalle
 def test_the_page_speaks_chinese(page_store):
     at = _open(language="zh-CN")
     assert at.title[0].value == "数据"
-    assert [tab.label for tab in at.tabs] == ["上传", "关联文件", "导入历史", "重复客户", "数据质量"]
+    assert [tab.label for tab in at.tabs] == [
+        "上传",
+        "关联文件",
+        "导入历史",
+        "重复客户",
+        "数据质量",
+    ]
 
 
 def test_chinese_lists_are_joined_with_the_enumeration_comma(page_store):
