@@ -178,7 +178,12 @@ def _plan_view(plan: BatchPlan) -> dict:
             },
         )
         if planned.kind != PAYMENTS and len(planned.unknown):
-            chosen = words_editor(planned.unknown, planned.kind, f"{KEY_WORDS}{planned.file_name}")
+            chosen = words_editor(
+                planned.unknown,
+                planned.kind,
+                f"{KEY_WORDS}{planned.file_name}",
+                help_key="data.batch.words_help",
+            )
             for name, words in chosen.items():
                 value_map.setdefault(name, {}).update(words)
     return value_map
