@@ -84,7 +84,7 @@ def _choose_orders(page) -> None:
 
 def _upload_and_import(page, path) -> None:
     """Give the file to the uploader, wait for its mapping, press Import."""
-    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(path))
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(str(path))
     page.get_by_text(translate("data.mapping.title", "en"), exact=True).wait_for()
     page.get_by_text("gb18030", exact=False).first.wait_for()
     page.get_by_role("button", name=translate("data.import.button", "en"), exact=True).click()
@@ -162,7 +162,7 @@ def test_upload_a_gbk_export_import_it_download_the_rejects_and_upload_it_again(
     # another file that cannot be read: its message alone, not the last import's result
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(empty))
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(str(empty))
     page.get_by_text(translate("data.error.empty_file", "en", file=empty.name)).wait_for()
     download_button = page.get_by_role("button", name=translate("data.rejects.download", "en"))
     expect(page.get_by_text(again)).to_have_count(0)  # stale elements go when the run ends
@@ -171,6 +171,6 @@ def test_upload_a_gbk_export_import_it_download_the_rejects_and_upload_it_again(
     # an old Excel file reaches the app, which says what to do with it
     old_excel = tmp_path / "订单.xls"
     old_excel.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
-    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(old_excel))
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(str(old_excel))
     told = translate("data.error.xls_not_supported", "en", file=old_excel.name)
     page.get_by_text(told).wait_for()

@@ -79,3 +79,15 @@ def test_the_overview_warns_and_the_data_page_lists_the_checks(sqlite_store, mon
     checks = dict(zip(table.index, table.iloc[:, 0], strict=True))
     assert checks[translate("quality.check.one_time_buyers", "en")] == "100.0%"
     assert checks[translate("quality.check.ids_look_per_order", "en")] == "yes"
+
+
+def test_an_import_shows_what_the_data_cannot_support(sqlite_store, monkeypatch):
+    url = sqlite_store.url.render_as_string(hide_password=False)
+    at = open_app(monkeypatch, url, "analyst", page="pages/data.py")
+    rows = [(f"o{i}", f"c{i}", "2025-01-01 10:00", 10.0) for i in range(120)]
+    at.selectbox(key="crm.data.entity").select("orders").run()
+    at.file_uploader(key="crm.data.file").set_value(("o.csv", _orders(rows), "text/csv")).run()
+    at.button(key="crm.data.import").click().run()
+    assert not at.exception, exception_text(at)
+    expected = translate("quality.warning.ids_look_per_order", "en", share="100.0%", count="120")
+    assert expected in [w.value for w in at.warning]

@@ -23,6 +23,7 @@ from crm_core.ingest.batch import (
 )
 from crm_core.ingest.read import read_file
 from ui.context import RunContext, show_error, t
+from ui.data import quality_notes
 from ui.data_import import field_label, words_editor
 
 KEY_FILES = "crm.data.batch.files"
@@ -77,6 +78,7 @@ def batch_tab(ctx: RunContext) -> None:
     if done:
         for line in done:
             st.success(line, icon=":material/check:")
+        quality_notes(ctx)
     if not uploads:
         return
     files = []

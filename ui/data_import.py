@@ -29,6 +29,7 @@ from crm_core.ingest.quality import id_like_columns
 from crm_core.ingest.words import ValueMap, field_values, word_fields
 from crm_core.store import background_builds_running
 from ui.context import DataKey, current_language, current_user, listed, run_context, t
+from ui.data import quality_notes
 
 KEY_ENTITY = "crm.data.entity"
 KEY_FILE = "crm.data.file"
@@ -211,6 +212,7 @@ def show_result(result: ImportResult) -> None:
         id_like = id_like_columns(result.ignored_columns)
         if id_like:
             st.info(t("quality.ignored_ids", columns=listed(id_like)), icon=":material/key:")
+    quality_notes(run_context())
     show_rejects(result.rejects, result.mapping, f"{result.file_name}.rejects.csv", "result")
 
 
