@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from crm_core.auth import COMMAND_LINE
+from crm_core.commands.options import add_reading_options
 from crm_core.errors import InputError
 from crm_core.ingest.batch import BatchFile, import_batch, parse_batch_items
 from crm_core.ingest.validate import ImportOptions
@@ -30,21 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("files", nargs="+", metavar="KIND=FILE", help="a file and what it holds")
     parser.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="FIELD:WORD=VALUE",
-        help="map a word the app does not know, e.g. --map status:invoiced=paid (repeatable)",
-    )
-    parser.add_argument(
         "--person-key",
         metavar="COLUMN",
         help="a column of the customers file that groups its ids into people (such as "
         "customer_unique_id): orders are attributed to the person",
     )
-    parser.add_argument(
-        "--day-first", action="store_true", help="read 05/03/2024 as 5 March (default 3 May)"
-    )
+    add_reading_options(parser)
     parser.set_defaults(handler=run)
 
 

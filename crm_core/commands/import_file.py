@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from crm_core.auth import COMMAND_LINE, Actor
+from crm_core.commands.options import add_reading_options
 from crm_core.errors import InputError
 from crm_core.i18n import translate
 from crm_core.ingest import ENTITY_NAMES, ImportOptions, import_file, load_mapping_file
@@ -62,17 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "headers, else the suggested mapping",
     )
     parser.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
-    parser.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="FIELD:WORD=VALUE",
-        help="map a word the app does not know, e.g. --map status:invoiced=paid (repeatable)",
-    )
     parser.add_argument("--rejects", type=Path, help="write the rejected rows to this CSV")
-    parser.add_argument(
-        "--day-first", action="store_true", help="read 05/03/2024 as 5 March (default 3 May)"
-    )
+    add_reading_options(parser)
     parser.add_argument(
         "--as-of",
         type=dt.date.fromisoformat,
