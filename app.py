@@ -5,10 +5,11 @@ sidebar (language, as-of date, refresh, user) and the menu by section."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import streamlit as st
 
-from crm_core import auth
+from crm_core import asof, auth
 from crm_core.bootstrap import (
     StartupReport,
     admin_password_banner,
@@ -40,6 +41,7 @@ from ui.data import get_engine, order_date_range
 from ui.navigation import DATA_PAGE, SECTIONS, sections_for
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
+logger = logging.getLogger("crm.app")
 
 
 @st.cache_resource(show_spinner=False)
@@ -75,7 +77,8 @@ def _from_url_once() -> None:
         st.session_state[KEY_LANGUAGE] = url_value(PARAM_LANGUAGE)
     if KEY_AS_OF not in st.session_state and url_value(PARAM_AS_OF):
         try:
-            st.session_state[KEY_AS_OF] = dt.date.fromisoformat(url_value(PARAM_AS_OF))
+            chosen = dt.date.fromisoformat(url_value(PARAM_AS_OF))
+            st.session_state[KEY_AS_OF] = asof.clamp(chosen)
             st.session_state[KEY_AS_OF_CHOSEN] = True
         except ValueError:
             set_url_value(PARAM_AS_OF, None)
@@ -102,8 +105,14 @@ def _as_of_selector(dates: tuple[dt.date, dt.date] | None) -> dt.date:
     first, latest = dates if dates else (None, None)
     if KEY_AS_OF not in st.session_state or not st.session_state.get(KEY_AS_OF_CHOSEN):
         st.session_state[KEY_AS_OF] = latest or dt.date.today()
+    st.session_state[KEY_AS_OF] = asof.clamp(st.session_state[KEY_AS_OF])
     as_of = st.sidebar.date_input(
-        t("app.as_of"), key=KEY_AS_OF, help=t("app.as_of_help"), on_change=_as_of_chosen
+        t("app.as_of"),
+        key=KEY_AS_OF,
+        min_value=asof.SUPPORTED_FIRST,
+        max_value=asof.SUPPORTED_LAST,
+        help=t("app.as_of_help"),
+        on_change=_as_of_chosen,
     )
     if latest is not None:
         st.sidebar.caption(t("app.latest_order", date=latest.isoformat()))
@@ -177,7 +186,7 @@ def main() -> None:
         return
     engine = get_engine()
     version = data_version(engine)
-    dates = order_date_range(str(engine.url), version)
+    dates = order_date_range(str(engine.url), version, dt.date.today())
     latest = dates[1] if dates else None
     st.sidebar.markdown(f"**{t('app.title')}**")
     as_of = _as_of_selector(dates)
@@ -192,7 +201,12 @@ def main() -> None:
     )
     set_run_context(context)
     _sidebar(context)
-    st.navigation(_menu(user.role, empty_store=latest is None)).run()
+    page = st.navigation(_menu(user.role, empty_store=latest is None))
+    try:
+        page.run()
+    except Exception:  # a user never sees a traceback: a message, the details in the log
+        logger.exception("page %s failed", page.url_path or "default")
+        st.error(t("app.error.unexpected"), icon=":material/error:")
 
 
 main()

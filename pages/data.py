@@ -26,6 +26,7 @@ from crm_core.ingest import (
 )
 from crm_core.ingest.history import batch_mapping, import_rejects
 from crm_core.ingest.mapping import complete_mapping
+from crm_core.ingest.validate import plausible_until
 from crm_core.ingest.values import guess_day_first
 from crm_core.ingest.words import unknown_words
 from ui.context import current_language, current_user, listed, run_context, show_error, t
@@ -239,7 +240,10 @@ def _upload_form(engine, entity: str, upload) -> str | None:
     shown_as = f"{file_id}.{entity}.{sheet}"
     if st.button(t("data.import.button"), type="primary", disabled=not usable, key=di.KEY_IMPORT):
         options = ImportOptions(
-            day_first=day_first, as_of=today if reject_future else None, value_map=value_map
+            day_first=day_first,
+            as_of=today if reject_future else None,
+            value_map=value_map,
+            latest_date=plausible_until(today),
         )
         _run_import(engine, upload, data, shown_as, entity, mapping, options, sheet)
     return shown_as

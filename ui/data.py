@@ -36,12 +36,25 @@ def data_key() -> tuple[str, int]:
     return run_context().data_key
 
 
+PLAUSIBLE_DAYS_AHEAD = 366
+"""Orders dated further than this after today are not taken as the newest order (the
+Data page's quality checks list them)."""
+
+
 @st.cache_data(show_spinner=False, ttl=3600)
-def order_date_range(url: str, version: int) -> tuple[dt.date, dt.date] | None:
-    """(first, newest) order date in the store at `version`, or None without orders."""
+def order_date_range(url: str, version: int, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """(first, newest) plausible order date in the store at `version` (orders from 1990
+    to a year after `today`), or None without such orders."""
     ordered_at = models.orders.c.ordered_at
+    plausible = (
+        ordered_at >= dt.datetime(1990, 1, 1),
+        ordered_at
+        < dt.datetime.combine(today + dt.timedelta(days=PLAUSIBLE_DAYS_AHEAD), dt.time()),
+    )
     with get_engine().connect() as conn:
-        first, latest = conn.execute(select(func.min(ordered_at), func.max(ordered_at))).one()
+        first, latest = conn.execute(
+            select(func.min(ordered_at), func.max(ordered_at)).where(*plausible)
+        ).one()
     if latest is None:
         return None
     return _as_date(first), _as_date(latest)

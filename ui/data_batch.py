@@ -4,6 +4,8 @@ and one import of them all (crm_core.ingest.batch)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +24,7 @@ from crm_core.ingest.batch import (
     plan_batch,
 )
 from crm_core.ingest.read import read_file
+from crm_core.ingest.validate import plausible_until
 from ui.context import RunContext, show_error, t
 from ui.data import quality_notes
 from ui.data_import import field_label, words_editor
@@ -32,6 +35,10 @@ KEY_WORDS = "crm.data.batch.words."
 KEY_IMPORT = "crm.data.batch.import"
 KEY_RESULT = "crm.data.batch.result"
 KEY_PERSON = "crm.data.batch.person."
+
+
+def _options(value_map: dict) -> ImportOptions:
+    return ImportOptions(value_map=value_map, latest_date=plausible_until(dt.date.today()))
 
 
 def _kind_label(kind: str) -> str:
@@ -101,9 +108,7 @@ def batch_tab(ctx: RunContext) -> None:
     value_map = {}
     for round_ in range(2):  # the words chosen below are part of the plan
         try:
-            plan = plan_batch(
-                ctx.engine, files, ImportOptions(value_map=value_map), person_key=person_key
-            )
+            plan = plan_batch(ctx.engine, files, _options(value_map), person_key=person_key)
         except CrmError as error:
             show_error(error)
             return
@@ -121,7 +126,7 @@ def batch_tab(ctx: RunContext) -> None:
                 ctx.engine,
                 files,
                 actor=ctx.actor,
-                options=ImportOptions(value_map=value_map),
+                options=_options(value_map),
                 person_key=person_key,
             )
         except CrmError as error:

@@ -11,13 +11,14 @@ counts, unless mapped with --map FIELD:WORD=VALUE or by a saved mapping template
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
 
 from crm_core.auth import COMMAND_LINE
 from crm_core.commands.options import add_reading_options
 from crm_core.errors import InputError
 from crm_core.ingest.batch import BatchFile, import_batch, parse_batch_items
-from crm_core.ingest.validate import ImportOptions
+from crm_core.ingest.validate import ImportOptions, plausible_until
 from crm_core.ingest.words import parse_value_map
 from crm_core.store import make_engine, upgrade_to_head
 
@@ -47,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
         if not file.is_file():
             raise InputError("data.error.file_not_found", file=str(file))
         items.append(BatchFile(kind, file, file_name=file.name))
-    options = ImportOptions(day_first=args.day_first, value_map=parse_value_map(args.map))
+    options = ImportOptions(
+        day_first=args.day_first,
+        value_map=parse_value_map(args.map),
+        latest_date=plausible_until(dt.date.today()),
+    )
     engine = make_engine()
     try:
         upgrade_to_head(engine)

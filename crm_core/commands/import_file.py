@@ -22,6 +22,7 @@ from crm_core.errors import InputError
 from crm_core.i18n import translate
 from crm_core.ingest import ENTITY_NAMES, ImportOptions, import_file, load_mapping_file
 from crm_core.ingest.history import rejects_csv
+from crm_core.ingest.validate import plausible_until
 from crm_core.ingest.values import DEFAULT_SHOP_TIMEZONE, is_known_timezone
 from crm_core.ingest.words import parse_value_map
 from crm_core.store import make_engine, upgrade_to_head
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         timezone=args.timezone,
         value_map=parse_value_map(args.map),
+        latest_date=plausible_until(dt.date.today()),
     )
     engine = make_engine()
     try:

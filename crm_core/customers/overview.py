@@ -120,6 +120,7 @@ def periods(as_of: dt.date, period_days: int = 30) -> tuple[Period, Period]:
     if not isinstance(period_days, int) or not 1 <= period_days <= MAX_PERIOD_DAYS:
         raise InputError("overview.error.period_days", value=period_days, max=MAX_PERIOD_DAYS)
     length = dt.timedelta(days=period_days)
+    as_of = asof.clamp(as_of)
     current = Period(as_of - length + dt.timedelta(days=1), as_of)
     previous = Period(current.first_day - length, current.first_day - dt.timedelta(days=1))
     return current, previous

@@ -69,6 +69,7 @@ REASONS: tuple[str, ...] = (
     "out_of_range",
     "too_long",
     "future_date",
+    "date_out_of_range",
     "duplicate_id",
     "duplicate_row",
     "bad_line",
@@ -78,6 +79,16 @@ REASONS: tuple[str, ...] = (
     "unknown_campaign",
     "merged_customer",
 )
+
+EARLIEST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
+PLAUSIBLE_DAYS_AHEAD = 366
+"""How far after today a timestamp may lie: a year (orders a shop dates ahead)."""
+
+
+def plausible_until(today: dt.date) -> dt.date:
+    """The first day a timestamp is implausible on: a year after `today`."""
+    return today + dt.timedelta(days=PLAUSIBLE_DAYS_AHEAD)
+
 
 MONEY_LIMIT = 1e12  # NUMERIC(14,2) holds less than 10^12
 QUANTITY_LIMIT = 1e11  # NUMERIC(14,3)
@@ -96,6 +107,9 @@ class ImportOptions:
     numbers starting with it are refunds (order lines). campaign_channel: the channel of
     campaigns built from a customers file. value_map: words the user mapped for fields
     of kind 'words' ({field: {word: value}}, see words.py), on top of their tables.
+    earliest_date / latest_date: timestamps before the first or on/after the second are
+    implausible and rejected (date_out_of_range); callers pass `plausible_until(today)`
+    as latest_date (None: no upper bound).
     """
 
     day_first: bool = False
@@ -105,6 +119,8 @@ class ImportOptions:
     cancellation_prefix: str = "C"
     campaign_channel: str = "email"
     value_map: dict[str, dict[str, str]] = field(default_factory=dict)
+    earliest_date: dt.date = EARLIEST_PLAUSIBLE_DATE
+    latest_date: dt.date | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -115,6 +131,8 @@ class ImportOptions:
             "cancellation_prefix": self.cancellation_prefix,
             "campaign_channel": self.campaign_channel,
             "value_map": {name: dict(words) for name, words in self.value_map.items()},
+            "earliest_date": self.earliest_date.isoformat(),
+            "latest_date": self.latest_date.isoformat() if self.latest_date else None,
         }
 
 
@@ -397,6 +415,8 @@ def _parse_field(
         problems.append((missing, "missing_value", False))
     if kind in ("id", "phone", "email") and spec_field.length:
         problems.append((_longer_than(values, spec_field.length), "too_long", True))
+    if kind == "datetime":
+        problems.append((_implausible(values, options), "date_out_of_range", True))
     if kind == "money":
         problems.append((values.abs() >= MONEY_LIMIT, "out_of_range", True))
     if kind == "number":
@@ -407,6 +427,14 @@ def _parse_field(
         problems.append((v.integer_out_of_range(values, low, high), "out_of_range", True))
         values = values.round(0).astype("Int64")
     return values, problems
+
+
+def _implausible(values: pd.Series, options: ImportOptions) -> np.ndarray:
+    """Timestamps before options.earliest_date or on/after options.latest_date."""
+    early = (values < pd.Timestamp(options.earliest_date)).to_numpy(dtype=bool)
+    if options.latest_date is None:
+        return early
+    return early | (values >= pd.Timestamp(options.latest_date)).to_numpy(dtype=bool)
 
 
 def _longer_than(text: pd.Series, length: int) -> np.ndarray:
