@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,11 +49,18 @@ from sqlalchemy import Connection, Engine, Float, case, cast, func, literal, or_
 from crm_core import asof
 from crm_core.auth import EDIT_TAGS, Actor, require
 from crm_core.customers.features import FEATURE_COLUMNS
-from crm_core.customers.segments import condition_text, evaluate_rule, validate_condition
+from crm_core.customers.segments import (
+    condition_text,
+    evaluate_rule,
+    parse_rule_text,
+    validate_condition,
+)
 from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
 from crm_core.store import models
 from crm_core.store.settings import read_setting, write_setting
+
+logger = logging.getLogger(__name__)
 
 TAGS_SETTING = "tags"
 TICKET_WINDOW_DAYS = 365
@@ -404,8 +412,24 @@ def load_tags(engine: Engine) -> list[Tag]:
         else Tag(name, copy.deepcopy(rule))
         for name, rule in BUILTIN_TAGS.items()
     ]
-    tags += [Tag(entry["name"], entry["condition"], "custom") for entry in stored["custom"]]
+    tags += [
+        Tag(entry["name"], entry["condition"], "custom")
+        for entry in stored["custom"]
+        if _within_limits(entry["name"], entry["condition"])
+    ]
     return tags
+
+
+def _within_limits(name: str, condition: Any) -> bool:
+    """Whether a stored rule still passes the checks a saved one must (size, depth,
+    conditions): one saved before the limits existed is left out, with a log line,
+    rather than slowing every page that evaluates the tags."""
+    try:
+        validate_condition(condition, TAG_FIELDS, where=name)
+    except InputError:
+        logger.warning("stored tag %r breaks the rule limits and is ignored", name)
+        return False
+    return True
 
 
 def check_tag_name(name: Any) -> str:
@@ -474,12 +498,7 @@ def condition_json(condition: Mapping) -> str:
 def parse_condition(text: str) -> Any:
     """A tag rule typed as JSON text; InputError (tags.error.json, with the line and
     column of the mistake) when it is not JSON. `save_tag` checks the rule itself."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            "tags.error.json", detail=error.msg, line=error.lineno, column=error.colno
-        ) from None
+    return parse_rule_text(text, "tags.error.json")
 
 
 # --------------------------------------------------------------------------------------

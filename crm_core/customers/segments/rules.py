@@ -33,6 +33,10 @@ NULL_OPS: tuple[str, ...] = ("is_null", "not_null")
 OPERATORS: tuple[str, ...] = (*COMPARISON_OPS, "between", *LIST_OPS, *NULL_OPS)
 MAX_DEPTH = 8
 MAX_LIST_ITEMS = 1000
+MAX_CONDITIONS = 200
+"""Field comparisons in one rule; a real segment or tag needs a handful."""
+MAX_RULE_TEXT = 50_000
+"""Characters of a rule or a scheme typed as JSON."""
 
 _COMPARE = {
     "==": np.equal,
@@ -59,6 +63,39 @@ def validate_condition(
     `condition` is a well-formed condition; with `fields`, every field must be one."""
     known = None if fields is None else set(fields)
     _validate(condition, known, where or "$", depth)
+    count = count_conditions(condition)
+    if count > MAX_CONDITIONS:
+        raise InputError(
+            "rfm.rule.error.too_many", where=where or "$", count=count, limit=MAX_CONDITIONS
+        )
+
+
+def count_conditions(condition: Any) -> int:
+    """The field comparisons (leaves) in a well-formed condition."""
+    if not isinstance(condition, Mapping):
+        return 0
+    if "not" in condition:
+        return count_conditions(condition["not"])
+    for key in ("all", "any"):
+        if key in condition:
+            return sum(count_conditions(child) for child in condition[key])
+    return 1
+
+
+def parse_rule_text(text: str, error_key: str) -> Any:
+    """JSON typed by a user (a rule or a scheme): InputError for text over MAX_RULE_TEXT
+    characters, nesting deeper than the parser goes, or JSON mistakes (`error_key`,
+    with the line and column)."""
+    if len(text) > MAX_RULE_TEXT:
+        raise InputError("rfm.rule.error.too_long", size=len(text), limit=MAX_RULE_TEXT)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            error_key, detail=error.msg, line=error.lineno, column=error.colno
+        ) from None
+    except RecursionError:
+        raise InputError("rfm.rule.error.depth", where="$", limit=MAX_DEPTH) from None
 
 
 def _validate(condition: Any, known: set[str] | None, where: str, depth: int) -> None:

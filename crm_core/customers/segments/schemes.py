@@ -18,6 +18,7 @@ from crm_core.customers.rfm import RfmFacts, Scoring
 from crm_core.customers.segments.rules import (
     COMPARISON_OPS,
     condition_fields,
+    parse_rule_text,
     validate_condition,
 )
 from crm_core.customers.segments.rules import _is_number as _is_number
@@ -105,13 +106,7 @@ class Scheme:
     @classmethod
     def from_json(cls, text: str) -> Scheme:
         """Parse a scheme typed in the rule editor; InputError says what and where."""
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                "rfm.scheme.error.json", detail=error.msg, line=error.lineno, column=error.colno
-            ) from None
-        return cls.from_dict(payload)
+        return cls.from_dict(parse_rule_text(text, "rfm.scheme.error.json"))
 
     def with_rules(self, rules: Sequence[Rule]) -> Scheme:
         return replace(self, rules=tuple(rules), version=None)
