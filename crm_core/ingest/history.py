@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from crm_core.auth import SEE_PERSONAL_DATA, Actor
 from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
@@ -38,11 +38,16 @@ def import_history(engine: Engine, limit: int = 200) -> pd.DataFrame:
 
 def import_rejects(engine: Engine, batch_id: int, limit: int | None = None) -> pd.DataFrame:
     """The rejected rows of one import in file order: row_number, column_name, reason,
-    detail (the offending value), raw (the row as read, a dict)."""
+    detail (the offending value), raw (the row as read, a dict). A re-upload that changed
+    nothing shows the rejects of the import it repeated (stored once)."""
     table = models.import_rejects
+    batches = models.import_batches
+    holder = select(func.coalesce(batches.c.rejects_of, batches.c.id)).where(
+        batches.c.id == batch_id
+    )
     stmt = (
         select(*(table.c[c] for c in REJECT_COLUMNS))
-        .where(table.c.batch_id == batch_id)
+        .where(table.c.batch_id == holder.scalar_subquery())
         .order_by(table.c.row_number, table.c.id)
     )
     if limit is not None:

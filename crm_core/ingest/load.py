@@ -330,8 +330,18 @@ def load_in(
             entity_spec("campaign_touches").key, batch_id,
             kept=validated.filled.get("campaign_touches", {}),
         )  # fmt: skip
-    _write_rejects(conn, batch_id, rejects)
-    bump_data_version(conn)
+    written = [main, *counts.values()]
+    changed = customers_created + sum(c.inserted + c.updated + c.removed for c in written)
+    repeated = None if changed else _repeated_batch(conn, batch_id, table_read, validated)
+    if repeated is not None and repeated[1] == len(rejects):
+        conn.execute(
+            update(models.import_batches)
+            .where(models.import_batches.c.id == batch_id)
+            .values(rejects_of=repeated[0])
+        )
+    else:
+        _write_rejects(conn, batch_id, rejects)
+    bump_data_version(conn)  # the import history changed, whatever else did
     result = ImportResult(
         batch_id=batch_id,
         entity=spec.name,
@@ -381,6 +391,29 @@ def _start_batch(
         )
     )
     return int(result.inserted_primary_key[0])
+
+
+def _repeated_batch(
+    conn: Connection, batch_id: int, table_read: TableRead | None, validated: Validated
+) -> tuple[int, int] | None:
+    """(the batch holding its rejects, its reject count) of the newest earlier import of
+    the same file, entity and mapping; None when there is none."""
+    if table_read is None or not table_read.sha256:
+        return None
+    b = models.import_batches
+    row = conn.execute(
+        select(b.c.id, b.c.rejects_of, b.c.rejected, b.c.mapping)
+        .where(
+            b.c.file_sha256 == table_read.sha256,
+            b.c.entity == validated.entity,
+            b.c.id != batch_id,
+        )
+        .order_by(b.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or (row.mapping or {}) != dict(validated.mapping):
+        return None
+    return int(row.rejects_of or row.id), int(row.rejected or 0)
 
 
 def _finish_batch(conn: Connection, result: ImportResult) -> None:

@@ -135,11 +135,31 @@ def read_file(
         scan.stop()
         text_scan.stop()
     result.size_bytes = size
+    result.frame = without_nul(result.frame)
     if result.frame.empty and result.bad_lines.empty:
         raise InputError("data.error.no_rows", file=name)
     if progress:
         progress(1.0)
     return result
+
+
+NUL = "\x00"
+
+
+def without_nul(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with NUL characters removed from its headers and cells: no database text
+    holds one (PostgreSQL refuses it, SQLite cuts text at it), so both stores get the
+    same value. Only the columns that hold one are rewritten."""
+    renamed = {c: str(c).replace(NUL, "") for c in frame.columns if NUL in str(c)}
+    if renamed:
+        frame = frame.rename(columns=renamed)
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            holds = values.str.contains(NUL, regex=False)
+            if holds.fillna(False).any():
+                frame[column] = values.str.replace(NUL, "", regex=False)
+    return frame
 
 
 def sheet_names(source: Source, file_name: str | None = None) -> list[str]:

@@ -308,6 +308,8 @@ class ImportBatch(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     customers_created: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mapping: Mapped[dict | None] = mapped_column(JSON)
+    # a re-upload that changed nothing: the batch whose stored rejects are this one's
+    rejects_of: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
