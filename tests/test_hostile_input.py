@@ -51,3 +51,33 @@ def test_a_reupload_that_changes_nothing_stores_its_rejects_once(store):
     third = import_file(store, changed, "orders", file_name="o.csv", actor=ADMIN)
     assert third.updated == 1
     assert _count(store, models.import_rejects) == 4  # another file: its own rejects
+
+
+CONTACTS_IN_REJECTS = (
+    "order_id,customer_id,ordered_at,amount,receiver,remark\n"
+    "o1,c1,2024-01-01,10,王芳,ok\n"
+    "o2,c2,not a date,10,13812345678,call 13987654321 or li.na@example.com\n"
+    "o3,13700001111,2024-01-03,ten,李强,-\n"
+).encode()
+
+
+def test_contacts_in_any_cell_of_rejected_rows_are_masked_for_analysts(store):
+    import io
+
+    import pandas as pd
+
+    from crm_core.auth import Actor
+    from crm_core.ingest.history import columns_hidden_from, rejects_csv, rejects_table
+
+    result = import_file(store, CONTACTS_IN_REJECTS, "orders", actor=ADMIN)
+    for actor, masked in ((Actor("a", "analyst"), True), (Actor("b", "admin"), False)):
+        hide = columns_hidden_from(actor, result.mapping, result.rejects)
+        table = rejects_table(result.rejects, "en", hide)
+        text = rejects_csv(result.rejects, language="en", hide=hide).decode("utf-8-sig")
+        shown = " ".join(table.astype(str).to_numpy().ravel()) + text
+        for contact in ("13812345678", "13987654321", "li.na@example.com", "13700001111"):
+            assert (contact in shown) is not masked, (actor.role, contact)
+        if masked:
+            frame = pd.read_csv(io.StringIO(text), dtype="str")
+            assert frame.loc[0, "remark"].startswith("call 139****4321 or ")
+            assert frame.loc[0, "receiver"] == "138****5678"

@@ -18,7 +18,7 @@ from crm_core.demo import generate_shop, load_shop
 from crm_core.errors import PermissionDenied
 from crm_core.ingest import import_file, merge_customers
 from crm_core.ingest.duplicates import duplicates_shown_to
-from crm_core.ingest.history import columns_hidden_from
+from crm_core.ingest.history import EVERY_CELL, columns_hidden_from
 from crm_core.ingest.mapping import save_template
 from crm_core.outreach.audiences import (
     Audience,
@@ -136,7 +136,7 @@ def test_reveals_mask_contacts_unless_the_actor_may_see_them(shop):
 
     rejects = pd.DataFrame({"column_name": ["手机"], "raw": [{"手机": "13812345678"}]})
     assert columns_hidden_from(admin, {}, rejects) == []
-    assert columns_hidden_from(analyst, {}, rejects) == ["手机"]
+    assert columns_hidden_from(analyst, {}, rejects) == ["手机", EVERY_CELL]
 
     found = pd.DataFrame(
         {"customer_id": ["C1"], "phone": ["13812345678"], "match_value": ["13812345678"]}

@@ -109,10 +109,16 @@ def columns_hidden_from(
     actor: Actor | None, mapping: dict[str, str], rejects: pd.DataFrame
 ) -> list[str]:
     """The rejected rows' columns to mask for `actor`: none for a role that may see
-    personal data, else `personal_columns` of the file."""
+    personal data, else `personal_columns` of the file and EVERY_CELL (every other cell
+    has its phone- and e-mail-shaped text masked: a phone under "receiver", inside a
+    remark, or used as the customer id)."""
     if actor is not None and actor.may(SEE_PERSONAL_DATA):
         return []
-    return personal_columns(mapping, rejected_columns(rejects))
+    return [*personal_columns(mapping, rejected_columns(rejects)), EVERY_CELL]
+
+
+EVERY_CELL = "\x00every-cell"
+"""In `hide`: mask contact-shaped text in every cell, not only the named columns."""
 
 
 def rejected_columns(rejects: pd.DataFrame) -> list[str]:
@@ -146,9 +152,12 @@ def rejects_table(
     e-mail columns, for a role that may not see personal data) are masked, in the
     original columns and in the value column of their rejects."""
     value = rejects["detail"].astype(object)
+    every_cell = EVERY_CELL in hide
     if hide and len(rejects):
         hidden = rejects["column_name"].isin(list(hide)).to_numpy()
         value = value.where(~hidden, mask_contacts(value.astype("str")).astype(object))
+        if every_cell:
+            value = value.where(hidden | value.isna(), _masked_text(value))
     fixed = pd.DataFrame(
         {
             translate("data.rejects.row", language): rejects["row_number"].to_numpy(),
@@ -168,8 +177,21 @@ def rejects_table(
             raw[column] = mask_contacts_in_text(raw[column])
         elif column in raw.columns:
             raw[column] = mask_contacts(raw[column].astype("str"))
+    if every_cell:
+        for column in raw.columns:
+            if column not in hide:
+                raw[column] = _masked_text(raw[column])
     raw = raw[[c for c in raw.columns if c not in fixed.columns]]
     return pd.concat([fixed, raw], axis=1)
+
+
+def _masked_text(values: pd.Series) -> pd.Series:
+    """`values` with phone- and e-mail-shaped text masked (empty cells stay empty)."""
+    present = values.notna()
+    if not present.any():
+        return values
+    masked = mask_contacts_in_text(values[present].astype("str"))
+    return values.astype(object).where(~present, masked.astype(object))
 
 
 def rejects_csv(
