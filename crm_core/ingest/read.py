@@ -19,7 +19,9 @@ import csv
 import gzip
 import hashlib
 import io
+import os
 import re
+import tempfile
 import threading
 import warnings
 import zipfile
@@ -114,12 +116,16 @@ def read_file(
     size = payload.stat().st_size if isinstance(payload, Path) else len(payload)
     if size == 0:
         raise InputError("data.error.empty_file", file=name)
+    limits = read_limits()
+    if size > limits.max_bytes:
+        raise InputError("data.error.too_big", file=name, limit=_size_text(limits.max_bytes))
     scan = _Scan(payload)  # of the file as given
     text_scan = scan  # of the text read
+    unpacked: Path | None = None
     try:
         head = _head_bytes(payload, 8)
         if head.startswith(b"\x1f\x8b"):
-            payload = _gunzip(payload, name)
+            payload = unpacked = _gunzip(payload, name, limits.max_bytes)
             head = _head_bytes(payload, 8)
             if not head:
                 raise InputError("data.error.empty_file", file=name)
@@ -134,7 +140,20 @@ def read_file(
     finally:  # a read that fails or stops early leaves no thread reading the file
         scan.stop()
         text_scan.stop()
+        if unpacked is not None:
+            unpacked.unlink(missing_ok=True)
     result.size_bytes = size
+    if len(result.frame.columns) > limits.max_columns:
+        raise InputError(
+            "data.error.too_many_columns",
+            file=name,
+            columns=len(result.frame.columns),
+            limit=limits.max_columns,
+        )
+    if len(result.frame) > limits.max_rows:
+        raise InputError(
+            "data.error.too_many_rows", file=name, rows=len(result.frame), limit=limits.max_rows
+        )
     result.frame = without_nul(result.frame)
     if result.frame.empty and result.bad_lines.empty:
         raise InputError("data.error.no_rows", file=name)
@@ -178,6 +197,31 @@ def sheet_names(source: Source, file_name: str | None = None) -> list[str]:
 
 
 # -- sources ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """The most a file may hold once unpacked: bytes, data rows and columns. Settings:
+    CRM_MAX_FILE_BYTES (default 2 GiB), CRM_MAX_ROWS (20,000,000), CRM_MAX_COLUMNS (500)."""
+
+    max_bytes: int = 2 * 1024**3
+    max_rows: int = 20_000_000
+    max_columns: int = 500
+
+
+def read_limits() -> ReadLimits:
+    """The limits in force (environment settings over the defaults)."""
+    default = ReadLimits()
+
+    def setting(name: str, fallback: int) -> int:
+        text = os.environ.get(name, "").strip()
+        return int(text) if text.isdigit() and int(text) > 0 else fallback
+
+    return ReadLimits(
+        max_bytes=setting("CRM_MAX_FILE_BYTES", default.max_bytes),
+        max_rows=setting("CRM_MAX_ROWS", default.max_rows),
+        max_columns=setting("CRM_MAX_COLUMNS", default.max_columns),
+    )
 
 
 def _materialise(source: Source, file_name: str | None) -> tuple[str, Path | bytes]:
@@ -278,14 +322,38 @@ def _head_bytes(payload: Path | bytes, count: int) -> bytes:
         return fh.read(count)
 
 
-def _gunzip(payload: Path | bytes, name: str) -> bytes:
+GUNZIP_CHUNK = 1 << 20
+
+
+def _gunzip(payload: Path | bytes, name: str, limit: int) -> Path:
+    """The unpacked file, streamed into a temporary file (the caller removes it) and
+    stopped, with InputError, as soon as it passes `limit` bytes: a small gzip that
+    unpacks to gigabytes never fills the memory."""
+    target = Path(tempfile.mkstemp(prefix="crm-unpacked-", suffix=".csv")[1])
+    written = 0
     try:
-        if isinstance(payload, bytes):
-            return gzip.decompress(payload)
-        with gzip.open(payload, "rb") as fh:
-            return fh.read()
+        source = io.BytesIO(payload) if isinstance(payload, bytes) else payload.open("rb")
+        with source, gzip.GzipFile(fileobj=source) as packed, target.open("wb") as out:
+            while chunk := packed.read(GUNZIP_CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise InputError("data.error.too_big", file=name, limit=_size_text(limit))
+                out.write(chunk)
     except (OSError, EOFError) as error:
+        target.unlink(missing_ok=True)
         raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _size_text(size: int) -> str:
+    """Bytes as people write them: 2 GB, 500 MB, 20 KB."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:,.0f} {unit}"
+    return f"{size} B"
 
 
 class _CountingReader(io.RawIOBase):
@@ -845,11 +913,28 @@ def _read_xlsx(
         if chosen not in sheets:
             raise InputError("data.error.unknown_sheet", sheet=chosen, sheets=", ".join(sheets))
         worksheet = workbook[chosen]
-        total = max(worksheet.max_row or 1, 1)
+        total = max(worksheet.max_row or 1, 1)  # as declared: for progress only
+        # Never trust the declared dimension (a sheet may claim A1:XFD20001): read the
+        # cells the sheet holds, row by row.
+        worksheet.reset_dimensions()
+        limits = read_limits()
         rows: list[list[str | None]] = []  # the non-empty rows, header and any title included
         numbers: list[int] = []
         for index, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
+            while cells and cells[-1] is None:
+                cells.pop()
+            if len(cells) > limits.max_columns:
+                raise InputError(
+                    "data.error.too_many_columns",
+                    file=name,
+                    columns=len(cells),
+                    limit=limits.max_columns,
+                )
+            if len(rows) > limits.max_rows:
+                raise InputError(
+                    "data.error.too_many_rows", file=name, rows=len(rows), limit=limits.max_rows
+                )
             if all(c is None for c in cells):
                 continue
             rows.append(cells)
