@@ -123,3 +123,31 @@ def test_the_data_page_refuses_a_gzip_bomb_with_a_message(tmp_path, sqlite_store
     assert not at.exception, exception_text(at)
     expected = translate("data.error.too_big", "en", file="bomb.csv", limit="20 MB")
     assert expected in [e.value for e in at.error]
+
+
+def test_a_10_mb_line_keeps_the_good_rows(store):
+    from crm_core.ingest import import_file
+    from tests.support.actors import ADMIN
+
+    text = "customer_id,name\nC1,Ann\nC2," + "x" * (10 * 1024 * 1024) + "\nC3,Zoe\nC4,a,b,c\n"
+    result = import_file(store, text.encode(), "customers", actor=ADMIN)
+    assert result.accepted == 3  # C2's name is cut to the column's length
+    assert result.rejects.set_index("row_number")["reason"].to_dict() == {5: "bad_line"}
+
+
+def test_a_line_in_another_encoding_is_rejected_by_its_number(store):
+    from crm_core.ingest import import_file
+    from tests.support.actors import ADMIN
+
+    data = (
+        "customer_id,name\nC1,王芳\n".encode()
+        + "C2,李强\n".encode("gbk")
+        + "C3,张伟\nC4,赵六\n".encode()
+    )
+    table = read_file(data, file_name="mixed.csv")
+    assert table.encoding == "utf-8"
+    assert table.frame["name"].tolist() == ["王芳", "张伟", "赵六"]
+    assert table.bad_lines[["row_number", "text"]].values.tolist() == [[3, "C2,李强"]]
+    result = import_file(store, data, "customers", file_name="mixed.csv", actor=ADMIN)
+    assert result.accepted == 3
+    assert result.rejects.set_index("row_number")["reason"].to_dict() == {3: "bad_line"}

@@ -566,6 +566,8 @@ def _read_text(
             "utf-16"
         ):  # a stray NUL in a cell is read past; text has no more than that
             raise InputError("data.error.binary_file", file=name)
+        if encoding not in ("utf-8", "utf-8-sig") and _mostly_utf8(sample):
+            return _read_not_utf8(payload, name, separator, limit_rows, progress, scan)
     lines = _decoded_sample(payload, encoding)
     if not any(line.strip() for line in lines):
         raise InputError("data.error.empty_file", file=name)
@@ -594,11 +596,11 @@ def _read_text(
             )
     except UnicodeDecodeError as error:
         if encoding in ("utf-8", "utf-8-sig"):
-            return _read_text(payload, name, "gb18030", separator, limit_rows, progress, scan)
+            return _read_not_utf8(payload, name, separator, limit_rows, progress, scan)
         raise InputError("data.error.unreadable_encoding") from error
     except pa.ArrowInvalid as error:
         if "UTF8" in str(error) and encoding in ("utf-8", "utf-8-sig"):
-            return _read_text(payload, name, "gb18030", separator, limit_rows, progress, scan)
+            return _read_not_utf8(payload, name, separator, limit_rows, progress, scan)
         raise InputError("data.error.unreadable_file", file=name, detail=str(error)) from error
     frame = frame.drop(columns=[c for c in columns[named:] if frame[c].isna().all()])
     # numbered as the user sees the file: by its lines, the header's and those above it too
@@ -621,6 +623,84 @@ def _read_text(
     )
 
 
+NOT_UTF8 = "not UTF-8: this line has another encoding than the rest of the file"
+
+
+def _read_not_utf8(
+    payload: Path | bytes,
+    name: str,
+    separator: str | None,
+    limit_rows: int | None,
+    progress: Progress | None,
+    scan: _Scan,
+) -> TableRead:
+    """A file that is not all UTF-8. When most of its non-ASCII lines are UTF-8 and a
+    few are not (lines pasted from a GBK export), it is read as UTF-8 and those lines
+    become bad lines named by their number; otherwise it is read as GB18030."""
+    foreign = _foreign_lines(payload)
+    if foreign is None:
+        return _read_text(payload, name, "gb18030", separator, limit_rows, progress, scan)
+    numbers, repaired = foreign
+    try:
+        table = _read_text(repaired, name, "utf-8", separator, limit_rows, progress, scan)
+    finally:
+        repaired.unlink(missing_ok=True)
+    held = table.frame.index.isin(list(numbers))
+    moved = pd.DataFrame(
+        {
+            "row_number": table.frame.index[held].astype("int64"),
+            "detail": NOT_UTF8,
+            "text": [numbers[n] for n in table.frame.index[held]],
+        }
+    )
+    table.frame = table.frame.loc[~held]
+    table.bad_lines = pd.concat([table.bad_lines, moved], ignore_index=True).sort_values(
+        "row_number", ignore_index=True
+    )
+    return table
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Whether more of the sample's non-ASCII lines are UTF-8 than not (a UTF-8 file
+    with a few lines from another encoding, which a detector reads as GB18030)."""
+    utf8, other = 0, 0
+    for line in sample.split(b"\n")[:-1]:  # the last line may be cut off by the sample
+        if max(line, default=0) < 0x80:
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other += 1
+    return other > 0 and utf8 > other
+
+
+def _foreign_lines(payload: Path | bytes) -> tuple[dict[int, str], Path] | None:
+    """({line number: its text read as GB18030}, a copy of the file with those lines
+    turned into UTF-8) when the lines that are not UTF-8 are fewer than the non-ASCII
+    lines that are; None otherwise (the file is in another encoding throughout)."""
+    source = io.BytesIO(payload) if isinstance(payload, bytes) else payload.open("rb")
+    foreign: dict[int, str] = {}
+    utf8_lines = 0
+    target = Path(tempfile.mkstemp(prefix="crm-repaired-", suffix=".csv")[1])
+    with source, target.open("wb") as out:
+        for number, line in enumerate(source, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                text = line.decode("gb18030", errors="replace")
+                foreign[number] = text.rstrip("\r\n")
+                out.write(text.encode("utf-8"))
+                continue
+            if max(line, default=0) >= 0x80:
+                utf8_lines += 1
+            out.write(line)
+    if not foreign or utf8_lines <= len(foreign):
+        target.unlink(missing_ok=True)
+        return None
+    return foreign, target
+
+
 def _empty_bad_lines() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -629,6 +709,11 @@ def _empty_bad_lines() -> pd.DataFrame:
             "text": pd.Series([], dtype="str"),
         }
     )
+
+
+MAX_BLOCK_BYTES = 256 * 1024 * 1024
+"""The longest line a file may hold (a line longer than a block is read with larger
+blocks, up to this)."""
 
 
 def _read_delimited(
@@ -640,9 +725,11 @@ def _read_delimited(
     limit_rows: int | None,
     progress: Progress | None,
     scan: _Scan,
+    block_size: int = BLOCK_BYTES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse with Arrow's streaming CSV reader; rows with the wrong number of fields are
-    collected by the invalid-row handler (line number and text) instead of failing."""
+    collected by the invalid-row handler (line number and text) instead of failing. A
+    line longer than a block is read again with blocks doubled, up to MAX_BLOCK_BYTES."""
     invalid: list[tuple[int, str, int]] = []
 
     def on_invalid(row: Any) -> str:
@@ -659,7 +746,7 @@ def _read_delimited(
                 skip_rows=skip + 1,
                 column_names=columns,
                 use_threads=False,
-                block_size=BLOCK_BYTES,
+                block_size=block_size,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=separator,
@@ -687,6 +774,12 @@ def _read_delimited(
         # nothing after the header: an empty file, or a header line without a line break
         if "Empty CSV file" in str(error) or "Could not skip initial" in str(error):
             batches = []
+        elif "straddl" in str(error) and block_size < MAX_BLOCK_BYTES:
+            stream.close()
+            return _read_delimited(
+                payload, encoding, separator, columns, skip, limit_rows, progress, scan,
+                block_size * 2,
+            )  # fmt: skip
         else:
             raise
     finally:
