@@ -151,3 +151,10 @@ def test_a_line_in_another_encoding_is_rejected_by_its_number(store):
     result = import_file(store, data, "customers", file_name="mixed.csv", actor=ADMIN)
     assert result.accepted == 3
     assert result.rejects.set_index("row_number")["reason"].to_dict() == {3: "bad_line"}
+
+
+def test_a_header_of_only_spaces_is_named_as_such():
+    with pytest.raises(InputError) as refused:
+        read_file(b"   ,   ,  \n", file_name="blank.csv")
+    assert refused.value.key == "data.error.no_header"
+    assert "blank.csv" in refused.value.message("zh-CN")

@@ -156,7 +156,11 @@ def read_file(
         )
     result.frame = without_nul(result.frame)
     if result.frame.empty and result.bad_lines.empty:
-        raise InputError("data.error.no_rows", file=name)
+        unnamed = all(
+            str(column) == f"column_{position}"
+            for position, column in enumerate(result.frame.columns, start=1)
+        )
+        raise InputError("data.error.no_header" if unnamed else "data.error.no_rows", file=name)
     if progress:
         progress(1.0)
     return result
