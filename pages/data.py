@@ -236,7 +236,7 @@ def _upload_form(engine, entity: str, upload) -> str | None:
     _save_template_form(engine, entity, mapping, columns, chosen, value_map)
 
     st.subheader(t("data.preview.title"))
-    st.dataframe(table.frame.head(20), placeholder="")
+    st.dataframe(di.preview_rows(table.frame), placeholder="")
     shown_as = f"{file_id}.{entity}.{sheet}"
     if st.button(t("data.import.button"), type="primary", disabled=not usable, key=di.KEY_IMPORT):
         options = ImportOptions(

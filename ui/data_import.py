@@ -81,6 +81,17 @@ def field_label(field: str | None) -> str:
     return t(f"data.field.{field}") if field else t("data.mapping.ignore")
 
 
+PREVIEW_ROWS = 20
+PREVIEW_CELL_CHARS = 200
+
+
+def preview_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The first rows of a file as the preview shows them: a cell cut to
+    PREVIEW_CELL_CHARS characters (a line of megabytes stays readable and light)."""
+    head = frame.head(PREVIEW_ROWS)
+    return head.apply(lambda column: column.str.slice(0, PREVIEW_CELL_CHARS))
+
+
 def mapping_frame(table: pd.DataFrame, mapping: dict[str, str | None]) -> pd.DataFrame:
     """The editor's rows: file column, the field it fills ("" = ignore), example values."""
     samples = [
