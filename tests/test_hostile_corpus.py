@@ -108,12 +108,7 @@ def test_the_command_line(store, limits, monkeypatch, tmp_path, capsys, case):
         assert _orders(store) == case.kept
 
 
-PAGE_CASES = [case for case in CASES if case.name != "long.csv"]
-"""long.csv stays out of the page test for now: its 6 MB rejected cell makes the page's
-rejects view take minutes (issue 20 is open for it; the command line handles it)."""
-
-
-@pytest.mark.parametrize("case", PAGE_CASES, ids=lambda case: case.name)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_the_data_page(store, limits, monkeypatch, case):
     monkeypatch.setenv(DEMO_IF_EMPTY_ENV, "0")
     url = store.url.render_as_string(hide_password=False)

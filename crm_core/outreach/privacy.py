@@ -154,7 +154,7 @@ def mask_email(value: object) -> str | None:
 
 
 _CONTACT_IN_TEXT = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail (from the start of its run)
     r"|(?<![\d-])(?:\+?86[ -]?)?1\d{2}[ -]?\d{4}[ -]?\d{4}(?![\d-])"  # a mobile number
     r"|(?<![\d-])\d{7,}(?![\d-])"  # any other run of 7 digits or more
 )
