@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "import_batch",
     "rfm",
     "export",
+    "ab",
 )
 
 
