@@ -129,6 +129,36 @@ def _float_value_as_stored(element: FloatValue, compiler: Any, **kw: Any) -> str
     return compiler.process(argument, **kw)
 
 
+class PlusDays(sa.sql.functions.FunctionElement):
+    """See `plus_days`."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+    name = "plus_days"
+
+
+def plus_days(timestamp: Any, days: Any) -> PlusDays:
+    """`timestamp` moved by `days` whole calendar days (negative: earlier), the time of day
+    kept exactly: the window ends of campaign results. PostgreSQL adds an interval;
+    SQLite shifts the date part of the stored text and keeps the rest, so the result
+    compares with stored timestamps to the microsecond."""
+    return PlusDays(timestamp, days)
+
+
+@compiles(PlusDays)
+def _plus_days_interval(element: PlusDays, compiler: Any, **kw: Any) -> str:
+    timestamp, days = element.clauses
+    days_sql = compiler.process(sa.cast(days, sa.Integer()), **kw)
+    return f"({compiler.process(timestamp, **kw)} + make_interval(days => {days_sql}))"
+
+
+@compiles(PlusDays, "sqlite")
+def _plus_days_text(element: PlusDays, compiler: Any, **kw: Any) -> str:
+    timestamp, days = element.clauses
+    stamp, shift = compiler.process(timestamp, **kw), compiler.process(days, **kw)
+    return f"(date({stamp}, printf('%+d days', {shift})) || substr({stamp}, 11))"
+
+
 READ_CHUNK_ROWS = 100_000
 
 

@@ -51,6 +51,7 @@ def contacts_statement(
         .select_from(em.join(ex, ex.c.id == em.c.export_id))
         .where(
             ex.c.is_marketing == True,  # noqa: E712 (SQL comparison)
+            em.c.is_control == False,  # noqa: E712 (held out: not contacted)
             ex.c.as_of >= first_day,
             ex.c.as_of <= as_of,
         )
@@ -77,9 +78,9 @@ def recent_contacts(
 ) -> pd.DataFrame:
     """Marketing contacts per customer in the `window_days` days ending on `as_of`:
     customer_id, touches (campaign messages sent, control rows excluded), exports
-    (marketing exports with an as-of date in the window that list the customer, except
-    those in `ignore_exports`: earlier downloads of the list being made, see
-    `same_list_exports`); only customers with at least one."""
+    (marketing exports with an as-of date in the window that list the customer outside
+    their holdout, except those in `ignore_exports`: earlier downloads of the list being
+    made, see `same_list_exports`); only customers with at least one."""
     statement = contacts_statement(as_of, window_days, ignore_exports)
     if isinstance(engine, Engine):
         with engine.connect() as conn:

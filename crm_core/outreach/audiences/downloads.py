@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,6 +38,7 @@ from crm_core.outreach.audiences.files import (
     render_file,
 )
 from crm_core.outreach.audiences.selection import Audience
+from crm_core.outreach.experiments import SampleRatioCheck, sample_ratio_check
 from crm_core.outreach.policy import ContactPolicy, PolicyResult, check_channel
 from crm_core.outreach.triggers import (
     MARKETING_TRIGGERS,
@@ -62,9 +66,10 @@ def record_export(
     row_count: int,
     member_ids: Sequence[str],
     is_marketing: bool,
+    control_ids: Sequence[str] = (),
 ) -> int:
-    """Insert the export and its distinct members inside the caller's transaction;
-    returns the export id."""
+    """Insert the export and its distinct members inside the caller's transaction (the
+    held-out `control_ids` with is_control set); returns the export id."""
     export_id = conn.execute(
         insert(models.exports)
         .values(
@@ -83,11 +88,72 @@ def record_export(
         .returning(models.exports.c.id)
     ).scalar_one()
     ids = pd.unique(pd.Series(list(member_ids), dtype="str").dropna())
+    held_out = pd.unique(pd.Series(list(control_ids), dtype="str").dropna())
+    held_out = held_out[~np.isin(held_out, ids)]
     members = pd.DataFrame(
-        {"export_id": np.full(len(ids), int(export_id), dtype=np.int64), "customer_id": ids}
+        {
+            "export_id": np.full(len(ids) + len(held_out), int(export_id), dtype=np.int64),
+            "customer_id": np.concatenate([np.asarray(ids), np.asarray(held_out)]),
+            "is_control": np.r_[np.zeros(len(ids), bool), np.ones(len(held_out), bool)],
+        }
     )
     bulk_insert(conn, models.export_members, members)
     return int(export_id)
+
+
+MAX_HOLDOUT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """A random control group drawn from a list after the contact policy: each member is
+    held out with probability `share` (0-1), by a generator seeded with `seed`, over the
+    members sorted by customer id (so the seed reproduces the draw). `control` marks the
+    held-out positions; `srm` checks the drawn sizes against the planned split."""
+
+    share: float
+    seed: int
+    control: np.ndarray
+    srm: SampleRatioCheck
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "share": self.share,
+            "seed": self.seed,
+            "treated": int((~self.control).sum()),
+            "control": int(self.control.sum()),
+            "srm_chi_square": self.srm.chi_square,
+            "srm_p_value": self.srm.p_value,
+            "srm_mismatch": self.srm.mismatch,
+        }
+
+
+def check_holdout_share(share: Any) -> float:
+    """`share` as a share in [0, MAX_HOLDOUT_SHARE]; InputError otherwise."""
+    try:
+        value = float(share)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= MAX_HOLDOUT_SHARE:
+        raise InputError(
+            "audiences.error.holdout", value=share, most=round(MAX_HOLDOUT_SHARE * 100)
+        )
+    return value
+
+
+def draw_holdout(customer_ids: Sequence[str], share: float, seed: int | None = None) -> Holdout:
+    """Hold out about `share` of `customer_ids` at random (see Holdout); a new seed from
+    the operating system when `seed` is None."""
+    share = check_holdout_share(share)
+    seed = secrets.randbits(63) if seed is None else int(seed)
+    ids = np.asarray(list(customer_ids), dtype=object)
+    order = np.argsort(ids.astype(str), kind="stable")
+    draws = np.random.default_rng(seed).random(len(ids))
+    control = np.zeros(len(ids), dtype=bool)
+    control[order] = draws < share
+    counts = [int((~control).sum()), int(control.sum())]
+    srm = sample_ratio_check(counts, [1.0 - share, share]) if share > 0 and len(ids) else None
+    return Holdout(share, seed, control, srm or SampleRatioCheck((), (), 0.0, 1.0, False))
 
 
 def _now(created_at: dt.datetime | None) -> dt.datetime:
@@ -112,14 +178,35 @@ def export_list(
     customer_ids: Sequence[str] | None = None,
     file_prefix: str = "audience",
     created_at: dt.datetime | None = None,
+    holdout_share: float = 0.0,
+    holdout_seed: int | None = None,
 ) -> ExportedFile:
     """Write the rows `positions` of the facts as a file and record the export in one
     transaction. `extra` (one row per position) adds columns after the chosen ones.
-    PermissionDenied unless `actor` may download."""
+    With `holdout_share` > 0 a random control group (see `draw_holdout`) is recorded
+    with the export and left out of the file. PermissionDenied unless `actor` may
+    download."""
     require(actor, DOWNLOAD)
     channel = check_channel(channel)
     columns = check_columns(columns)
     check_format(file_format)
+    positions = np.asarray(positions, dtype=np.intp)
+    control_ids: list[str] = []
+    filters = dict(filters)
+    if check_holdout_share(holdout_share) > 0:
+        ids = (
+            np.asarray(list(customer_ids), dtype=object)
+            if customer_ids is not None
+            else facts.customer_ids.to_numpy()[positions]
+        )
+        holdout = draw_holdout(ids, holdout_share, holdout_seed)
+        control_ids = [str(i) for i in ids[holdout.control]]
+        positions = positions[~holdout.control]
+        if customer_ids is not None:
+            customer_ids = list(ids[~holdout.control])
+        if extra is not None:
+            extra = extra.loc[~holdout.control].reset_index(drop=True)
+        filters["holdout"] = holdout.to_dict()
     frame = export_frame(facts, positions, columns, channel, language, customer_ids)
     if extra is not None:
         for name in extra.columns:
@@ -147,6 +234,7 @@ def export_list(
             row_count=len(frame),
             member_ids=member_ids,
             is_marketing=is_marketing,
+            control_ids=control_ids,
         )
     file_name = f"{file_prefix}-{facts.as_of.isoformat()}-{export_id}.{file_format}"
     return ExportedFile(
@@ -208,11 +296,14 @@ def export_audience(
     language: str = DEFAULT_LANGUAGE,
     purpose: str = FOR_SENDING,
     created_at: dt.datetime | None = None,
+    holdout_share: float = 0.0,
+    holdout_seed: int | None = None,
 ) -> tuple[ExportedFile, PolicyResult]:
     """Select the audience, apply the policy (contacts read now, so earlier exports
     count), write the kept customers and record the export. `purpose` FOR_SENDING
     records it as marketing (its members count as contacted for the frequency cap);
-    FOR_REVIEW does not."""
+    FOR_REVIEW does not. `holdout_share`: a random control group drawn from the kept
+    customers, recorded but not in the file (see `export_list`)."""
     require(actor, DOWNLOAD)
     check_purpose(purpose)
     identity = audience_filters(facts, audience)
@@ -237,6 +328,8 @@ def export_audience(
         is_marketing=purpose == FOR_SENDING,
         language=language,
         created_at=created_at,
+        holdout_share=holdout_share,
+        holdout_seed=holdout_seed,
     )
     return exported, result
 
@@ -256,11 +349,14 @@ def export_trigger(
     at: dt.datetime | None = None,
     purpose: str = FOR_SENDING,
     created_at: dt.datetime | None = None,
+    holdout_share: float = 0.0,
+    holdout_seed: int | None = None,
 ) -> tuple[ExportedFile, PolicyResult | None]:
     """Write one trigger list (with its own columns after the chosen ones) and record
     it. Marketing lists (win-back, lost, birthday, thank-you) go through the contact
     policy and, downloaded FOR_SENDING, count as contacts; payment reminders are service
-    messages: no policy, not marketing. `facts` should have all history (window None)."""
+    messages: no policy, not marketing (and no holdout). `facts` should have all history
+    (window None)."""
     require(actor, DOWNLOAD)
     check_purpose(purpose)
     rows = trigger_list(name, engine, facts.features, facts.as_of, settings, at)
@@ -299,5 +395,7 @@ def export_trigger(
         extra=extra,
         file_prefix=name,
         created_at=created_at,
+        holdout_share=holdout_share if marketing else 0.0,
+        holdout_seed=holdout_seed,
     )
     return exported, result

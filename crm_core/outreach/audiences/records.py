@@ -135,11 +135,13 @@ def export_record(engine: Engine, export_id: int) -> ExportRecord:
 
 
 def export_member_ids(engine: Engine, export_id: int) -> list[str]:
-    """The member ids of an export, sorted."""
+    """The member ids of an export's file (its held-out control group left out), sorted."""
     em = models.export_members
     with engine.connect() as conn:
         rows = conn.execute(
-            select(em.c.customer_id).where(em.c.export_id == export_id).order_by(em.c.customer_id)
+            select(em.c.customer_id)
+            .where(em.c.export_id == export_id, em.c.is_control == False)  # noqa: E712
+            .order_by(em.c.customer_id)
         ).all()
     return [row.customer_id for row in rows]
 
