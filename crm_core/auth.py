@@ -55,6 +55,8 @@ EDIT_TRIGGERS = "edit_triggers"
 EDIT_POLICY = "edit_policy"
 MANAGE_USERS = "manage_users"
 MANAGE_STORE = "manage_store"
+EDIT_CAMPAIGNS = "edit_campaigns"
+EDIT_SHOP_SETTINGS = "edit_shop_settings"
 
 PERMISSION_NAMES: tuple[str, ...] = (
     SEE_PERSONAL_DATA,
@@ -66,11 +68,15 @@ PERMISSION_NAMES: tuple[str, ...] = (
     EDIT_POLICY,
     MANAGE_USERS,
     MANAGE_STORE,
+    EDIT_CAMPAIGNS,
+    EDIT_SHOP_SETTINGS,
 )
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {
     "admin": frozenset(PERMISSION_NAMES),
-    "analyst": frozenset({DOWNLOAD, IMPORT, EDIT_SCHEMES, EDIT_TAGS, EDIT_TRIGGERS}),
+    "analyst": frozenset(
+        {DOWNLOAD, IMPORT, EDIT_SCHEMES, EDIT_TAGS, EDIT_TRIGGERS, EDIT_CAMPAIGNS}
+    ),
     "viewer": frozenset(),
 }
 

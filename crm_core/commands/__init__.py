@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rfm",
     "export",
     "ab",
+    "campaigns",
 )
 
 

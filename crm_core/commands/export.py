@@ -12,10 +12,10 @@ as made by "cli" with an analyst's rights. Prints the counts; user errors exit 2
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
 from crm_core import auth
+from crm_core.commands.options import SUFFIX_FORMATS, as_of_date
 from crm_core.customers.segments import resolve_scheme_ref
 from crm_core.errors import InputError
 from crm_core.i18n import LANGUAGES
@@ -32,14 +32,6 @@ from crm_core.store.models import CONTACT_CHANNELS
 
 CLI_ACTOR = auth.Actor("cli", "analyst")
 """Who an export made without --user is recorded as, with an analyst's rights."""
-SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
-
-
-def _as_of(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _range(text: str) -> tuple[float | None, float | None]:
@@ -76,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--monetary", type=_range, default=None, metavar="LOW:HIGH")
     parser.add_argument("--window-days", type=int, default=None, help="purchase window")
     parser.add_argument("--channel", choices=CONTACT_CHANNELS, default=None)
-    parser.add_argument("--as-of", required=True, type=_as_of, help="YYYY-MM-DD (inclusive)")
+    parser.add_argument("--as-of", required=True, type=as_of_date, help="YYYY-MM-DD (inclusive)")
     parser.add_argument("--out", required=True, type=Path, help="FILE.csv or FILE.xlsx")
     parser.add_argument(
         "--columns",

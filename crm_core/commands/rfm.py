@@ -9,9 +9,9 @@ f_score, m_score, segment. NAME is a saved scheme (its newest version) or a pres
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
+from crm_core.commands.options import as_of_date
 from crm_core.customers.features import customer_features
 from crm_core.customers.rfm import AXES, prepare_facts
 from crm_core.customers.segments import (
@@ -27,18 +27,11 @@ from crm_core.store import make_engine
 DEFAULT_SCHEME = "rfm11"
 
 
-def _as_of(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "rfm", help="score customers on an as-of date and write their RFM segments to CSV"
     )
-    parser.add_argument("--as-of", required=True, type=_as_of, help="YYYY-MM-DD (inclusive)")
+    parser.add_argument("--as-of", required=True, type=as_of_date, help="YYYY-MM-DD (inclusive)")
     parser.add_argument(
         "--scheme", default=DEFAULT_SCHEME, help="saved scheme or preset (default: rfm11)"
     )
