@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from crm_core.customers.segments import preset
@@ -76,23 +75,6 @@ def engine(page_store_url, monkeypatch):
     engine = make_engine(page_store_url)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, object]:
-    """Every deferred download registered during a run: widget key -> callable."""
-    captured: dict[str, object] = {}
-    original = MediaFileManager.add_deferred
-
-    def capture(self, data_callable, mimetype, coordinates, file_name=None, *, element_id=""):
-        key = element_id.rsplit("-", 1)[-1] if element_id else coordinates
-        captured[key] = data_callable
-        return original(
-            self, data_callable, mimetype, coordinates, file_name, element_id=element_id
-        )
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", capture)
-    return captured
 
 
 def _open(page: str, role: str, language: str = "en") -> AppTest:

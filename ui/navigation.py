@@ -15,6 +15,7 @@ PAGES: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("pages/rfm.py", "nav.rfm", ":material/grid_view:", "analyse", None),
     ("pages/audiences.py", "nav.audiences", ":material/groups:", "act", None),
     ("pages/exports.py", "nav.exports", ":material/download:", "act", auth.DOWNLOAD),
+    ("pages/campaigns.py", "nav.campaigns", ":material/campaign:", "act", None),
     (DATA_PAGE, "nav.data", ":material/upload_file:", "admin", auth.IMPORT),
     ("pages/settings.py", "nav.settings", ":material/settings:", "admin", auth.MANAGE_USERS),
 )

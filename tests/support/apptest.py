@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
@@ -30,6 +31,7 @@ PAGE_FILES = (
     "pages/rfm.py",
     "pages/audiences.py",
     "pages/exports.py",
+    "pages/campaigns.py",
     "pages/data.py",
     "pages/settings.py",
 )
@@ -126,3 +128,20 @@ def every_run_goes_through_the_router():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(script_runner, "_mpa_v1", _run_router)
         yield
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, object]:
+    """Every deferred download registered during a run: widget key -> callable."""
+    captured: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def capture(self, data_callable, mimetype, coordinates, file_name=None, *, element_id=""):
+        key = element_id.rsplit("-", 1)[-1] if element_id else coordinates
+        captured[key] = data_callable
+        return original(
+            self, data_callable, mimetype, coordinates, file_name, element_id=element_id
+        )
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", capture)
+    return captured

@@ -18,6 +18,8 @@ from crm_core.outreach.audiences import (
     DEFAULT_EXPORT_COLUMNS,
     EXPORT_COLUMNS,
     FILE_FORMATS,
+    FOR_SENDING,
+    MAX_HOLDOUT_SHARE,
     RANGE_FIELDS,
     TAG_MODES,
     Audience,
@@ -48,6 +50,7 @@ from ui.audiences import (
     KEY_EXCLUDE_SEGMENTS,
     KEY_EXCLUDE_TAGS,
     KEY_FORMAT,
+    KEY_HOLDOUT,
     KEY_INCLUDE_SEGMENTS,
     KEY_INCLUDE_TAGS,
     KEY_PROVINCES,
@@ -183,8 +186,10 @@ def audience_download(
     columns: list[str],
     file_format: str,
     purpose: str,
+    holdout_share: float = 0.0,
 ) -> Callable[[], bytes]:
-    """The deferred download: writes the file and records the export when called."""
+    """The deferred download: writes the file and records the export when called (with a
+    random control group of `holdout_share` held out of the file and recorded)."""
 
     def build() -> bytes:
         exported, _ = export_audience(
@@ -198,6 +203,7 @@ def audience_download(
             file_format=file_format,
             language=ctx.language,
             purpose=purpose,
+            holdout_share=holdout_share,
         )
         return exported.content
 
@@ -222,6 +228,22 @@ def download_options(language: str) -> tuple[list[str], str]:
         horizontal=True,
     )
     return columns, file_format
+
+
+def holdout_input(purpose: str, kept: int) -> float:
+    """The share (0-1) of a list for sending to hold out as a control group."""
+    percent = st.number_input(
+        t("audiences.holdout"),
+        min_value=0,
+        max_value=round(MAX_HOLDOUT_SHARE * 100),
+        value=0,
+        step=1,
+        key=KEY_HOLDOUT,
+        help=t("audiences.holdout_help"),
+    )
+    if percent:
+        st.caption(t("audiences.holdout_note", control=f"{round(kept * percent / 100):,}"))
+    return percent / 100
 
 
 @st.fragment
@@ -273,6 +295,7 @@ def builder_tab(
         return
     columns, file_format = download_options(language)
     purpose = purpose_radio(KEY_PURPOSE, language)
+    holdout_share = holdout_input(purpose, result.kept) if purpose == FOR_SENDING else 0.0
     if not columns:
         st.warning(t("audiences.download.no_columns"))
         return
@@ -284,7 +307,7 @@ def builder_tab(
     st.download_button(
         t("audiences.download.button", count=result.kept),
         data=audience_download(
-            ctx, facts, audience, channel, policy, columns, file_format, purpose
+            ctx, facts, audience, channel, policy, columns, file_format, purpose, holdout_share
         ),
         file_name=f"audience-{facts.as_of.isoformat()}.{file_format}",
         mime=FILE_FORMATS[file_format],

@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 from crm_core import asof
 from crm_core.errors import InputError
+from crm_core.outreach.audiences import AudienceFacts
 from crm_core.outreach.campaigns.results import (
     Incremental,
     attributed_revenue,
@@ -545,3 +546,22 @@ def segment_facts_date(campaign: Mapping[str, Any]) -> dt.date:
     """The as-of date of the segments and tags a campaign's response is broken down by:
     the day before it started (what the customer was when chosen, not after)."""
     return pd.Timestamp(campaign["started_at"]).date() - dt.timedelta(days=1)
+
+
+def recipient_groups(
+    recipients: pd.DataFrame, facts: AudienceFacts
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Each recipient's segment name (empty when the facts do not know the customer) and
+    tags (a boolean column per tag) from audience facts, aligned with `recipients`: what
+    `uplift_by_group` breaks a campaign down by."""
+    positions = pd.Index(facts.customer_ids.astype(str)).get_indexer(
+        recipients["customer_id"].astype(str)
+    )
+    known = positions >= 0
+    names = np.asarray(facts.assignment.names, dtype=object)
+    segments = np.full(len(recipients), "", dtype=object)
+    segments[known] = names[facts.assignment.codes[positions[known]]]
+    values = np.zeros((len(recipients), len(facts.tags.names)), dtype=bool)
+    values[known] = facts.tags.values[positions[known]]
+    tags = pd.DataFrame(values, columns=facts.tags.names, index=recipients.index)
+    return pd.Series(segments, index=recipients.index, name="segment"), tags

@@ -1,0 +1,199 @@
+"""AppTest of the Campaigns page on a demo shop: every role sees the list and one
+campaign, in both languages; the list's figures are crm_core's; an analyst downloads a
+list with a 10% holdout on the Audiences page and names its campaign here; the A/B
+calculator gives the z-test's figures; the button of 'who responded' opens the
+Audiences page with the segments that gained; only admins set the margin rate."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from crm_core.customers.segments import preset
+from crm_core.demo import generate_shop, load_shop
+from crm_core.i18n import translate
+from crm_core.outreach.audiences import FOR_SENDING, list_exports
+from crm_core.outreach.campaigns import (
+    campaign_summary,
+    gross_margin_rate,
+    list_campaigns,
+)
+from crm_core.outreach.experiments import two_proportion_test
+from crm_core.store import bulk_insert, bump_data_version, make_engine, models, upgrade_to_head
+from tests.support.actors import ADMIN
+from tests.support.apptest import exception_text, open_page
+from ui.audiences import KEY_DOWNLOAD, KEY_HOLDOUT, KEY_INCLUDE_SEGMENTS, KEY_PURPOSE
+from ui.campaigns import (
+    KEY_BUILD_AUDIENCE,
+    KEY_CREATE_FORM,
+    KEY_LIST_DOWNLOAD,
+    KEY_MARGIN_FORM,
+    KEY_PICK,
+)
+
+CAMPAIGNS_PAGE = "pages/campaigns.py"
+AUDIENCES_PAGE = "pages/audiences.py"
+AS_OF = dt.date(2026, 10, 31)
+
+
+@pytest.fixture(scope="module")
+def page_store_url(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("campaign-page") / "crm.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    load_shop(engine, generate_shop(1_500, seed=8, end_date=AS_OF))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(page_store_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", page_store_url)
+    engine = make_engine(page_store_url)
+    yield engine
+    engine.dispose()
+
+
+def _open(page: str, role: str, language: str = "en") -> AppTest:
+    return open_page(page, role, language=language, as_of=AS_OF, username=f"camp-{role}")
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [e.value for kind in (at.info, at.caption, at.warning) for e in kind]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+@pytest.mark.parametrize("role", ["viewer", "analyst", "admin"])
+def test_every_role_sees_the_list_and_one_campaign(engine, downloads, role, language):
+    at = _open(CAMPAIGNS_PAGE, role, language)
+    assert at.title[0].value == translate("campaigns.title", language)
+    summary = campaign_summary(engine, AS_OF)
+    assert len(summary) > 0
+    table = at.dataframe[0].value
+    assert table["campaign_id"].tolist() == summary["campaign_id"].tolist()
+    assert table["treated"].tolist() == summary["treated"].tolist()
+    label = translate("campaigns.tile.campaigns", language)
+    assert next(m for m in at.metric if m.label == label).value == f"{len(summary):,}"
+    verdicts = {translate(f"campaigns.verdict.{v}", language) for v in summary["verdict"]}
+    assert set(table["verdict"]) == verdicts
+    # one campaign: the newest is picked, its arms shown
+    assert at.session_state[KEY_PICK] == summary["campaign_id"].iloc[0]
+    arm_label = translate("campaigns.arms.title", language)
+    assert arm_label in [h.value for h in at.subheader]
+    # downloads of the report are for everyone (no personal data); create is not
+    assert KEY_LIST_DOWNLOAD in downloads
+    create = translate("campaigns.create.not_allowed", language)
+    assert (create in _texts(at)) == (role == "viewer")
+    margin_inputs = [n for n in at.number_input if n.key == f"{KEY_MARGIN_FORM}.rate"]
+    assert bool(margin_inputs) == (role == "admin")
+
+
+def test_list_download_is_safe_and_in_the_users_language(engine, downloads):
+    _open(CAMPAIGNS_PAGE, "analyst", "zh-CN")
+    content = downloads[KEY_LIST_DOWNLOAD]()
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    summary = campaign_summary(engine, AS_OF)
+    assert len(rows) == len(summary)
+    header = translate("campaigns.column.campaign_id", "zh-CN")
+    assert [r[header] for r in rows] == summary["campaign_id"].tolist()
+
+
+def test_a_list_downloaded_with_a_holdout_becomes_a_campaign(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    at.radio(key=KEY_PURPOSE).set_value(FOR_SENDING).run()
+    at.number_input(key=KEY_HOLDOUT).set_value(10).run()
+    assert not at.exception, exception_text(at)
+    before = set(list_exports(engine, actor=ADMIN)["id"])
+    content = downloads[KEY_DOWNLOAD]()
+    exports = list_exports(engine, actor=ADMIN)
+    export = exports.loc[~exports["id"].isin(before)].iloc[0]
+    in_file = len(content.decode("utf-8-sig").strip().splitlines()) - 1
+    assert in_file == export["row_count"]
+    control = export["members"] - export["row_count"]
+    assert 0.05 < control / export["members"] < 0.15
+
+    at = _open(CAMPAIGNS_PAGE, "analyst")
+    at.selectbox(key=f"{KEY_CREATE_FORM}.export").set_value(int(export["id"]))
+    at.text_input(key=f"{KEY_CREATE_FORM}.campaign_id").input("SPRING-10")
+    at.text_input(key=f"{KEY_CREATE_FORM}.name").input("Spring list with holdout")
+    at.number_input(key=f"{KEY_CREATE_FORM}.cost").set_value(300.0)
+    at.date_input(key=f"{KEY_CREATE_FORM}.date").set_value(AS_OF - dt.timedelta(days=3))
+    at.button(key=f"{KEY_CREATE_FORM}.submit").click().run()
+    assert not at.exception, exception_text(at)
+    stored = list_campaigns(engine).set_index("campaign_id")
+    assert stored.loc["SPRING-10", "export_id"] == export["id"]
+    assert at.session_state[KEY_PICK] == "SPRING-10"
+    at.run()
+    summary = campaign_summary(engine, AS_OF).set_index("campaign_id")
+    assert summary.loc["SPRING-10", "control"] == control
+    assert summary.loc["SPRING-10", "treated"] == in_file
+    assert "SPRING-10" in at.dataframe[0].value["campaign_id"].tolist()
+
+
+def test_the_ab_calculator_gives_the_z_tests_figures(engine):
+    at = _open(CAMPAIGNS_PAGE, "viewer")
+    shown = next(d.value for d in at.dataframe if "statistic" in d.value.columns)
+    expected = two_proportion_test(120, 1000, 100, 1000)
+    row = shown.loc[shown["variant"] == "B"].iloc[0]
+    assert row["p_value"] == pytest.approx(expected.p_value)
+    assert row["statistic"] == pytest.approx(expected.z)
+    assert row["difference"] == pytest.approx(2.0)
+
+
+def _campaign_that_worked(engine) -> str:
+    """A campaign 10 days before the as-of date to every customer, half held out; half
+    the treated bought the next day, a twentieth of the control."""
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(select(models.customers.c.customer_id))]
+    started = pd.Timestamp(AS_OF) - pd.Timedelta(days=10) + pd.Timedelta(hours=9)
+    control = np.arange(len(ids)) % 2 == 1
+    buys = np.where(control, np.arange(len(ids)) % 40 == 1, np.arange(len(ids)) % 4 == 0)
+    with engine.begin() as conn:
+        bulk_insert(conn, models.campaigns, pd.DataFrame({
+            "campaign_id": ["WORKED"], "name": ["It worked"], "channel": ["sms"],
+            "started_at": [started], "cost": [100.0]}))  # fmt: skip
+        bulk_insert(conn, models.campaign_touches, pd.DataFrame({
+            "campaign_id": "WORKED", "customer_id": ids, "variant": "A",
+            "is_control": control,
+            "sent_at": [pd.NaT if c else started for c in control]}))  # fmt: skip
+        bulk_insert(conn, models.orders, pd.DataFrame({
+            "order_id": [f"worked-{k}" for k in np.flatnonzero(buys)],
+            "customer_id": [ids[k] for k in np.flatnonzero(buys)],
+            "ordered_at": started + pd.Timedelta(days=1), "amount": 50.0,
+            "status": "paid"}))  # fmt: skip
+        bump_data_version(conn)
+    return "WORKED"
+
+
+def test_who_responded_builds_an_audience_of_the_segments_that_gained(engine):
+    campaign_id = _campaign_that_worked(engine)
+    at = _open(CAMPAIGNS_PAGE, "analyst")
+    at.selectbox(key=KEY_PICK).set_value(campaign_id).run()
+    assert not at.exception, exception_text(at)
+    assert translate("campaigns.groups.title") in [h.value for h in at.subheader]
+    groups = next(d.value for d in at.dataframe if "label" in d.value.columns)
+    assert (groups["uplift"] > 0).any()
+    button = at.button(key=KEY_BUILD_AUDIENCE)
+    assert not button.disabled
+    button.click().run()
+    assert not at.exception, exception_text(at)
+    assert at.title[0].value == translate("audiences.title")
+    chosen = at.session_state[KEY_INCLUDE_SEGMENTS]
+    # the segments of the default scheme (and customers not scored the day before)
+    assert chosen and set(chosen) <= {*preset("rfm11").segment_names, "not_scored"}
+
+
+def test_only_an_admin_sets_the_margin_rate(engine):
+    at = _open(CAMPAIGNS_PAGE, "admin")
+    at.number_input(key=f"{KEY_MARGIN_FORM}.rate").set_value(42.0)
+    at.button(key=f"{KEY_MARGIN_FORM}.submit").click().run()
+    assert not at.exception, exception_text(at)
+    assert gross_margin_rate(engine) == pytest.approx(0.42)
