@@ -659,7 +659,7 @@ def ab_report(
     kind, values = _outcome(frame[outcome_column], outcome_column, rows)
     labels = variants.to_numpy(dtype=object)
     by_variant = {str(v): values[labels == v] for v in pd.unique(labels)}
-    control = _check_variants(list(by_variant), None if control is None else str(control))
+    control = _check_variants(list(by_variant), None if control is None else str(control).strip())
     if kind == PROPORTION:
         counts = {v: (int(arm.sum()), len(arm)) for v, arm in by_variant.items()}
         return _proportion_report(counts, control, alpha)
