@@ -14,7 +14,8 @@ import streamlit as st
 
 from crm_core.errors import CrmError
 from crm_core.outreach.campaigns import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS
-from ui.campaigns import KEY_OWN_WINDOW, KEY_WINDOW, load_summary
+from ui.audiences import show_notice
+from ui.campaigns import KEY_NOTICE, KEY_OWN_WINDOW, KEY_WINDOW, load_summary
 from ui.campaigns.calculator import calculator_tab
 from ui.campaigns.detail import detail_tab
 from ui.campaigns.listing import list_tab
@@ -48,6 +49,7 @@ def main() -> None:
     st.caption(t("campaigns.caption"))
     with st.expander(t("campaigns.definitions.title"), icon=":material/help:"):
         st.markdown(t("campaigns.definitions.text"))
+    show_notice(KEY_NOTICE)
     window = _view_window()
     try:
         with st.spinner(t("campaigns.loading")):

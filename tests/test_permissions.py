@@ -28,6 +28,13 @@ from crm_core.outreach.audiences import (
     load_audience_facts,
     redownload_export,
 )
+from crm_core.outreach.campaigns import (
+    create_campaign_from_export,
+    list_campaigns,
+    save_campaign_window,
+    save_gross_margin_rate,
+    set_campaign_cost,
+)
 from crm_core.outreach.policy import ContactPolicy, save_policy
 from crm_core.outreach.privacy import mask_personal_columns
 from crm_core.outreach.triggers import TriggerSettings, save_trigger_settings
@@ -58,6 +65,7 @@ def _writes(shop, facts):
     """(action, attempt(actor)) for every write and reveal of crm_core."""
     policy = ContactPolicy()
     survivor, merged = facts.customer_ids[:2]
+    campaign = list_campaigns(shop)["campaign_id"].iloc[0]
     return [
         (auth.EDIT_SCHEMES, lambda a: save_scheme(shop, preset("lifecycle"), a)),
         (auth.EDIT_TAGS, lambda a: save_tag(shop, "repeat", TAG_RULE, a)),
@@ -87,11 +95,32 @@ def _writes(shop, facts):
         ),
         (auth.IMPORT, lambda a: merge_customers(shop, survivor, [merged], actor=a)),
         (auth.MANAGE_USERS, lambda a: auth.list_users(shop, actor=a)),
+        (auth.EDIT_SHOP_SETTINGS, lambda a: save_gross_margin_rate(shop, 0.4, actor=a)),
+        (auth.EDIT_CAMPAIGNS, lambda a: save_campaign_window(shop, campaign, 14, actor=a)),
+        (auth.EDIT_CAMPAIGNS, lambda a: set_campaign_cost(shop, campaign, 99, actor=a)),
+        (
+            auth.EDIT_CAMPAIGNS,
+            lambda a: create_campaign_from_export(
+                shop,
+                1,
+                campaign_id="PERM",
+                name="p",
+                started_at=dt.datetime(2026, 10, 1),
+                actor=a,
+            ),
+        ),
     ]
 
 
 def _counts(shop) -> tuple:
-    tables = (models.segment_schemes, models.exports, models.mapping_templates, models.orders)
+    tables = (
+        models.segment_schemes,
+        models.exports,
+        models.mapping_templates,
+        models.orders,
+        models.campaigns,
+        models.campaign_touches,
+    )
     with shop.connect() as conn:
         rows = tuple(
             conn.execute(select(func.count()).select_from(table)).scalar() for table in tables

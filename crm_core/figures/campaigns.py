@@ -34,10 +34,13 @@ class TimelineLabels:
     channels: Mapping[str, str]
 
 
-def roi_uplift_figure(summary: pd.DataFrame, labels: TimelineLabels) -> go.Figure:
+def roi_uplift_figure(
+    summary: pd.DataFrame, labels: TimelineLabels, min_control: int = 1
+) -> go.Figure:
     """Two panels over the start date, one series per channel: ROI (the x of 1 : x) on
-    top, uplift in percentage points with its 95 % interval below (campaigns with a
-    control group only). `summary` has the columns of campaign_summary."""
+    top, uplift in percentage points with its 95 % interval below (campaigns with at
+    least `min_control` customers held out: a tiny control's interval would flatten
+    the others). `summary` has the columns of campaign_summary."""
     figure = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
         subplot_titles=(labels.roi, labels.uplift),
@@ -57,7 +60,7 @@ def roi_uplift_figure(summary: pd.DataFrame, labels: TimelineLabels) -> go.Figur
             row=1, col=1,
         )  # fmt: skip
         uplift = rows["uplift"].to_numpy(dtype=float) * 100
-        has_uplift = np.isfinite(uplift)
+        has_uplift = np.isfinite(uplift) & (rows["control"].to_numpy() >= min_control)
         if not has_uplift.any():
             continue
         low = rows["uplift_ci_low"].to_numpy(dtype=float)[has_uplift] * 100

@@ -5,6 +5,8 @@ many recipients a holdout needs."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -88,23 +90,29 @@ def _file_report() -> ABReport | None:
     return ab_report(frame, variant_column, outcome_column, control)
 
 
+def _number(value: float, spec: str, unit: str = "") -> str:
+    """`value` formatted by `spec` with `unit`; an em dash on the control's row (NaN)."""
+    return "—" if not math.isfinite(value) else f"{value:{spec}}{unit}"
+
+
 def _show(report: ABReport) -> None:
     proportion = report.kind == PROPORTION
     arms = report.arms
     scale = 100 if proportion else 1
+    unit = " pp" if proportion else ""
     shown = pd.DataFrame(
         {
             "variant": arms["variant"],
             "n": arms["n"],
             "mean": arms["mean"] * scale,
-            "difference": arms["difference"] * scale,
+            "difference": [_number(v * scale, "+,.2f", unit) for v in arms["difference"]],
             "interval": [
                 interval_text(lo, hi, proportion)
                 for lo, hi in zip(arms["ci_low"], arms["ci_high"], strict=True)
             ],
-            "statistic": arms["statistic"],
-            "p_value": arms["p_value"],
-            "p_holm": arms["p_holm"],
+            "statistic": [_number(v, ".4f") for v in arms["statistic"]],
+            "p_value": [_number(v, ".4f") for v in arms["p_value"]],
+            "p_holm": [_number(v, ".4f") for v in arms["p_holm"]],
         }
     )
     number = st.column_config.NumberColumn
@@ -118,16 +126,12 @@ def _show(report: ABReport) -> None:
                 t("campaigns.ab.rate") if proportion else t("campaigns.ab.mean"),
                 format="%.2f%%" if proportion else "%,.2f",
             ),
-            "difference": number(
-                t("campaigns.ab.difference"), format="%+.2f pp" if proportion else "%+,.2f"
-            ),
+            "difference": st.column_config.TextColumn(t("campaigns.ab.difference")),
             "interval": st.column_config.TextColumn(t("campaigns.incremental.interval")),
-            "statistic": number("z" if proportion else "t", format="%.4f"),
-            "p_value": number(t("campaigns.column.p_value"), format="%.4f"),
-            "p_holm": number(
-                t("campaigns.variants.p_holm"),
-                format="%.4f",
-                help=t("campaigns.variants.holm_help"),
+            "statistic": st.column_config.TextColumn("z" if proportion else "t"),
+            "p_value": st.column_config.TextColumn(t("campaigns.column.p_value")),
+            "p_holm": st.column_config.TextColumn(
+                t("campaigns.variants.p_holm"), help=t("campaigns.variants.holm_help")
             ),
         },
     )

@@ -49,7 +49,6 @@ from ui.audiences import (
     KEY_INCLUDE_SEGMENTS,
     KEY_INCLUDE_TAGS,
     labels,
-    show_notice,
 )
 from ui.campaigns import (
     KEY_BUILD_AUDIENCE,
@@ -173,12 +172,15 @@ def _headline(report: CampaignReport, language: str) -> None:
         help=t("campaigns.tile.roi_help", cost=money(float(report.campaign["cost"]))),
     )
     uplift = report.incremental.uplift if report.incremental else None
+    arrows = {VERDICT_GAIN: "up", VERDICT_LOSS: "down"}
     tiles[3].metric(
-        t("campaigns.tile.verdict"),
+        t("campaigns.tile.uplift"),
+        points(uplift.difference) if uplift else "—",
         verdict_names(language)[report.verdict],
-        points(uplift.difference) if uplift else None,
-        delta_color="off" if report.verdict not in (VERDICT_GAIN, VERDICT_LOSS) else "normal",
+        delta_color="normal" if report.verdict in arrows else "off",
+        delta_arrow=arrows.get(report.verdict, "off"),
         border=True,
+        help=t("campaigns.tile.uplift_help"),
     )
     if basis == REVENUE_FROM_RESPONSES:
         st.caption(
@@ -393,8 +395,9 @@ def _who_responded(ctx: RunContext, report: CampaignReport, recipients: pd.DataF
     if by != "segment":
         return
     gained = responding_segments(table)
+    build = t("campaigns.groups.build", count=len(gained))
     if st.button(
-        t("campaigns.groups.build", count=len(gained)),
+        build if gained else t("campaigns.groups.build_none"),
         key=KEY_BUILD_AUDIENCE,
         icon=":material/group_add:",
         disabled=not gained,
@@ -458,7 +461,6 @@ def detail_tab(ctx: RunContext, summary: pd.DataFrame, view_window: int | None) 
     if summary.empty:
         st.info(t("campaigns.none"), icon=":material/inbox:")
         return
-    show_notice(KEY_NOTICE)
     campaign_id = _pick_campaign(summary, ctx.language)
     try:
         with st.spinner(t("campaigns.loading")):

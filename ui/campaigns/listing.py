@@ -14,7 +14,7 @@ import streamlit as st
 from crm_core.figures.campaigns import TimelineLabels, roi_uplift_figure
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import FILE_FORMATS, render_file
-from crm_core.outreach.campaigns import filter_summary
+from crm_core.outreach.campaigns import MIN_GROUP_PER_ARM, filter_summary
 from ui.audiences import FORMAT_LABELS, labels
 from ui.campaigns import (
     KEY_CHANNELS,
@@ -179,7 +179,8 @@ def list_tab(ctx: RunContext, summary: pd.DataFrame) -> None:
         uplift=t("campaigns.chart.uplift"),
         channels=channel_names(ctx.language, sorted(summary["channel"].unique().tolist())),
     )
-    st.plotly_chart(roi_uplift_figure(shown, chart_labels), width="stretch")
+    st.plotly_chart(roi_uplift_figure(shown, chart_labels, MIN_GROUP_PER_ARM), width="stretch")
+    st.caption(t("campaigns.chart.caption", least=MIN_GROUP_PER_ARM))
     left, right = st.columns([1, 2])
     file_format = left.radio(
         t("audiences.format"),

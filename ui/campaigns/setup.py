@@ -21,7 +21,7 @@ from crm_core.outreach.campaigns import (
     list_campaigns,
     save_gross_margin_rate,
 )
-from ui.audiences import labels, show_notice
+from ui.audiences import labels
 from ui.campaigns import KEY_CREATE_FORM, KEY_MARGIN_FORM, KEY_NOTICE, KEY_PICK_NEXT, channel_names
 from ui.context import RunContext, show_error, t
 
@@ -157,7 +157,6 @@ def _margin_form(ctx: RunContext) -> None:
 
 def setup_tab(ctx: RunContext) -> None:
     """Campaigns from downloads (who may edit campaigns) and the margin rate."""
-    show_notice(KEY_NOTICE)
     if ctx.actor.may(auth.EDIT_CAMPAIGNS) and ctx.actor.may(auth.DOWNLOAD):
         _create_form(ctx)
     else:
