@@ -31,6 +31,7 @@ def test_menu_follows_the_role_permissions():
         "pages/overview.py",
         "pages/rfm.py",
         "pages/audiences.py",
+        "pages/campaigns.py",
     }
 
 

@@ -245,6 +245,8 @@ EXPECTED_PERMISSIONS = {
         "edit_policy": False,
         "manage_users": False,
         "manage_store": False,
+        "edit_campaigns": True,
+        "edit_shop_settings": False,
     },
     "viewer": {name: False for name in auth.PERMISSION_NAMES},
 }

@@ -102,6 +102,7 @@ def test_download_with_a_holdout_name_the_campaign_and_see_it_listed(page, demo_
 def test_screenshots_of_the_campaign_list(browser, app_server, language):
     with browser_tab(browser, app_server.url) as page:
         sign_in(page, "test-admin", TEST_ADMIN_PASSWORD)
+        page.get_by_role("heading", name=translate("overview.title", "en")).wait_for()
         if language != "en":
             choose_language(page, "en", "中文")
         _open(page, "campaigns.title", "nav.campaigns", language)

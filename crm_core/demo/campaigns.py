@@ -260,5 +260,6 @@ def campaigns_frame(cal: Calendar, plan: CampaignPlan, touches: pd.DataFrame) ->
             "cost_per_contact": cost_per_contact,
             "revenue_per_response": np.full(len(plan.campaign_id), np.nan),
             "description": pd.Series(plan.description, dtype=STR_DTYPE),
+            "export_id": pd.array([None] * len(plan.campaign_id), dtype="Int64"),
         }
     )
