@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Engine,
+    and_,
+    case,
     func,
     literal,
     select,
@@ -92,45 +94,38 @@ def campaign_recipients(
     reference = reference_time()
     seen_until = asof.end_of(as_of)
 
-    def orders_between(start: Any, end: Any, *columns: Any) -> Any:
-        return (
-            select(*columns)
-            .where(
-                od.c.customer_id == ct.c.customer_id,
-                od.c.status == "paid",
-                od.c.ordered_at >= start,
-                od.c.ordered_at < end,
-                od.c.ordered_at < seen_until,
-            )
-            .scalar_subquery()
-        )
-
     window_end = plus_days(reference, literal(window_days))
+    amount = float_value(od.c.amount)
+    in_window = and_(od.c.ordered_at >= reference, od.c.ordered_at < window_end)
+    # one index range per recipient, from the pre-period's start to the horizon's end
+    joined = ct.join(cp, cp.c.campaign_id == ct.c.campaign_id).outerjoin(
+        od,
+        and_(
+            od.c.customer_id == ct.c.customer_id,
+            od.c.status == "paid",
+            od.c.ordered_at >= plus_days(reference, literal(-PRE_PERIOD_DAYS)),
+            od.c.ordered_at < plus_days(reference, literal(horizon)),
+            od.c.ordered_at < seen_until,
+        ),
+    )
     statement = (
         select(
             ct.c.customer_id,
-            ct.c.variant,
-            ct.c.is_control,
-            reference.label("reference"),
-            ct.c.sent_at.is_not(None).label("sent"),
-            ct.c.opened_at.is_not(None).label("opened"),
-            ct.c.clicked_at.is_not(None).label("clicked"),
-            func.coalesce(ct.c.responded, False).label("responded"),
-            orders_between(reference, window_end, func.count()).label("orders"),
-            orders_between(
-                reference, window_end, func.coalesce(func.sum(float_value(od.c.amount)), 0.0)
-            ).label("revenue"),
-            orders_between(
-                reference, plus_days(reference, literal(horizon)), func.min(od.c.ordered_at)
-            ).label("first_order"),
-            orders_between(
-                plus_days(reference, literal(-PRE_PERIOD_DAYS)),
-                reference,
-                func.coalesce(func.sum(float_value(od.c.amount)), 0.0),
-            ).label("pre_spend"),
+            func.max(ct.c.variant),
+            func.max(case((ct.c.is_control, 1), else_=0)),
+            func.max(reference),
+            func.max(case((ct.c.sent_at.is_not(None), 1), else_=0)),
+            func.max(case((ct.c.opened_at.is_not(None), 1), else_=0)),
+            func.max(case((ct.c.clicked_at.is_not(None), 1), else_=0)),
+            func.max(case((ct.c.responded.is_(True), 1), else_=0)),
+            func.count(case((in_window, od.c.order_id))),
+            func.coalesce(func.sum(case((in_window, amount))), 0.0),
+            func.min(case((od.c.ordered_at >= reference, od.c.ordered_at))),
+            func.coalesce(func.sum(case((od.c.ordered_at < reference, amount))), 0.0),
         )
-        .select_from(ct.join(cp, cp.c.campaign_id == ct.c.campaign_id))
+        .select_from(joined)
         .where(ct.c.campaign_id == campaign_id)
+        .group_by(ct.c.customer_id)
         .order_by(ct.c.customer_id)
     )
     with snapshot_read(engine, [ct, cp, od]) as conn:
@@ -421,7 +416,7 @@ def campaign_report(
         else None
     )
     attributed = attributed_revenue(
-        engine, as_of, {**campaign_windows(engine), campaign_id: window}
+        engine, as_of, {**campaign_windows(engine), campaign_id: window}, [campaign_id]
     ).set_index("campaign_id")
     last = recipients["reference"].max() if len(recipients) else campaign["started_at"]
     return CampaignReport(

@@ -198,12 +198,19 @@ def arm_totals(
     return frame
 
 
-def attributed_revenue(engine: Engine, as_of: dt.date, windows: Mapping[str, int]) -> pd.DataFrame:
+def attributed_revenue(
+    engine: Engine,
+    as_of: dt.date,
+    windows: Mapping[str, int],
+    campaign_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Last-touch attributed paid orders per campaign up to the end of `as_of`:
     campaign_id, attributed_orders, attributed_revenue (shop currency). An order with a
     campaign_id goes to that campaign; an order without one goes to the campaign of the
     customer's latest treated touch at or before it, when the order falls inside that
-    touch's window (two touches at the same moment: the larger campaign id)."""
+    touch's window (two touches at the same moment: the larger campaign id). With
+    `campaign_ids`, only those campaigns (the orders of their recipients are read, each
+    checked for a later touch of any campaign). Two aggregations in the database."""
     ct, cp, od = models.campaign_touches, models.campaigns, models.orders
     seen_until = asof.end_of(as_of)
     tagged = (
@@ -220,14 +227,27 @@ def attributed_revenue(engine: Engine, as_of: dt.date, windows: Mapping[str, int
         .group_by(od.c.campaign_id)
     )
     reference = reference_time()
-    longest = max([DEFAULT_WINDOW_DAYS, *windows.values()])
-    candidates = (
+    later, later_campaign = ct.alias("later"), cp.alias("later_campaign")
+    later_reference = func.coalesce(later.c.sent_at, later_campaign.c.started_at)
+    a_later_touch = (
+        select(literal(1))
+        .select_from(
+            later.join(later_campaign, later_campaign.c.campaign_id == later.c.campaign_id)
+        )
+        .where(
+            later.c.customer_id == od.c.customer_id,
+            later.c.is_control == False,  # noqa: E712 (SQL comparison)
+            later_reference <= od.c.ordered_at,
+            (later_reference > reference)
+            | ((later_reference == reference) & (later.c.campaign_id > ct.c.campaign_id)),
+        )
+        .exists()
+    )
+    by_touch = (
         select(
-            od.c.order_id,
             ct.c.campaign_id,
-            reference.label("reference"),
-            od.c.ordered_at,
-            float_value(od.c.amount).label("amount"),
+            func.count().label("orders"),
+            func.sum(float_value(od.c.amount)).label("revenue"),
         )
         .select_from(
             ct.join(cp, cp.c.campaign_id == ct.c.campaign_id).join(
@@ -237,37 +257,21 @@ def attributed_revenue(engine: Engine, as_of: dt.date, windows: Mapping[str, int
                     od.c.status == "paid",
                     od.c.campaign_id.is_(None),
                     od.c.ordered_at >= reference,
-                    od.c.ordered_at < plus_days(reference, literal(longest)),
+                    od.c.ordered_at < plus_days(reference, _window_expression(windows)),
                     od.c.ordered_at < seen_until,
                 ),
             )
         )
-        .where(ct.c.is_control == False)  # noqa: E712 (SQL comparison)
+        .where(ct.c.is_control == False, ~a_later_touch)  # noqa: E712 (SQL comparison)
+        .group_by(ct.c.campaign_id)
     )
+    if campaign_ids is not None:
+        wanted = list(campaign_ids)
+        tagged = tagged.where(od.c.campaign_id.in_(wanted))
+        by_touch = by_touch.where(ct.c.campaign_id.in_(wanted))
     with snapshot_read(engine, [ct, cp, od]) as conn:
-        tagged_rows = conn.execute(tagged).all()
-        candidate_rows = conn.execute(candidates).all()
-    by_tag = pd.DataFrame(tagged_rows, columns=["campaign_id", "orders", "revenue"])
-    found = pd.DataFrame(
-        candidate_rows, columns=["order_id", "campaign_id", "reference", "ordered_at", "amount"]
-    )
-    if len(found):
-        found["reference"] = pd.to_datetime(found["reference"])
-        found["ordered_at"] = pd.to_datetime(found["ordered_at"])
-        latest = found.sort_values(["order_id", "reference", "campaign_id"]).drop_duplicates(
-            "order_id", keep="last"
-        )
-        days = latest["campaign_id"].map(lambda cid: windows.get(cid, DEFAULT_WINDOW_DAYS))
-        inside = latest["ordered_at"] < latest["reference"] + pd.to_timedelta(days, unit="D")
-        by_touch = (
-            latest.loc[inside]
-            .groupby("campaign_id")["amount"]
-            .agg(orders="count", revenue="sum")
-            .reset_index()
-        )
-    else:
-        by_touch = pd.DataFrame(columns=["campaign_id", "orders", "revenue"])
-    both = pd.concat([by_tag, by_touch], ignore_index=True)
+        rows = [*conn.execute(tagged).all(), *conn.execute(by_touch).all()]
+    both = pd.DataFrame(rows, columns=["campaign_id", "orders", "revenue"])
     both["orders"] = pd.to_numeric(both["orders"]).astype(np.int64)
     both["revenue"] = pd.to_numeric(both["revenue"]).astype(float)
     totals = both.groupby("campaign_id", as_index=False)[["orders", "revenue"]].sum()
