@@ -31,12 +31,15 @@ from crm_core.outreach.audiences import (
     recent_contacts,
 )
 from crm_core.outreach.campaigns import (
+    AGGREGATES_KEPT,
+    AGGREGATES_KEY,
     CONTROL,
     REVENUE_FROM_ORDERS,
     REVENUE_FROM_RESPONSES,
     VERDICT_GAIN,
     VERDICT_NO_CONTROL,
     arm_results,
+    arm_totals,
     campaign_recipients,
     campaign_report,
     campaign_summary,
@@ -47,11 +50,14 @@ from crm_core.outreach.campaigns import (
     save_campaign_window,
     save_gross_margin_rate,
     set_campaign_cost,
+    stored_aggregates,
     uplift_by_group,
 )
+from crm_core.outreach.campaigns import results as results_module
 from crm_core.outreach.experiments import two_proportion_test, welch_test
 from crm_core.outreach.policy import ContactPolicy
-from crm_core.store import bulk_insert, models
+from crm_core.store import bulk_insert, bump_data_version, models
+from crm_core.store.settings import read_setting
 from tests.support.actors import ADMIN, ANALYST, VIEWER
 from tests.support.requirements import shared_file
 
@@ -498,3 +504,35 @@ def test_ifood_pilot_economics(store):
     assert pilot["roi"] == pytest.approx(3_674 / 6_720)
     results = arm_results(store, dt.date(2030, 1, 1), campaign_ids=["Response"])
     assert results["responders"].tolist() == [334]
+
+
+def test_aggregates_are_stored_once_per_data_version_and_reused(shop):
+    windows = {"C1": 7, "C2": 7}
+    first = campaign_summary(shop, AS_OF)
+    stored = read_setting(shop, AGGREGATES_KEY)
+    assert len(stored) == 1
+    # a second read uses the stored aggregates: the same list, nothing recomputed
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(results_module, "arm_totals", _must_not_run)
+        patch.setattr(results_module, "attributed_revenue", _must_not_run)
+        again = campaign_summary(shop, AS_OF)
+        arms, attributed = stored_aggregates(shop, AS_OF, windows)
+    pd.testing.assert_frame_equal(again, first)
+    pd.testing.assert_frame_equal(arms, arm_totals(shop, AS_OF, windows))
+    assert attributed["attributed_revenue"].sum() == pytest.approx(190.0)
+    # a cost edit keeps them; new data (a new data version) computes them again
+    set_campaign_cost(shop, "C1", 50, actor=ANALYST)
+    assert len(read_setting(shop, AGGREGATES_KEY)) == 1
+    with shop.begin() as conn:
+        bulk_insert(conn, models.orders, pd.DataFrame([_order("late", "c2", "2024-03-03", 5.0)]))
+        bump_data_version(conn)
+    after = campaign_summary(shop, AS_OF).set_index("campaign_id")
+    assert after.loc["C1", "control_rate"] == pytest.approx(1.0)
+    assert after.loc["C1", "roi"] == pytest.approx(100.0 / 50.0)
+    for day in range(1, 10):
+        campaign_summary(shop, AS_OF - dt.timedelta(days=day))
+    assert len(read_setting(shop, AGGREGATES_KEY)) == AGGREGATES_KEPT
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("recomputed although stored")

@@ -20,6 +20,7 @@ from crm_core.customers.segments import Scheme
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import AudienceFacts
 from crm_core.outreach.campaigns import (
+    CAMPAIGN_EDITS_KEY,
     VERDICTS,
     campaign_recipients,
     campaign_summary,
@@ -28,6 +29,7 @@ from crm_core.outreach.campaigns import (
     window_of,
 )
 from crm_core.outreach.policy import channel_label
+from crm_core.store.settings import read_setting
 from ui.audiences import load_audience_facts
 from ui.context import DataKey, RunContext
 
@@ -102,9 +104,14 @@ def interval_text(low: float, high: float, as_points: bool = True, digits: int =
 
 
 def settings_token(engine: Engine) -> str:
-    """The stored windows and margin rate as one string (part of the cache keys)."""
+    """The stored windows, margin rate and count of cost edits as one string (part of
+    the cache keys)."""
     return json.dumps(
-        {"windows": campaign_windows(engine), "margin": gross_margin_rate(engine)},
+        {
+            "windows": campaign_windows(engine),
+            "margin": gross_margin_rate(engine),
+            "edits": read_setting(engine, CAMPAIGN_EDITS_KEY),
+        },
         sort_keys=True,
     )
 

@@ -54,6 +54,8 @@ from crm_core.outreach.campaigns.report import (
     uplift_by_group,
 )
 from crm_core.outreach.campaigns.results import (
+    AGGREGATES_KEPT,
+    AGGREGATES_KEY,
     ARM_COUNT_COLUMNS,
     ARM_RESULT_COLUMNS,
     CAMPAIGN_COLUMNS,
@@ -73,11 +75,13 @@ from crm_core.outreach.campaigns.results import (
     list_campaigns,
     reference_time,
     roi_ratio,
+    stored_aggregates,
     verdict,
     with_rates,
 )
 from crm_core.outreach.campaigns.settings import (
     ALPHA,
+    CAMPAIGN_EDITS_KEY,
     CAMPAIGN_WINDOWS_KEY,
     CHANNELS,
     CONTROL,
@@ -109,11 +113,14 @@ from crm_core.outreach.campaigns.setup import (
 )
 
 __all__ = [
+    "AGGREGATES_KEPT",
+    "AGGREGATES_KEY",
     "ALPHA",
     "ARM_COLUMNS",
     "ARM_COUNT_COLUMNS",
     "ARM_RESULT_COLUMNS",
     "CAMPAIGN_COLUMNS",
+    "CAMPAIGN_EDITS_KEY",
     "CAMPAIGN_ID_MAX",
     "CAMPAIGN_WINDOWS_KEY",
     "CHANNELS",
@@ -171,6 +178,7 @@ __all__ = [
     "save_gross_margin_rate",
     "segment_facts_date",
     "set_campaign_cost",
+    "stored_aggregates",
     "uplift_by_group",
     "verdict",
     "window_of",

@@ -24,6 +24,9 @@ DEFAULT_WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 365
 DEFAULT_GROSS_MARGIN = 0.30
 GROSS_MARGIN_KEY = "gross_margin_rate"
+CAMPAIGN_EDITS_KEY = "campaign_edits"
+"""Counts edits of campaigns (cost) that leave the data version as it is: part of the
+keys of cached campaign lists."""
 CAMPAIGN_WINDOWS_KEY = "campaign_windows"
 PRE_PERIOD_DAYS = 90
 """CUPED's covariate: each recipient's paid spend in the 90 days before the reference time."""

@@ -18,12 +18,13 @@ from sqlalchemy import (
 
 from crm_core.auth import EDIT_CAMPAIGNS, Actor, require
 from crm_core.errors import InputError
-from crm_core.outreach.campaigns.settings import CHANNELS, CONTROL
+from crm_core.outreach.campaigns.settings import CAMPAIGN_EDITS_KEY, CHANNELS, CONTROL
 from crm_core.store import (
     bulk_insert,
     bump_data_version,
     models,
 )
+from crm_core.store.settings import read_setting, write_setting
 
 
 def _money(value: Any) -> Decimal:
@@ -130,7 +131,8 @@ def export_campaign(engine: Engine, export_id: int) -> str | None:
 
 def set_campaign_cost(engine: Engine, campaign_id: str, cost: float, *, actor: Actor) -> None:
     """Change a campaign's total cost (shop currency). PermissionDenied unless `actor`
-    may edit campaigns."""
+    may edit campaigns. The data version stays (the orders did not change, so stored
+    aggregates hold); CAMPAIGN_EDITS_KEY counts the edit for the caches of the list."""
     require(actor, EDIT_CAMPAIGNS)
     amount = _money(cost)
     cp = models.campaigns
@@ -140,4 +142,5 @@ def set_campaign_cost(engine: Engine, campaign_id: str, cost: float, *, actor: A
         ).rowcount
         if not done:
             raise InputError("campaigns.error.unknown", campaign_id=campaign_id)
-        bump_data_version(conn)
+        edits = int(read_setting(conn, CAMPAIGN_EDITS_KEY) or 0)
+        write_setting(conn, CAMPAIGN_EDITS_KEY, edits + 1)
