@@ -516,10 +516,11 @@ def test_aggregates_are_stored_once_per_data_version_and_reused(shop):
         patch.setattr(results_module, "arm_totals", _must_not_run)
         patch.setattr(results_module, "attributed_revenue", _must_not_run)
         again = campaign_summary(shop, AS_OF)
-        arms, attributed = stored_aggregates(shop, AS_OF, windows)
+        arms, attributed, last = stored_aggregates(shop, AS_OF, windows)
     pd.testing.assert_frame_equal(again, first)
     pd.testing.assert_frame_equal(arms, arm_totals(shop, AS_OF, windows))
     assert attributed["attributed_revenue"].sum() == pytest.approx(190.0)
+    assert last == {"C1": _ts("2024-03-01 12:00"), "C2": _ts("2024-03-05 09:00")}
     # a cost edit keeps them; new data (a new data version) computes them again
     set_campaign_cost(shop, "C1", 50, actor=ANALYST)
     assert len(read_setting(shop, AGGREGATES_KEY)) == 1

@@ -403,19 +403,27 @@ AGGREGATES_KEY = "campaign_results.aggregates"
 """Settings key of the stored campaign aggregates (see `stored_aggregates`)."""
 AGGREGATES_KEPT = 6
 """How many (data version, as-of date, windows) results are kept: the newest."""
+AGGREGATES_FORMAT = 1
+"""The layout of a stored result; a new layout makes the stored ones unused."""
 
 
 def _aggregates_key(version: int, as_of: dt.date, windows: Mapping[str, int]) -> str:
     return json.dumps(
-        {"version": version, "as_of": as_of.isoformat(), "windows": dict(sorted(windows.items()))},
+        {
+            "format": AGGREGATES_FORMAT,
+            "version": version,
+            "as_of": as_of.isoformat(),
+            "windows": dict(sorted(windows.items())),
+        },
         sort_keys=True,
     )
 
 
 def stored_aggregates(
     engine: Engine, as_of: dt.date, windows: Mapping[str, int]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`arm_totals` and `attributed_revenue` of every campaign, computed once per (data
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.Timestamp]]:
+    """`arm_totals`, `attributed_revenue` and the latest reference time of each
+    campaign's touches (for window_complete) of every campaign, computed once per (data
     version, as-of date, windows) and kept in the store, so a restart, another user or
     the command line reads them instead of joining every touch to its orders again (on
     1M customers and 2.5M touches that join takes most of a minute on SQLite). The
@@ -431,9 +439,11 @@ def stored_aggregates(
             found["attributed"],
             columns=["campaign_id", "attributed_orders", "attributed_revenue"],
         )
-        return _typed_arms(arms), attributed
+        last = {cid: pd.Timestamp(at) for cid, at in found["last_reference"].items()}
+        return _typed_arms(arms), attributed, last
     arms = arm_totals(engine, as_of, windows)
     attributed = attributed_revenue(engine, as_of, windows)
+    last = {cid: pd.Timestamp(at) for cid, at in _last_reference(engine, as_of).items()}
     with engine.begin() as conn:
         current = read_setting(conn, AGGREGATES_KEY) or {}
         newest = sorted(current.items(), key=lambda item: item[1]["saved"])
@@ -441,10 +451,11 @@ def stored_aggregates(
         kept[key] = {
             "arms": json.loads(arms.to_json(orient="values")),
             "attributed": json.loads(attributed.to_json(orient="values")),
+            "last_reference": {cid: at.isoformat() for cid, at in last.items()},
             "saved": max([entry["saved"] for entry in kept.values()] + [0]) + 1,
         }
         write_setting(conn, AGGREGATES_KEY, kept)
-    return arms, attributed
+    return arms, attributed, last
 
 
 REVENUE_FROM_ORDERS = "orders"
@@ -519,9 +530,8 @@ def campaign_summary(
     campaigns = list_campaigns(engine, as_of)
     windows = _windows_for(engine, campaigns["campaign_id"].tolist(), window_days)
     rate = gross_margin_rate(engine) if margin_rate is None else check_margin_rate(margin_rate)
-    arms, attributed = stored_aggregates(engine, as_of, windows)
+    arms, attributed, last_sent = stored_aggregates(engine, as_of, windows)
     attributed = attributed.set_index("campaign_id")
-    last_sent = _last_reference(engine, as_of)
     rows = []
     arms_of = dict(tuple(arms.groupby("campaign_id", sort=False)))
     for campaign in campaigns.itertuples(index=False):
