@@ -19,6 +19,7 @@ from crm_core.bootstrap import (
 from crm_core.i18n import LANGUAGES
 from crm_core.store import data_version
 from ui.auth import sign_in_form, sign_out_button
+from ui.campaigns import warm_up_campaign_results
 from ui.context import (
     KEY_AS_OF,
     KEY_AS_OF_CHOSEN,
@@ -200,6 +201,7 @@ def main() -> None:
         latest_order=latest,
     )
     set_run_context(context)
+    warm_up_campaign_results(context)
     _sidebar(context)
     page = st.navigation(_menu(user.role, empty_store=latest is None))
     try:

@@ -52,6 +52,7 @@ from crm_core.outreach.campaigns import (
     set_campaign_cost,
     stored_aggregates,
     uplift_by_group,
+    warm_up_aggregates,
 )
 from crm_core.outreach.campaigns import results as results_module
 from crm_core.outreach.experiments import two_proportion_test, welch_test
@@ -537,3 +538,15 @@ def test_aggregates_are_stored_once_per_data_version_and_reused(shop):
 
 def _must_not_run(*args, **kwargs):
     raise AssertionError("recomputed although stored")
+
+
+def test_warm_up_computes_ahead_only_for_a_large_store(shop, monkeypatch):
+    assert not warm_up_aggregates(shop, AS_OF)  # six touches: a first view is quick
+    assert read_setting(shop, AGGREGATES_KEY) is None
+    monkeypatch.setattr(results_module, "WARM_UP_TOUCHES", 5)
+    assert warm_up_aggregates(shop, AS_OF)
+    assert len(read_setting(shop, AGGREGATES_KEY)) == 1
+    assert not warm_up_aggregates(shop, AS_OF)  # kept already
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(results_module, "arm_totals", _must_not_run)
+        assert campaign_summary(shop, AS_OF)["campaign_id"].tolist() == ["C2", "C1"]

@@ -62,6 +62,7 @@ from crm_core.outreach.campaigns.results import (
     REVENUE_FROM_ORDERS,
     REVENUE_FROM_RESPONSES,
     SUMMARY_COLUMNS,
+    WARM_UP_TOUCHES,
     Incremental,
     Interval,
     arm_results,
@@ -77,6 +78,7 @@ from crm_core.outreach.campaigns.results import (
     roi_ratio,
     stored_aggregates,
     verdict,
+    warm_up_aggregates,
     with_rates,
 )
 from crm_core.outreach.campaigns.settings import (
@@ -144,6 +146,7 @@ __all__ = [
     "VERDICT_LOSS",
     "VERDICT_NONE",
     "VERDICT_NO_CONTROL",
+    "WARM_UP_TOUCHES",
     "CampaignReport",
     "Incremental",
     "Interval",
@@ -181,6 +184,7 @@ __all__ = [
     "stored_aggregates",
     "uplift_by_group",
     "verdict",
+    "warm_up_aggregates",
     "window_of",
     "with_rates",
 ]
