@@ -552,7 +552,8 @@ def main() -> None:
     table.print()
     print(
         f"\naims: the list under {LIST_AIM:g} s, one campaign of about {args.recipients:,} "
-        f"recipients under {REPORT_AIM:g} s; met is judged on best s"
+        f"recipients under {REPORT_AIM:g} s; met: best s under the aim ('cold NO': the "
+        "first call was not)"
     )
     for differ in mismatches:
         print(f"\nfigures that differ ({differ['check'].iloc[0]}):")
