@@ -5,12 +5,10 @@ members, and that customers the policy or the filters exclude are absent."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 
 import pytest
-from sqlalchemy import func, select
 
 from crm_core.customers.segments import preset, segment_label
 from crm_core.customers.tags import tag_label
@@ -25,22 +23,15 @@ from crm_core.outreach.audiences import (
     select_members,
 )
 from crm_core.outreach.policy import load_policy
-from crm_core.store import make_engine, models
+from crm_core.store import make_engine
 from tests.conftest import BROWSER_STEP_TIMEOUT_MS, TEST_ADMIN_PASSWORD
 from tests.support.actors import ADMIN
-from tests.support.browser import ARTIFACTS, sign_in
+from tests.support.browser import ARTIFACTS, latest_order_date, sign_in
 
 pytestmark = pytest.mark.browser
 
 SEGMENTS = ("at_risk", "cant_lose", "hibernating")
 EXCLUDED_TAG = "high_end"
-
-
-def _latest_order_date(engine) -> dt.date:
-    with engine.connect() as conn:
-        latest = conn.execute(select(func.max(models.orders.c.ordered_at))).scalar()
-    latest = dt.datetime.fromisoformat(latest) if isinstance(latest, str) else latest
-    return latest.date()
 
 
 def _pick(page, label: str, option: str) -> None:
@@ -51,7 +42,7 @@ def _pick(page, label: str, option: str) -> None:
 
 def test_build_an_audience_download_it_and_read_the_file(page, demo_store_url):
     engine = make_engine(demo_store_url)
-    as_of = _latest_order_date(engine)
+    as_of = latest_order_date(engine)
     facts = load_audience_facts(engine, as_of, None, preset("rfm11"))
     audience = Audience(include_segments=SEGMENTS, exclude_tags=(EXCLUDED_TAG,))
 

@@ -5,30 +5,21 @@ languages go to tests/artifacts."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import func, select
 
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import FOR_SENDING, list_exports
 from crm_core.outreach.campaigns import campaign_summary
-from crm_core.store import make_engine, models
+from crm_core.store import make_engine
 from tests.conftest import TEST_ADMIN_PASSWORD, browser_tab
 from tests.support.actors import ADMIN
-from tests.support.browser import ARTIFACTS, choose_language, sign_in
+from tests.support.browser import ARTIFACTS, choose_language, latest_order_date, sign_in
 
 pytestmark = pytest.mark.browser
 
 CAMPAIGN_ID = "HOLDOUT-10"
-
-
-def _latest_order_date(engine) -> dt.date:
-    with engine.connect() as conn:
-        latest = conn.execute(select(func.max(models.orders.c.ordered_at))).scalar()
-    latest = dt.datetime.fromisoformat(latest) if isinstance(latest, str) else latest
-    return latest.date()
 
 
 def _open(page, title_key: str, nav_key: str, language: str = "en") -> None:
@@ -42,7 +33,7 @@ def test_download_with_a_holdout_name_the_campaign_and_see_it_listed(page, demo_
     from playwright.sync_api import expect
 
     engine = make_engine(demo_store_url)
-    as_of = _latest_order_date(engine)
+    as_of = latest_order_date(engine)
     sign_in(page, "test-analyst", TEST_ADMIN_PASSWORD)
     _open(page, "audiences.title", "nav.audiences")
     page.get_by_role("radiogroup", name=translate("audiences.purpose", "en")).get_by_text(

@@ -6,6 +6,7 @@ browser is Debian's /usr/bin/chromium (no browser download), headless.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -93,3 +94,15 @@ def choose_language(page, current: str, target_name: str) -> None:
     expect(box).to_have_count(1)  # a rerun's stale copy is gone once the run has finished
     box.click()
     page.get_by_role("option", name=target_name).click()
+
+
+def latest_order_date(engine) -> dt.date:
+    """The day of the store's newest order: the as-of date the app opens on."""
+    from sqlalchemy import func, select
+
+    from crm_core.store import models
+
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(models.orders.c.ordered_at))).scalar()
+    latest = dt.datetime.fromisoformat(latest) if isinstance(latest, str) else latest
+    return latest.date()

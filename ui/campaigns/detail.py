@@ -6,8 +6,6 @@ and, for who may edit campaigns, the campaign's window and cost."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -24,8 +22,6 @@ from crm_core.figures.campaigns import (
     funnel_figure,
     uplift_by_group_figure,
 )
-from crm_core.i18n import translate
-from crm_core.outreach.audiences import FILE_FORMATS, render_file
 from crm_core.outreach.campaigns import (
     FUNNEL_STEPS,
     MIN_GROUP_PER_ARM,
@@ -44,7 +40,6 @@ from crm_core.outreach.campaigns import (
     uplift_by_group,
 )
 from ui.audiences import (
-    FORMAT_LABELS,
     KEY_EXCLUDE_SEGMENTS,
     KEY_INCLUDE_SEGMENTS,
     KEY_INCLUDE_TAGS,
@@ -69,6 +64,7 @@ from ui.campaigns import (
     percent,
     points,
     roi_text,
+    table_download,
     verdict_names,
 )
 from ui.context import RunContext, show_error, t
@@ -318,22 +314,6 @@ def _charts(report: CampaignReport, language: str) -> None:
         )
 
 
-def report_download(ctx: RunContext, table: pd.DataFrame, file_format: str) -> Callable[[], bytes]:
-    """The per-arm table as CSV or XLSX through the safe writer."""
-
-    def build() -> bytes:
-        headers = {
-            name: translate(
-                "campaigns.column.arm_revenue" if name == "revenue" else f"campaigns.column.{name}",
-                ctx.language,
-            )
-            for name in table.columns
-        }
-        return render_file(table.rename(columns=headers), file_format, ctx.actor, ctx.language)
-
-    return build
-
-
 def _group_table(table: pd.DataFrame) -> None:
     shown = table[list(GROUP_TABLE_COLUMNS)].copy()
     for name in ("treated_rate", "control_rate", "uplift", "ci_low", "ci_high"):
@@ -477,21 +457,18 @@ def detail_tab(ctx: RunContext, summary: pd.DataFrame, view_window: int | None) 
     table = arms_table(report, language)
     st.dataframe(table, hide_index=True, column_config=_arm_config())
     st.caption(t("campaigns.arms.caption", days=report.window_days))
-    left, right = st.columns([1, 2])
-    file_format = left.radio(
-        t("audiences.format"),
-        list(FILE_FORMATS),
-        format_func=labels(FORMAT_LABELS),
-        key=KEY_REPORT_FORMAT,
-        horizontal=True,
-    )
-    right.download_button(
-        t("campaigns.arms.download"),
-        data=report_download(ctx, table, file_format),
-        file_name=f"campaign-{campaign_id}-{ctx.as_of.isoformat()}.{file_format}",
-        mime=FILE_FORMATS[file_format],
-        key=KEY_REPORT_DOWNLOAD,
-        icon=":material/download:",
+    headers = {
+        name: t("campaigns.column.arm_revenue" if name == "revenue" else f"campaigns.column.{name}")
+        for name in table.columns
+    }
+    table_download(
+        ctx,
+        table,
+        headers,
+        label=t("campaigns.arms.download"),
+        file_stem=f"campaign-{campaign_id}-{ctx.as_of.isoformat()}",
+        format_key=KEY_REPORT_FORMAT,
+        download_key=KEY_REPORT_DOWNLOAD,
     )
     _charts(report, language)
     _incremental(report)

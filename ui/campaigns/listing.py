@@ -5,7 +5,6 @@ chart of ROI and uplift over time by channel, and the table as a safe download."
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -13,9 +12,8 @@ import streamlit as st
 
 from crm_core.figures.campaigns import TimelineLabels, roi_uplift_figure
 from crm_core.i18n import translate
-from crm_core.outreach.audiences import FILE_FORMATS, render_file
 from crm_core.outreach.campaigns import MIN_GROUP_PER_ARM, filter_summary
-from ui.audiences import FORMAT_LABELS, labels
+from ui.audiences import labels
 from ui.campaigns import (
     KEY_CHANNELS,
     KEY_LIST_DOWNLOAD,
@@ -25,6 +23,7 @@ from ui.campaigns import (
     channel_names,
     money,
     roi_text,
+    table_download,
     verdict_names,
 )
 from ui.context import RunContext, t
@@ -68,17 +67,6 @@ def list_table(summary: pd.DataFrame, language: str) -> pd.DataFrame:
 
 def _headers(language: str) -> dict[str, str]:
     return {name: translate(f"campaigns.column.{name}", language) for name in LIST_COLUMNS}
-
-
-def list_download(ctx: RunContext, table: pd.DataFrame, file_format: str) -> Callable[[], bytes]:
-    """The list as CSV or XLSX through the safe writer (headers in the user's language)."""
-
-    def build() -> bytes:
-        return render_file(
-            table.rename(columns=_headers(ctx.language)), file_format, ctx.actor, ctx.language
-        )
-
-    return build
 
 
 def _filters(summary: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -181,19 +169,12 @@ def list_tab(ctx: RunContext, summary: pd.DataFrame) -> None:
     )
     st.plotly_chart(roi_uplift_figure(shown, chart_labels, MIN_GROUP_PER_ARM), width="stretch")
     st.caption(t("campaigns.chart.caption", least=MIN_GROUP_PER_ARM))
-    left, right = st.columns([1, 2])
-    file_format = left.radio(
-        t("audiences.format"),
-        list(FILE_FORMATS),
-        format_func=labels(FORMAT_LABELS),
-        key=KEY_LIST_FORMAT,
-        horizontal=True,
-    )
-    right.download_button(
-        t("campaigns.list.download"),
-        data=list_download(ctx, table, file_format),
-        file_name=f"campaigns-{ctx.as_of.isoformat()}.{file_format}",
-        mime=FILE_FORMATS[file_format],
-        key=KEY_LIST_DOWNLOAD,
-        icon=":material/download:",
+    table_download(
+        ctx,
+        table,
+        _headers(ctx.language),
+        label=t("campaigns.list.download"),
+        file_stem=f"campaigns-{ctx.as_of.isoformat()}",
+        format_key=KEY_LIST_FORMAT,
+        download_key=KEY_LIST_DOWNLOAD,
     )

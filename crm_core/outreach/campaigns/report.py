@@ -380,7 +380,8 @@ def campaign_report(
     campaign's window; `planned_share` the planned control share (default: the holdout
     share of the export it came from); `recipients` reuses rows already read."""
     campaign = campaign_record(engine, campaign_id)
-    window = window_of(campaign_windows(engine), campaign_id, window_days)
+    stored_windows = campaign_windows(engine)
+    window = window_of(stored_windows, campaign_id, window_days)
     rate = gross_margin_rate(engine) if margin_rate is None else check_margin_rate(margin_rate)
     horizon = 2 * window
     if recipients is None:
@@ -416,7 +417,7 @@ def campaign_report(
         else None
     )
     attributed = attributed_revenue(
-        engine, as_of, {**campaign_windows(engine), campaign_id: window}, [campaign_id]
+        engine, as_of, {**stored_windows, campaign_id: window}, [campaign_id]
     ).set_index("campaign_id")
     last = recipients["reference"].max() if len(recipients) else campaign["started_at"]
     return CampaignReport(

@@ -129,7 +129,6 @@ def arm_totals(
     engine: Engine,
     as_of: dt.date,
     windows: Mapping[str, int],
-    campaign_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per campaign and arm (variant; the holdout is CONTROL): campaign_id, arm,
     is_control and ARM_COUNT_COLUMNS: recipients, touches sent, opened, clicked,
@@ -169,8 +168,6 @@ def arm_totals(
         .where(cp.c.started_at < seen_until)
         .group_by(ct.c.campaign_id, ct.c.customer_id)
     )
-    if campaign_ids is not None:
-        per_touch = per_touch.where(ct.c.campaign_id.in_(list(campaign_ids)))
     touch = per_touch.subquery("touch")
     arm = case((touch.c.is_control == 1, literal(CONTROL)), else_=touch.c.variant)
     statement = (
