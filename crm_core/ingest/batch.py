@@ -44,7 +44,7 @@ from crm_core.ingest.mapping import complete_mapping, find_template, suggest_map
 from crm_core.ingest.read import Source, TableRead, read_file
 from crm_core.ingest.validate import ImportOptions, validate
 from crm_core.ingest.words import unknown_words
-from crm_core.store import models
+from crm_core.store import models, rows_frame
 
 PAYMENTS = "payments"
 KINDS: tuple[str, ...] = (*ENTITY_NAMES, PAYMENTS)
@@ -521,7 +521,7 @@ def _stored_orders(engine: Engine, order_ids: list[str]) -> pd.DataFrame:
             rows += conn.execute(
                 select(o.c.order_id, o.c.customer_id, o.c.ordered_at).where(o.c.order_id.in_(chunk))
             ).all()
-    frame = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at"])
+    frame = rows_frame(rows, ["order_id", "customer_id", "ordered_at"])
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
     return frame.astype("str")
 

@@ -25,7 +25,7 @@ from crm_core.auth import IMPORT, SEE_PERSONAL_DATA, Actor, require
 from crm_core.errors import InputError
 from crm_core.ingest.values import normalise_emails, normalise_phones
 from crm_core.outreach.privacy import mask_contacts, mask_personal_columns
-from crm_core.store import bump_data_version, models
+from crm_core.store import bump_data_version, models, rows_frame
 
 MOVED_TABLES = ("orders", "tickets", "events", "campaign_touches", "survey_responses")
 FILLED_FIELDS = ("name", "phone", "email", "gender", "birthday", "province", "city", "channel")
@@ -60,7 +60,7 @@ def likely_duplicate_customers(engine: Engine) -> pd.DataFrame:
                 (customers.c.phone.is_not(None)) | (customers.c.email.is_not(None)),
             )
         ).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "name", "phone", "email", "is_placeholder"])
+    frame = rows_frame(rows, ["customer_id", "name", "phone", "email", "is_placeholder"])
     if frame.empty:
         return pd.DataFrame(columns=DUPLICATE_COLUMNS)
     phone, _ = normalise_phones(frame["phone"].astype("str"))
@@ -222,7 +222,7 @@ def _touches(conn: Connection, ids: list[str]) -> pd.DataFrame:
     rows = conn.execute(
         select(table.c.campaign_id, table.c.customer_id).where(table.c.customer_id.in_(ids))
     ).all()
-    touches = pd.DataFrame(rows, columns=["campaign_id", "customer_id"])
+    touches = rows_frame(rows, ["campaign_id", "customer_id"])
     rank = {customer: position for position, customer in enumerate(ids)}
     touches["rank"] = touches["customer_id"].map(rank)
     touches = touches.sort_values(["campaign_id", "rank"])

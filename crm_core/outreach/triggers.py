@@ -42,7 +42,7 @@ from crm_core.auth import EDIT_TRIGGERS, Actor, require
 from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE, translate
 from crm_core.outreach.policy import ContactPolicy, PolicyResult, apply_policy
-from crm_core.store import models
+from crm_core.store import models, rows_frame
 from crm_core.store.settings import read_setting, write_setting
 
 if TYPE_CHECKING:
@@ -295,7 +295,7 @@ def thank_you_list(
     )
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=list(THANK_YOU_COLUMNS))
+    frame = rows_frame(rows, THANK_YOU_COLUMNS)
     for name in ("ticket_id", "customer_id", "name", "phone", "email", "ticket_type"):
         frame[name] = pd.array(frame[name], dtype="str")
     frame["resolved_at"] = pd.to_datetime(frame["resolved_at"]).astype("datetime64[us]")

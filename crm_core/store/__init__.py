@@ -58,6 +58,7 @@ from crm_core.store.reads import (
     float_value,
     plus_days,
     read_arrow,
+    rows_frame,
     snapshot_read,
     without_jit,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "normalise_url",
     "plus_days",
     "read_arrow",
+    "rows_frame",
     "schema_revision",
     "set_local",
     "snapshot_read",

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
@@ -99,6 +100,13 @@ def without_jit(conn: Connection) -> None:
     and saves less (see bench/bench_overview.py). SQLite has no JIT."""
     if conn.dialect.name == "postgresql":
         set_local(conn, {"jit": "off"})
+
+
+def rows_frame(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """A frame of result rows, each copied to a plain tuple first: pandas asks every row
+    hasattr(row, "dtype"), which a SQLAlchemy Row answers by raising and catching an
+    AttributeError (200k rows: 3.1 s as Rows, 0.3 s as tuples)."""
+    return pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
 
 
 class FloatValue(sa.sql.functions.FunctionElement):

@@ -21,7 +21,7 @@ from crm_core import asof
 from crm_core.outreach.audiences.facts import AudienceFacts
 from crm_core.outreach.audiences.selection import Audience, select_members
 from crm_core.outreach.policy import ContactPolicy, PolicyResult, apply_policy
-from crm_core.store import models
+from crm_core.store import models, rows_frame
 
 
 def contacts_statement(
@@ -87,7 +87,7 @@ def recent_contacts(
             rows = conn.execute(statement).all()
     else:
         rows = engine.execute(statement).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "touches", "exports"])
+    frame = rows_frame(rows, ["customer_id", "touches", "exports"])
     frame["customer_id"] = pd.array(frame["customer_id"], dtype="str")
     for name in ("touches", "exports"):
         frame[name] = frame[name].astype(np.int64)

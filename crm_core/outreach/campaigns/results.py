@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
 )
 
 from crm_core import asof
@@ -48,7 +49,9 @@ from crm_core.store import (
     float_value,
     models,
     plus_days,
+    rows_frame,
     snapshot_read,
+    without_jit,
 )
 from crm_core.store.settings import read_setting, write_setting
 
@@ -161,7 +164,9 @@ def arm_totals(
             func.max(case((ct.c.opened_at.is_not(None), 1), else_=0)).label("opened"),
             func.max(case((ct.c.clicked_at.is_not(None), 1), else_=0)).label("clicked"),
             func.max(case((ct.c.responded.is_(True), 1), else_=0)).label("responded"),
-            func.count(od.c.order_id).label("orders"),
+            # ordered_at, not order_id: a column of ix_orders_customer_status_time, so
+            # PostgreSQL reads the orders from that index alone
+            func.count(od.c.ordered_at).label("orders"),
             func.coalesce(func.sum(float_value(od.c.amount)), 0.0).label("revenue"),
         )
         .select_from(joined)
@@ -189,8 +194,9 @@ def arm_totals(
         .order_by(touch.c.campaign_id, arm)
     )
     with snapshot_read(engine, [ct, cp, od]) as conn:
+        without_jit(conn)
         rows = conn.execute(statement).all()
-    frame = pd.DataFrame(rows, columns=["campaign_id", "arm", "is_control", *ARM_COUNT_COLUMNS])
+    frame = rows_frame(rows, columns=["campaign_id", "arm", "is_control", *ARM_COUNT_COLUMNS])
     return _typed_arms(frame)
 
 
@@ -273,13 +279,70 @@ def attributed_revenue(
         wanted = list(campaign_ids)
         tagged = tagged.where(od.c.campaign_id.in_(wanted))
         by_touch = by_touch.where(ct.c.campaign_id.in_(wanted))
+        if engine.dialect.name == "postgresql":
+            by_touch = _by_touch_per_recipient(windows, seen_until, wanted)
     with snapshot_read(engine, [ct, cp, od]) as conn:
+        without_jit(conn)
         rows = [*conn.execute(tagged).all(), *conn.execute(by_touch).all()]
     both = pd.DataFrame(rows, columns=["campaign_id", "orders", "revenue"])
     both["orders"] = pd.to_numeric(both["orders"]).astype(np.int64)
     both["revenue"] = pd.to_numeric(both["revenue"]).astype(float)
     totals = both.groupby("campaign_id", as_index=False)[["orders", "revenue"]].sum()
     return totals.rename(columns={"orders": "attributed_orders", "revenue": "attributed_revenue"})
+
+
+def _by_touch_per_recipient(
+    windows: Mapping[str, int], seen_until: dt.datetime, wanted: list[str]
+) -> Any:
+    """PostgreSQL: `attributed_revenue`'s by-touch aggregation for a few campaigns, with
+    each recipient's orders and the later-touch check read per recipient (a LATERAL
+    subquery that OFFSET 0 keeps from being flattened). Written as a plain join, the
+    planner estimates the window's rows badly and hashes every paid order of the store
+    and every treated touch (1M customers, 105k recipients: 5-8 s, this way 0.6 s)."""
+    ct, cp, od = models.campaign_touches, models.campaigns, models.orders
+    reference = reference_time()
+    later, later_campaign = ct.alias("later"), cp.alias("later_campaign")
+    later_reference = func.coalesce(later.c.sent_at, later_campaign.c.started_at)
+    a_later_touch = (
+        select(literal(1))
+        .select_from(
+            later.join(later_campaign, later_campaign.c.campaign_id == later.c.campaign_id)
+        )
+        .where(
+            later.c.customer_id == ct.c.customer_id,
+            later.c.is_control == False,  # noqa: E712 (SQL comparison)
+            later_reference <= od.c.ordered_at,
+            (later_reference > reference)
+            | ((later_reference == reference) & (later.c.campaign_id > ct.c.campaign_id)),
+        )
+        .correlate(od, ct, cp)
+        .exists()
+    )
+    orders = (
+        select(od.c.ordered_at, float_value(od.c.amount).label("amount"))
+        .where(
+            od.c.customer_id == ct.c.customer_id,
+            od.c.status == "paid",
+            od.c.campaign_id.is_(None),
+            od.c.ordered_at >= reference,
+            od.c.ordered_at < plus_days(reference, _window_expression(windows)),
+            od.c.ordered_at < seen_until,
+            ~a_later_touch,
+        )
+        .correlate(ct, cp)
+        .offset(0)
+        .lateral("attributed_order")
+    )
+    return (
+        select(
+            ct.c.campaign_id,
+            func.count().label("orders"),
+            func.sum(orders.c.amount).label("revenue"),
+        )
+        .select_from(ct.join(cp, cp.c.campaign_id == ct.c.campaign_id).join(orders, true()))
+        .where(ct.c.is_control == False, ct.c.campaign_id.in_(wanted))  # noqa: E712
+        .group_by(ct.c.campaign_id)
+    )
 
 
 # --- statistics per campaign ------------------------------------------------------------
