@@ -226,12 +226,45 @@ NPS_PROBABILITIES_AFTER_COMPLAINT = np.array(
 )
 COMMENTS = {
     "promoter": ["物流很快，包装很好", "质量不错，会回购", "客服态度很好", "性价比高，推荐给朋友了",
-                 "宝宝用着很合适", "零食很新鲜，家里人都爱吃"],
+                 "宝宝用着很合适", "零食很新鲜，家里人都爱吃", "发货速度快", "做工精致，面料舒服",
+                 "会员活动很划算", "售后处理很及时"],
     "passive": ["还可以，价格再优惠点就好了", "一般般，和描述差不多", "物流有点慢",
-                "款式不错，尺码偏小"],
+                "款式不错，尺码偏小", "包装简单了点", "客服回复有点慢", "味道还行，有点甜"],
     "detractor": ["发货太慢了", "质量一般，有瑕疵", "退款处理太慢", "客服回复不及时",
-                  "和图片差别很大", "包装破损"],
+                  "和图片差别很大", "包装破损", "快递员态度差", "尺码不准，退货麻烦",
+                  "奶粉快过期了", "优惠券用不了"],
 }  # fmt: skip
+COMMENTS_EN = {
+    "promoter": ["Fast delivery and great packaging", "Good quality, will buy again",
+                 "Customer service was very helpful", "Great value for money",
+                 "The snacks were fresh", "Fits my baby perfectly"],
+    "passive": ["It's okay, a bit expensive", "Delivery was a little slow",
+                "Nice style but the size runs small", "Average, as described"],
+    "detractor": ["Delivery took far too long", "Poor quality, it broke after a week",
+                  "The refund was slow", "Customer service never replied",
+                  "Looks nothing like the pictures", "The parcel arrived damaged"],
+}  # fmt: skip
+COMMENT_CONTACTS = {
+    "zh": ["有问题请打我电话 13800138000", "麻烦联系我：13912345678",
+           "回复发到 wang.fang@example.com"],
+    "en": ["call me on 13800138000", "please e-mail me at li.lei@example.com"],
+}  # fmt: skip
+"""Contact details some customers write into a comment (fake numbers and addresses):
+masked on the Customer voice page for roles that may not see personal data."""
+ENGLISH_COMMENT_SHARE = 0.25
+SECOND_FRAGMENT_SHARE = 0.35
+CONTACT_IN_COMMENT_SHARE = 0.03
+
+AGENTS = ("王芳", "李静", "张伟", "刘洋", "陈晨", "Lily", "Kevin", "赵敏")
+AGENT_SKILL = np.array([0.5, 0.2, 0.0, -0.1, 0.3, 0.1, -0.4, 0.0])
+"""How strongly an agent's tickets lean to high CSAT (log-odds per CSAT point above 3)."""
+REASONS_BY_TYPE = {
+    "logistics": ["快递太慢", "包裹丢失", "派送员态度差", "Delivery was late"],
+    "quality": ["有瑕疵", "质量问题", "与描述不符", "Item arrived damaged"],
+    "return": ["尺码不合适", "不想要了", "颜色与图片不符", "七天无理由退货", "Wrong size"],
+    "consultation": [],
+}  # fmt: skip
+CLOSED_SHARE = 0.8  # resolved tickets the service system marks closed (else resolved)
 
 CONTACT_CHANNEL_ZH = {"sms": "短信", "email": "邮件", "wecom": "企微"}
 COST_PER_CONTACT = {"sms": 0.05, "email": 0.01, "wecom": 0.12}  # CNY per message sent

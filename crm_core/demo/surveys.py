@@ -1,7 +1,8 @@
 """Demo NPS survey answers and the survey_responses frame.
 
 Answers (0-10, some with CSAT and a comment) follow some paid orders and some resolved
-tickets; customers who complained answer lower.
+tickets; customers who complained answer lower. Comments are in Chinese or English, one
+or two phrases of the answer's band, a few with a phone number or e-mail address.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ import pandas as pd
 from crm_core.demo.blocks import Blocks, chronological, customers_of, numbered
 from crm_core.demo.helpers import choice_rows, strings
 from crm_core.demo.reference import (
+    COMMENT_CONTACTS,
     COMMENTS,
+    COMMENTS_EN,
+    CONTACT_IN_COMMENT_SHARE,
+    ENGLISH_COMMENT_SHARE,
     NPS_PROBABILITIES,
     NPS_PROBABILITIES_AFTER_COMPLAINT,
+    SECOND_FRAGMENT_SHARE,
 )
 from crm_core.demo.timeline import Calendar
 
@@ -62,8 +68,13 @@ def block_surveys(
     band = np.where(nps >= 9, 0, np.where(nps >= 7, 1, 2))
     pick = rng.random(n)
     commented = rng.random(n) < 0.2
+    extra = rng.spawn(1)[0]  # a child stream: the blocks after this one stay as they were
+    second = np.where(extra.random(n) < SECOND_FRAGMENT_SHARE, extra.random(n), -1.0)
+    contact = np.where(extra.random(n) < CONTACT_IN_COMMENT_SHARE, extra.random(n), -1.0)
     return {"customer": survey_customer, "tau": survey_tau, "nps": nps, "csat": csat,
-            "band": np.where(commented, band, -1), "pick": pick}  # fmt: skip
+            "band": np.where(commented, band, -1), "pick": pick,
+            "english": extra.random(n) < ENGLISH_COMMENT_SHARE, "second": second,
+            "contact": contact}  # fmt: skip
 
 
 def surveys_frame(cal: Calendar, blocks: Blocks, customer_ids: pd.Series) -> pd.DataFrame:
@@ -72,15 +83,10 @@ def surveys_frame(cal: Calendar, blocks: Blocks, customer_ids: pd.Series) -> pd.
     order, _ = chronological(seconds)
     band = blocks.take("surveys", "band", order)
     pick = blocks.take("surveys", "pick", order)
-    labels: list[str] = []
-    codes = np.full(len(band), -1)
-    for number, key in enumerate(("promoter", "passive", "detractor")):
-        choices = COMMENTS[key]
-        in_band = band == number
-        codes[in_band] = len(labels) + np.minimum(
-            (pick[in_band] * len(choices)).astype(np.int64), len(choices) - 1
-        )
-        labels.extend(choices)
+    english = blocks.take("surveys", "english", order)
+    second = blocks.take("surveys", "second", order)
+    contact = blocks.take("surveys", "contact", order)
+    labels, codes = comment_labels(band, pick, english, second, contact)
     return pd.DataFrame(
         {
             "response_id": numbered("R", len(order), 8),
@@ -93,3 +99,44 @@ def surveys_frame(cal: Calendar, blocks: Blocks, customer_ids: pd.Series) -> pd.
             "comment": strings(codes, labels),
         }
     )
+
+
+def _index(share: np.ndarray, count: int) -> np.ndarray:
+    return np.minimum((share * count).astype(np.int64), count - 1)
+
+
+def comment_labels(
+    band: np.ndarray,
+    pick: np.ndarray,
+    english: np.ndarray,
+    second: np.ndarray,
+    contact: np.ndarray,
+) -> tuple[list[str], np.ndarray]:
+    """(every comment text, each answer's code into them; -1 for no comment): one phrase
+    of the answer's band (band -1: no comment), a second one where second >= 0, and a
+    contact detail where contact >= 0, in Chinese or English."""
+    labels: list[str] = []
+    codes = np.full(len(band), -1)
+    for is_english, phrases, joiner in ((False, COMMENTS, "，"), (True, COMMENTS_EN, ". ")):
+        contacts = COMMENT_CONTACTS["en" if is_english else "zh"]
+        for number, key in enumerate(("promoter", "passive", "detractor")):
+            choices = phrases[key]
+            rows = np.flatnonzero((band == number) & (english == is_english))
+            first = _index(pick[rows], len(choices))
+            other = np.where(
+                second[rows] >= 0,
+                (first + 1 + _index(np.maximum(second[rows], 0.0), len(choices) - 1))
+                % len(choices),
+                -1,
+            )
+            said = np.where(
+                contact[rows] >= 0, _index(np.maximum(contact[rows], 0.0), len(contacts)), -1
+            )
+            combos = np.stack([first, other, said], axis=1)
+            unique, inverse = np.unique(combos, axis=0, return_inverse=True)
+            for a, b, c in unique:
+                parts = [choices[a]] + ([choices[b]] if b >= 0 else [])
+                parts += [contacts[c]] if c >= 0 else []
+                labels.append(joiner.join(parts))
+            codes[rows] = len(labels) - len(unique) + inverse.reshape(-1)
+    return labels, codes

@@ -3,7 +3,9 @@
 Tickets (logistics, quality, return, consultation) come with refunds, after a few other
 paid orders and as pre-sale questions; each has a priority, first-response and resolution
 times (some late, some still open), CSAT 1-5 and a complaint flag that goes with quality
-problems, low CSAT and slow answers.
+problems, low CSAT and slow answers; an agent (some agents' tickets are rated higher than
+others'), a reason for logistics, quality and return tickets, and the status the service
+system shows.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import pandas as pd
 from crm_core.demo.blocks import Blocks, chronological, customers_of, numbered, references
 from crm_core.demo.helpers import choice, choice_rows, strings
 from crm_core.demo.reference import (
+    AGENT_SKILL,
+    AGENTS,
     ANGRY_BY_TYPE,
+    CLOSED_SHARE,
     COMPLAINT_BASE_BY_TYPE,
     CSAT_BASE_BY_TYPE,
     FIRST_RESPONSE_MEDIAN_HOURS,
     PRIORITIES,
     PRIORITY_BY_TYPE,
+    REASONS_BY_TYPE,
     RESOLUTION_MEDIAN_HOURS,
     TICKET_TYPES,
 )
@@ -99,7 +105,26 @@ def block_tickets(
         + np.where(priority == 3, 0.15, 0.0)
         + np.where(np.nan_to_num(first_response_hours, nan=48.0) > 24.0, 0.10, 0.0)
     )
+    # Drawn from a child stream, so the draws above and the blocks after stay as they were.
+    extra = rng.spawn(1)[0]
+    rated_score = np.nan_to_num(csat, nan=3.0) - 3.0
+    weights = np.exp(AGENT_SKILL[None, :] * rated_score[:, None])
+    agent = choice_rows(extra, weights, np.arange(n))
+    reasons = [REASONS_BY_TYPE[name] for name in TICKET_TYPES]
+    reason = np.full(n, -1)
+    offset = 0
+    for code, options in enumerate(reasons):
+        of_type = ticket_type == code
+        if options:
+            picked = np.minimum(
+                (extra.random(of_type.sum()) * len(options)).astype(np.int64), len(options) - 1
+            )
+            reason[of_type] = offset + picked
+        offset += len(options)
     return {
+        "agent": agent,
+        "reason": reason,
+        "closed": extra.random(n) < CLOSED_SHARE,
         "customer": ticket_customer,
         "order_ref": order_ref,
         "type": ticket_type,
@@ -128,7 +153,15 @@ def tickets_frame(
         return np.where(at < end, at, np.nan)  # not yet answered/resolved by end_date
 
     resolved = later(blocks.take("tickets", "resolution_hours", order))
+    first_response = later(blocks.take("tickets", "first_response_hours", order))
     csat = np.where(np.isnan(resolved), np.nan, blocks.take("tickets", "csat", order))
+    closed = blocks.take("tickets", "closed", order).astype(bool)
+    status = np.select(
+        [~np.isnan(resolved) & closed, ~np.isnan(resolved), ~np.isnan(first_response)],
+        [3, 2, 1],
+        default=0,
+    )
+    reason_labels = [label for name in TICKET_TYPES for label in REASONS_BY_TYPE[name]]
     order_ref = blocks.take("tickets", "order_ref", order, "order")
     return pd.DataFrame(
         {
@@ -140,9 +173,7 @@ def tickets_frame(
             "priority": strings(blocks.take("tickets", "priority", order), list(PRIORITIES)),
             "channel": strings(blocks.take("tickets", "channel", order), list(models.CHANNELS)),
             "created_at": cal.timestamps(created),
-            "first_response_at": cal.timestamps(
-                later(blocks.take("tickets", "first_response_hours", order))
-            ),
+            "first_response_at": cal.timestamps(first_response),
             "resolved_at": cal.timestamps(resolved),
             "csat": pd.array(csat, dtype="Int16"),
             "is_complaint": blocks.take("tickets", "complaint", order).astype(bool),
@@ -152,5 +183,11 @@ def tickets_frame(
                 len(order_rank),
                 9,
             ),
+            "status": strings(status, list(models.TICKET_STATUSES)),
+            "agent": strings(
+                np.where(np.isnan(first_response), -1, blocks.take("tickets", "agent", order)),
+                list(AGENTS),
+            ),
+            "reason": strings(blocks.take("tickets", "reason", order), reason_labels),
         }
     )

@@ -136,6 +136,14 @@ PRIORITY_WORDS: dict[str, str] = W(
         "urgent": ("urgent critical 紧急 加急 p1 p0",),
     }
 )
+TICKET_STATUS_WORDS: dict[str, str] = W(
+    {
+        "open": ("open new pending_assignment 待处理 新建 待分配 未处理",),
+        "in_progress": ("in_progress processing pending on_hold 处理中 跟进中 进行中 挂起",),
+        "resolved": ("resolved solved done 已解决 已处理 已完成",),
+        "closed": ("closed 已关闭 关闭 已结案 结案",),
+    }
+)
 GENDER_WORDS: dict[str, str] = W(
     {
         "male": ("male m man 男 男性 先生",),
@@ -470,6 +478,24 @@ TICKETS = EntitySpec(
         ),
         Field("is_complaint", "bool", aliases=A("is_complaint complaint 投诉 是否投诉")),
         Field("order_id", "id", aliases=A("order_id order_no 订单号 订单编号"), length=64),
+        Field(
+            "status",
+            "words",
+            aliases=A("status ticket_status state 状态 工单状态 处理状态"),
+            words=TICKET_STATUS_WORDS,
+        ),
+        Field(
+            "agent",
+            "text",
+            aliases=A("agent assignee owner handler 客服 客服人员 处理人 负责人 坐席"),
+            length=64,
+        ),
+        Field(
+            "reason",
+            "text",
+            aliases=A("reason return_reason cause 原因 退货原因 问题原因 投诉原因"),
+            length=255,
+        ),
     ),
 )
 

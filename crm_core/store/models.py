@@ -53,6 +53,7 @@ CONTACT_CHANNELS = ("sms", "email", "wecom")
 EVENT_TYPES = ("browse", "cart", "favourite")
 TICKET_TYPES = ("logistics", "quality", "return", "consultation")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")
 ROLES = ("admin", "analyst", "viewer")
 FIRST_VARIANT = "A"  # the variant a treated touch gets when the file names none
 CONTROL_VARIANT = "control"  # the variant of a holdout (is_control) touch
@@ -191,6 +192,9 @@ class Ticket(Base):
     is_complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     order_id: Mapped[str | None] = mapped_column(ShopId)
     import_batch_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(16))  # TICKET_STATUSES
+    agent: Mapped[str | None] = mapped_column(String(64))  # who handled it
+    reason: Mapped[str | None] = mapped_column(String(255))  # e.g. a return reason
 
     __table_args__ = (Index("ix_tickets_customer_time", "customer_id", "created_at"),)
 
