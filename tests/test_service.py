@@ -20,6 +20,7 @@ from crm_core.voice.service import (
     open_backlog,
     reason_counts,
     response_times,
+    service_experience,
     sla_achievement,
     tickets_at_risk,
     tickets_per_thousand_orders,
@@ -311,3 +312,25 @@ def test_ticket_status_agent_and_reason_come_from_chinese_headers(store):
     assert levels.loc["K1", "first_response_status"] == "met"  # make-up day, 4 hours
     assert levels.loc["K2", "first_response_status"] == "breached"
     assert service_tickets(store, dt.date(2026, 10, 11))["ticket_id"].tolist() == ["K1"]
+
+
+def test_service_experience_of_an_answer_is_the_worst_of_its_90_days(levels):
+    frame = levels.reset_index()
+    frame.loc[frame["ticket_id"] == "T1", "is_complaint"] = True
+    answers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "V1", "C2", "C9", "C1"],
+            "responded_at": pd.to_datetime(
+                ["2026-10-01", "2026-10-01", "2026-10-11", "2026-10-11", "2027-03-01"]
+            ),
+        }
+    )
+    # C1: complaint T1 (25 Sep); V1: T4 breached (28 Sep); C2: T3 within its SLA;
+    # C9: no ticket; C1 in March: T1 and T2 lie more than 90 days back
+    assert service_experience(answers, frame).tolist() == [
+        "complaint",
+        "breached",
+        "within_sla",
+        "no_ticket",
+        "no_ticket",
+    ]

@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export",
     "ab",
     "campaigns",
+    "nps",
+    "service",
 )
 
 

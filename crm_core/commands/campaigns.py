@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crm_core.commands.options import SUFFIX_FORMATS, as_of_date
-from crm_core.errors import InputError
+from crm_core.commands.options import as_of_date, output_format
 from crm_core.outreach.audiences import render_file
 from crm_core.outreach.campaigns import arm_results, check_window
 from crm_core.store import make_engine
@@ -38,11 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    file_format = SUFFIX_FORMATS.get(args.out.suffix.lower())
-    if file_format is None:
-        raise InputError("audiences.error.out_suffix", path=str(args.out))
-    if not args.out.parent.exists():
-        raise InputError("audiences.error.out_folder", path=str(args.out.parent))
+    file_format = output_format(args.out)
     window = None if args.window is None else check_window(args.window)
     engine = make_engine()
     results = arm_results(engine, args.as_of, window_days=window, campaign_ids=args.campaign)

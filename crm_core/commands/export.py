@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from crm_core import auth
-from crm_core.commands.options import SUFFIX_FORMATS, as_of_date
+from crm_core.commands.options import as_of_date, output_format
 from crm_core.customers.segments import resolve_scheme_ref
 from crm_core.errors import InputError
 from crm_core.i18n import LANGUAGES
@@ -82,11 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    file_format = SUFFIX_FORMATS.get(args.out.suffix.lower())
-    if file_format is None:
-        raise InputError("audiences.error.out_suffix", path=str(args.out))
-    if not args.out.parent.exists():
-        raise InputError("audiences.error.out_folder", path=str(args.out.parent))
+    file_format = output_format(args.out)
     engine = make_engine()
     actor = CLI_ACTOR
     if args.user is not None:

@@ -5,9 +5,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
+
+from crm_core.errors import InputError
 
 SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 """The file formats an --out FILE may have, by suffix."""
+
+
+def output_format(path: Path) -> str:
+    """The format ('csv' or 'xlsx') an --out FILE asks for by its suffix; InputError for
+    another suffix or a folder that does not exist."""
+    file_format = SUFFIX_FORMATS.get(path.suffix.lower())
+    if file_format is None:
+        raise InputError("audiences.error.out_suffix", path=str(path))
+    if not path.parent.exists():
+        raise InputError("audiences.error.out_folder", path=str(path.parent))
+    return file_format
 
 
 def as_of_date(text: str) -> dt.date:

@@ -77,6 +77,14 @@ TAG_FACT_COLUMNS: dict[str, str] = {
     "quality_tickets_365d": "quality tickets created in the 365 days ending on as_of (int)",
 }
 
+SERVICE_WINDOW_DAYS = 90
+SERVICE_FIELDS: dict[str, str] = {
+    "sla_breaches_90d": "tickets created in the 90 days ending on as_of that breached their "
+    "SLA target (first response or resolution; int; see voice.recovery)",
+    "low_csat_90d": "CSAT ratings of 1-2 in the 90 days ending on as_of, tickets and surveys (int)",
+}
+"""Service facts (voice.recovery computes them with the SLA policy; 0 when not given)."""
+
 DERIVED_FIELDS: dict[str, str] = {
     "discount_share": "discounted_purchases / purchases (0-1; NaN without purchases)",
     "campaign_share": "campaign_purchases / purchases (0-1; NaN without purchases)",
@@ -90,6 +98,7 @@ TAG_FIELDS: dict[str, str] = {
     **{k: v for k, v in FEATURE_COLUMNS.items() if k != "customer_id"},
     **{k: v for k, v in TAG_FACT_COLUMNS.items() if k != "customer_id"},
     **DERIVED_FIELDS,
+    **SERVICE_FIELDS,
 }
 """Every field a tag's rule can read, with its meaning and unit."""
 
@@ -114,6 +123,7 @@ BUILTIN_TAGS: dict[str, dict] = {
     "satisfied": _cmp("last_csat", ">=", 4),
     "promoter": _cmp("last_nps", ">=", 9),
     "detractor": _cmp("last_nps", "<=", 6),
+    "service_recovery": {"any": [_cmp("sla_breaches_90d", ">=", 1), _cmp("low_csat_90d", ">=", 1)]},
     "browsing_without_buying": {
         "all": [
             _cmp("browse_events_30d", ">=", 1),
@@ -356,6 +366,24 @@ class TagFields(Mapping):
         self._arrays["days_since_complaint"] = (pd.Timestamp(as_of) - complaint_day).days.to_numpy(
             dtype=np.float64, na_value=np.nan
         )
+
+        for name in SERVICE_FIELDS:
+            self._arrays[name] = np.zeros(len(features))
+
+    def add_service_facts(self, facts: pd.DataFrame) -> None:
+        """Set the service fields from per-customer rows (customer_id and SERVICE_FIELDS;
+        customers without a row get 0): `voice.recovery.service_facts`."""
+        positions = pd.Index(facts["customer_id"].astype(str)).get_indexer(
+            self._features["customer_id"].astype(str)
+        )
+        found = positions >= 0
+        for name in SERVICE_FIELDS:
+            source = facts[name].to_numpy(dtype=np.float64)
+            self._arrays[name] = (
+                np.where(found, source[np.where(found, positions, 0)], 0.0)
+                if len(facts)
+                else np.zeros(len(positions))
+            )
 
     def __len__(self) -> int:
         return len(self._features)

@@ -266,3 +266,53 @@ def reason_counts(
     return counts.sort_values(["ticket_type", "tickets"], ascending=[True, False]).reset_index(
         drop=True
     )
+
+
+EXPERIENCE_DAYS = 90
+EXPERIENCES: tuple[str, ...] = ("complaint", "breached", "within_sla", "no_ticket")
+"""Service experience of an answer, first that applies: a complaint ticket, a ticket
+that breached its SLA, a ticket within it, no ticket, in the EXPERIENCE_DAYS days up to
+the answer."""
+
+
+def service_experience(
+    answers: pd.DataFrame, levels: pd.DataFrame, days: int = EXPERIENCE_DAYS
+) -> pd.Series:
+    """Each answer's service experience (EXPERIENCES) from the customer's tickets created
+    in the `days` days up to the moment of the answer; a ticket's SLA status is the one
+    `levels` measured (at the view's as-of moment)."""
+    tickets = pd.DataFrame(
+        {
+            "customer_id": levels["customer_id"].astype(str).to_numpy(),
+            "created_at": levels["created_at"].to_numpy(dtype="datetime64[s]"),
+            "rank": np.select(
+                [
+                    levels["is_complaint"].to_numpy(dtype=bool),
+                    (
+                        (levels["first_response_status"] == BREACHED)
+                        | (levels["resolution_status"] == BREACHED)
+                    ).to_numpy(),
+                ],
+                [0, 1],
+                default=2,
+            ),
+        }
+    )
+    asked = pd.DataFrame(
+        {
+            "row": np.arange(len(answers)),
+            "customer_id": answers["customer_id"].astype(str).to_numpy(),
+            "responded_at": answers["responded_at"].to_numpy(dtype="datetime64[s]"),
+        }
+    )
+    pairs = asked.merge(tickets, on="customer_id", how="inner")
+    window = np.timedelta64(days, "D")
+    inside = (pairs["created_at"] <= pairs["responded_at"]) & (
+        pairs["created_at"] > pairs["responded_at"] - window
+    )
+    best = pairs[inside].groupby("row")["rank"].min()
+    rank = np.full(len(answers), 3)
+    rank[best.index.to_numpy()] = best.to_numpy()
+    return pd.Series(
+        np.asarray(EXPERIENCES, dtype=object)[rank], index=answers.index, name="experience"
+    )

@@ -32,6 +32,12 @@ from crm_core.customers.segments import (
 from crm_core.customers.tags import Tag, TagFields, TagMatrix, evaluate_tags, load_tags, tag_facts
 from crm_core.errors import InputError
 from crm_core.store import models
+from crm_core.voice.recovery import (
+    ServiceInputs,
+    customer_tiers,
+    load_service_inputs,
+    service_facts,
+)
 
 PHONE_SEPARATORS = r"[\s\-().]"
 VALID_MOBILE = r"(?:\+86|0086|86)?1[3-9]\d{9}"
@@ -92,6 +98,8 @@ class AudienceFacts:
     tags: TagMatrix
     assignment: SegmentAssignment
     scheme_id: int | None = None
+    tiers: np.ndarray | None = None
+    """Each customer's SLA tier name ('' for none), when service inputs were given."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -161,12 +169,19 @@ def audience_facts(
     as_of: dt.date,
     window_days: int | None,
     scheme_id: int | None = None,
+    service: ServiceInputs | None = None,
 ) -> AudienceFacts:
     """The facts of an audience assembled from their parts (no store access):
     `rfm` the prepared facts of `customer_features(engine, as_of, window_days)`,
     `tag_fact_rows` the frame of `tag_facts(engine, as_of)`, `tags` the definitions to
-    evaluate, `scheme` (with its saved version, if any) and its stored id."""
+    evaluate, `scheme` (with its saved version, if any) and its stored id, and `service`
+    (`voice.recovery.load_service_inputs`) for the SLA tiers and the service fields
+    (without it they are 0 and nobody has a tier)."""
     fields = TagFields(rfm.features, tag_fact_rows, as_of)
+    tiers = None
+    if service is not None:
+        tiers = customer_tiers(service.policy, rfm, fields, tags, service.schemes)
+        fields.add_service_facts(service_facts(service, rfm.features["customer_id"], tiers))
     return AudienceFacts(
         as_of,
         window_days,
@@ -175,6 +190,7 @@ def audience_facts(
         evaluate_tags(fields, tags),
         assign_all_customers(rfm, scheme),
         scheme_id,
+        tiers,
     )
 
 
@@ -186,8 +202,8 @@ def load_audience_facts(
     scheme_id: int | None = None,
     tags: Sequence[Tag] | None = None,
 ) -> AudienceFacts:
-    """The facts read from the store (two SQL aggregations) and assembled by
-    `audience_facts`; `tags` default to the stored definitions."""
+    """The facts read from the store (two SQL aggregations and the window's tickets) and
+    assembled by `audience_facts`; `tags` default to the stored definitions."""
     return audience_facts(
         prepare_facts(customer_features(engine, as_of, window_days)),
         tag_facts(engine, as_of),
@@ -196,4 +212,5 @@ def load_audience_facts(
         as_of=as_of,
         window_days=window_days,
         scheme_id=scheme_id,
+        service=load_service_inputs(engine, as_of),
     )
