@@ -37,6 +37,8 @@ from crm_core.outreach.audiences import (
     export_marker,
 )
 from crm_core.outreach.policy import CONTACT_CHANNELS, channel_label
+from crm_core.voice.recovery import ServiceInputs, load_service_inputs
+from crm_core.voice.sla import SlaPolicy, load_sla_policy, policy_to_dict
 from ui.context import RunContext, t
 from ui.rfm import load_facts
 from ui.schemes import scheme_keys
@@ -126,6 +128,21 @@ def _tag_facts(_engine: Engine, data_key: DataKey, as_of: dt.date) -> pd.DataFra
     return tag_facts(_engine, as_of)
 
 
+@st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)
+def _service_inputs(
+    _engine: Engine, data_key: DataKey, as_of: dt.date, policy_key: str, _policy: SlaPolicy
+) -> ServiceInputs:
+    return load_service_inputs(_engine, as_of, _policy)
+
+
+def service_inputs(ctx: RunContext, as_of: dt.date) -> tuple[str, ServiceInputs]:
+    """(the stored SLA policy as JSON text, the window's tickets and low ratings with it),
+    cached per data version, as-of date and policy."""
+    policy = load_sla_policy(ctx.engine)
+    key = json.dumps(policy_to_dict(policy), ensure_ascii=False, sort_keys=True)
+    return key, _service_inputs(ctx.engine, ctx.data_key, as_of, key, policy)
+
+
 @st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES * 2, ttl=3600)
 def _audience_facts(
     _engine: Engine,
@@ -135,9 +152,11 @@ def _audience_facts(
     scheme_key: tuple[str, int | None],
     scheme_id: int | None,
     tags_key: str,
+    policy_key: str,
     _ctx: RunContext,
     _scheme: Scheme,
     _tags: list[Tag],
+    _service: ServiceInputs,
 ) -> AudienceFacts:
     return audience_facts(
         load_facts(_ctx, as_of),
@@ -147,6 +166,7 @@ def _audience_facts(
         as_of=as_of,
         window_days=window_days,
         scheme_id=scheme_id,
+        service=_service,
     )
 
 
@@ -167,6 +187,7 @@ def load_audience_facts(
     the trigger lists need), under `scheme` (cached; see the module docstring)."""
     window_ctx = dataclasses.replace(ctx, window=ALL_HISTORY) if all_history else ctx
     tags = current_tags(ctx)
+    policy_key, service = service_inputs(ctx, ctx.as_of)
     return _audience_facts(
         ctx.engine,
         ctx.data_key,
@@ -175,9 +196,11 @@ def load_audience_facts(
         (scheme.to_json(), scheme.version),
         scheme_id,
         tags_json(tags),
+        policy_key,
         window_ctx,
         scheme,
         tags,
+        service,
     )
 
 
