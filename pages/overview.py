@@ -22,10 +22,10 @@ from crm_core.figures.overview import (
 )
 from ui.context import DataKey, RunContext, run_context, t
 from ui.data import quality_notes
+from ui.overview import TREND_MONTHS, load_monthly_revenue
 
 KEY_PERIOD_DAYS = "crm.overview.period_days"
 PERIOD_CHOICES = (30, 90, 365)
-TREND_MONTHS = 24
 COHORT_MONTHS = 12
 TILES_PER_ROW = 4
 MISSING = "—"
@@ -39,11 +39,6 @@ def _kpis(_engine: Engine, key: DataKey, as_of: dt.date, period_days: int) -> pd
 @st.cache_data(show_spinner=False, ttl=3600)
 def _has_nps(_engine: Engine, key: DataKey) -> bool:
     return overview.has_nps_responses(_engine)
-
-
-@st.cache_data(show_spinner=False, ttl=3600)
-def _monthly_revenue(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
-    return overview.monthly_revenue(_engine, as_of, TREND_MONTHS)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
@@ -105,7 +100,7 @@ def _charts(ctx: RunContext) -> None:
     with left:
         st.subheader(t("overview.chart.revenue.title"), help=t("overview.chart.revenue.help"))
         figure = revenue_by_month_figure(
-            _monthly_revenue(engine, key, as_of),
+            load_monthly_revenue(ctx),
             RevenueLabels(
                 month=t("overview.axis.month"),
                 amount=t("overview.axis.revenue"),

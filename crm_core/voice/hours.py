@@ -11,6 +11,7 @@ Monday-Friday calendar.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -155,3 +156,26 @@ class BusinessClock:
         at = day.astype("datetime64[s]") + (self._open + np.round(offset)).astype("timedelta64[s]")
         at = np.maximum(at, start)
         return np.where(missing, np.datetime64("NaT", "s"), at)
+
+
+MAX_LISTED_DAYS = 3660
+
+
+def parse_day_list(text: str) -> list[dt.date]:
+    """Days written one per line or separated by commas or spaces, as YYYY-MM-DD or as a
+    range YYYY-MM-DD..YYYY-MM-DD (both ends included), sorted without repeats; InputError
+    naming the first entry that is not a day or a range."""
+    days: set[dt.date] = set()
+    for token in re.split(r"[\s,，;；]+", text or ""):
+        if not token:
+            continue
+        first, _, last = token.partition("..")
+        try:
+            start = dt.date.fromisoformat(first)
+            end = dt.date.fromisoformat(last) if last else start
+        except ValueError:
+            raise InputError("voice.error.day_list", entry=token) from None
+        if end < start or (end - start).days > MAX_LISTED_DAYS:
+            raise InputError("voice.error.day_list", entry=token)
+        days.update(start + dt.timedelta(days=offset) for offset in range((end - start).days + 1))
+    return sorted(days)

@@ -33,6 +33,8 @@ from sqlalchemy import Connection, Engine, select
 
 from crm_core import asof
 from crm_core.auth import EDIT_SHOP_SETTINGS, Actor, require
+from crm_core.customers.segments import PRESET_NAMES, resolve_scheme
+from crm_core.customers.tags import load_tags
 from crm_core.errors import InputError
 from crm_core.store import models, rows_frame
 from crm_core.store.settings import read_setting, write_setting
@@ -245,9 +247,32 @@ def save_sla_policy(
     settings; InputError for a wrong entry (nothing is stored then)."""
     require(actor, EDIT_SHOP_SETTINGS)
     checked = policy_from_dict(policy_to_dict(policy) if isinstance(policy, SlaPolicy) else policy)
+    check_tier_members(engine, checked)
     with engine.begin() as conn:
         write_setting(conn, SLA_POLICY_KEY, policy_to_dict(checked))
     return checked
+
+
+def check_tier_members(engine: Engine, policy: SlaPolicy) -> None:
+    """InputError when a tier names a scheme (saved or preset) that does not exist, a
+    segment that scheme does not have, or a tag that is not defined."""
+    tag_names = {tag.name for tag in load_tags(engine)}
+    for tier in policy.tiers:
+        if tier.tag is not None:
+            if tier.tag not in tag_names:
+                raise InputError("voice.error.tier_tag", tier=tier.name, tag=tier.tag)
+            continue
+        saved = models.segment_schemes
+        with engine.connect() as conn:
+            found = conn.execute(select(saved.c.id).where(saved.c.name == tier.scheme)).first()
+        if found is None and tier.scheme not in PRESET_NAMES:
+            raise InputError("voice.error.tier_scheme", tier=tier.name, scheme=tier.scheme)
+        known = set(resolve_scheme(engine, str(tier.scheme)).segment_names)
+        missing = [segment for segment in tier.segments if segment not in known]
+        if missing:
+            raise InputError(
+                "voice.error.tier_segment", tier=tier.name, segment=missing[0], scheme=tier.scheme
+            )
 
 
 def with_calendar_days(

@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Mapping
 
 import pandas as pd
 import streamlit as st
@@ -21,7 +20,7 @@ from sqlalchemy import Engine
 
 from crm_core.customers.segments import Scheme
 from crm_core.i18n import translate
-from crm_core.outreach.audiences import FILE_FORMATS, AudienceFacts, render_file
+from crm_core.outreach.audiences import AudienceFacts
 from crm_core.outreach.campaigns import (
     CAMPAIGN_EDITS_KEY,
     VERDICTS,
@@ -34,8 +33,8 @@ from crm_core.outreach.campaigns import (
 )
 from crm_core.outreach.policy import channel_label
 from crm_core.store.settings import read_setting
-from ui.audiences import FORMAT_LABELS, labels, load_audience_facts
-from ui.context import DataKey, RunContext, t
+from ui.audiences import load_audience_facts
+from ui.context import DataKey, RunContext
 
 PREFIX = "crm.campaigns."
 KEY_WINDOW = PREFIX + "window"
@@ -179,38 +178,4 @@ def facts_on(
     Audiences page's cached facts, on another day)."""
     return load_audience_facts(
         dataclasses.replace(ctx, as_of=as_of), scheme, scheme_id, all_history=True
-    )
-
-
-def table_download(
-    ctx: RunContext,
-    table: pd.DataFrame,
-    headers: Mapping[str, str],
-    *,
-    label: str,
-    file_stem: str,
-    format_key: str,
-    download_key: str,
-) -> None:
-    """A file-format choice and a download of `table` (columns renamed by `headers`)
-    through the safe writer, deferred until clicked."""
-    left, right = st.columns([1, 2])
-    file_format = left.radio(
-        t("audiences.format"),
-        list(FILE_FORMATS),
-        format_func=labels(FORMAT_LABELS),
-        key=format_key,
-        horizontal=True,
-    )
-
-    def build() -> bytes:
-        return render_file(table.rename(columns=headers), file_format, ctx.actor, ctx.language)
-
-    right.download_button(
-        label,
-        data=build,
-        file_name=f"{file_stem}.{file_format}",
-        mime=FILE_FORMATS[file_format],
-        key=download_key,
-        icon=":material/download:",
     )

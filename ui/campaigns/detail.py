@@ -64,11 +64,11 @@ from ui.campaigns import (
     percent,
     points,
     roi_text,
-    table_download,
     verdict_names,
 )
 from ui.context import RunContext, show_error, t
 from ui.schemes import scheme_keys, scheme_picker
+from ui.tables import grey_unranked, table_download
 
 ARM_TABLE_COLUMNS: tuple[str, ...] = (
     "arm",
@@ -93,7 +93,6 @@ GROUP_TABLE_COLUMNS: tuple[str, ...] = (
     "ci_high",
     "p_value",
 )
-GREY = "color: #9e9e9e"
 
 
 def _pick_campaign(summary: pd.DataFrame, language: str) -> str:
@@ -318,8 +317,7 @@ def _group_table(table: pd.DataFrame) -> None:
     shown = table[list(GROUP_TABLE_COLUMNS)].copy()
     for name in ("treated_rate", "control_rate", "uplift", "ci_low", "ci_high"):
         shown[name] = shown[name] * 100
-    ranked = table["ranked"].to_numpy(dtype=bool)
-    styled = shown.style.apply(lambda row: [None if ranked[row.name] else GREY] * len(row), axis=1)
+    styled = grey_unranked(shown, table["ranked"].to_numpy(dtype=bool))
     number = st.column_config.NumberColumn
     st.dataframe(
         styled,

@@ -23,10 +23,10 @@ from ui.campaigns import (
     channel_names,
     money,
     roi_text,
-    table_download,
     verdict_names,
 )
 from ui.context import RunContext, t
+from ui.tables import table_download
 
 LIST_COLUMNS: tuple[str, ...] = (
     "campaign_id",

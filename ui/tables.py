@@ -1,0 +1,61 @@
+"""Tables every page shows the same way: groups too small to rank greyed, and a table's
+download (file format choice, safe writer, deferred until clicked)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from pandas.io.formats.style import Styler
+
+from crm_core.outreach.audiences import FILE_FORMATS, render_file
+from ui.audiences import FORMAT_LABELS, labels
+from ui.context import RunContext, t
+
+GREY = "color: #9e9e9e"
+
+
+def grey_unranked(table: pd.DataFrame, ranked: np.ndarray) -> Styler:
+    """`table` styled with the rows whose `ranked` is False in grey (positions, not
+    labels: the table's index may be anything)."""
+    flags = np.asarray(ranked, dtype=bool)
+    positions = {label: position for position, label in enumerate(table.index)}
+    return table.style.apply(
+        lambda row: [None if flags[positions[row.name]] else GREY] * len(row), axis=1
+    )
+
+
+def table_download(
+    ctx: RunContext,
+    table: pd.DataFrame,
+    headers: Mapping[str, str],
+    *,
+    label: str,
+    file_stem: str,
+    format_key: str,
+    download_key: str,
+) -> None:
+    """A file-format choice and a download of `table` (columns renamed by `headers`)
+    through the safe writer, deferred until clicked."""
+    left, right = st.columns([1, 2])
+    file_format = left.radio(
+        t("audiences.format"),
+        list(FILE_FORMATS),
+        format_func=labels(FORMAT_LABELS),
+        key=format_key,
+        horizontal=True,
+    )
+
+    def build() -> bytes:
+        return render_file(table.rename(columns=headers), file_format, ctx.actor, ctx.language)
+
+    right.download_button(
+        label,
+        data=build,
+        file_name=f"{file_stem}.{file_format}",
+        mime=FILE_FORMATS[file_format],
+        key=download_key,
+        icon=":material/download:",
+    )
