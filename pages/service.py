@@ -86,7 +86,7 @@ def main() -> None:
     with backlog:
         backlog_tab(ctx, levels, in_period, moment, horizon)
     with volume:
-        volume_tab(ctx, in_period)
+        volume_tab(ctx, in_period, levels)
     with settings:
         policy_tab(ctx, policy)
 

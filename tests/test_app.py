@@ -30,6 +30,8 @@ def test_menu_follows_the_role_permissions():
     assert {path for path, _, _ in pages_for("viewer")} == {
         "pages/overview.py",
         "pages/rfm.py",
+        "pages/voice.py",
+        "pages/service.py",
         "pages/audiences.py",
         "pages/campaigns.py",
     }

@@ -59,3 +59,26 @@ def table_download(
         key=download_key,
         icon=":material/download:",
     )
+
+
+MISSING = "—"
+
+
+def dashed(values: pd.Series | np.ndarray, template: str) -> np.ndarray:
+    """Numbers as text by `template` (e.g. "{:+.1f}", "{:.1f}%"), a dash where missing:
+    for columns that may hold gaps, which a number column would show as 'None'."""
+    numbers = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce")
+    return np.array(
+        [MISSING if pd.isna(value) else template.format(value) for value in numbers], dtype=object
+    )
+
+
+def interval_text(
+    low: pd.Series | np.ndarray, high: pd.Series | np.ndarray, template: str
+) -> np.ndarray:
+    """Intervals as '[low, high]' text by `template` for each end, a dash where missing."""
+    lows, highs = dashed(low, template), dashed(high, template)
+    return np.array(
+        [MISSING if MISSING in (a, b) else f"[{a}, {b}]" for a, b in zip(lows, highs, strict=True)],
+        dtype=object,
+    )

@@ -106,9 +106,9 @@ def band_shares_figure(periods: pd.DataFrame, labels: ShareLabels) -> go.Figure:
             hovertemplate="%{x}: %{y:.1f}%<extra>" + labels.bands[band] + "</extra>",
         )  # fmt: skip
     figure.update_layout(
-        barmode="stack", height=CHART_HEIGHT - 60, margin=MARGIN, yaxis_title=labels.share,
-        yaxis_range=[0, 100], xaxis_type="category",
-        legend={"orientation": "h", "y": 1.1, "x": 0},
+        barmode="stack", height=CHART_HEIGHT - 40, margin={**MARGIN, "t": 70},
+        yaxis_range=[0, 100], xaxis_type="category", yaxis_title=labels.share,
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     )  # fmt: skip
     return figure
 
@@ -248,14 +248,18 @@ class BacklogLabels:
 
 
 def backlog_figure(backlog: pd.DataFrame, labels: BacklogLabels) -> go.Figure:
-    """Open tickets per age band, stacked by priority. `backlog` from
-    voice.service.open_backlog."""
+    """Open tickets per age band, stacked by priority in the order of
+    `labels.priorities` (low at the bottom). `backlog` from voice.service.open_backlog."""
     figure = go.Figure()
     bands = list(dict.fromkeys(backlog["band"].astype(str)))
     names = [labels.bands.get(band, band) for band in bands]
-    for priority, rows in backlog.groupby("priority", sort=False):
+    present = set(backlog["priority"].astype(str))
+    known = [p for p in labels.priorities if p in present]
+    order = known + sorted(present - set(known))
+    for priority in order:
+        rows = backlog[backlog["priority"].astype(str) == priority]
         counts = rows.set_index("band")["tickets"].reindex(bands, fill_value=0)
-        name = labels.priorities.get(str(priority), str(priority))
+        name = labels.priorities.get(priority, priority)
         figure.add_bar(
             x=names, y=counts.tolist(), name=name,
             marker_color=BACKLOG_COLORS.get(str(priority)),

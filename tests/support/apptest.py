@@ -29,6 +29,8 @@ TEST_PASSWORD = "test-user-password-123"
 PAGE_FILES = (
     "pages/overview.py",
     "pages/rfm.py",
+    "pages/voice.py",
+    "pages/service.py",
     "pages/audiences.py",
     "pages/exports.py",
     "pages/campaigns.py",

@@ -34,7 +34,7 @@ from crm_core.voice.nps import (
 from crm_core.voice.verbatims import verbatims, word_impacts, word_matrix, words_by_group
 from ui.audiences import labels
 from ui.context import RunContext, t
-from ui.tables import grey_unranked, table_download
+from ui.tables import dashed, grey_unranked, interval_text, table_download
 from ui.voice import (
     BANDS,
     DIMENSIONS,
@@ -84,10 +84,10 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "responded_at",
     "nps",
     "band",
+    "comment",
     "csat",
     "segment",
     "tags",
-    "comment",
 )
 TOP_WORDS = 30
 
@@ -136,6 +136,7 @@ def trend_tab(ctx: RunContext, answers: pd.DataFrame) -> None:
     period = st.radio(
         t("voice.period"),
         list(PERIODS),
+        index=list(PERIODS).index("month"),
         format_func=labels({p: t(f"voice.period.{p}") for p in PERIODS}),
         key=KEY_PERIOD,
         horizontal=True,
@@ -177,26 +178,34 @@ def trend_tab(ctx: RunContext, answers: pd.DataFrame) -> None:
             width="stretch",
         )
     table = periods[list(PERIOD_TABLE_COLUMNS)]
+    shown = pd.DataFrame(
+        {
+            "period": table["period"],
+            "answers": table["answers"],
+            "promoters": table["promoters"],
+            "passives": table["passives"],
+            "detractors": table["detractors"],
+            "nps": dashed(table["nps"], "{:+.1f}"),
+            "interval": interval_text(table["ci_low"], table["ci_high"], "{:+.1f}"),
+            "change": dashed(table["change"], "{:+.1f}"),
+            "change_p": dashed(table["change_p"], "{:.4f}"),
+        }
+    )
     number = st.column_config.NumberColumn
+    text = st.column_config.TextColumn
     st.dataframe(
-        table,
+        shown,
         hide_index=True,
         column_config={
-            "period": st.column_config.TextColumn(t("voice.column.period")),
+            "period": text(t("voice.column.period")),
             "answers": number(t("voice.column.answers"), format="%d"),
             "promoters": number(t("voice.column.promoters"), format="%d"),
             "passives": number(t("voice.column.passives"), format="%d"),
             "detractors": number(t("voice.column.detractors"), format="%d"),
-            "nps": number(t("voice.column.nps"), format="%+.1f"),
-            "nps_adjusted": number(
-                t("voice.column.nps_adjusted"),
-                format="%+.1f",
-                help=t("voice.column.nps_adjusted_help"),
-            ),
-            "ci_low": number(t("voice.column.ci_low"), format="%+.1f"),
-            "ci_high": number(t("voice.column.ci_high"), format="%+.1f"),
-            "change": number(t("voice.column.change"), format="%+.1f"),
-            "change_p": number(t("voice.column.change_p"), format="%.4f"),
+            "nps": text(t("voice.column.nps")),
+            "interval": text(t("voice.column.interval"), help=t("voice.column.interval_help")),
+            "change": text(t("voice.column.change")),
+            "change_p": text(t("voice.column.change_p")),
         },
     )
     table_download(
@@ -241,21 +250,32 @@ def groups_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> 
         st.info(t("voice.no_answers"), icon=":material/inbox:")
         return
     shown = table[list(GROUP_TABLE_COLUMNS)]
+    display = pd.DataFrame(
+        {
+            "label": table["label"],
+            "answers": table["answers"],
+            "nps": dashed(table["nps"], "{:+.1f}"),
+            "nps_interval": interval_text(table["ci_low"], table["ci_high"], "{:+.1f}"),
+            "csat_answers": table["csat_answers"],
+            "csat_share": dashed(table["csat_share"], "{:.1f}%"),
+            "csat_interval": interval_text(table["csat_low"], table["csat_high"], "{:.1f}%"),
+            "csat_mean": dashed(table["csat_mean"], "{:.2f}"),
+        }
+    )
     number = st.column_config.NumberColumn
+    text = st.column_config.TextColumn
     st.dataframe(
-        grey_unranked(shown, table["ranked"].to_numpy()),
+        grey_unranked(display, table["ranked"].to_numpy()),
         hide_index=True,
         column_config={
-            "label": st.column_config.TextColumn(t(f"voice.dimension.{dimension}")),
+            "label": text(t(f"voice.dimension.{dimension}")),
             "answers": number(t("voice.column.answers"), format="%d"),
-            "nps": number(t("voice.column.nps"), format="%+.1f"),
-            "ci_low": number(t("voice.column.ci_low"), format="%+.1f"),
-            "ci_high": number(t("voice.column.ci_high"), format="%+.1f"),
+            "nps": text(t("voice.column.nps")),
+            "nps_interval": text(t("voice.column.interval"), help=t("voice.column.interval_help")),
             "csat_answers": number(t("voice.column.csat_answers"), format="%d"),
-            "csat_share": number(t("voice.column.csat_share"), format="%.1f%%"),
-            "csat_low": number(t("voice.column.csat_low"), format="%.1f%%"),
-            "csat_high": number(t("voice.column.csat_high"), format="%.1f%%"),
-            "csat_mean": number(t("voice.column.csat_mean"), format="%.2f"),
+            "csat_share": text(t("voice.column.csat_share")),
+            "csat_interval": text(t("voice.column.csat_interval")),
+            "csat_mean": text(t("voice.column.csat_mean")),
         },
     )
     st.caption(t("voice.group.caption", least=MIN_ANSWERS))
@@ -263,7 +283,7 @@ def groups_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> 
         interval_figure(
             table,
             IntervalLabels(value=t("voice.chart.nps"), too_small=t("voice.group.too_small")),
-            "nps_adjusted",
+            "nps",
             "ci_low",
             "ci_high",
         ),
@@ -301,11 +321,9 @@ def text_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> No
     group, and the comments filtered by group, band and word, masked for roles that may
     not see personal data."""
     language = ctx.language
-    left, right = st.columns([1, 2])
-    with left:
-        dimension = dimension_radio(KEY_TEXT_DIMENSION)
+    dimension = dimension_radio(KEY_TEXT_DIMENSION)
     options = _group_options(groups, dimension)
-    chosen = right.multiselect(
+    chosen = st.multiselect(
         t("voice.text.groups"),
         options,
         format_func=lambda name: group_label(dimension, name, language),
@@ -320,9 +338,8 @@ def text_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> No
     if impacts.empty:
         st.info(t("voice.text.no_words"), icon=":material/chat_bubble_outline:")
     else:
-        word_left, word_right = st.columns(2)
         number = st.column_config.NumberColumn
-        word_left.dataframe(
+        st.dataframe(
             impacts[list(WORD_TABLE_COLUMNS)].head(TOP_WORDS),
             hide_index=True,
             column_config={
@@ -335,11 +352,10 @@ def text_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> No
                 ),
             },
         )
-        with word_right:
-            st.plotly_chart(
-                word_impact_figure(impacts, ImpactLabels(impact=t("voice.column.impact"))),
-                width="stretch",
-            )
+        st.plotly_chart(
+            word_impact_figure(impacts, ImpactLabels(impact=t("voice.column.impact"))),
+            width="stretch",
+        )
         st.caption(t("voice.text.words_caption"))
     if dimension != "tag":
         with st.expander(t("voice.text.by_group_title"), icon=":material/view_list:"):
@@ -386,7 +402,7 @@ def text_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> No
     st.caption(t("voice.text.count", shown=len(comments)))
     table = comments[list(TEXT_COLUMNS)]
     st.dataframe(
-        table,
+        table.assign(csat=dashed(table["csat"], "{:.0f}")),
         hide_index=True,
         column_config={
             "responded_at": st.column_config.DatetimeColumn(
@@ -394,7 +410,7 @@ def text_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> No
             ),
             "nps": st.column_config.NumberColumn(t("voice.column.score"), format="%d"),
             "band": st.column_config.TextColumn(t("voice.column.band")),
-            "csat": st.column_config.NumberColumn(t("voice.column.csat"), format="%d"),
+            "csat": st.column_config.TextColumn(t("voice.column.csat")),
             "segment": st.column_config.TextColumn(t("voice.dimension.segment")),
             "tags": st.column_config.TextColumn(t("voice.dimension.tag")),
             "comment": st.column_config.TextColumn(t("voice.column.comment"), width="large"),

@@ -10,17 +10,23 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.auth import EDIT_SHOP_SETTINGS
-from crm_core.customers.segments import scheme_choices
+from crm_core.customers.segments import scheme_choices, scheme_label
 from crm_core.customers.tags import load_tags, tag_label
 from crm_core.errors import CrmError
+from crm_core.i18n import translate
 from crm_core.store import models
 from crm_core.voice.hours import parse_day_list
 from crm_core.voice.sla import ALL, CLOCKS, SlaPolicy, save_sla_policy
 from ui.audiences import labels
-from ui.context import RunContext, show_error, t
+from ui.context import RunContext, current_language, show_error, t
+from ui.tables import MISSING
 from ui.voice import KEY_NOTICE, KEY_POLICY_FORM, SERVICE_PREFIX, value_label
 
 WEEKDAYS = tuple(range(7))
+EVERY = "*"
+"""The editor's value for a target row that applies to every priority."""
+NONE = "-"
+"""The editor's value for a tier without a scheme or without a tag."""
 TIER_COLUMNS = ("name", "scheme", "segments", "tag")
 TARGET_COLUMNS = ("tier", "priority", "first_response_hours", "resolution_hours")
 
@@ -51,7 +57,8 @@ def _targets_frame(policy: SlaPolicy) -> pd.DataFrame:
 def show_policy(ctx: RunContext, policy: SlaPolicy) -> None:
     """The policy in words and tables (read-only)."""
     cal = policy.calendar
-    days = ", ".join(_weekday_names()[day] for day in cal.weekdays)
+    separator = translate("app.list_separator", ctx.language)
+    days = separator.join(_weekday_names()[day] for day in cal.weekdays)
     st.markdown(
         t(
             f"service.policy.clock_{policy.clock}",
@@ -72,7 +79,12 @@ def show_policy(ctx: RunContext, policy: SlaPolicy) -> None:
     st.dataframe(targets, hide_index=True, column_config=_target_config(editable=False))
     if policy.tiers:
         tiers = _tiers_frame(policy)
-        tiers["tag"] = tiers["tag"].map(lambda name: tag_label(name, ctx.language) if name else "")
+        tiers["tag"] = tiers["tag"].map(
+            lambda name: tag_label(name, ctx.language) if name else MISSING
+        )
+        tiers["scheme"] = tiers["scheme"].map(
+            lambda name: scheme_label(name, ctx.language) if name else MISSING
+        )
         st.dataframe(tiers, hide_index=True, column_config=_tier_config(None, None))
     if cal.holidays or cal.workdays:
         st.caption(
@@ -88,9 +100,13 @@ def _target_config(editable: bool) -> dict:
     column = st.column_config
     tier = column.TextColumn(t("service.column.tier"), help=t("service.policy.tier_help"))
     if editable:
+        language = current_language()
+        names = {EVERY: t("service.policy.every_priority")}
+        names.update({p: value_label(p, language) for p in models.TICKET_PRIORITIES})
         priority = column.SelectboxColumn(
             t("service.column.priority"),
-            options=[ALL, *models.TICKET_PRIORITIES],
+            options=list(names),
+            format_func=lambda value: names.get(value, str(value)),
             help=t("service.policy.priority_help"),
         )
     else:
@@ -109,17 +125,28 @@ def _target_config(editable: bool) -> dict:
 
 def _tier_config(schemes: list[str] | None, tags: list[str] | None) -> dict:
     column = st.column_config
+    language = current_language()
+    if schemes is None or tags is None:
+        scheme = column.TextColumn(t("service.policy.tier_scheme"))
+        tag = column.TextColumn(t("service.policy.tier_tag"))
+    else:
+        scheme = column.SelectboxColumn(
+            t("service.policy.tier_scheme"),
+            options=[NONE, *schemes],
+            format_func=lambda name: MISSING if name == NONE else scheme_label(name, language),
+        )
+        tag = column.SelectboxColumn(
+            t("service.policy.tier_tag"),
+            options=[NONE, *tags],
+            format_func=lambda name: MISSING if name == NONE else tag_label(name, language),
+        )
     return {
         "name": column.TextColumn(t("service.policy.tier_name")),
-        "scheme": column.SelectboxColumn(t("service.policy.tier_scheme"), options=["", *schemes])
-        if schemes is not None
-        else column.TextColumn(t("service.policy.tier_scheme")),
+        "scheme": scheme,
         "segments": column.TextColumn(
             t("service.policy.tier_segments"), help=t("service.policy.tier_segments_help")
         ),
-        "tag": column.SelectboxColumn(t("service.policy.tier_tag"), options=["", *tags])
-        if tags is not None
-        else column.TextColumn(t("service.policy.tier_tag")),
+        "tag": tag,
     }
 
 
@@ -127,7 +154,9 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     """Edited rows without the empty ones, with empty cells as None."""
     rows = []
     for record in frame.to_dict("records"):
-        cleaned = {k: (None if pd.isna(v) or v == "" else v) for k, v in record.items()}
+        cleaned = {
+            k: (None if pd.isna(v) or v in ("", EVERY, NONE) else v) for k, v in record.items()
+        }
         if any(value is not None for value in cleaned.values()):
             rows.append(cleaned)
     return rows
@@ -179,7 +208,7 @@ def policy_tab(ctx: RunContext, policy: SlaPolicy) -> None:
         schemes = [choice.name for choice in scheme_choices(ctx.engine)]
         tag_names = [tag.name for tag in load_tags(ctx.engine)]
         tiers = st.data_editor(
-            _tiers_frame(policy),
+            _tiers_frame(policy).replace({"scheme": {"": NONE}, "tag": {"": NONE}}),
             num_rows="dynamic",
             hide_index=True,
             column_config=_tier_config(schemes, tag_names),
@@ -187,7 +216,7 @@ def policy_tab(ctx: RunContext, policy: SlaPolicy) -> None:
         )
         st.markdown(f"**{t('service.policy.targets')}**")
         targets = st.data_editor(
-            _targets_frame(policy),
+            _targets_frame(policy).replace({"priority": {ALL: EVERY}}),
             num_rows="dynamic",
             hide_index=True,
             column_config=_target_config(editable=True),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -38,7 +39,7 @@ from crm_core.voice.sla import STAGES
 from ui.audiences import labels
 from ui.context import RunContext, t
 from ui.overview import load_monthly_revenue
-from ui.tables import grey_unranked, table_download
+from ui.tables import MISSING, dashed, grey_unranked, interval_text, table_download
 from ui.voice import (
     KEY_BREACHED_DOWNLOAD,
     KEY_BREACHED_FORMAT,
@@ -77,6 +78,13 @@ BREACHED_COLUMNS: tuple[str, ...] = (
     "resolution_target_hours",
     "is_open",
 )
+
+
+def _taken_of(frame: pd.DataFrame, stage: str) -> np.ndarray:
+    """'27.0 / 4.0': hours taken (so far, when open) against the target hours."""
+    taken = dashed(frame[f"{stage}_hours"], "{:.1f}")
+    target = dashed(frame[f"{stage}_target_hours"], "{:.1f}")
+    return np.array([f"{a} / {b}" for a, b in zip(taken, target, strict=True)], dtype=object)
 
 
 def _stage_names() -> dict[str, str]:
@@ -170,19 +178,22 @@ def achievement_tab(ctx: RunContext, levels: pd.DataFrame) -> None:
         table["group"] = table["group"].replace("", t("service.agent.none"))
     table["stage"] = table["stage"].map(_stage_names())
     number = st.column_config.NumberColumn
+    text = st.column_config.TextColumn
     st.dataframe(
-        table,
+        table.assign(
+            achievement=dashed(table["achievement"], "{:.1f}%"),
+            interval=interval_text(table["achievement_low"], table["achievement_high"], "{:.1f}%"),
+        )[["group", "stage", "tickets", "met", "breached", "pending", "achievement", "interval"]],
         hide_index=True,
         column_config={
-            "group": st.column_config.TextColumn(t(f"service.group.{by}")),
-            "stage": st.column_config.TextColumn(t("service.column.stage")),
+            "group": text(t(f"service.group.{by}")),
+            "stage": text(t("service.column.stage")),
             "tickets": number(t("service.column.tickets"), format="%d"),
             "met": number(t("service.column.met"), format="%d"),
             "breached": number(t("service.column.breached"), format="%d"),
             "pending": number(t("service.column.pending"), format="%d"),
-            "achievement": number(t("service.column.achievement"), format="%.1f%%"),
-            "achievement_low": number(t("service.column.achievement_low"), format="%.1f%%"),
-            "achievement_high": number(t("service.column.achievement_high"), format="%.1f%%"),
+            "achievement": text(t("service.column.achievement")),
+            "interval": text(t("service.column.achievement_interval")),
         },
     )
     st.caption(t("service.sla.caption"))
@@ -210,28 +221,50 @@ def backlog_tab(
         ),
         width="stretch",
     )
-    st.subheader(t("service.risk.title", hours=horizon))
-    at_risk = _translated(tickets_at_risk(levels, moment, horizon), language)
-    st.caption(t("service.risk.caption", moment=f"{moment:%Y-%m-%d %H:%M}", count=len(at_risk)))
-    number = st.column_config.NumberColumn
+    _at_risk_section(ctx, levels, moment, horizon)
+    _breached_section(ctx, in_period)
+
+
+def _ticket_columns() -> dict:
     when = st.column_config.DatetimeColumn
-    ticket_columns = {
-        "ticket_id": st.column_config.TextColumn(t("service.column.ticket_id")),
-        "customer_id": st.column_config.TextColumn(t("service.column.customer_id")),
-        "ticket_type": st.column_config.TextColumn(t("service.column.ticket_type")),
-        "priority": st.column_config.TextColumn(t("service.column.priority")),
-        "tier": st.column_config.TextColumn(t("service.column.tier")),
-        "agent": st.column_config.TextColumn(t("service.column.agent")),
+    text = st.column_config.TextColumn
+    return {
+        "ticket_id": text(t("service.column.ticket_id")),
+        "customer_id": text(t("service.column.customer_id")),
+        "ticket_type": text(t("service.column.ticket_type")),
+        "priority": text(t("service.column.priority")),
+        "tier": text(t("service.column.tier")),
+        "agent": text(t("service.column.agent")),
         "created_at": when(t("service.column.created_at"), format="YYYY-MM-DD HH:mm"),
     }
+
+
+def _at_risk_section(
+    ctx: RunContext, levels: pd.DataFrame, moment: dt.datetime, horizon: int
+) -> None:
+    """Open tickets due within `horizon` hours, soonest first, and their download."""
+    st.subheader(t("service.risk.title", hours=horizon))
+    at_risk = _translated(tickets_at_risk(levels, moment, horizon), ctx.language)
+    if at_risk.empty:
+        st.info(
+            t("service.risk.none", moment=f"{moment:%Y-%m-%d %H:%M}", hours=horizon),
+            icon=":material/task_alt:",
+        )
+        return
+    at_risk["agent"] = at_risk["agent"].fillna(MISSING)
+    st.caption(t("service.risk.caption", moment=f"{moment:%Y-%m-%d %H:%M}", count=len(at_risk)))
     st.dataframe(
         at_risk[list(RISK_COLUMNS)],
         hide_index=True,
         column_config={
-            **ticket_columns,
+            **_ticket_columns(),
             "stage": st.column_config.TextColumn(t("service.column.stage")),
-            "due_at": when(t("service.column.due_at"), format="YYYY-MM-DD HH:mm"),
-            "hours_left": number(t("service.column.hours_left"), format="%.1f"),
+            "due_at": st.column_config.DatetimeColumn(
+                t("service.column.due_at"), format="YYYY-MM-DD HH:mm"
+            ),
+            "hours_left": st.column_config.NumberColumn(
+                t("service.column.hours_left"), format="%.1f"
+            ),
         },
     )
     table_download(
@@ -243,25 +276,39 @@ def backlog_tab(
         format_key=KEY_RISK_FORMAT,
         download_key=KEY_RISK_DOWNLOAD,
     )
+
+
+def _breached_section(ctx: RunContext, in_period: pd.DataFrame) -> None:
+    """The tickets of the period that breached a target, newest first, and their download."""
     st.subheader(t("service.breached.title"))
-    breached = _translated(breached_tickets(in_period), language)[list(BREACHED_COLUMNS)]
+    breached = _translated(breached_tickets(in_period), ctx.language)[list(BREACHED_COLUMNS)]
+    if breached.empty:
+        st.info(t("service.breached.none"), icon=":material/task_alt:")
+        return
+    breached["agent"] = breached["agent"].fillna(MISSING)
     st.caption(t("service.breached.caption", count=len(breached)))
+    of_target = t("service.column.of_target_help")
+    shown = breached[["ticket_id", "customer_id", "ticket_type", "priority", "tier", "agent",
+                      "created_at", "is_open"]].assign(
+        first_response=_taken_of(breached, "first_response"),
+        resolution=_taken_of(breached, "resolution"),
+    )  # fmt: skip
     st.dataframe(
-        breached,
+        shown,
         hide_index=True,
         column_config={
-            **ticket_columns,
-            "first_response_hours": number(t("service.column.first_response_hours"), format="%.1f"),
-            "first_response_target_hours": number(
-                t("service.column.first_response_target_hours"), format="%.1f"
+            **_ticket_columns(),
+            "first_response": st.column_config.TextColumn(
+                t("service.column.first_response_of_target"), help=of_target
             ),
-            "resolution_hours": number(t("service.column.resolution_hours"), format="%.1f"),
-            "resolution_target_hours": number(
-                t("service.column.resolution_target_hours"), format="%.1f"
+            "resolution": st.column_config.TextColumn(
+                t("service.column.resolution_of_target"), help=of_target
             ),
             "is_open": st.column_config.CheckboxColumn(t("service.column.is_open")),
         },
-    )
+        column_order=["ticket_id", "customer_id", "ticket_type", "priority", "tier", "agent",
+                      "created_at", "first_response", "resolution", "is_open"],
+    )  # fmt: skip
     table_download(
         ctx,
         breached,
@@ -273,12 +320,13 @@ def backlog_tab(
     )
 
 
-def volume_tab(ctx: RunContext, levels: pd.DataFrame) -> None:
-    """Tickets per 1,000 paid orders by month and type, CSAT by type, priority, agent or
-    channel, and the reasons given on return and quality tickets."""
+def volume_tab(ctx: RunContext, levels: pd.DataFrame, every_ticket: pd.DataFrame) -> None:
+    """Tickets per 1,000 paid orders by month and type (every ticket of the months shown),
+    CSAT by type, priority, agent or channel, and the reasons given on return and quality
+    tickets (those of `levels`)."""
     language = ctx.language
     monthly = load_monthly_revenue(ctx)
-    per_thousand = tickets_per_thousand_orders(levels, monthly)
+    per_thousand = tickets_per_thousand_orders(every_ticket, monthly)
     st.subheader(t("service.volume.title"))
     if per_thousand.empty:
         st.info(t("service.none"), icon=":material/inbox:")
