@@ -12,9 +12,10 @@ import datetime as dt
 import streamlit as st
 
 from crm_core.errors import CrmError
+from crm_core.voice.groups import answer_groups
 from ui.context import run_context, show_error, t
 from ui.schemes import scheme_picker
-from ui.voice import KEY_RANGE, answer_groups, load_answers, load_levels, whole_history_facts
+from ui.voice import KEY_RANGE, load_answers, load_levels, whole_history_facts
 from ui.voice.answers import groups_tab, headline, text_tab, trend_tab
 
 DEFAULT_DAYS = 365

@@ -17,6 +17,7 @@ from crm_core.customers.segments import preset
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import load_audience_facts
 from crm_core.store import make_engine
+from crm_core.voice.groups import tiers_of
 from crm_core.voice.service import tickets_at_risk
 from crm_core.voice.sla import load_sla_policy, service_tickets, ticket_levels
 from tests.conftest import TEST_ADMIN_PASSWORD
@@ -51,9 +52,8 @@ def _set_as_of(page, day: dt.date, language: str) -> None:
 def _expected_at_risk(engine, as_of: dt.date) -> pd.DataFrame:
     moment = asof.last_second(as_of)
     facts = load_audience_facts(engine, as_of, None, preset("rfm11"))
-    tiers = pd.Series(facts.tiers, index=facts.customer_ids.astype(str))
     levels = ticket_levels(
-        service_tickets(engine, as_of), load_sla_policy(engine), tiers[tiers != ""], moment
+        service_tickets(engine, as_of), load_sla_policy(engine), tiers_of(facts), moment
     )
     return tickets_at_risk(levels, moment, HORIZON_HOURS)
 

@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 import io
 
-import pandas as pd
 import pytest
 
 from crm_core import asof
@@ -18,6 +17,7 @@ from crm_core.demo import generate_shop, load_shop
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import load_audience_facts
 from crm_core.store import make_engine, upgrade_to_head
+from crm_core.voice.groups import tiers_of
 from crm_core.voice.nps import nps_estimate, survey_answers
 from crm_core.voice.service import tickets_at_risk
 from crm_core.voice.sla import load_sla_policy, service_tickets, ticket_levels
@@ -113,9 +113,8 @@ def test_every_role_sees_the_service_page(engine, role, language):
     assert at.title[0].value == translate("service.title", language)
     moment = asof.last_second(AS_OF)
     facts = load_audience_facts(engine, AS_OF, None, preset("rfm11"))
-    tiers = pd.Series(facts.tiers, index=facts.customer_ids.astype(str))
     levels = ticket_levels(
-        service_tickets(engine, AS_OF), load_sla_policy(engine), tiers[tiers != ""], moment
+        service_tickets(engine, AS_OF), load_sla_policy(engine), tiers_of(facts), moment
     )
     assert _metric(at, "service.tile.open", language) == f"{int(levels['is_open'].sum()):,}"
     policy_buttons = [b for b in at.button if b.key and KEY_POLICY_FORM in b.key]
@@ -132,9 +131,8 @@ def test_the_tickets_at_risk_download_is_crm_cores_list(engine, downloads):
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     moment = asof.last_second(as_of)
     facts = load_audience_facts(engine, as_of, None, preset("rfm11"))
-    tiers = pd.Series(facts.tiers, index=facts.customer_ids.astype(str))
     levels = ticket_levels(
-        service_tickets(engine, as_of), load_sla_policy(engine), tiers[tiers != ""], moment
+        service_tickets(engine, as_of), load_sla_policy(engine), tiers_of(facts), moment
     )
     expected = tickets_at_risk(levels, moment, 24)
     assert len(expected) > 0, "the demo should have open tickets due within 24 hours"

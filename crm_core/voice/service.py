@@ -202,28 +202,29 @@ def tickets_per_thousand_orders(levels: pd.DataFrame, monthly: pd.DataFrame) -> 
     """Tickets created per 1,000 paid orders, per month and ticket type, for the months of
     `monthly` (the frame of `overview.monthly_revenue`: month, paid_orders): period
     (2026-10), ticket_type, tickets, orders, per_thousand (NaN in a month without orders)."""
-    orders = pd.Series(
-        monthly["paid_orders"].to_numpy(dtype=np.int64),
-        index=pd.PeriodIndex(pd.DatetimeIndex(monthly["month"]), freq="M"),
-    )
-    months = period_labels(levels["created_at"], "month")
-    inside = np.isin(months, orders.index)
+    month_starts = pd.DatetimeIndex(monthly["month"])
+    numbers = month_starts.year * 12 + month_starts.month - 1
+    orders = pd.Series(monthly["paid_orders"].to_numpy(dtype=np.int64), index=numbers)
+    created = pd.DatetimeIndex(levels["created_at"])
+    month = pd.Series(created.year * 12 + created.month - 1, index=levels.index)
+    inside = month.isin(orders.index).to_numpy()
     counts = (
-        pd.DataFrame(
-            {"period": months[inside], "ticket_type": levels.loc[inside, "ticket_type"].astype(str)}
-        )
-        .groupby(["period", "ticket_type"], sort=True)
+        pd.DataFrame({"month": month[inside], "ticket_type": levels.loc[inside, "ticket_type"]})
+        .groupby(["month", "ticket_type"], sort=True)
         .size()
         .rename("tickets")
         .reset_index()
     )
-    counts["orders"] = counts["period"].map(orders).fillna(0).astype(np.int64)
+    counts["orders"] = counts["month"].map(orders).fillna(0).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         counts["per_thousand"] = np.where(
             counts["orders"] > 0, 1000.0 * counts["tickets"] / counts["orders"], np.nan
         )
-    counts["period"] = counts["period"].astype(str)
-    return counts
+    counts.insert(
+        0, "period", [f"{number // 12:04d}-{number % 12 + 1:02d}" for number in counts["month"]]
+    )
+    counts["ticket_type"] = counts["ticket_type"].astype(str)
+    return counts.drop(columns="month")
 
 
 def csat_by(levels: pd.DataFrame, by: str, min_rated: int = MIN_ANSWERS) -> pd.DataFrame:

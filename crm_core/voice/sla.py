@@ -48,6 +48,8 @@ ALL = ""
 """A target row's tier or priority that applies to every tier or priority."""
 MAX_TARGET_HOURS = 24 * 365
 MET, BREACHED, PENDING = "met", "breached", "pending"
+STATUSES: tuple[str, ...] = (MET, BREACHED, PENDING)
+"""A stage's status per ticket, as the categories of the <stage>_status columns."""
 STAGES: tuple[str, ...] = ("first_response", "resolution")
 PRIORITIES = models.TICKET_PRIORITIES
 
@@ -355,7 +357,7 @@ def ticket_levels(
         else customer_tier
     )
     tier = frame["customer_id"].map(tiers).astype(object)
-    frame["tier"] = np.where(pd.isna(tier), ALL, tier).astype(str)
+    frame["tier"] = np.where(pd.isna(tier), ALL, tier).astype(object)
     targets = ticket_targets(
         policy, frame["tier"].to_numpy(), frame["priority"].to_numpy(dtype=object)
     )
@@ -391,8 +393,7 @@ def ticket_levels(
         frame[f"{stage}_reached"] = ~np.isnat(reached)
         frame[f"{stage}_target_hours"] = target_hours
         frame[f"{stage}_hours"] = hours
-        frame[f"{stage}_status"] = np.where(
-            late, BREACHED, np.where(np.isnat(reached), PENDING, MET)
-        ).astype(str)
+        codes = np.where(late, 1, np.where(np.isnat(reached), 2, 0))
+        frame[f"{stage}_status"] = pd.Categorical.from_codes(codes, categories=STATUSES)
         frame[f"{stage}_due_at"] = due
     return frame

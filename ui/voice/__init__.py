@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,12 +18,11 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from crm_core import asof
-from crm_core.customers.segments import resolve_scheme_ref, scheme_choices, segment_label
-from crm_core.customers.tags import tag_label
+from crm_core.customers.segments import resolve_scheme_ref, scheme_choices
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import AudienceFacts
+from crm_core.voice.groups import tiers_of
 from crm_core.voice.nps import survey_answers
-from crm_core.voice.service import EXPERIENCES, service_experience
 from crm_core.voice.sla import (
     SlaPolicy,
     load_sla_policy,
@@ -63,9 +61,6 @@ KEY_POLICY_FORM = SERVICE_PREFIX + "policy.form"
 KEY_NOTICE = SERVICE_PREFIX + "notice"
 CACHE_ENTRIES = 4
 
-DIMENSIONS: tuple[str, ...] = ("segment", "tag", "channel", "province", "experience")
-"""What answers are grouped by: a segment of a scheme, a tag, the acquisition channel,
-the province, the service experience (voice.service.EXPERIENCES)."""
 BANDS: tuple[str, ...] = ("promoter", "passive", "detractor")
 
 
@@ -116,84 +111,15 @@ def view_moment(ctx: RunContext) -> dt.datetime:
     return asof.reference_moment(ctx.as_of, now)
 
 
-def tier_series(facts: AudienceFacts) -> pd.Series:
-    """Each tiered customer's SLA tier (index customer_id)."""
-    if facts.tiers is None:
-        return pd.Series(dtype=object)
-    tiers = pd.Series(facts.tiers, index=pd.Index(facts.customer_ids.astype(str)))
-    return tiers[tiers != ""]
-
-
 def load_levels(ctx: RunContext, facts: AudienceFacts) -> tuple[SlaPolicy, pd.DataFrame]:
     """(the stored SLA policy, every ticket up to the as-of date measured against it at
     `view_moment`), cached."""
     policy = load_sla_policy(ctx.engine)
     key = json.dumps(policy_to_dict(policy), ensure_ascii=False, sort_keys=True)
     levels = _levels(
-        ctx.engine, ctx.data_key, ctx.as_of, view_moment(ctx), key, policy, tier_series(facts)
+        ctx.engine, ctx.data_key, ctx.as_of, view_moment(ctx), key, policy, tiers_of(facts)
     )
     return policy, levels
-
-
-@dataclass(frozen=True)
-class AnswerGroups:
-    """Per answer (aligned with the answers frame): its customer's segment, channel,
-    province and service experience, and the tags matrix (one boolean column per tag)."""
-
-    segment: pd.Series
-    channel: pd.Series
-    province: pd.Series
-    experience: pd.Series
-    tags: pd.DataFrame
-
-    def labelled(self, dimension: str, language: str) -> pd.Series:
-        """The answers' group names of a one-group-per-answer dimension, in `language`."""
-        values = getattr(self, dimension)
-        return values.map(lambda name: group_label(dimension, name, language)).astype("string")
-
-
-def answer_groups(
-    answers: pd.DataFrame, facts: AudienceFacts, levels: pd.DataFrame
-) -> AnswerGroups:
-    """The groups of each answer (see AnswerGroups); customers the facts do not know
-    (merged away, or added after the as-of date) have none."""
-    positions = pd.Index(facts.customer_ids.astype(str)).get_indexer(
-        answers["customer_id"].astype(str)
-    )
-    known = positions >= 0
-    take = np.where(known, positions, 0)
-
-    def column(values: np.ndarray) -> pd.Series:
-        out = np.where(known, np.asarray(values, dtype=object)[take], None)
-        return pd.Series(out, index=answers.index, dtype="object").where(pd.notna(out), None)
-
-    names = np.asarray(facts.assignment.names, dtype=object)
-    tags = np.zeros((len(answers), len(facts.tags.names)), dtype=bool)
-    tags[known] = facts.tags.values[positions[known]]
-    return AnswerGroups(
-        segment=column(names[facts.assignment.codes]),
-        channel=column(facts.features["channel"].to_numpy(dtype=object)),
-        province=column(facts.features["province"].to_numpy(dtype=object)),
-        experience=service_experience(answers, levels),
-        tags=pd.DataFrame(tags, columns=facts.tags.names, index=answers.index),
-    )
-
-
-def group_label(dimension: str, name: object, language: str) -> str:
-    """A group's display name: segments, tags, channels and experiences translated;
-    provinces as they are."""
-    if name is None or (isinstance(name, float) and np.isnan(name)):
-        return translate("voice.group.unknown", language)
-    text = str(name)
-    if dimension == "segment":
-        return segment_label(text, language)
-    if dimension == "tag":
-        return tag_label(text, language)
-    if dimension == "channel":
-        return translate(f"data.value.{text}", language)
-    if dimension == "experience" and text in EXPERIENCES:
-        return translate(f"voice.experience.{text}", language)
-    return text
 
 
 def value_label(value: object, language: str) -> str:

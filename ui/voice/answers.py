@@ -22,6 +22,7 @@ from crm_core.figures.voice import (
     word_impact_figure,
 )
 from crm_core.i18n import translate
+from crm_core.voice.groups import DIMENSIONS, AnswerGroups, group_label
 from crm_core.voice.nps import (
     MIN_ANSWERS,
     PERIODS,
@@ -37,7 +38,6 @@ from ui.context import RunContext, t
 from ui.tables import dashed, grey_unranked, interval_text, table_download
 from ui.voice import (
     BANDS,
-    DIMENSIONS,
     KEY_DIMENSION,
     KEY_GROUP_DOWNLOAD,
     KEY_GROUP_FORMAT,
@@ -50,8 +50,6 @@ from ui.voice import (
     KEY_TEXT_FORMAT,
     KEY_TEXT_GROUPS,
     KEY_TEXT_WORD,
-    AnswerGroups,
-    group_label,
 )
 
 PERIOD_TABLE_COLUMNS: tuple[str, ...] = (
