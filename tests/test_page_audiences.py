@@ -21,7 +21,6 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core.customers.segments import preset
 from crm_core.customers.tags import load_tags
-from crm_core.demo import generate_shop, load_shop
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import (
     FOR_REVIEW,
@@ -35,9 +34,8 @@ from crm_core.outreach.audiences import (
 )
 from crm_core.outreach.policy import DEFAULT_POLICY, ContactPolicy, load_policy, save_policy
 from crm_core.outreach.triggers import TriggerSettings, load_trigger_settings, save_trigger_settings
-from crm_core.store import make_engine, upgrade_to_head
 from tests.support.actors import ADMIN, ANALYST
-from tests.support.apptest import exception_text, open_app, open_page
+from tests.support.apptest import demo_store_url, exception_text, open_app, open_page, store_engine
 from ui.audiences import (
     KEY_CONTACT_CHANNEL,
     KEY_DOWNLOAD,
@@ -60,21 +58,13 @@ MASKED = re.compile(r"^(\+86 )?\d{3}\*{4}\d{4}$")
 
 @pytest.fixture(scope="module")
 def page_store_url(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("audience-page") / "crm.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    load_shop(engine, generate_shop(800, seed=5, end_date=AS_OF))
-    engine.dispose()
-    return url
+    return demo_store_url(tmp_path_factory.mktemp("audience-page"), 800, 5, AS_OF)
 
 
 @pytest.fixture
 def engine(page_store_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", page_store_url)
-    engine = make_engine(page_store_url)
-    yield engine
-    engine.dispose()
+    with store_engine(page_store_url, monkeypatch) as engine:
+        yield engine
 
 
 def _open(page: str, role: str, language: str = "en") -> AppTest:

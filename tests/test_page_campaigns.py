@@ -17,7 +17,6 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.customers.segments import preset
-from crm_core.demo import generate_shop, load_shop
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import FOR_SENDING, list_exports
 from crm_core.outreach.campaigns import (
@@ -26,9 +25,9 @@ from crm_core.outreach.campaigns import (
     list_campaigns,
 )
 from crm_core.outreach.experiments import two_proportion_test
-from crm_core.store import bulk_insert, bump_data_version, make_engine, models, upgrade_to_head
+from crm_core.store import bulk_insert, bump_data_version, models
 from tests.support.actors import ADMIN
-from tests.support.apptest import exception_text, open_page
+from tests.support.apptest import demo_store_url, exception_text, open_page, store_engine
 from ui.audiences import KEY_DOWNLOAD, KEY_HOLDOUT, KEY_INCLUDE_SEGMENTS, KEY_PURPOSE
 from ui.campaigns import (
     KEY_BUILD_AUDIENCE,
@@ -45,21 +44,13 @@ AS_OF = dt.date(2026, 10, 31)
 
 @pytest.fixture(scope="module")
 def page_store_url(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("campaign-page") / "crm.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    load_shop(engine, generate_shop(1_500, seed=8, end_date=AS_OF))
-    engine.dispose()
-    return url
+    return demo_store_url(tmp_path_factory.mktemp("campaign-page"), 1_500, 8, AS_OF)
 
 
 @pytest.fixture
 def engine(page_store_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", page_store_url)
-    engine = make_engine(page_store_url)
-    yield engine
-    engine.dispose()
+    with store_engine(page_store_url, monkeypatch) as engine:
+        yield engine
 
 
 def _open(page: str, role: str, language: str = "en") -> AppTest:

@@ -13,15 +13,13 @@ import pytest
 
 from crm_core import asof
 from crm_core.customers.segments import preset
-from crm_core.demo import generate_shop, load_shop
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import load_audience_facts
-from crm_core.store import make_engine, upgrade_to_head
 from crm_core.voice.groups import tiers_of
 from crm_core.voice.nps import nps_estimate, survey_answers
 from crm_core.voice.service import tickets_at_risk
 from crm_core.voice.sla import load_sla_policy, service_tickets, ticket_levels
-from tests.support.apptest import exception_text, open_page
+from tests.support.apptest import demo_store_url, exception_text, open_page, store_engine
 from ui.voice import (
     KEY_HORIZON,
     KEY_POLICY_FORM,
@@ -39,21 +37,13 @@ ROLES = ["viewer", "analyst", "admin"]
 
 @pytest.fixture(scope="module")
 def page_store_url(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("voice-page") / "crm.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    load_shop(engine, generate_shop(3_000, seed=8, end_date=AS_OF))
-    engine.dispose()
-    return url
+    return demo_store_url(tmp_path_factory.mktemp("voice-page"), 3_000, 8, AS_OF)
 
 
 @pytest.fixture
 def engine(page_store_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", page_store_url)
-    engine = make_engine(page_store_url)
-    yield engine
-    engine.dispose()
+    with store_engine(page_store_url, monkeypatch) as engine:
+        yield engine
 
 
 def _open(page: str, role: str, language: str = "en", as_of: dt.date = AS_OF):

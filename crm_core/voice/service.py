@@ -54,6 +54,20 @@ AT_RISK_COLUMNS: tuple[str, ...] = (
     "due_at",
     "hours_left",
 )
+BREACHED_COLUMNS: tuple[str, ...] = (
+    "ticket_id",
+    "customer_id",
+    "ticket_type",
+    "priority",
+    "tier",
+    "agent",
+    "created_at",
+    "first_response_hours",
+    "first_response_target_hours",
+    "resolution_hours",
+    "resolution_target_hours",
+    "is_open",
+)
 CSAT_COLUMNS: tuple[str, ...] = (
     "group",
     "rated",
@@ -171,28 +185,13 @@ def tickets_at_risk(levels: pd.DataFrame, moment: dt.datetime, within_hours: flo
 
 
 def breached_tickets(levels: pd.DataFrame) -> pd.DataFrame:
-    """The tickets that breached a target, newest first, with their times and targets."""
+    """The tickets that breached a target, newest first: BREACHED_COLUMNS (times and
+    targets in hours of the policy's clock)."""
     breached = (levels["first_response_status"] == BREACHED) | (
         levels["resolution_status"] == BREACHED
     )
-    columns = [
-        "ticket_id",
-        "customer_id",
-        "ticket_type",
-        "priority",
-        "tier",
-        "agent",
-        "created_at",
-        "first_response_hours",
-        "first_response_target_hours",
-        "first_response_status",
-        "resolution_hours",
-        "resolution_target_hours",
-        "resolution_status",
-        "is_open",
-    ]
     return (
-        levels.loc[breached, columns]
+        levels.loc[breached, list(BREACHED_COLUMNS)]
         .sort_values(["created_at", "ticket_id"], ascending=[False, True])
         .reset_index(drop=True)
     )

@@ -10,15 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
 from crm_core.auth import COMMAND_LINE, Actor, create_user, get_active_user
 from crm_core.bootstrap import DEMO_IF_EMPTY_ENV
+from crm_core.demo import generate_shop, load_shop
 from crm_core.store import make_engine, upgrade_to_head
 from ui.context import KEY_AS_OF, KEY_AS_OF_CHOSEN, KEY_LANGUAGE, KEY_USER
 
@@ -91,6 +95,30 @@ def open_page(
     at.run()
     assert not at.exception, exception_text(at)
     return at
+
+
+def demo_store_url(folder: Path, customers: int, seed: int, end_date: dt.date) -> str:
+    """A SQLite store in `folder` at the newest schema holding a demo shop of `customers`
+    customers whose history ends on `end_date` (the pages' module-wide store)."""
+    url = f"sqlite:///{folder / 'crm.db'}"
+    engine = make_engine(url)
+    try:
+        upgrade_to_head(engine)
+        load_shop(engine, generate_shop(customers, seed=seed, end_date=end_date))
+    finally:
+        engine.dispose()
+    return url
+
+
+@contextmanager
+def store_engine(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """An engine on `store_url`, which DATABASE_URL names meanwhile (the app reads it)."""
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    engine = make_engine(store_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def store_user(store_url: str, role: str, username: str | None = None) -> Actor:

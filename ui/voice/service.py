@@ -25,6 +25,7 @@ from crm_core.store import models
 from crm_core.voice.nps import MIN_ANSWERS
 from crm_core.voice.service import (
     BACKLOG_BANDS,
+    BREACHED_COLUMNS,
     SLA_GROUPS,
     breached_tickets,
     csat_by,
@@ -63,20 +64,6 @@ RISK_COLUMNS: tuple[str, ...] = (
     "stage",
     "due_at",
     "hours_left",
-)
-BREACHED_COLUMNS: tuple[str, ...] = (
-    "ticket_id",
-    "customer_id",
-    "ticket_type",
-    "priority",
-    "tier",
-    "agent",
-    "created_at",
-    "first_response_hours",
-    "first_response_target_hours",
-    "resolution_hours",
-    "resolution_target_hours",
-    "is_open",
 )
 
 

@@ -237,22 +237,7 @@ def attributed_revenue(
         .group_by(od.c.campaign_id)
     )
     reference = reference_time()
-    later, later_campaign = ct.alias("later"), cp.alias("later_campaign")
-    later_reference = func.coalesce(later.c.sent_at, later_campaign.c.started_at)
-    a_later_touch = (
-        select(literal(1))
-        .select_from(
-            later.join(later_campaign, later_campaign.c.campaign_id == later.c.campaign_id)
-        )
-        .where(
-            later.c.customer_id == od.c.customer_id,
-            later.c.is_control == False,  # noqa: E712 (SQL comparison)
-            later_reference <= od.c.ordered_at,
-            (later_reference > reference)
-            | ((later_reference == reference) & (later.c.campaign_id > ct.c.campaign_id)),
-        )
-        .exists()
-    )
+    a_later_touch = _later_touch(od.c.customer_id).exists()
     by_touch = (
         select(
             ct.c.campaign_id,
@@ -291,6 +276,29 @@ def attributed_revenue(
     return totals.rename(columns={"orders": "attributed_orders", "revenue": "attributed_revenue"})
 
 
+def _later_touch(customer_id: Any) -> Any:
+    """SELECT 1 for a treated touch of the customer `customer_id` names whose reference
+    time is after the touch being credited (campaign_touches ct) and not after the order
+    (orders): that later touch takes the order (ties go to the larger campaign id)."""
+    ct, cp, od = models.campaign_touches, models.campaigns, models.orders
+    reference = reference_time()
+    later, later_campaign = ct.alias("later"), cp.alias("later_campaign")
+    later_reference = func.coalesce(later.c.sent_at, later_campaign.c.started_at)
+    return (
+        select(literal(1))
+        .select_from(
+            later.join(later_campaign, later_campaign.c.campaign_id == later.c.campaign_id)
+        )
+        .where(
+            later.c.customer_id == customer_id,
+            later.c.is_control == False,  # noqa: E712 (SQL comparison)
+            later_reference <= od.c.ordered_at,
+            (later_reference > reference)
+            | ((later_reference == reference) & (later.c.campaign_id > ct.c.campaign_id)),
+        )
+    )
+
+
 def _by_touch_per_recipient(
     windows: Mapping[str, int], seen_until: dt.datetime, wanted: list[str]
 ) -> Any:
@@ -301,23 +309,7 @@ def _by_touch_per_recipient(
     and every treated touch (1M customers, 105k recipients: 5-8 s, this way 0.6 s)."""
     ct, cp, od = models.campaign_touches, models.campaigns, models.orders
     reference = reference_time()
-    later, later_campaign = ct.alias("later"), cp.alias("later_campaign")
-    later_reference = func.coalesce(later.c.sent_at, later_campaign.c.started_at)
-    a_later_touch = (
-        select(literal(1))
-        .select_from(
-            later.join(later_campaign, later_campaign.c.campaign_id == later.c.campaign_id)
-        )
-        .where(
-            later.c.customer_id == ct.c.customer_id,
-            later.c.is_control == False,  # noqa: E712 (SQL comparison)
-            later_reference <= od.c.ordered_at,
-            (later_reference > reference)
-            | ((later_reference == reference) & (later.c.campaign_id > ct.c.campaign_id)),
-        )
-        .correlate(od, ct, cp)
-        .exists()
-    )
+    a_later_touch = _later_touch(ct.c.customer_id).correlate(od, ct, cp).exists()
     orders = (
         select(od.c.ordered_at, float_value(od.c.amount).label("amount"))
         .where(
