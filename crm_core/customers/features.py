@@ -25,7 +25,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import (
     Engine,
     Select,
@@ -33,14 +32,22 @@ from sqlalchemy import (
     func,
     select,
     true,
-    type_coerce,
     union_all,
 )
-from sqlalchemy.types import NullType
 
 from crm_core import asof
 from crm_core.errors import InputError
-from crm_core.store import float_value, models, read_arrow, snapshot_read
+from crm_core.store import (
+    arrow_datetimes,
+    arrow_flags,
+    arrow_floats,
+    arrow_texts,
+    float_value,
+    models,
+    raw_value,
+    read_arrow,
+    snapshot_read,
+)
 
 TWELVE_MONTHS_DAYS = 365
 COMPLAINT_WINDOW_DAYS = 90
@@ -108,11 +115,6 @@ _FLAG_COLUMNS = ("opt_out_sms", "opt_out_email", "opt_out_wecom")
 _TEXT_COLUMNS = ("name", "phone", "email", "gender", "province", "city", "channel")
 
 
-def _raw(expression):
-    """The expression without SQLAlchemy result processing (pandas parses the values)."""
-    return type_coerce(expression, NullType())
-
-
 FACT_TABLES = (
     models.customers,
     models.orders,
@@ -156,8 +158,8 @@ def fact_statements(as_of: dt.date, window_days: int | None = None) -> dict[str,
             o.c.customer_id,
             frequency.label("frequency"),
             purchase_amount.label("purchase_amount"),
-            _raw(func.min(o.c.ordered_at)).label("first_purchase_at"),
-            _raw(last_purchase_at).label("last_purchase_at"),
+            raw_value(func.min(o.c.ordered_at)).label("first_purchase_at"),
+            raw_value(last_purchase_at).label("last_purchase_at"),
             func.sum(case((paid_12m, amount))).label("spend_12m"),
             func.count(case((paid_12m, o.c.customer_id))).label("orders_12m"),
         )
@@ -196,7 +198,7 @@ def fact_statements(as_of: dt.date, window_days: int | None = None) -> dict[str,
         complaints_by_type.c.customer_id,
         func.sum(complaints_by_type.c.complaints).label("complaints"),
         func.sum(complaints_by_type.c.complaints_90d).label("complaints_90d"),
-        _raw(func.max(complaints_by_type.c.last_complaint_at)).label("last_complaint_at"),
+        raw_value(func.max(complaints_by_type.c.last_complaint_at)).label("last_complaint_at"),
     ).group_by(complaints_by_type.c.customer_id)
 
     sv = models.survey_responses
@@ -290,14 +292,14 @@ def attributes_statement() -> Select:
             c.c.phone,
             c.c.email,
             c.c.gender,
-            _raw(c.c.birthday).label("birthday"),
+            raw_value(c.c.birthday).label("birthday"),
             c.c.province,
             c.c.city,
             c.c.channel,
-            _raw(c.c.signup_at).label("signup_at"),
-            _raw(c.c.opt_out_sms).label("opt_out_sms"),
-            _raw(c.c.opt_out_email).label("opt_out_email"),
-            _raw(c.c.opt_out_wecom).label("opt_out_wecom"),
+            raw_value(c.c.signup_at).label("signup_at"),
+            raw_value(c.c.opt_out_sms).label("opt_out_sms"),
+            raw_value(c.c.opt_out_email).label("opt_out_email"),
+            raw_value(c.c.opt_out_wecom).label("opt_out_wecom"),
         )
         .where(c.c.merged_into.is_(None))
         .order_by(c.c.customer_id)
@@ -352,55 +354,14 @@ def _match_facts(
             if name == "customer_id":
                 continue
             if name in _DATETIME_COLUMNS:
-                typed = _as_datetime(values)
+                typed = arrow_datetimes(values)
                 matched = np.full(customers, np.datetime64("NaT"), dtype="datetime64[us]")
             else:
-                typed = _as_float(values)
+                typed = arrow_floats(values)
                 matched = np.full(customers, np.nan)
             matched[rows[known]] = typed[known]
             columns[name] = matched
     return columns
-
-
-# The fetched columns are Arrow arrays: text on PostgreSQL (COPY as CSV), values as
-# stored on SQLite (timestamps as ISO text, flags as 0/1). Casts run in Arrow's C++.
-
-
-def _as_datetime(values: pa.ChunkedArray | np.ndarray) -> np.ndarray:
-    """Timestamps as datetime64[us] (NaT for NULL) from ISO text, dates or timestamps."""
-    if isinstance(values, np.ndarray):
-        return values.astype("datetime64[us]")
-    try:
-        cast = pc.cast(values, pa.timestamp("us"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
-        return pd.to_datetime(text, format="ISO8601").to_numpy(dtype="datetime64[us]")
-    return cast.to_numpy(zero_copy_only=False).astype("datetime64[us]")
-
-
-def _as_float(values: pa.ChunkedArray | np.ndarray) -> np.ndarray:
-    """Numbers (or their text) as float64 with NaN for NULL."""
-    if isinstance(values, np.ndarray):
-        return values.astype(np.float64)
-    return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
-
-
-def _as_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Text as an Arrow string array (missing stays missing)."""
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        return values
-    return pc.cast(values, pa.string())
-
-
-def _as_flag(values: pa.ChunkedArray) -> np.ndarray:
-    """Booleans from PostgreSQL's 't'/'f', SQLite's 0/1 or true/false; NULL is False."""
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        flags = pc.is_in(values, pa.array(["t", "true", "1"]))
-    elif pa.types.is_boolean(values.type):
-        flags = values
-    else:
-        flags = pc.not_equal(pc.cast(values, pa.int64()), 0)
-    return pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _whole_days_to(as_of: dt.date, moments: np.ndarray) -> np.ndarray:
@@ -423,17 +384,17 @@ def _typed_features(raw: dict[str, pa.ChunkedArray], as_of: dt.date) -> pd.DataF
     def take(name: str) -> pa.ChunkedArray:
         return raw.pop(name)
 
-    timestamps = {name: _as_datetime(take(name)) for name in _DATETIME_COLUMNS}
+    timestamps = {name: arrow_datetimes(take(name)) for name in _DATETIME_COLUMNS}
     counts = {
-        name: np.nan_to_num(_as_float(take(name))).astype(np.int64) for name in _COUNT_COLUMNS
+        name: np.nan_to_num(arrow_floats(take(name))).astype(np.int64) for name in _COUNT_COLUMNS
     }
-    purchase_amount = np.nan_to_num(_as_float(take("purchase_amount")))
-    refunds = np.nan_to_num(_as_float(take("refunds")))
+    purchase_amount = np.nan_to_num(arrow_floats(take("purchase_amount")))
+    refunds = np.nan_to_num(arrow_floats(take("refunds")))
     frequency = counts["frequency"]
     with np.errstate(invalid="ignore", divide="ignore"):
         avg_order_value = np.where(frequency > 0, purchase_amount / frequency, np.nan)
     columns = {
-        "customer_id": _as_text(take("customer_id")),
+        "customer_id": arrow_texts(take("customer_id")),
         "recency_days": _whole_days_to(as_of, timestamps["last_purchase_at"]),
         "frequency": frequency,
         "monetary": np.round(purchase_amount - refunds, 2),
@@ -444,24 +405,24 @@ def _typed_features(raw: dict[str, pa.ChunkedArray], as_of: dt.date) -> pd.DataF
         "first_purchase_at": timestamps["first_purchase_at"],
         "last_purchase_at": timestamps["last_purchase_at"],
         "tenure_days": _whole_days_to(as_of, timestamps["first_purchase_at"]),
-        "spend_12m": np.round(np.nan_to_num(_as_float(take("spend_12m"))), 2),
+        "spend_12m": np.round(np.nan_to_num(arrow_floats(take("spend_12m"))), 2),
         "orders_12m": counts["orders_12m"],
         "complaints": counts["complaints"],
         "complaints_90d": counts["complaints_90d"],
         "last_complaint_at": timestamps["last_complaint_at"],
-        "last_csat": _as_float(take("last_csat")),
-        "last_nps": _as_float(take("last_nps")),
+        "last_csat": arrow_floats(take("last_csat")),
+        "last_nps": arrow_floats(take("last_nps")),
         "browse_events_30d": counts["browse_events_30d"],
         "cart_events_30d": counts["cart_events_30d"],
         "campaign_touches_30d": counts["campaign_touches_30d"],
         "is_prospect": np.isnat(timestamps["first_purchase_at"]),
     }
     for name in _TEXT_COLUMNS:
-        columns[name] = _as_text(take(name))
+        columns[name] = arrow_texts(take(name))
     columns["birthday"] = timestamps["birthday"]
     columns["signup_at"] = timestamps["signup_at"]
     for name in _FLAG_COLUMNS:
-        columns[name] = _as_flag(take(name))
+        columns[name] = arrow_flags(take(name))
     table = pa.table({name: columns.pop(name) for name in FEATURE_COLUMNS})
     # Customers who signed up after as_of and bought nothing by then were not known yet.
     end = np.datetime64(asof.end_of(as_of), "us")

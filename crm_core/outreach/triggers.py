@@ -398,7 +398,7 @@ def trigger_extra(rows: pd.DataFrame, name: str, language: str = DEFAULT_LANGUAG
 def list_positions(facts: AudienceFacts, rows: pd.DataFrame) -> np.ndarray:
     """For each row of a trigger list, the row of its customer in `facts` (-1 when the
     customer is not in them)."""
-    return pd.Index(facts.customer_ids).get_indexer(rows["customer_id"])
+    return facts.positions(rows["customer_id"])
 
 
 def marketing_result(

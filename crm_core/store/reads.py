@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.types import NullType
 
 from crm_core.store.builds import background_builds_running, indexes_being_built
 from crm_core.store.connection import set_local
@@ -243,3 +245,87 @@ def _arrow_of(values: np.ndarray) -> pa.Array:
         return pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array([None if value is None else str(value) for value in values])
+
+
+def raw_value(expression: Any) -> Any:
+    """The expression without SQLAlchemy result processing (pandas parses the values)."""
+    return sa.type_coerce(expression, NullType())
+
+
+# The fetched columns are Arrow arrays: text on PostgreSQL (COPY as CSV), values as
+# stored on SQLite (timestamps as ISO text, flags as 0/1). Casts run in Arrow's C++.
+
+
+def arrow_datetimes(values: pa.ChunkedArray | np.ndarray) -> np.ndarray:
+    """Timestamps as datetime64[us] (NaT for NULL) from ISO text, dates or timestamps."""
+    if isinstance(values, np.ndarray):
+        return values.astype("datetime64[us]")
+    try:
+        cast = pc.cast(values, pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
+        return pd.to_datetime(text, format="ISO8601").to_numpy(dtype="datetime64[us]")
+    return cast.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+
+
+def arrow_floats(values: pa.ChunkedArray | np.ndarray) -> np.ndarray:
+    """Numbers (or their text) as float64 with NaN for NULL."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64)
+    return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def arrow_texts(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text as an Arrow string array (missing stays missing)."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
+    return pc.cast(values, pa.string())
+
+
+def arrow_flags(values: pa.ChunkedArray) -> np.ndarray:
+    """Booleans from PostgreSQL's 't'/'f', SQLite's 0/1 or true/false; NULL is False."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        flags = pc.is_in(values, pa.array(["t", "true", "1"]))
+    elif pa.types.is_boolean(values.type):
+        flags = values
+    else:
+        flags = pc.not_equal(pc.cast(values, pa.int64()), 0)
+    return pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def read_frame(
+    conn: Connection,
+    statement: sa.Select,
+    *,
+    times: Sequence[str] = (),
+    numbers: Sequence[str] = (),
+    flags: Sequence[str] = (),
+) -> pd.DataFrame:
+    """A large SELECT as a frame through `read_arrow` (no SQLAlchemy rows): columns named
+    in `times` as datetime64[s], in `numbers` as float64 (NaN for NULL), in `flags` as
+    bool (NULL is False), the others as text. Select time and flag columns through
+    `raw_value`, so SQLite hands over what it stores."""
+    raw = read_arrow(conn, statement)
+    columns: dict[str, Any] = {}
+    texts = {}
+    for name, values in raw.items():
+        if name in times:
+            columns[name] = arrow_datetimes(values).astype("datetime64[s]")
+        elif name in numbers:
+            columns[name] = arrow_floats(values)
+        elif name in flags:
+            columns[name] = arrow_flags(values)
+        else:
+            texts[name] = arrow_texts(values)
+            columns[name] = None
+    if texts:
+        table = pa.table(texts).to_pandas(
+            types_mapper=lambda kind: (
+                pd.StringDtype("pyarrow", na_value=np.nan)
+                if pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                else None
+            )
+        )
+        for name in texts:
+            columns[name] = table[name]
+    return pd.DataFrame(columns)

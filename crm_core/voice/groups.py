@@ -42,23 +42,23 @@ def answer_groups(
 ) -> AnswerGroups:
     """The groups of each answer (see AnswerGroups); customers the facts do not know
     (merged away, or added after the as-of date) have none."""
-    positions = pd.Index(facts.customer_ids.astype(str)).get_indexer(
-        answers["customer_id"].astype(str)
-    )
+    positions = facts.positions(answers["customer_id"])
     known = positions >= 0
     take = np.where(known, positions, 0)
 
-    def column(values: np.ndarray) -> pd.Series:
-        out = np.where(known, np.asarray(values, dtype=object)[take], None)
+    def column(picked: pd.Series | np.ndarray) -> pd.Series:
+        """The answers' values from `picked` (one per answer, at `take`), None where the
+        customer is unknown or the value missing."""
+        out = np.where(known, np.asarray(picked, dtype=object), None)
         return pd.Series(out, index=answers.index, dtype="object").where(pd.notna(out), None)
 
     names = np.asarray(facts.assignment.names, dtype=object)
     tags = np.zeros((len(answers), len(facts.tags.names)), dtype=bool)
     tags[known] = facts.tags.values[positions[known]]
     return AnswerGroups(
-        segment=column(names[facts.assignment.codes]),
-        channel=column(facts.features["channel"].to_numpy(dtype=object)),
-        province=column(facts.features["province"].to_numpy(dtype=object)),
+        segment=column(names[facts.assignment.codes[take]]),
+        channel=column(facts.features["channel"].take(take)),
+        province=column(facts.features["province"].take(take)),
         experience=service_experience(answers, levels),
         tags=pd.DataFrame(tags, columns=facts.tags.names, index=answers.index),
     )

@@ -30,7 +30,7 @@ from sqlalchemy import Engine, select
 
 from crm_core import asof
 from crm_core.errors import InputError
-from crm_core.store import models, rows_frame
+from crm_core.store import models, raw_value, read_frame
 
 PROMOTER_MIN = 9
 DETRACTOR_MAX = 6
@@ -150,23 +150,20 @@ def survey_answers(engine: Engine, as_of: dt.date, since: dt.date | None = None)
     """The survey answers up to the end of `as_of` (from the start of `since` when given):
     ANSWER_COLUMNS, nps 0-10 and csat 1-5 as nullable integers, oldest first."""
     s = models.survey_responses
-    statement = (
-        select(*(s.c[name] for name in ANSWER_COLUMNS))
-        .where(s.c.responded_at < asof.end_of(as_of))
-        .order_by(s.c.responded_at, s.c.response_id)
-    )
+    statement = select(
+        *(
+            raw_value(s.c[name]).label(name) if name == "responded_at" else s.c[name]
+            for name in ANSWER_COLUMNS
+        )
+    ).where(s.c.responded_at < asof.end_of(as_of))
     if since is not None:
         statement = statement.where(s.c.responded_at >= asof.day_start(since))
     with engine.connect() as conn:
-        rows = conn.execute(statement).all()
-    frame = rows_frame(rows, ANSWER_COLUMNS)
-    frame["response_id"] = pd.array(frame["response_id"], dtype="str")
-    frame["customer_id"] = pd.array(frame["customer_id"], dtype="str")
-    frame["responded_at"] = pd.to_datetime(frame["responded_at"]).astype("datetime64[us]")
+        frame = read_frame(conn, statement, times=("responded_at",), numbers=("nps", "csat"))
     for name in ("nps", "csat"):
-        frame[name] = pd.array(pd.to_numeric(frame[name]), dtype="Int16")
-    frame["comment"] = pd.array(frame["comment"], dtype="str")
-    return frame
+        frame[name] = pd.array(frame[name], dtype="Int16")
+    frame = frame.sort_values(["responded_at", "response_id"], kind="stable", ignore_index=True)
+    return frame[list(ANSWER_COLUMNS)]
 
 
 def nps_bands(scores: pd.Series) -> pd.Series:

@@ -36,7 +36,7 @@ from crm_core.auth import EDIT_SHOP_SETTINGS, Actor, require
 from crm_core.customers.segments import PRESET_NAMES, resolve_scheme
 from crm_core.customers.tags import load_tags
 from crm_core.errors import InputError
-from crm_core.store import models, rows_frame
+from crm_core.store import models, raw_value, read_frame
 from crm_core.store.settings import read_setting, write_setting
 from crm_core.voice.hours import BusinessClock, WorkCalendar
 
@@ -296,22 +296,20 @@ def service_tickets(engine: Engine, as_of: dt.date) -> pd.DataFrame:
     """The tickets created up to the end of `as_of`: TICKET_COLUMNS, oldest first; times
     as datetime64, csat a nullable integer 1-5."""
     tk = models.tickets
-    statement = (
-        select(*(tk.c[name] for name in TICKET_COLUMNS))
-        .where(tk.c.created_at < asof.end_of(as_of))
-        .order_by(tk.c.created_at, tk.c.ticket_id)
-    )
+    raw = {*TIME_COLUMNS, "is_complaint"}
+    statement = select(
+        *(
+            raw_value(tk.c[name]).label(name) if name in raw else tk.c[name]
+            for name in TICKET_COLUMNS
+        )
+    ).where(tk.c.created_at < asof.end_of(as_of))
     with engine.connect() as conn:
-        rows = conn.execute(statement).all()
-    frame = rows_frame(rows, TICKET_COLUMNS)
-    for name in TIME_COLUMNS:
-        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[s]")
-    for name in ("ticket_id", "customer_id", "ticket_type", "priority", "channel", "status",
-                 "agent", "reason", "order_id"):  # fmt: skip
-        frame[name] = pd.array(frame[name], dtype="str")
-    frame["csat"] = pd.array(pd.to_numeric(frame["csat"]), dtype="Int16")
-    frame["is_complaint"] = frame["is_complaint"].fillna(False).astype(bool)
-    return frame
+        frame = read_frame(
+            conn, statement, times=TIME_COLUMNS, numbers=("csat",), flags=("is_complaint",)
+        )
+    frame["csat"] = pd.array(frame["csat"], dtype="Int16")
+    frame = frame.sort_values(["created_at", "ticket_id"], kind="stable", ignore_index=True)
+    return frame[list(TICKET_COLUMNS)]
 
 
 def ticket_targets(policy: SlaPolicy, tiers: np.ndarray, priorities: np.ndarray) -> np.ndarray:

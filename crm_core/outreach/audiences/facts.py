@@ -117,6 +117,13 @@ class AudienceFacts:
     def __len__(self) -> int:
         return len(self.features)
 
+    def positions(self, customer_ids: pd.Series) -> np.ndarray:
+        """Each id's row in these facts, -1 for a customer they do not know (the index of
+        a million ids is built once per facts)."""
+        if "index" not in self._cache:
+            self._cache["index"] = pd.Index(self.customer_ids.astype(str))
+        return self._cache["index"].get_indexer(pd.Series(customer_ids).astype(str))
+
     def array(self, name: str) -> np.ndarray:
         """A features column as NumPy (numbers as float64 with NaN), converted once."""
         if name not in self._cache:

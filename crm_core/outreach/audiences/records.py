@@ -215,7 +215,7 @@ def redownload_export(
         ids = list(rows["customer_id"])
         extra = trigger_extra(rows, name, language)
         extra = extra[[c for c in extra.columns if c in record.columns]]
-    positions = pd.Index(facts.customer_ids).get_indexer(pd.Index(ids, dtype="str"))
+    positions = facts.positions(pd.Series(ids, dtype="str"))
     filters = {"source": "copy", "copy_of": record.id, "scheme": source.get("scheme")}
     return export_list(
         engine,

@@ -556,9 +556,7 @@ def recipient_groups(
     """Each recipient's segment name (empty when the facts do not know the customer) and
     tags (a boolean column per tag) from audience facts, aligned with `recipients`: what
     `uplift_by_group` breaks a campaign down by."""
-    positions = pd.Index(facts.customer_ids.astype(str)).get_indexer(
-        recipients["customer_id"].astype(str)
-    )
+    positions = facts.positions(recipients["customer_id"])
     known = positions >= 0
     names = np.asarray(facts.assignment.names, dtype=object)
     segments = np.full(len(recipients), "", dtype=object)
