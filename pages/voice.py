@@ -12,10 +12,15 @@ import datetime as dt
 import streamlit as st
 
 from crm_core.errors import CrmError
-from crm_core.voice.groups import answer_groups
 from ui.context import run_context, show_error, t
 from ui.schemes import scheme_picker
-from ui.voice import KEY_RANGE, load_answers, load_levels, whole_history_facts
+from ui.voice import (
+    KEY_RANGE,
+    load_answer_groups,
+    load_answers,
+    load_levels,
+    whole_history_facts,
+)
 from ui.voice.answers import groups_tab, headline, text_tab, trend_tab
 
 DEFAULT_DAYS = 365
@@ -54,7 +59,7 @@ def main() -> None:
     with st.spinner(t("voice.loading_groups")):
         facts = whole_history_facts(ctx, picked)
         _, levels = load_levels(ctx, facts)
-        groups = answer_groups(chosen, facts, levels)
+        groups = load_answer_groups(ctx, picked, since, chosen, facts, levels)
     over_time, by_group, text = st.tabs(
         [t("voice.tab.trend"), t("voice.tab.groups"), t("voice.tab.text")]
     )

@@ -66,6 +66,9 @@ VERBATIM_COLUMNS: tuple[str, ...] = (
     "comment",
 )
 
+WORD_CACHE_TEXTS = 500_000
+"""Distinct comment texts whose words are kept in memory (about 100 MB at most)."""
+
 logger = logging.getLogger(__name__)
 
 
@@ -84,6 +87,12 @@ def comment_words(text: object) -> list[str]:
     """The distinct counted words of one comment, in order of first use."""
     if not isinstance(text, str) or not text.strip():
         return []
+    return list(_words_of(text))
+
+
+@lru_cache(maxsize=WORD_CACHE_TEXTS)
+def _words_of(text: str) -> tuple[str, ...]:
+    """`comment_words` of a text, kept: a page that reruns splits each text once."""
     lowered = E_MAIL.sub(" ", text.lower())
     pieces = _segmenter().lcut(lowered) if CJK.search(lowered) else LATIN_WORD.findall(lowered)
     words = []
@@ -94,7 +103,7 @@ def comment_words(text: object) -> list[str]:
         if not CJK.search(word) and not LATIN_WORD.fullmatch(word):
             continue
         words.append(word)
-    return list(dict.fromkeys(words))
+    return tuple(dict.fromkeys(words))
 
 
 def word_matrix(comments: pd.Series) -> tuple[sparse.csr_matrix, np.ndarray]:

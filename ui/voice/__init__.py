@@ -21,7 +21,7 @@ from crm_core import asof
 from crm_core.customers.segments import resolve_scheme_ref, scheme_choices
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import AudienceFacts
-from crm_core.voice.groups import tiers_of
+from crm_core.voice.groups import AnswerGroups, answer_groups, tiers_of
 from crm_core.voice.nps import survey_answers
 from crm_core.voice.sla import (
     SlaPolicy,
@@ -127,3 +127,42 @@ def value_label(value: object, language: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return "—"
     return translate(f"data.value.{value}", language)
+
+
+@st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)
+def _answer_groups(
+    data_key: DataKey,
+    as_of: dt.date,
+    since: dt.date,
+    scheme_key: tuple[str, int | None],
+    policy_key: str,
+    moment: dt.datetime,
+    _answers: pd.DataFrame,
+    _facts: AudienceFacts,
+    _levels: pd.DataFrame,
+) -> AnswerGroups:
+    return answer_groups(_answers, _facts, _levels)
+
+
+def load_answer_groups(
+    ctx: RunContext,
+    picked: PickedScheme,
+    since: dt.date,
+    answers: pd.DataFrame,
+    facts: AudienceFacts,
+    levels: pd.DataFrame,
+) -> AnswerGroups:
+    """The groups of the answers from `since` (cached per data version, as-of date,
+    first day, scheme and SLA policy)."""
+    policy_key = json.dumps(policy_to_dict(load_sla_policy(ctx.engine)), sort_keys=True)
+    return _answer_groups(
+        ctx.data_key,
+        ctx.as_of,
+        since,
+        (picked.option, picked.version),
+        policy_key,
+        view_moment(ctx),
+        answers,
+        facts,
+        levels,
+    )
