@@ -25,6 +25,7 @@ from crm_core.i18n import translate
 from crm_core.voice.groups import DIMENSIONS, AnswerGroups, group_label
 from crm_core.voice.nps import (
     MIN_ANSWERS,
+    PERIOD_COLUMNS,
     PERIODS,
     nps_by_group,
     nps_by_membership,
@@ -52,18 +53,8 @@ from ui.voice import (
     KEY_TEXT_WORD,
 )
 
-PERIOD_TABLE_COLUMNS: tuple[str, ...] = (
-    "period",
-    "answers",
-    "promoters",
-    "passives",
-    "detractors",
-    "nps",
-    "nps_adjusted",
-    "ci_low",
-    "ci_high",
-    "change",
-    "change_p",
+PERIOD_TABLE_COLUMNS: tuple[str, ...] = tuple(
+    name for name in PERIOD_COLUMNS if name not in ("period_start", "significant_change")
 )
 GROUP_TABLE_COLUMNS: tuple[str, ...] = (
     "label",

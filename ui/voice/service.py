@@ -24,6 +24,7 @@ from crm_core.figures.voice import (
 from crm_core.store import models
 from crm_core.voice.nps import MIN_ANSWERS
 from crm_core.voice.service import (
+    AT_RISK_COLUMNS,
     BACKLOG_BANDS,
     BREACHED_COLUMNS,
     SLA_GROUPS,
@@ -53,18 +54,7 @@ from ui.voice import (
 
 TRANSLATED_VALUES = ("ticket_type", "priority", "channel", "status")
 CSAT_GROUPS: tuple[str, ...] = ("ticket_type", "priority", "agent", "channel")
-RISK_COLUMNS: tuple[str, ...] = (
-    "ticket_id",
-    "customer_id",
-    "ticket_type",
-    "priority",
-    "tier",
-    "agent",
-    "created_at",
-    "stage",
-    "due_at",
-    "hours_left",
-)
+RISK_COLUMNS: tuple[str, ...] = tuple(name for name in AT_RISK_COLUMNS if name != "channel")
 
 
 def _taken_of(frame: pd.DataFrame, stage: str) -> np.ndarray:
