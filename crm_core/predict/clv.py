@@ -1,0 +1,255 @@
+"""Customer lifetime value: the BG/NBD model of repeat purchases (Fader, Hardie & Lee
+2005, "Counting your customers the easy way") and the Gamma-Gamma model of spend per
+purchase (Fader & Hardie 2013, "The Gamma-Gamma model of monetary value"), fitted by
+maximum likelihood in log space with NumPy/SciPy, vectorised over customers.
+
+Times are in weeks. A customer's purchases are counted by distinct purchase day (several
+orders on one day are one purchase, their amounts summed):
+
+- frequency (x): repeat purchase days in the calibration period (purchase days - 1);
+- recency_weeks (t_x): weeks from the first to the last purchase day;
+- age_weeks (T): weeks from the first purchase day to the calibration end;
+- monetary_value: the mean amount of the repeat purchase days (NaN without repeats),
+  in shop currency.
+
+The models follow scikit-learn's conventions: settings in __init__, `fit` returns self,
+learned values end in an underscore.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import optimize, special
+
+from crm_core.errors import InputError
+
+DAYS_PER_WEEK = 7.0
+MIN_BUYERS = 500
+MIN_HISTORY_DAYS = 180
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "frequency",
+    "recency_weeks",
+    "age_weeks",
+    "monetary_value",
+)
+
+
+def purchase_summary(
+    purchases: pd.DataFrame, calibration_end: dt.date, *, check: bool = False
+) -> pd.DataFrame:
+    """Per customer with a purchase on or before `calibration_end`: SUMMARY_COLUMNS (see
+    the module docstring). `purchases` has customer_id, ordered_at (a time or a day) and
+    amount. With `check`, InputError when the data cannot support a fit (fewer than
+    MIN_BUYERS customers or under MIN_HISTORY_DAYS days from the first purchase to the
+    calibration end)."""
+    day = pd.to_datetime(purchases["ordered_at"]).dt.normalize()
+    end = pd.Timestamp(calibration_end)
+    inside = (day <= end).to_numpy()
+    days = (
+        pd.DataFrame(
+            {
+                "customer_id": purchases["customer_id"].astype(str).to_numpy()[inside],
+                "day": day.to_numpy()[inside],
+                "amount": pd.to_numeric(purchases["amount"]).to_numpy(dtype=float)[inside],
+            }
+        )
+        .groupby(["customer_id", "day"], sort=True, as_index=False)["amount"]
+        .sum()
+    )
+    if check:
+        buyers = days["customer_id"].nunique()
+        history = (end - days["day"].min()).days if len(days) else 0
+        if buyers < MIN_BUYERS or history < MIN_HISTORY_DAYS:
+            raise InputError(
+                "predict.error.too_little", buyers=buyers, days=history,
+                least_buyers=MIN_BUYERS, least_days=MIN_HISTORY_DAYS,
+            )  # fmt: skip
+    grouped = days.groupby("customer_id", sort=True)
+    first = grouped["day"].min()
+    last = grouped["day"].max()
+    count = grouped.size()
+    total = grouped["amount"].sum()
+    first_amount = grouped["amount"].first()
+    frequency = (count - 1).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, (total - first_amount) / frequency, np.nan)
+    return pd.DataFrame(
+        {
+            "customer_id": first.index.astype(str),
+            "frequency": frequency.to_numpy(),
+            "recency_weeks": ((last - first).dt.days / DAYS_PER_WEEK).to_numpy(),
+            "age_weeks": ((end - first).dt.days / DAYS_PER_WEEK).to_numpy(),
+            "monetary_value": monetary,
+        }
+    )
+
+
+def _compressed(*columns: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(unique rows of the columns, how many customers share each): the likelihood is a
+    sum over customers, and many share their (x, t_x, T)."""
+    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return unique, counts.astype(np.float64)
+
+
+def _fit(negative: callable, start: np.ndarray, name: str) -> np.ndarray:
+    """Log-parameters minimising `negative` (Nelder-Mead, then BFGS from there);
+    InputError when neither converges."""
+    first = optimize.minimize(negative, start, method="Nelder-Mead",
+                              options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10})  # fmt: skip
+    second = optimize.minimize(negative, first.x, method="BFGS", options={"gtol": 1e-6})
+    best = min((first, second), key=lambda result: result.fun)
+    if (
+        not np.all(np.isfinite(best.x))
+        or not np.isfinite(best.fun)
+        or not (first.success or second.success)
+    ):
+        raise InputError("predict.error.no_convergence", model=name)
+    return best.x
+
+
+@dataclass
+class BetaGeoModel:
+    """BG/NBD: purchases while alive follow a Poisson process with rate ~ Gamma(r, alpha);
+    after each purchase the customer drops out with probability p ~ Beta(a, b)."""
+
+    r_: float = np.nan
+    alpha_: float = np.nan
+    a_: float = np.nan
+    b_: float = np.nan
+    log_likelihood_: float = np.nan
+
+    @staticmethod
+    def log_likelihood(
+        params: ArrayLike, x: ArrayLike, t_x: ArrayLike, age: ArrayLike
+    ) -> np.ndarray:
+        """Each customer's log-likelihood under (r, alpha, a, b) (FHL 2005, eq. 7)."""
+        r, alpha, a, b = (float(v) for v in params)
+        x, t_x, age = (np.asarray(v, dtype=np.float64) for v in (x, t_x, age))
+        common = (
+            special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+            + special.gammaln(a + b) + special.gammaln(b + x)
+            - special.gammaln(b) - special.gammaln(a + b + x)
+        )  # fmt: skip
+        alive = -(r + x) * np.log(alpha + age)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dropped = (
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x)
+            )
+        return common + np.where(x > 0, np.logaddexp(alive, dropped), alive)
+
+    def fit(self, summary: pd.DataFrame) -> BetaGeoModel:
+        """Fit to a `purchase_summary` frame by maximum likelihood."""
+        rows, weights = _compressed(
+            summary["frequency"], summary["recency_weeks"], summary["age_weeks"]
+        )
+        x, t_x, age = rows.T
+
+        def negative(log_params: np.ndarray) -> float:
+            value = -np.dot(weights, self.log_likelihood(np.exp(log_params), x, t_x, age))
+            return float(value) if np.isfinite(value) else 1e300
+
+        log_params = _fit(
+            negative, np.log([1.0, max(float(np.mean(age)), 1.0), 1.0, 1.0]), "BG/NBD"
+        )
+        self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(log_params))
+        self.log_likelihood_ = -negative(log_params)
+        return self
+
+    @property
+    def params_(self) -> tuple[float, float, float, float]:
+        return self.r_, self.alpha_, self.a_, self.b_
+
+    def probability_alive(self, x: ArrayLike, t_x: ArrayLike, age: ArrayLike) -> np.ndarray:
+        """P(still a customer at the end of the calibration period) (FHL 2005, eq. 11)."""
+        r, alpha, a, b = self.params_
+        x, t_x, age = (np.asarray(v, dtype=np.float64) for v in (x, t_x, age))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = (
+                np.log(a)
+                - np.log(np.maximum(b + x - 1, 1e-300))
+                + (r + x) * np.log((alpha + age) / (alpha + t_x))
+            )
+        return np.where(x > 0, 1.0 / (1.0 + np.exp(log_ratio)), 1.0)
+
+    def expected_purchases(
+        self, weeks: float, x: ArrayLike, t_x: ArrayLike, age: ArrayLike
+    ) -> np.ndarray:
+        """Expected purchases in the next `weeks` weeks given (x, t_x, T) (FHL 2005,
+        eq. 10)."""
+        r, alpha, a, b = self.params_
+        x, t_x, age = (np.asarray(v, dtype=np.float64) for v in (x, t_x, age))
+        t = float(weeks)
+        hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + age + t))
+        head = (a + b + x - 1) / (a - 1)
+        body = 1.0 - ((alpha + age) / (alpha + age + t)) ** (r + x) * hyper
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tail = np.where(
+                x > 0,
+                a / np.maximum(b + x - 1, 1e-300) * ((alpha + age) / (alpha + t_x)) ** (r + x),
+                0.0,
+            )
+        return head * body / (1.0 + tail)
+
+    def expected_purchases_new(self, weeks: ArrayLike) -> np.ndarray:
+        """Expected purchases of a new customer in `weeks` weeks from the first purchase
+        (FHL 2005, eq. 9): the tracking chart's cumulative curve."""
+        r, alpha, a, b = self.params_
+        t = np.asarray(weeks, dtype=np.float64)
+        hyper = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
+        return (a + b - 1) / (a - 1) * (1.0 - (alpha / (alpha + t)) ** r * hyper)
+
+
+@dataclass
+class GammaGammaModel:
+    """Gamma-Gamma: a customer's purchase amounts are Gamma(p, nu) with nu ~ Gamma(q,
+    gamma) across customers; fitted on repeat buyers' mean repeat amount."""
+
+    p_: float = np.nan
+    q_: float = np.nan
+    gamma_: float = np.nan
+    log_likelihood_: float = np.nan
+
+    @staticmethod
+    def log_likelihood(params: ArrayLike, x: ArrayLike, mean_value: ArrayLike) -> np.ndarray:
+        """Each repeat buyer's log-likelihood of the mean amount `mean_value` of `x`
+        purchases (Fader & Hardie 2013, eq. 3)."""
+        p, q, gamma = (float(v) for v in params)
+        x, m = (np.asarray(v, dtype=np.float64) for v in (x, mean_value))
+        return (
+            special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q)
+            + q * np.log(gamma) + p * x * np.log(x) + (p * x - 1) * np.log(m)
+            - (p * x + q) * np.log(gamma + m * x)
+        )  # fmt: skip
+
+    def fit(self, summary: pd.DataFrame) -> GammaGammaModel:
+        """Fit on the repeat buyers with a positive mean repeat amount of a
+        `purchase_summary` frame."""
+        chosen = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+        rows, weights = _compressed(
+            summary.loc[chosen, "frequency"], summary.loc[chosen, "monetary_value"]
+        )
+        x, m = rows.T
+
+        def negative(log_params: np.ndarray) -> float:
+            value = -np.dot(weights, self.log_likelihood(np.exp(log_params), x, m))
+            return float(value) if np.isfinite(value) else 1e300
+
+        log_params = _fit(negative, np.log([1.0, 1.0, max(float(np.mean(m)), 1.0)]), "Gamma-Gamma")
+        self.p_, self.q_, self.gamma_ = (float(v) for v in np.exp(log_params))
+        self.log_likelihood_ = -negative(log_params)
+        return self
+
+    def expected_average_value(self, x: ArrayLike, mean_value: ArrayLike) -> np.ndarray:
+        """E[amount per purchase | x purchases with mean m] (Fader & Hardie 2013, eq. 5);
+        the population mean p * gamma / (q - 1) for customers without repeats."""
+        p, q, gamma = self.p_, self.q_, self.gamma_
+        x = np.asarray(x, dtype=np.float64)
+        m = np.nan_to_num(np.asarray(mean_value, dtype=np.float64))
+        return np.where(x > 0, (gamma + m * x) * p / (p * x + q - 1), p * gamma / (q - 1))

@@ -1,0 +1,98 @@
+"""BG/NBD and Gamma-Gamma (crm_core.predict.clv) against the published CDNOW values
+(Fader, Hardie & Lee 2005; Fader & Hardie 2013) and on hand-written purchases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_core.errors import InputError
+from crm_core.predict.clv import BetaGeoModel, GammaGammaModel, purchase_summary
+from tests.support.requirements import shared_file
+
+CALIBRATION_END = dt.date(1997, 9, 30)  # the end of week 39
+
+
+@pytest.fixture(scope="module")
+def cdnow_summary() -> pd.DataFrame:
+    rows = pd.read_csv(
+        shared_file("cdnow/CDNOW_sample.txt"),
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "cds", "amount"],
+        dtype={"master_id": str, "customer_id": str, "date": str},
+    )
+    rows["ordered_at"] = pd.to_datetime(rows["date"], format="%Y%m%d")
+    return purchase_summary(rows, CALIBRATION_END, check=True)
+
+
+def test_bgnbd_on_cdnow_equals_the_published_fit(cdnow_summary):
+    assert len(cdnow_summary) == 2357
+    model = BetaGeoModel().fit(cdnow_summary)
+    for fitted, published in zip(model.params_, (0.2426, 4.4136, 0.7929, 2.4259), strict=True):
+        assert fitted == pytest.approx(published, rel=0.005)
+    assert model.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
+    # the paper's worked example: x = 2, t_x = 30.43, T = 38.86, the next 39 weeks
+    assert float(model.expected_purchases(39, 2, 30.43, 38.86)) == pytest.approx(1.226, abs=5e-4)
+
+
+def test_gamma_gamma_on_cdnows_repeat_buyers_equals_the_published_fit(cdnow_summary):
+    repeat = cdnow_summary[cdnow_summary["frequency"] > 0]
+    assert len(repeat) == 946
+    model = GammaGammaModel().fit(cdnow_summary)
+    for fitted, published in zip(
+        (model.p_, model.q_, model.gamma_), (6.25, 3.74, 15.44), strict=True
+    ):
+        assert fitted == pytest.approx(published, rel=0.005)
+    assert model.log_likelihood_ == pytest.approx(-4055.92, abs=0.01)
+    x, m = 4, 30.0
+    expected = (model.gamma_ + m * x) * model.p_ / (model.p_ * x + model.q_ - 1)
+    assert float(model.expected_average_value(x, m)) == pytest.approx(expected)
+    population = model.p_ * model.gamma_ / (model.q_ - 1)
+    assert float(model.expected_average_value(0, np.nan)) == pytest.approx(population)
+
+
+def test_probability_alive_and_the_new_customer_curve(cdnow_summary):
+    model = BetaGeoModel().fit(cdnow_summary)
+    alive = model.probability_alive(
+        cdnow_summary["frequency"], cdnow_summary["recency_weeks"], cdnow_summary["age_weeks"]
+    )
+    assert np.all((alive > 0) & (alive <= 1))
+    assert np.all(alive[cdnow_summary["frequency"].to_numpy() == 0] == 1.0)
+    # the same history, but the last purchase longer ago, is less likely alive
+    recent, stale = model.probability_alive([3, 3], [35.0, 5.0], [38.0, 38.0])
+    assert recent > stale
+    curve = model.expected_purchases_new([0.0, 13.0, 26.0, 39.0, 78.0])
+    assert curve[0] == pytest.approx(0.0) and np.all(np.diff(curve) > 0)
+
+
+def test_purchase_summary_counts_purchase_days_in_weeks():
+    purchases = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "A", "B", "C"],
+            "ordered_at": pd.to_datetime(
+                [
+                    "2026-01-01 09:00",
+                    "2026-01-01 18:00",  # the same day: one purchase, amounts summed
+                    "2026-01-15 00:00",
+                    "2026-02-12 00:00",
+                    "2026-01-08 00:00",
+                    "2026-03-01 00:00",  # after the calibration end: not seen
+                ]
+            ),
+            "amount": [10.0, 5.0, 20.0, 40.0, 7.0, 99.0],
+        }
+    )
+    summary = purchase_summary(purchases, dt.date(2026, 2, 26)).set_index("customer_id")
+    assert list(summary.index) == ["A", "B"]
+    assert summary.loc["A", "frequency"] == 2
+    assert summary.loc["A", "recency_weeks"] == pytest.approx(6.0)
+    assert summary.loc["A", "age_weeks"] == pytest.approx(8.0)
+    assert summary.loc["A", "monetary_value"] == pytest.approx(30.0)  # (20 + 40) / 2
+    assert summary.loc["B", "frequency"] == 0 and np.isnan(summary.loc["B", "monetary_value"])
+    with pytest.raises(InputError) as error:
+        purchase_summary(purchases, dt.date(2026, 2, 26), check=True)
+    assert "500" in error.value.message()
