@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from crm_core.errors import InputError
-from crm_core.predict.clv import BetaGeoModel, GammaGammaModel, purchase_summary
+from crm_core.predict.clv import (
+    PREDICTION_COLUMNS,
+    BetaGeoModel,
+    GammaGammaModel,
+    customer_predictions,
+    purchase_summary,
+)
 from tests.support.requirements import shared_file
 
 CALIBRATION_END = dt.date(1997, 9, 30)  # the end of week 39
@@ -96,3 +102,34 @@ def test_purchase_summary_counts_purchase_days_in_weeks():
     with pytest.raises(InputError) as error:
         purchase_summary(purchases, dt.date(2026, 2, 26), check=True)
     assert "500" in error.value.message()
+
+
+def test_customer_predictions_follow_their_definitions(cdnow_summary):
+    beta_geo = BetaGeoModel().fit(cdnow_summary)
+    gamma_gamma = GammaGammaModel().fit(cdnow_summary)
+    table = customer_predictions(
+        cdnow_summary,
+        beta_geo,
+        gamma_gamma,
+        calibration_end=CALIBRATION_END,
+        margin=0.3,
+        monthly_discount=0.01,
+    ).set_index("customer_id")
+    assert list(table.columns) == list(PREDICTION_COLUMNS[1:])
+    row = cdnow_summary.set_index("customer_id").loc["0006"]
+    x, t_x, age, m = row["frequency"], row["recency_weeks"], row["age_weeks"], row["monetary_value"]
+    value = float(gamma_gamma.expected_average_value(x, m))
+    months = [float(beta_geo.expected_purchases(i * 52 / 12, x, t_x, age)) for i in range(13)]
+    expected_clv = sum((months[i] - months[i - 1]) * value * 0.3 / 1.01**i for i in range(1, 13))
+    assert table.loc["0006", "clv_12m"] == pytest.approx(expected_clv)
+    assert table.loc["0006", "expected_order_value"] == pytest.approx(value)
+    assert table.loc["0006", "purchases_90d"] == pytest.approx(
+        float(beta_geo.expected_purchases(90 / 7, x, t_x, age))
+    )
+    # the next order's day: expected purchases reach one on that day, not the day before
+    days = (pd.Timestamp(table.loc["0006", "next_order_date"]) - pd.Timestamp(CALIBRATION_END)).days
+    assert float(beta_geo.expected_purchases(days / 7, x, t_x, age)) >= 1.0
+    assert float(beta_geo.expected_purchases((days - 1) / 7, x, t_x, age)) < 1.0
+    # one-time buyers of long ago are not expected to buy within two years
+    assert pd.isna(table.loc["0002", "next_order_date"])
+    assert table["probability_alive"].between(0, 1).all()

@@ -253,3 +253,98 @@ class GammaGammaModel:
         x = np.asarray(x, dtype=np.float64)
         m = np.nan_to_num(np.asarray(mean_value, dtype=np.float64))
         return np.where(x > 0, (gamma + m * x) * p / (p * x + q - 1), p * gamma / (q - 1))
+
+
+WEEKS_PER_MONTH = 52.0 / 12.0
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "probability_alive",
+    "purchases_30d",
+    "purchases_90d",
+    "purchases_365d",
+    "next_order_date",
+    "expected_order_value",
+    "clv_12m",
+)
+NEXT_ORDER_LIMIT_WEEKS = 104.0
+"""The expected date of the next order is left empty when it lies further out."""
+
+
+def weeks_to_one_purchase(
+    model: BetaGeoModel, x: np.ndarray, t_x: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """Weeks until a customer's expected purchases reach one, found by bisection for all
+    customers at once; NaN when that takes more than NEXT_ORDER_LIMIT_WEEKS."""
+    low = np.zeros(len(x))
+    high = np.full(len(x), NEXT_ORDER_LIMIT_WEEKS)
+    reached = _expected_each(model, high, x, t_x, age) >= 1.0
+    for _ in range(30):
+        middle = (low + high) / 2.0
+        above = _expected_each(model, middle, x, t_x, age) >= 1.0
+        high = np.where(above, middle, high)
+        low = np.where(above, low, middle)
+    return np.where(reached, high, np.nan)
+
+
+def _expected_each(
+    model: BetaGeoModel, weeks: np.ndarray, x: np.ndarray, t_x: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """`expected_purchases` with a horizon per customer."""
+    r, alpha, a, b = model.params_
+    hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, weeks / (alpha + age + weeks))
+    body = 1.0 - ((alpha + age) / (alpha + age + weeks)) ** (r + x) * hyper
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = np.where(
+            x > 0,
+            a / np.maximum(b + x - 1, 1e-300) * ((alpha + age) / (alpha + t_x)) ** (r + x),
+            0.0,
+        )
+    return (a + b + x - 1) / (a - 1) * body / (1.0 + tail)
+
+
+def customer_predictions(
+    summary: pd.DataFrame,
+    beta_geo: BetaGeoModel,
+    gamma_gamma: GammaGammaModel,
+    *,
+    calibration_end: dt.date,
+    margin: float,
+    monthly_discount: float,
+) -> pd.DataFrame:
+    """Per customer of a `purchase_summary` frame: PREDICTION_COLUMNS.
+
+    probability_alive (0-1); purchases_30d/90d/365d: expected purchase days in the next
+    30, 90 and 365 days; next_order_date: the day the expected purchases reach one (empty
+    beyond two years); expected_order_value: Gamma-Gamma's expected amount per purchase
+    (shop currency); clv_12m: expected margin of the next 12 months, each month's
+    expected purchases x expected_order_value x `margin`, discounted by
+    (1 + `monthly_discount`) per month (shop currency)."""
+    x = summary["frequency"].to_numpy(dtype=np.float64)
+    t_x = summary["recency_weeks"].to_numpy(dtype=np.float64)
+    age = summary["age_weeks"].to_numpy(dtype=np.float64)
+    rows, inverse = np.unique(np.column_stack([x, t_x, age]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    ux, ut, ua = rows.T
+    value = gamma_gamma.expected_average_value(x, summary["monetary_value"].to_numpy())
+    months = np.arange(0, 13)
+    cumulative = np.stack(
+        [beta_geo.expected_purchases(m * WEEKS_PER_MONTH, ux, ut, ua) for m in months]
+    )
+    per_month = np.diff(cumulative, axis=0)[:, inverse]
+    discount = (1.0 + monthly_discount) ** -months[1:]
+    clv = (per_month * discount[:, None]).sum(axis=0) * value * margin
+    weeks = weeks_to_one_purchase(beta_geo, ux, ut, ua)[inverse]
+    start = pd.Timestamp(calibration_end)
+    next_order = start + pd.to_timedelta(np.ceil(weeks * DAYS_PER_WEEK), unit="D")
+    return pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].to_numpy(),
+            "probability_alive": beta_geo.probability_alive(ux, ut, ua)[inverse],
+            "purchases_30d": beta_geo.expected_purchases(30 / DAYS_PER_WEEK, ux, ut, ua)[inverse],
+            "purchases_90d": beta_geo.expected_purchases(90 / DAYS_PER_WEEK, ux, ut, ua)[inverse],
+            "purchases_365d": beta_geo.expected_purchases(365 / DAYS_PER_WEEK, ux, ut, ua)[inverse],
+            "next_order_date": pd.DatetimeIndex(next_order).date,
+            "expected_order_value": value,
+            "clv_12m": clv,
+        }
+    )
