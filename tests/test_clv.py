@@ -14,7 +14,9 @@ from crm_core.predict.clv import (
     PREDICTION_COLUMNS,
     BetaGeoModel,
     GammaGammaModel,
+    conditional_expectations,
     customer_predictions,
+    holdout_tracking,
     purchase_summary,
 )
 from tests.support.requirements import shared_file
@@ -23,7 +25,8 @@ CALIBRATION_END = dt.date(1997, 9, 30)  # the end of week 39
 
 
 @pytest.fixture(scope="module")
-def cdnow_summary() -> pd.DataFrame:
+def cdnow_rows() -> pd.DataFrame:
+    """The CDNOW sample's transactions: customer_id (the sample's), ordered_at, amount."""
     rows = pd.read_csv(
         shared_file("cdnow/CDNOW_sample.txt"),
         sep=r"\s+",
@@ -32,7 +35,12 @@ def cdnow_summary() -> pd.DataFrame:
         dtype={"master_id": str, "customer_id": str, "date": str},
     )
     rows["ordered_at"] = pd.to_datetime(rows["date"], format="%Y%m%d")
-    return purchase_summary(rows, CALIBRATION_END, check=True)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def cdnow_summary(cdnow_rows) -> pd.DataFrame:
+    return purchase_summary(cdnow_rows, CALIBRATION_END, check=True)
 
 
 def test_bgnbd_on_cdnow_equals_the_published_fit(cdnow_summary):
@@ -133,3 +141,25 @@ def test_customer_predictions_follow_their_definitions(cdnow_summary):
     # one-time buyers of long ago are not expected to buy within two years
     assert pd.isna(table.loc["0002", "next_order_date"])
     assert table["probability_alive"].between(0, 1).all()
+
+
+def test_holdout_tracking_and_conditional_expectations_agree_with_the_data(cdnow_rows):
+    summary = purchase_summary(cdnow_rows, CALIBRATION_END)
+    model = BetaGeoModel().fit(summary)
+    holdout_end = dt.date(1998, 6, 30)  # weeks 40-78
+    tracking = holdout_tracking(cdnow_rows, model, CALIBRATION_END, holdout_end)
+    assert tracking["week"].tolist() == list(range(1, 40))
+    assert tracking["week_start"].iloc[0] == dt.date(1997, 10, 1)
+    conditional = conditional_expectations(cdnow_rows, model, CALIBRATION_END, holdout_end)
+    assert conditional["frequency"].tolist() == list(range(8))
+    assert conditional["customers"].sum() == 2357
+    # the two views count the same holdout purchase days
+    total = (conditional["customers"] * conditional["actual"]).sum()
+    assert tracking["actual"].sum() == pytest.approx(total)
+    total_predicted = (conditional["customers"] * conditional["predicted"]).sum()
+    # the model tracks CDNOW closely: within 15% over the 39 weeks, both unconditionally
+    # (the tracking curve) and given each customer's history, rising with frequency
+    assert tracking["cumulative_predicted"].iloc[-1] == pytest.approx(total, rel=0.15)
+    assert total_predicted == pytest.approx(total, rel=0.15)
+    assert conditional["predicted"].is_monotonic_increasing
+    assert conditional.loc[0, "predicted"] == pytest.approx(conditional.loc[0, "actual"], rel=0.1)

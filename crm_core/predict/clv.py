@@ -348,3 +348,82 @@ def customer_predictions(
             "clv_12m": clv,
         }
     )
+
+
+def holdout_tracking(
+    purchases: pd.DataFrame,
+    model: BetaGeoModel,
+    calibration_end: dt.date,
+    holdout_end: dt.date,
+) -> pd.DataFrame:
+    """Repeat purchases per week after the calibration end, actual against predicted (the
+    tracking chart of Fader, Hardie & Lee): week (1 = the 7 days after calibration_end),
+    week_start, actual (repeat purchase days of the customers whose first purchase falls
+    in the calibration period), predicted (the model's expected repeat purchases of the
+    same customers in that week), cumulative_actual, cumulative_predicted."""
+    days = _purchase_days(purchases)
+    end = pd.Timestamp(calibration_end)
+    first = days.groupby("customer_id")["day"].transform("min")
+    cohort = days[first <= end]
+    firsts = cohort.groupby("customer_id")["day"].min()
+    weeks = int((pd.Timestamp(holdout_end) - end).days // DAYS_PER_WEEK)
+    later = cohort[(cohort["day"] > end) & (cohort["day"] <= end + pd.Timedelta(weeks=weeks))]
+    week = ((later["day"] - end).dt.days - 1) // 7 + 1
+    actual = np.bincount(week.to_numpy(dtype=np.int64), minlength=weeks + 1)[1 : weeks + 1]
+    age = ((end - firsts).dt.days / DAYS_PER_WEEK).to_numpy()
+    ages, counts = np.unique(age, return_counts=True)
+    edges = np.arange(weeks + 1, dtype=np.float64)
+    totals = np.array([np.dot(counts, model.expected_purchases_new(ages + w)) for w in edges])
+    predicted = np.diff(totals)
+    return pd.DataFrame(
+        {
+            "week": np.arange(1, weeks + 1),
+            "week_start": (end + pd.to_timedelta(edges[:-1] * 7 + 1, unit="D")).date,
+            "actual": actual,
+            "predicted": predicted,
+            "cumulative_actual": np.cumsum(actual),
+            "cumulative_predicted": np.cumsum(predicted),
+        }
+    )
+
+
+def conditional_expectations(
+    purchases: pd.DataFrame,
+    model: BetaGeoModel,
+    calibration_end: dt.date,
+    holdout_end: dt.date,
+    most: int = 7,
+) -> pd.DataFrame:
+    """Mean holdout purchases by number of calibration repeat purchases, actual against
+    predicted (the conditional-expectation chart): frequency (0..`most`, the last
+    meaning `most` or more), customers, actual, predicted."""
+    summary = purchase_summary(purchases, calibration_end)
+    days = _purchase_days(purchases)
+    end, stop = pd.Timestamp(calibration_end), pd.Timestamp(holdout_end)
+    inside = days[(days["day"] > end) & (days["day"] <= stop)]
+    holdout = inside.groupby("customer_id").size()
+    weeks = (stop - end).days / DAYS_PER_WEEK
+    actual = holdout.reindex(summary["customer_id"]).fillna(0).to_numpy()
+    predicted = model.expected_purchases(
+        weeks, summary["frequency"], summary["recency_weeks"], summary["age_weeks"]
+    )
+    group = np.minimum(summary["frequency"].to_numpy(), most)
+    table = (
+        pd.DataFrame({"frequency": group, "actual": actual, "predicted": predicted})
+        .groupby("frequency")
+        .agg(
+            customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+        )
+        .reset_index()
+    )
+    return table
+
+
+def _purchase_days(purchases: pd.DataFrame) -> pd.DataFrame:
+    """customer_id, day: one row per customer and purchase day."""
+    return pd.DataFrame(
+        {
+            "customer_id": purchases["customer_id"].astype(str).to_numpy(),
+            "day": pd.to_datetime(purchases["ordered_at"]).dt.normalize().to_numpy(),
+        }
+    ).drop_duplicates()
