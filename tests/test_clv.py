@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crm_core import commands as cli
 from crm_core.errors import InputError
 from crm_core.predict.clv import (
     PREDICTION_COLUMNS,
@@ -19,6 +20,7 @@ from crm_core.predict.clv import (
     holdout_tracking,
     purchase_summary,
 )
+from crm_core.store import bulk_insert, models
 from tests.support.requirements import shared_file
 
 CALIBRATION_END = dt.date(1997, 9, 30)  # the end of week 39
@@ -163,3 +165,49 @@ def test_holdout_tracking_and_conditional_expectations_agree_with_the_data(cdnow
     assert total_predicted == pytest.approx(total, rel=0.15)
     assert conditional["predicted"].is_monotonic_increasing
     assert conditional.loc[0, "predicted"] == pytest.approx(conditional.loc[0, "actual"], rel=0.1)
+
+
+@pytest.fixture
+def cdnow_store(store, cdnow_rows, monkeypatch):
+    """The CDNOW sample as customers and paid orders in a store (SQLite, PostgreSQL)."""
+    ids = sorted(cdnow_rows["customer_id"].unique())
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{n:05d}" for n in range(len(cdnow_rows))],
+            "customer_id": cdnow_rows["customer_id"].to_numpy(),
+            "ordered_at": cdnow_rows["ordered_at"].to_numpy(),
+            "amount": cdnow_rows["amount"].to_numpy(),
+            "status": "paid",
+        }
+    )
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ids}))
+        bulk_insert(conn, models.orders, orders)
+    monkeypatch.setenv("DATABASE_URL", store.url.render_as_string(hide_password=False))
+    return store
+
+
+def test_clv_command_prints_the_published_parameters_and_writes_each_customer(
+    cdnow_store, tmp_path, capsys
+):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "clv.csv"
+    code = cli.main(["clv", "--calibration-end", CALIBRATION_END.isoformat(), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out.splitlines()
+    bgnbd = dict(item.split("=") for item in printed[0].split()[1:])
+    assert printed[0].startswith("bgnbd ")
+    assert float(bgnbd["r"]) == pytest.approx(0.2426, rel=0.005)
+    assert float(bgnbd["alpha"]) == pytest.approx(4.4136, rel=0.005)
+    assert float(bgnbd["loglik"]) == pytest.approx(-9582.43, abs=0.01)
+    assert len(bgnbd["alpha"].replace(".", "").lstrip("0")) == 6  # 6 significant digits
+    gamma_gamma = dict(item.split("=") for item in printed[1].split()[1:])
+    assert float(gamma_gamma["p"]) == pytest.approx(6.25, rel=0.005)
+    assert float(gamma_gamma["loglik"]) == pytest.approx(-4055.92, abs=0.01)
+    written = pd.read_csv(out, encoding="utf-8-sig", dtype={"customer_id": str})
+    assert len(written) == 2357
+    assert {"probability_alive", "clv_12m", "next_order_date"} <= set(written.columns)
+    # a month of history is too little to fit: a message, exit 2
+    assert cli.main(["clv", "--calibration-end", "1997-02-01"]) == 2
+    assert "180" in capsys.readouterr().err

@@ -25,8 +25,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, special
+from sqlalchemy import Engine, select
 
+from crm_core import asof
 from crm_core.errors import InputError
+from crm_core.store import models, raw_value, read_frame
 
 DAYS_PER_WEEK = 7.0
 MIN_BUYERS = 500
@@ -88,6 +91,17 @@ def purchase_summary(
             "monetary_value": monetary,
         }
     )
+
+
+def paid_purchases(engine: Engine, until: dt.date) -> pd.DataFrame:
+    """Paid orders up to the end of `until`: customer_id, ordered_at, amount (shop
+    currency; refunds are not subtracted): what `purchase_summary` reads."""
+    od = models.orders
+    statement = select(
+        od.c.customer_id, raw_value(od.c.ordered_at).label("ordered_at"), od.c.amount
+    ).where(od.c.status == "paid", od.c.ordered_at < asof.end_of(until))
+    with engine.connect() as conn:
+        return read_frame(conn, statement, times=("ordered_at",), numbers=("amount",))
 
 
 def _compressed(*columns: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
