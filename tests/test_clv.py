@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import optimize
 
 from crm_core import commands as cli
 from crm_core.errors import InputError
@@ -211,3 +212,20 @@ def test_clv_command_prints_the_published_parameters_and_writes_each_customer(
     # a month of history is too little to fit: a message, exit 2
     assert cli.main(["clv", "--calibration-end", "1997-02-01"]) == 2
     assert "180" in capsys.readouterr().err
+
+
+def test_the_bgnbd_gradient_equals_a_numerical_one():
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 6, 60).astype(float)
+    age = rng.uniform(5.0, 40.0, 60)
+    t_x = np.where(x > 0, age * rng.uniform(0.0, 1.0, 60), 0.0)
+    weights = rng.integers(1, 4, 60).astype(float)
+    params = np.array([0.3, 4.0, 0.8, 2.5])
+
+    def value(p: np.ndarray) -> float:
+        return float(np.dot(weights, BetaGeoModel.log_likelihood(p, x, t_x, age)))
+
+    total, gradient = BetaGeoModel._log_likelihood_and_gradient(params, x, t_x, age, weights)
+    assert total == pytest.approx(value(params))
+    numerical = optimize.approx_fprime(params, value, 1e-7)
+    np.testing.assert_allclose(gradient, numerical, rtol=1e-4)

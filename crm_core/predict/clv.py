@@ -19,6 +19,7 @@ learned values end in an underscore.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,18 +113,24 @@ def _compressed(*columns: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return unique, counts.astype(np.float64)
 
 
-def _fit(negative: callable, start: np.ndarray, name: str) -> np.ndarray:
-    """Log-parameters minimising `negative` (Nelder-Mead, then BFGS from there);
-    InputError when neither converges."""
-    first = optimize.minimize(negative, start, method="Nelder-Mead",
-                              options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10})  # fmt: skip
-    second = optimize.minimize(negative, first.x, method="BFGS", options={"gtol": 1e-6})
-    best = min((first, second), key=lambda result: result.fun)
-    if (
-        not np.all(np.isfinite(best.x))
-        or not np.isfinite(best.fun)
-        or not (first.success or second.success)
-    ):
+def _fit(
+    negative: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndarray, name: str
+) -> np.ndarray:
+    """Log-parameters minimising `negative` (which returns the value and its gradient):
+    L-BFGS-B, polished by Nelder-Mead when it stops short; InputError when neither
+    converges."""
+    first = optimize.minimize(negative, start, jac=True, method="L-BFGS-B",
+                              options={"maxiter": 1000})  # fmt: skip
+    best = first
+    if not first.success:
+        polish = {"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10}
+        second = optimize.minimize(
+            lambda theta: negative(theta)[0], first.x, method="Nelder-Mead", options=polish
+        )
+        best = min((first, second), key=lambda result: result.fun)
+        if not second.success:
+            raise InputError("predict.error.no_convergence", model=name)
+    if not np.all(np.isfinite(best.x)) or not np.isfinite(best.fun):
         raise InputError("predict.error.no_convergence", model=name)
     return best.x
 
@@ -158,6 +165,40 @@ class BetaGeoModel:
             )
         return common + np.where(x > 0, np.logaddexp(alive, dropped), alive)
 
+    @staticmethod
+    def _log_likelihood_and_gradient(
+        params: np.ndarray, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, weights: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The weighted sum of log-likelihoods and its gradient in (r, alpha, a, b)."""
+        r, alpha, a, b = (float(v) for v in params)
+        repeat = x > 0
+        alive = -(r + x) * np.log(alpha + age)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dropped = (
+                np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x)
+            )
+        mixed = np.where(repeat, np.logaddexp(alive, dropped), alive)
+        share = np.where(repeat, np.exp(dropped - mixed), 0.0)  # weight of the dropped term
+        values = (
+            special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+            + special.gammaln(a + b) + special.gammaln(b + x)
+            - special.gammaln(b) - special.gammaln(a + b + x) + mixed
+        )  # fmt: skip
+        d_r = (
+            special.digamma(r + x) - special.digamma(r) + np.log(alpha)
+            - (1 - share) * np.log(alpha + age) - share * np.log(alpha + t_x)
+        )  # fmt: skip
+        d_alpha = (
+            r / alpha - (1 - share) * (r + x) / (alpha + age) - share * (r + x) / (alpha + t_x)
+        )
+        d_a = special.digamma(a + b) - special.digamma(a + b + x) + share / a
+        d_b = (
+            special.digamma(a + b) + special.digamma(b + x) - special.digamma(b)
+            - special.digamma(a + b + x) - share / np.where(repeat, b + x - 1, 1.0)
+        )  # fmt: skip
+        gradient = np.array([np.dot(weights, d) for d in (d_r, d_alpha, d_a, d_b)])
+        return float(np.dot(weights, values)), gradient
+
     def fit(self, summary: pd.DataFrame) -> BetaGeoModel:
         """Fit to a `purchase_summary` frame by maximum likelihood."""
         rows, weights = _compressed(
@@ -165,15 +206,18 @@ class BetaGeoModel:
         )
         x, t_x, age = rows.T
 
-        def negative(log_params: np.ndarray) -> float:
-            value = -np.dot(weights, self.log_likelihood(np.exp(log_params), x, t_x, age))
-            return float(value) if np.isfinite(value) else 1e300
+        def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+            params = np.exp(log_params)
+            value, gradient = self._log_likelihood_and_gradient(params, x, t_x, age, weights)
+            if not np.isfinite(value):
+                return 1e300, np.zeros(4)
+            return -value, -gradient * params  # d/d(log p) = p d/dp
 
         log_params = _fit(
             negative, np.log([1.0, max(float(np.mean(age)), 1.0), 1.0, 1.0]), "BG/NBD"
         )
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(log_params))
-        self.log_likelihood_ = -negative(log_params)
+        self.log_likelihood_ = -negative(log_params)[0]
         return self
 
     @property
@@ -251,13 +295,21 @@ class GammaGammaModel:
         )
         x, m = rows.T
 
-        def negative(log_params: np.ndarray) -> float:
-            value = -np.dot(weights, self.log_likelihood(np.exp(log_params), x, m))
-            return float(value) if np.isfinite(value) else 1e300
+        def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+            p, q, gamma = params = np.exp(log_params)
+            value = np.dot(weights, self.log_likelihood(params, x, m))
+            if not np.isfinite(value):
+                return 1e300, np.zeros(3)
+            common = special.digamma(p * x + q) - np.log(gamma + m * x)
+            d_p = x * (common - special.digamma(p * x) + np.log(x) + np.log(m))
+            d_q = common - special.digamma(q) + np.log(gamma)
+            d_gamma = q / gamma - (p * x + q) / (gamma + m * x)
+            gradient = np.array([np.dot(weights, d) for d in (d_p, d_q, d_gamma)])
+            return -float(value), -gradient * params
 
         log_params = _fit(negative, np.log([1.0, 1.0, max(float(np.mean(m)), 1.0)]), "Gamma-Gamma")
         self.p_, self.q_, self.gamma_ = (float(v) for v in np.exp(log_params))
-        self.log_likelihood_ = -negative(log_params)
+        self.log_likelihood_ = -negative(log_params)[0]
         return self
 
     def expected_average_value(self, x: ArrayLike, mean_value: ArrayLike) -> np.ndarray:
