@@ -79,6 +79,8 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "tags",
 )
 TOP_WORDS = 30
+LABEL_WIDTH = 240
+"""Pixels of the group column: long names such as service experiences stay readable."""
 
 
 def _band_names(language: str) -> dict[str, str]:
@@ -257,7 +259,7 @@ def groups_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> 
         grey_unranked(display, table["ranked"].to_numpy()),
         hide_index=True,
         column_config={
-            "label": text(t(f"voice.dimension.{dimension}")),
+            "label": text(t(f"voice.dimension.{dimension}"), width=LABEL_WIDTH),
             "answers": number(t("voice.column.answers"), format="%d"),
             "nps": text(t("voice.column.nps")),
             "nps_interval": text(t("voice.column.interval"), help=t("voice.column.interval_help")),
