@@ -58,8 +58,8 @@ def main() -> None:
     headline(chosen)
     with st.spinner(t("voice.loading_groups")):
         facts = whole_history_facts(ctx, picked)
-        _, levels = load_levels(ctx, facts)
-        groups = load_answer_groups(ctx, picked, since, chosen, facts, levels)
+        policy, levels = load_levels(ctx, facts)
+        groups = load_answer_groups(ctx, picked, since, chosen, facts, levels, policy)
     over_time, by_group, text = st.tabs(
         [t("voice.tab.trend"), t("voice.tab.groups"), t("voice.tab.text")]
     )

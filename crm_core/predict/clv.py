@@ -252,13 +252,13 @@ class BetaGeoModel:
         return np.where(x > 0, 1.0 / (1.0 + np.exp(log_ratio)), 1.0)
 
     def expected_purchases(
-        self, weeks: float, x: ArrayLike, t_x: ArrayLike, age: ArrayLike
+        self, weeks: ArrayLike, x: ArrayLike, t_x: ArrayLike, age: ArrayLike
     ) -> np.ndarray:
-        """Expected purchases in the next `weeks` weeks given (x, t_x, T) (FHL 2005,
-        eq. 10)."""
+        """Expected purchases in the next `weeks` weeks (one horizon, or one per
+        customer) given (x, t_x, T) (FHL 2005, eq. 10)."""
         r, alpha, a, b = self.params_
         x, t_x, age = (np.asarray(v, dtype=np.float64) for v in (x, t_x, age))
-        t = float(weeks)
+        t = np.asarray(weeks, dtype=np.float64)
         hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + age + t))
         head = (a + b + x - 1) / (a - 1)
         body = 1.0 - ((alpha + age) / (alpha + age + t)) ** (r + x) * hyper
@@ -359,33 +359,17 @@ def weeks_to_one_purchase(
     """Weeks until a customer's expected purchases reach one, found by bisection for all
     customers at once; NaN when that takes more than NEXT_ORDER_LIMIT_WEEKS."""
     limit = np.full(len(x), NEXT_ORDER_LIMIT_WEEKS)
-    reached = _expected_each(model, limit, x, t_x, age) >= 1.0
+    reached = model.expected_purchases(limit, x, t_x, age) >= 1.0
     x, t_x, age = x[reached], t_x[reached], age[reached]  # only those ever get there
     low, high = np.zeros(len(x)), np.full(len(x), NEXT_ORDER_LIMIT_WEEKS)
     for _ in range(BISECTION_STEPS):
         middle = (low + high) / 2.0
-        above = _expected_each(model, middle, x, t_x, age) >= 1.0
+        above = model.expected_purchases(middle, x, t_x, age) >= 1.0
         high = np.where(above, middle, high)
         low = np.where(above, low, middle)
     weeks = np.full(len(reached), np.nan)
     weeks[reached] = high
     return weeks
-
-
-def _expected_each(
-    model: BetaGeoModel, weeks: np.ndarray, x: np.ndarray, t_x: np.ndarray, age: np.ndarray
-) -> np.ndarray:
-    """`expected_purchases` with a horizon per customer."""
-    r, alpha, a, b = model.params_
-    hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, weeks / (alpha + age + weeks))
-    body = 1.0 - ((alpha + age) / (alpha + age + weeks)) ** (r + x) * hyper
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tail = np.where(
-            x > 0,
-            a / np.maximum(b + x - 1, 1e-300) * ((alpha + age) / (alpha + t_x)) ** (r + x),
-            0.0,
-        )
-    return (a + b + x - 1) / (a - 1) * body / (1.0 + tail)
 
 
 def customer_predictions(

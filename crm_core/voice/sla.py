@@ -22,6 +22,7 @@ Definitions (also in the Service page's help):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -234,6 +235,12 @@ def policy_to_dict(policy: SlaPolicy) -> dict[str, Any]:
         ],
         "targets": [vars(target).copy() for target in policy.targets],
     }
+
+
+def policy_text(policy: SlaPolicy) -> str:
+    """The policy's JSON form as one text: the part of a cache key that says which
+    policy."""
+    return json.dumps(policy_to_dict(policy), ensure_ascii=False, sort_keys=True)
 
 
 def load_sla_policy(bind: Engine | Connection) -> SlaPolicy:

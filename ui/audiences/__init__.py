@@ -38,7 +38,7 @@ from crm_core.outreach.audiences import (
 )
 from crm_core.outreach.policy import CONTACT_CHANNELS, channel_label
 from crm_core.voice.recovery import ServiceInputs, load_service_inputs
-from crm_core.voice.sla import SlaPolicy, load_sla_policy, policy_to_dict
+from crm_core.voice.sla import SlaPolicy, load_sla_policy, policy_text
 from ui.context import RunContext, t
 from ui.rfm import load_facts
 from ui.schemes import scheme_keys
@@ -139,7 +139,7 @@ def service_inputs(ctx: RunContext, as_of: dt.date) -> tuple[str, ServiceInputs]
     """(the stored SLA policy as JSON text, the window's tickets and low ratings with it),
     cached per data version, as-of date and policy."""
     policy = load_sla_policy(ctx.engine)
-    key = json.dumps(policy_to_dict(policy), ensure_ascii=False, sort_keys=True)
+    key = policy_text(policy)
     return key, _service_inputs(ctx.engine, ctx.data_key, as_of, key, policy)
 
 

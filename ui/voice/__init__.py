@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ from crm_core.voice.nps import survey_answers
 from crm_core.voice.sla import (
     SlaPolicy,
     load_sla_policy,
-    policy_to_dict,
+    policy_text,
     service_tickets,
     ticket_levels,
 )
@@ -115,7 +114,7 @@ def load_levels(ctx: RunContext, facts: AudienceFacts) -> tuple[SlaPolicy, pd.Da
     """(the stored SLA policy, every ticket up to the as-of date measured against it at
     `view_moment`), cached."""
     policy = load_sla_policy(ctx.engine)
-    key = json.dumps(policy_to_dict(policy), ensure_ascii=False, sort_keys=True)
+    key = policy_text(policy)
     levels = _levels(
         ctx.engine, ctx.data_key, ctx.as_of, view_moment(ctx), key, policy, tiers_of(facts)
     )
@@ -151,16 +150,16 @@ def load_answer_groups(
     answers: pd.DataFrame,
     facts: AudienceFacts,
     levels: pd.DataFrame,
+    policy: SlaPolicy,
 ) -> AnswerGroups:
     """The groups of the answers from `since` (cached per data version, as-of date,
-    first day, scheme and SLA policy)."""
-    policy_key = json.dumps(policy_to_dict(load_sla_policy(ctx.engine)), sort_keys=True)
+    first day, scheme and the SLA policy `levels` were measured with)."""
     return _answer_groups(
         ctx.data_key,
         ctx.as_of,
         since,
         (picked.option, picked.version),
-        policy_key,
+        policy_text(policy),
         view_moment(ctx),
         answers,
         facts,
