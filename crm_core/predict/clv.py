@@ -270,6 +270,19 @@ class BetaGeoModel:
             )
         return head * body / (1.0 + tail)
 
+    def probability_no_purchase(
+        self, weeks: ArrayLike, x: ArrayLike, t_x: ArrayLike, age: ArrayLike
+    ) -> np.ndarray:
+        """P(no purchase in the next `weeks` weeks) given (x, t_x, T): dropped out, or
+        alive with no purchase, ((alpha + T) / (alpha + T + t))^(r + x), since a customer
+        alive at T has the purchase rate Gamma(r + x, alpha + T) and drops out only right
+        after a purchase."""
+        r, alpha, _, _ = self.params_
+        x, age = np.asarray(x, dtype=np.float64), np.asarray(age, dtype=np.float64)
+        alive = self.probability_alive(x, t_x, age)
+        quiet = ((alpha + age) / (alpha + age + np.asarray(weeks, dtype=np.float64))) ** (r + x)
+        return 1.0 - alive + alive * quiet
+
     def expected_purchases_new(self, weeks: ArrayLike) -> np.ndarray:
         """Expected purchases of a new customer in `weeks` weeks from the first purchase
         (FHL 2005, eq. 9): the tracking chart's cumulative curve."""
@@ -348,9 +361,9 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "clv_12m",
 )
 NEXT_ORDER_LIMIT_WEEKS = 104.0
+"""The expected date of the next order is left empty when it lies further out."""
 BISECTION_STEPS = 16
 """Halvings of the two-year span: a precision of 104 / 2**16 weeks (about 0.01 day)."""
-"""The expected date of the next order is left empty when it lies further out."""
 
 
 def weeks_to_one_purchase(
