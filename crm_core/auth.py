@@ -57,6 +57,7 @@ MANAGE_USERS = "manage_users"
 MANAGE_STORE = "manage_store"
 EDIT_CAMPAIGNS = "edit_campaigns"
 EDIT_SHOP_SETTINGS = "edit_shop_settings"
+RUN_PREDICTIONS = "run_predictions"
 
 PERMISSION_NAMES: tuple[str, ...] = (
     SEE_PERSONAL_DATA,
@@ -70,12 +71,21 @@ PERMISSION_NAMES: tuple[str, ...] = (
     MANAGE_STORE,
     EDIT_CAMPAIGNS,
     EDIT_SHOP_SETTINGS,
+    RUN_PREDICTIONS,
 )
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {
     "admin": frozenset(PERMISSION_NAMES),
     "analyst": frozenset(
-        {DOWNLOAD, IMPORT, EDIT_SCHEMES, EDIT_TAGS, EDIT_TRIGGERS, EDIT_CAMPAIGNS}
+        {
+            DOWNLOAD,
+            IMPORT,
+            EDIT_SCHEMES,
+            EDIT_TAGS,
+            EDIT_TRIGGERS,
+            EDIT_CAMPAIGNS,
+            RUN_PREDICTIONS,
+        }
     ),
     "viewer": frozenset(),
 }

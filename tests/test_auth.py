@@ -247,6 +247,7 @@ EXPECTED_PERMISSIONS = {
         "manage_store": False,
         "edit_campaigns": True,
         "edit_shop_settings": False,
+        "run_predictions": True,
     },
     "viewer": {name: False for name in auth.PERMISSION_NAMES},
 }

@@ -15,7 +15,7 @@ from crm_core.auth import Actor
 from crm_core.customers.segments import preset, save_scheme
 from crm_core.customers.tags import delete_tag, save_tag
 from crm_core.demo import generate_shop, load_shop
-from crm_core.errors import PermissionDenied
+from crm_core.errors import InputError, PermissionDenied
 from crm_core.ingest import import_file, merge_customers
 from crm_core.ingest.duplicates import duplicates_shown_to
 from crm_core.ingest.history import EVERY_CELL, columns_hidden_from
@@ -38,6 +38,7 @@ from crm_core.outreach.campaigns import (
 from crm_core.outreach.policy import ContactPolicy, save_policy
 from crm_core.outreach.privacy import mask_personal_columns
 from crm_core.outreach.triggers import TriggerSettings, save_trigger_settings
+from crm_core.predict.runs import PredictionSettings, run_predictions, save_prediction_settings
 from crm_core.store import data_version, models
 
 AS_OF = dt.date(2026, 10, 31)
@@ -59,6 +60,13 @@ def shop(tmp_path_factory):
 @pytest.fixture(scope="module")
 def facts(shop):
     return load_audience_facts(shop, AS_OF, None, preset("rfm11"), None)
+
+
+def _run_predictions(shop, actor) -> None:
+    """A run past the permission check: 300 customers are too few for a fit."""
+    with pytest.raises(InputError) as refused:
+        run_predictions(shop, AS_OF, actor=actor)
+    assert refused.value.key == "predict.error.too_little"
 
 
 def _writes(shop, facts):
@@ -96,6 +104,11 @@ def _writes(shop, facts):
         (auth.IMPORT, lambda a: merge_customers(shop, survivor, [merged], actor=a)),
         (auth.MANAGE_USERS, lambda a: auth.list_users(shop, actor=a)),
         (auth.EDIT_SHOP_SETTINGS, lambda a: save_gross_margin_rate(shop, 0.4, actor=a)),
+        (
+            auth.EDIT_SHOP_SETTINGS,
+            lambda a: save_prediction_settings(shop, PredictionSettings(), actor=a),
+        ),
+        (auth.RUN_PREDICTIONS, lambda a: _run_predictions(shop, a)),
         (auth.EDIT_CAMPAIGNS, lambda a: save_campaign_window(shop, campaign, 14, actor=a)),
         (auth.EDIT_CAMPAIGNS, lambda a: set_campaign_cost(shop, campaign, 99, actor=a)),
         (

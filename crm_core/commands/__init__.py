@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nps",
     "service",
     "clv",
+    "churn",
 )
 
 

@@ -77,6 +77,6 @@ def run(args: argparse.Namespace) -> int:
             calibration_end=args.calibration_end, margin=margin, monthly_discount=discount,
         )  # fmt: skip
         table = summary.merge(predictions, on="customer_id")
-        args.out.write_bytes(render_file(table, file_format, actor=None))
+        args.out.write_bytes(render_file(table, file_format, actor=None, names_as_headers=True))
         print(f"wrote {len(table):,} customers to {args.out}")
     return 0

@@ -94,11 +94,25 @@ DERIVED_FIELDS: dict[str, str] = {
     "days_since_complaint": "whole days from the last complaint's date to as_of",
 }
 
+PREDICTION_FIELDS: dict[str, str] = {
+    "probability_alive": "BG/NBD probability that the customer still buys, on the day of the "
+    "newest prediction run (0-1; NaN when not scored)",
+    "churn_risk": "probability of no paid order in the run's horizon (0-1; NaN when not scored)",
+    "churn_risk_level": "high / medium / low by the stored cut points of churn_risk (text)",
+    "clv_12m": "predicted margin of the next 12 months, discounted, shop currency",
+    "clv_rank_pct": "% of scored customers with a strictly higher clv_12m (NaN when not scored)",
+    "purchases_90d": "expected purchase days in the 90 days after the run's day",
+    "next_order_in_days": "whole days from as_of to the expected date of the next order "
+    "(NaN beyond two years or when not scored; negative when that date has passed)",
+}
+"""Prediction fields (crm_core.predict.runs stores them; NaN until a run exists)."""
+
 TAG_FIELDS: dict[str, str] = {
     **{k: v for k, v in FEATURE_COLUMNS.items() if k != "customer_id"},
     **{k: v for k, v in TAG_FACT_COLUMNS.items() if k != "customer_id"},
     **DERIVED_FIELDS,
     **SERVICE_FIELDS,
+    **PREDICTION_FIELDS,
 }
 """Every field a tag's rule can read, with its meaning and unit."""
 
@@ -129,6 +143,9 @@ BUILTIN_TAGS: dict[str, dict] = {
             _cmp("browse_events_30d", ">=", 1),
             {"any": [_cmp("recency_days", ">", 30), _cmp("recency_days", "is_null")]},
         ]
+    },
+    "high_value_at_risk": {
+        "all": [_cmp("clv_rank_pct", "<", 20), _cmp("churn_risk_level", "==", "high")]
     },
     "birthday_this_month": _cmp("birthday_month_offset", "==", 0),
     "opted_out_sms": _cmp("opt_out_sms", "==", True),
@@ -369,6 +386,20 @@ class TagFields(Mapping):
 
         for name in SERVICE_FIELDS:
             self._arrays[name] = np.zeros(len(features))
+        for name in PREDICTION_FIELDS:
+            self._arrays[name] = np.full(
+                len(features), np.nan, dtype=object if name == "churn_risk_level" else np.float64
+            )
+        self._as_of = as_of
+
+    def add_predictions(self, fields: pd.DataFrame) -> None:
+        """Set the prediction fields from `predict.runs.prediction_fields` of these
+        features' customers (same order)."""
+        for name in PREDICTION_FIELDS:
+            values = fields[name].to_numpy()
+            self._arrays[name] = (
+                values.astype(object) if name == "churn_risk_level" else values.astype(np.float64)
+            )
 
     def add_service_facts(self, facts: pd.DataFrame) -> None:
         """Set the service fields from per-customer rows (customer_id and SERVICE_FIELDS;

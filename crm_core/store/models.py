@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -310,6 +311,44 @@ class ExportMember(Base):
     __table_args__ = (Index("ix_export_members_customer", "customer_id"),)
 
 
+class PredictionRun(Base):
+    """One fit of the prediction models (see crm_core.predict.runs): the day it scores,
+    the churn horizon, the data it saw, the fitted parameters and backtest, who ran it."""
+
+    __tablename__ = "prediction_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    as_of: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    horizon_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    data_version: Mapped[str | None] = mapped_column(String(64))
+    customers: Mapped[int] = mapped_column(Integer, nullable=False)  # customers scored
+    orders: Mapped[int] = mapped_column(Integer, nullable=False)  # paid orders read
+    churn_scorer: Mapped[str] = mapped_column(String(16), nullable=False)  # model / recency
+    details: Mapped[dict] = mapped_column(JSON, nullable=False)  # parameters, backtest
+
+
+class CustomerPrediction(Base):
+    """A customer's scores from one prediction run."""
+
+    __tablename__ = "customer_predictions"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("prediction_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[str] = mapped_column(ShopId, primary_key=True)
+    probability_alive: Mapped[float | None] = mapped_column(Float)
+    purchases_30d: Mapped[float | None] = mapped_column(Float)
+    purchases_90d: Mapped[float | None] = mapped_column(Float)
+    purchases_365d: Mapped[float | None] = mapped_column(Float)
+    next_order_date: Mapped[dt.date | None] = mapped_column(Date)
+    expected_order_value: Mapped[float | None] = mapped_column(Float)
+    clv_12m: Mapped[float | None] = mapped_column(Float)
+    churn_risk: Mapped[float | None] = mapped_column(Float)
+    churn_drivers: Mapped[str | None] = mapped_column(String(255))
+
+
 class ImportBatch(Base):
     """One upload: file, entity, outcome counts, who and when."""
 
@@ -407,3 +446,5 @@ import_rejects = ImportReject.__table__
 mapping_templates = MappingTemplate.__table__
 users = User.__table__
 settings = Setting.__table__
+prediction_runs = PredictionRun.__table__
+customer_predictions = CustomerPrediction.__table__

@@ -193,6 +193,8 @@ def export_list(
     positions = np.asarray(positions, dtype=np.intp)
     control_ids: list[str] = []
     filters = dict(filters)
+    if facts.prediction_run is not None:
+        filters["prediction_run"] = facts.prediction_run
     if check_holdout_share(holdout_share) > 0:
         ids = (
             np.asarray(list(customer_ids), dtype=object)

@@ -31,6 +31,7 @@ from crm_core.customers.segments import (
 )
 from crm_core.customers.tags import Tag, TagFields, TagMatrix, evaluate_tags, load_tags, tag_facts
 from crm_core.errors import InputError
+from crm_core.predict.runs import RunScores, load_run_scores, prediction_fields
 from crm_core.store import models
 from crm_core.voice.recovery import (
     ServiceInputs,
@@ -100,6 +101,8 @@ class AudienceFacts:
     scheme_id: int | None = None
     tiers: np.ndarray | None = None
     """Each customer's SLA tier name ('' for none), when service inputs were given."""
+    prediction_run: int | None = None
+    """The prediction run whose scores the prediction fields hold (None: no run yet)."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -177,18 +180,22 @@ def audience_facts(
     window_days: int | None,
     scheme_id: int | None = None,
     service: ServiceInputs | None = None,
+    predictions: RunScores | None = None,
 ) -> AudienceFacts:
     """The facts of an audience assembled from their parts (no store access):
     `rfm` the prepared facts of `customer_features(engine, as_of, window_days)`,
     `tag_fact_rows` the frame of `tag_facts(engine, as_of)`, `tags` the definitions to
     evaluate, `scheme` (with its saved version, if any) and its stored id, and `service`
     (`voice.recovery.load_service_inputs`) for the SLA tiers and the service fields
-    (without it they are 0 and nobody has a tier)."""
+    (without it they are 0 and nobody has a tier), and `predictions`
+    (`predict.runs.load_run_scores`) for the prediction fields (NaN without)."""
     fields = TagFields(rfm.features, tag_fact_rows, as_of)
     tiers = None
     if service is not None:
         tiers = customer_tiers(service.policy, rfm, fields, tags, service.schemes)
         fields.add_service_facts(service_facts(service, rfm.features["customer_id"], tiers))
+    if predictions is not None:
+        fields.add_predictions(prediction_fields(predictions, rfm.features["customer_id"], as_of))
     return AudienceFacts(
         as_of,
         window_days,
@@ -198,6 +205,7 @@ def audience_facts(
         assign_all_customers(rfm, scheme),
         scheme_id,
         tiers,
+        None if predictions is None else predictions.run.id,
     )
 
 
@@ -209,8 +217,9 @@ def load_audience_facts(
     scheme_id: int | None = None,
     tags: Sequence[Tag] | None = None,
 ) -> AudienceFacts:
-    """The facts read from the store (two SQL aggregations and the window's tickets) and
-    assembled by `audience_facts`; `tags` default to the stored definitions."""
+    """The facts read from the store (two SQL aggregations, the window's tickets and the
+    newest prediction run's scores) and assembled by `audience_facts`; `tags` default to
+    the stored definitions."""
     return audience_facts(
         prepare_facts(customer_features(engine, as_of, window_days)),
         tag_facts(engine, as_of),
@@ -220,4 +229,5 @@ def load_audience_facts(
         window_days=window_days,
         scheme_id=scheme_id,
         service=load_service_inputs(engine, as_of),
+        predictions=load_run_scores(engine),
     )

@@ -39,7 +39,11 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "f_score",
     "m_score",
     "action",
+    "clv_12m",
+    "churn_risk",
 )
+PREDICTION_EXPORT_COLUMNS: tuple[str, ...] = ("clv_12m", "churn_risk")
+"""Columns from the newest prediction run (empty for customers it did not score)."""
 DEFAULT_EXPORT_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "name",
@@ -145,6 +149,9 @@ def export_frame(
             out[column] = pd.Series(scores, dtype="Int64").where(known & (scores > 0))
         elif column == "frequency":
             out[column] = pd.array(_take(facts.array(column), positions), dtype="Int64")
+        elif column in PREDICTION_EXPORT_COLUMNS:
+            values = pd.Series(np.asarray(facts.fields[column], dtype=np.float64))
+            out[column] = _take(values, positions).to_numpy(dtype=np.float64)
         else:
             out[column] = _take(facts.array(column), positions).to_numpy(dtype=np.float64)
     return pd.DataFrame(out)
@@ -157,7 +164,12 @@ def column_header(name: str, language: str = DEFAULT_LANGUAGE) -> str:
 
 
 def render_file(
-    frame: pd.DataFrame, file_format: str, actor: Actor | None, language: str = DEFAULT_LANGUAGE
+    frame: pd.DataFrame,
+    file_format: str,
+    actor: Actor | None,
+    language: str = DEFAULT_LANGUAGE,
+    *,
+    names_as_headers: bool = False,
 ) -> bytes:
     """The file's bytes: personal columns (address, phone, email) masked unless `actor`
     may see personal data, headers translated, every text cell and header starting with
@@ -165,7 +177,8 @@ def render_file(
     XLSX. Control characters other than tab, CR and LF are dropped from text."""
     check_format(file_format)
     masked = mask_personal_columns(frame, actor)
-    masked.columns = [column_header(name, language) for name in masked.columns]
+    if not names_as_headers:  # files for scripts keep the column names
+        masked.columns = [column_header(name, language) for name in masked.columns]
     safe = neutralise_formula(_without_control_characters(masked))
     if file_format == "csv":
         return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")

@@ -2,9 +2,10 @@
 
 `Audience` is the definition: include/exclude segments of a scheme, include tags (any or
 all of them) and exclude tags (any of them), regions (provinces), acquisition channels
-and recency/frequency/monetary ranges (inclusive; a customer without a value fails a
-range). `select_members` evaluates it vectorised on `AudienceFacts`; `audience_size`
-counts the members and sums their revenue.
+recency/frequency/monetary ranges, and from the newest prediction run churn risk levels
+and probability-alive and 12-month CLV ranges (ranges inclusive; a customer without a
+value fails a range or a level). `select_members` evaluates it vectorised on
+`AudienceFacts`; `audience_size` counts the members and sums their revenue.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from crm_core.customers.tags import tag_rows
 from crm_core.errors import InputError
 from crm_core.outreach.audiences.facts import AudienceFacts
 from crm_core.outreach.policy import member_positions
+from crm_core.predict.runs import RISK_LEVELS
 
 RANGE_FIELDS: tuple[str, ...] = ("recency_days", "frequency", "monetary")
+PREDICTION_RANGE_FIELDS: tuple[str, ...] = ("probability_alive", "clv_12m")
+"""Ranges over the newest prediction run's scores (a customer without a score fails)."""
 TAG_MODES: tuple[str, ...] = ("any", "all")
 
 
@@ -73,6 +77,9 @@ class Audience:
     recency_days: tuple[float | None, float | None] = (None, None)
     frequency: tuple[float | None, float | None] = (None, None)
     monetary: tuple[float | None, float | None] = (None, None)
+    churn_risk_levels: tuple[str, ...] = ()
+    probability_alive: tuple[float | None, float | None] = (None, None)
+    clv_12m: tuple[float | None, float | None] = (None, None)
 
     def __post_init__(self) -> None:
         for name in (
@@ -82,9 +89,17 @@ class Audience:
             "exclude_tags",
             "provinces",
             "channels",
+            "churn_risk_levels",
         ):
             object.__setattr__(self, name, _names(name, getattr(self, name)))
-        for name in RANGE_FIELDS:
+        unknown = [level for level in self.churn_risk_levels if level not in RISK_LEVELS]
+        if unknown:
+            raise InputError(
+                "audiences.error.risk_level",
+                level=", ".join(unknown),
+                levels=", ".join(RISK_LEVELS),
+            )
+        for name in (*RANGE_FIELDS, *PREDICTION_RANGE_FIELDS):
             object.__setattr__(self, name, _range(name, getattr(self, name)))
         if self.tags_mode not in TAG_MODES:
             raise InputError("tags.error.mode", mode=self.tags_mode)
@@ -140,10 +155,17 @@ def select_members(facts: AudienceFacts, audience: Audience) -> np.ndarray:
         keep &= _in_values(facts, "province", audience.provinces)
     if audience.channels:
         keep &= _in_values(facts, "channel", audience.channels)
-    for name in RANGE_FIELDS:
+    if audience.churn_risk_levels:
+        levels = np.asarray(facts.fields["churn_risk_level"], dtype=object)
+        keep &= np.isin(levels, list(audience.churn_risk_levels))
+    for name in (*RANGE_FIELDS, *PREDICTION_RANGE_FIELDS):
         low, high = getattr(audience, name)
         if low is not None or high is not None:
-            values = facts.array(name)
+            values = (
+                facts.array(name)
+                if name in RANGE_FIELDS
+                else np.asarray(facts.fields[name], dtype=np.float64)
+            )
             with np.errstate(invalid="ignore"):
                 if low is not None:
                     keep &= values >= low
