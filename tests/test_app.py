@@ -32,6 +32,7 @@ def test_menu_follows_the_role_permissions():
         "pages/rfm.py",
         "pages/voice.py",
         "pages/service.py",
+        "pages/predictions.py",
         "pages/audiences.py",
         "pages/campaigns.py",
     }

@@ -34,9 +34,11 @@ from crm_core.outreach.audiences import (
 )
 from crm_core.outreach.policy import DEFAULT_POLICY, ContactPolicy, load_policy, save_policy
 from crm_core.outreach.triggers import TriggerSettings, load_trigger_settings, save_trigger_settings
+from crm_core.predict.runs import run_predictions
 from tests.support.actors import ADMIN, ANALYST
 from tests.support.apptest import demo_store_url, exception_text, open_app, open_page, store_engine
 from ui.audiences import (
+    KEY_COLUMNS,
     KEY_CONTACT_CHANNEL,
     KEY_DOWNLOAD,
     KEY_EXPORT_DOWNLOAD,
@@ -44,10 +46,12 @@ from ui.audiences import (
     KEY_INCLUDE_SEGMENTS,
     KEY_POLICY_FORM,
     KEY_PURPOSE,
+    KEY_RANGE,
     KEY_TAG_NAME,
     KEY_TAG_RULE,
     KEY_TAG_SAVE,
 )
+from ui.audiences.builder import KEY_RISK_LEVELS
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIENCES_PAGE = "pages/audiences.py"
@@ -64,6 +68,21 @@ def page_store_url(tmp_path_factory) -> str:
 @pytest.fixture
 def engine(page_store_url, monkeypatch):
     with store_engine(page_store_url, monkeypatch) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def predicted_store_url(tmp_path_factory) -> str:
+    """A store of its own with a prediction run (the module store has none)."""
+    url = demo_store_url(tmp_path_factory.mktemp("audience-predictions"), 2_000, 7, AS_OF)
+    with pytest.MonkeyPatch.context() as patch, store_engine(url, patch) as engine:
+        run_predictions(engine, AS_OF, actor=ADMIN)
+    return url
+
+
+@pytest.fixture
+def predicted_engine(predicted_store_url, monkeypatch):
+    with store_engine(predicted_store_url, monkeypatch) as engine:
         yield engine
 
 
@@ -260,3 +279,53 @@ def test_the_csv_then_the_xlsx_of_one_audience_have_the_same_rows(engine, downlo
         assert [bool(flag) for flag in marketing] == [False, True, True]
     finally:
         save_policy(engine, DEFAULT_POLICY, ADMIN)
+
+
+def test_prediction_filters_wait_for_a_run(engine):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    assert translate("audiences.predictions.none") in [c.value for c in at.caption]
+    assert not [m for m in at.multiselect if m.key == KEY_RISK_LEVELS]
+    assert not [n for n in at.number_input if "probability_alive" in str(n.key)]
+    assert "clv_12m" not in at.multiselect(key=KEY_COLUMNS).options
+
+
+def test_churn_risk_level_and_prediction_ranges_change_the_count(predicted_engine, downloads):
+    facts = load_audience_facts(predicted_engine, AS_OF, None, preset("rfm11"))
+    assert facts.prediction_run is not None
+    at = _open(AUDIENCES_PAGE, "analyst")
+    assert translate("audiences.predictions.none") not in [c.value for c in at.caption]
+    everyone = _metric(at, "audiences.size.customers")
+    assert everyone == len(facts)
+
+    at.multiselect(key=KEY_RISK_LEVELS).select("high").run()
+    assert not at.exception, exception_text(at)
+    high = _metric(at, "audiences.size.customers")
+    expected = int(select_members(facts, Audience(churn_risk_levels=("high",))).sum())
+    assert high == expected and 0 < high < everyone
+
+    at.number_input(key=f"{KEY_RANGE}probability_alive.min").set_value(50).run()
+    at.number_input(key=f"{KEY_RANGE}clv_12m.max").set_value(100).run()
+    assert not at.exception, exception_text(at)
+    audience = Audience(
+        churn_risk_levels=("high",), probability_alive=(0.5, None), clv_12m=(None, 100)
+    )
+    narrowed = _metric(at, "audiences.size.customers")
+    assert narrowed == int(select_members(facts, audience).sum())
+    assert narrowed < high
+
+    at.multiselect(key=KEY_COLUMNS).select("clv_12m").select("churn_risk").run()
+    rows = _csv(downloads[KEY_DOWNLOAD]())
+    assert {row[translate("audiences.column.customer_id")] for row in rows} == _expected_kept(
+        predicted_engine, "sms", audience
+    )
+    risks = [float(row[translate("audiences.column.churn_risk")]) for row in rows]
+    assert risks and all(0 <= risk <= 1 for risk in risks)
+    assert all(float(row[translate("audiences.column.clv_12m")]) <= 100 for row in rows)
+
+
+def test_a_range_typed_upside_down_is_an_error_message(engine):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    at.number_input(key=f"{KEY_RANGE}frequency.min").set_value(5).run()
+    at.number_input(key=f"{KEY_RANGE}frequency.max").set_value(2).run()
+    assert not at.exception, exception_text(at)
+    assert any("frequency" in error.value for error in at.error)

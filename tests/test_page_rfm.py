@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
@@ -17,8 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core.customers.features import customer_features
 from crm_core.customers.segments import list_saved_schemes, load_scheme, preset
+from crm_core.predict.runs import load_run_scores, run_predictions
 from crm_core.store import make_engine, models
-from tests.support.apptest import exception_text, open_app
+from tests.support.actors import ADMIN
+from tests.support.apptest import demo_store_url, exception_text, open_app
 from tests.support.apptest import open_page as open_app_page
 from ui import rfm as ui_rfm
 from ui.context import KEY_WINDOW
@@ -35,6 +38,14 @@ from ui.rfm import (
 )
 
 PAGE = "pages/rfm.py"
+PREDICTED_AS_OF = dt.date(2026, 10, 31)
+PREDICTION_HEADERS = (
+    "Churn risk level",
+    "Churn risk",
+    "Predicted 12-month CLV",
+    "Probability still active",
+    "Expected next order (days)",
+)
 
 
 @pytest.fixture
@@ -47,6 +58,18 @@ def rfm_store(demo_store_url, monkeypatch):
     engine.dispose()
     latest = pd.Timestamp(latest).date()
     return demo_store_url, latest
+
+
+@pytest.fixture(scope="module")
+def predicted_store_url(tmp_path_factory) -> str:
+    """A store of its own with a prediction run (the shared demo store has none)."""
+    url = demo_store_url(tmp_path_factory.mktemp("rfm-predictions"), 2_000, 11, PREDICTED_AS_OF)
+    engine = make_engine(url)
+    try:
+        run_predictions(engine, PREDICTED_AS_OF, actor=ADMIN)
+    finally:
+        engine.dispose()
+    return url
 
 
 def open_page(rfm_store, role: str = "analyst", language: str = "en") -> AppTest:
@@ -172,6 +195,7 @@ def test_customer_list_masks_personal_data_by_role(rfm_store):
         phones = listing["Phone"].dropna()
         assert phones.str.contains(r"\*").all() == masked
         assert listing["Monetary"].is_monotonic_decreasing
+        assert not set(PREDICTION_HEADERS) & set(listing.columns)  # no prediction run
 
 
 def test_viewer_may_tune_but_not_save(rfm_store):
@@ -236,3 +260,31 @@ def test_what_moves_counts_the_customers_a_threshold_moves(rfm_store):
     assert shifted > 0
     moved = next(m for m in at.metric if m.label == "Customers changing segment")
     assert moved.value.startswith(f"{shifted:,} (")
+
+
+def test_customer_list_shows_the_newest_prediction_run(predicted_store_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", predicted_store_url)
+    at = open_page((predicted_store_url, PREDICTED_AS_OF), language="zh-CN")
+    at.selectbox(key=KEY_MEMBERS_PICK).set_value("at_risk").run()
+    assert not at.exception, exception_text(at)
+    listing = next(f.value for f in at.dataframe if "流失风险等级" in f.value.columns)
+    engine = make_engine(predicted_store_url)
+    try:
+        scored = load_run_scores(engine)
+    finally:
+        engine.dispose()
+    scores = scored.scores.set_index("customer_id")
+    levels = pd.Series(scored.levels, index=scores.index)
+    shown = listing.set_index("客户编号")
+    assert len(shown) > 0 and shown.index.isin(scores.index).all()
+    names = {"high": "高", "medium": "中", "low": "低"}
+    assert (shown["流失风险等级"] == levels[shown.index].map(names)).all()
+    assert np.allclose(shown["流失风险"], scores.loc[shown.index, "churn_risk"] * 100)
+    assert np.allclose(shown["预测 12 个月 CLV"], scores.loc[shown.index, "clv_12m"].round(2))
+    assert np.allclose(shown["仍活跃概率"], scores.loc[shown.index, "probability_alive"] * 100)
+    next_order = pd.to_datetime(scores.loc[shown.index, "next_order_date"])
+    days = (next_order - pd.Timestamp(PREDICTED_AS_OF)).dt.days
+    pd.testing.assert_series_equal(
+        shown["预计下次下单（天后）"].astype("Float64"), days.astype("Float64"), check_names=False
+    )
+    assert any("第 " in c.value and "次预测运行" in c.value for c in at.caption)

@@ -35,6 +35,7 @@ PAGE_FILES = (
     "pages/rfm.py",
     "pages/voice.py",
     "pages/service.py",
+    "pages/predictions.py",
     "pages/audiences.py",
     "pages/exports.py",
     "pages/campaigns.py",

@@ -6,7 +6,8 @@ The audience facts are assembled by crm_core (`crm_core.outreach.audiences.audie
 from the RFM page's prepared facts (`ui.rfm.load_facts`, one shared read-only object
 per key), the tag facts and the stored tag definitions, and kept with `st.cache_resource`
 keyed on the run's data key (database URL, data version), the as-of date, the window,
-the scheme and the tags' JSON, with the engine left out of the key. So moving a filter
+the scheme, the tags' JSON, the SLA policy and the newest prediction run with its
+settings, with the engine left out of the key. So moving a filter
 re-evaluates the audience on cached arrays only. `AudienceFacts` keeps its own lazily
 computed arrays (address validity, category codes), which is why it is cached as a
 resource and not copied per run. Contact counts change with every export, so their key
@@ -37,9 +38,11 @@ from crm_core.outreach.audiences import (
     export_marker,
 )
 from crm_core.outreach.policy import CONTACT_CHANNELS, channel_label
+from crm_core.predict.runs import RunScores
 from crm_core.voice.recovery import ServiceInputs, load_service_inputs
 from crm_core.voice.sla import SlaPolicy, load_sla_policy, policy_text
 from ui.context import RunContext, t
+from ui.predict import run_scores
 from ui.rfm import load_facts
 from ui.schemes import scheme_keys
 
@@ -54,6 +57,7 @@ KEY_EXCLUDE_TAGS = PREFIX + "exclude_tags"
 KEY_PROVINCES = PREFIX + "provinces"
 KEY_CHANNELS = PREFIX + "channels"
 KEY_RANGE = PREFIX + "range."
+KEY_RISK_LEVELS = PREFIX + "churn_risk_levels"
 KEY_CONTACT_CHANNEL = PREFIX + "contact_channel"
 KEY_COLUMNS = PREFIX + "columns"
 KEY_FORMAT = PREFIX + "format"
@@ -153,10 +157,12 @@ def _audience_facts(
     scheme_id: int | None,
     tags_key: str,
     policy_key: str,
+    prediction_key: str,
     _ctx: RunContext,
     _scheme: Scheme,
     _tags: list[Tag],
     _service: ServiceInputs,
+    _predictions: RunScores | None,
 ) -> AudienceFacts:
     return audience_facts(
         load_facts(_ctx, as_of),
@@ -167,6 +173,7 @@ def _audience_facts(
         window_days=window_days,
         scheme_id=scheme_id,
         service=_service,
+        predictions=_predictions,
     )
 
 
@@ -188,6 +195,7 @@ def load_audience_facts(
     window_ctx = dataclasses.replace(ctx, window=ALL_HISTORY) if all_history else ctx
     tags = current_tags(ctx)
     policy_key, service = service_inputs(ctx, ctx.as_of)
+    prediction_key, predictions = run_scores(ctx)
     return _audience_facts(
         ctx.engine,
         ctx.data_key,
@@ -197,10 +205,12 @@ def load_audience_facts(
         scheme_id,
         tags_json(tags),
         policy_key,
+        prediction_key,
         window_ctx,
         scheme,
         tags,
         service,
+        predictions,
     )
 
 

@@ -20,6 +20,7 @@ from crm_core.outreach.audiences import (
     FILE_FORMATS,
     FOR_SENDING,
     MAX_HOLDOUT_SHARE,
+    PREDICTION_EXPORT_COLUMNS,
     RANGE_FIELDS,
     TAG_MODES,
     Audience,
@@ -41,6 +42,7 @@ from crm_core.outreach.policy import (
     load_policy,
 )
 from crm_core.outreach.privacy import mask_personal_columns
+from crm_core.predict.runs import RISK_LEVELS
 from ui.audiences import (
     FORMAT_LABELS,
     KEY_CHANNELS,
@@ -56,6 +58,7 @@ from ui.audiences import (
     KEY_PROVINCES,
     KEY_PURPOSE,
     KEY_RANGE,
+    KEY_RISK_LEVELS,
     KEY_TAGS_MODE,
     channel_radio,
     contacts,
@@ -67,18 +70,67 @@ from ui.context import RunContext, show_error, t
 PREVIEW_ROWS = 200
 
 
-def _range_inputs(name: str, language: str) -> tuple[float | None, float | None]:
+def _range_inputs(
+    name: str, language: str, *, percent: bool = False, help_text: str | None = None
+) -> tuple[float | None, float | None]:
+    """A from/to pair of number inputs (empty = open); `percent`: a 0-1 field typed
+    as 0-100 %."""
     left, right = st.columns(2)
     label = field_label(name, language)
+    bounds: dict[str, float] = {}
+    if percent:
+        label = t("audiences.range.percent", field=label)
+        bounds = {"min_value": 0.0, "max_value": 100.0, "step": 1.0}
     with left:
         low = st.number_input(
-            t("audiences.range.min", field=label), value=None, key=f"{KEY_RANGE}{name}.min"
+            t("audiences.range.min", field=label),
+            value=None,
+            key=f"{KEY_RANGE}{name}.min",
+            help=help_text,
+            **bounds,
         )
     with right:
         high = st.number_input(
-            t("audiences.range.max", field=label), value=None, key=f"{KEY_RANGE}{name}.max"
+            t("audiences.range.max", field=label),
+            value=None,
+            key=f"{KEY_RANGE}{name}.max",
+            help=help_text,
+            **bounds,
         )
+    if percent:
+        return tuple(None if v is None else v / 100 for v in (low, high))
     return low, high
+
+
+def prediction_widgets(facts: AudienceFacts, language: str) -> dict[str, object]:
+    """The filters on the newest prediction run's scores (churn risk levels,
+    probability still active, 12-month CLV) as `Audience` fields; none (and a caption
+    saying where to run them) before the first run."""
+    if facts.prediction_run is None:
+        st.caption(t("audiences.predictions.none"))
+        return {}
+    with st.expander(t("audiences.predictions"), icon=":material/online_prediction:"):
+        st.caption(t("audiences.predictions.run", run=facts.prediction_run))
+        levels = st.multiselect(
+            field_label("churn_risk_level", language),
+            list(RISK_LEVELS),
+            format_func=labels({v: translate(f"predict.level.{v}", language) for v in RISK_LEVELS}),
+            key=KEY_RISK_LEVELS,
+            placeholder=t("audiences.every_risk_level"),
+            help=t("audiences.predictions.levels_help"),
+        )
+        return {
+            "churn_risk_levels": tuple(levels),
+            "probability_alive": _range_inputs(
+                "probability_alive",
+                language,
+                percent=True,
+                help_text=t("audiences.predictions.alive_help"),
+            ),
+            "clv_12m": _range_inputs(
+                "clv_12m", language, help_text=t("audiences.predictions.clv_help")
+            ),
+        }
 
 
 def _keep_known(options_by_key: dict[str, list[str]]) -> None:
@@ -162,6 +214,7 @@ def audience_widgets(
             placeholder=t("audiences.every_channel"),
         )
         ranges = {name: _range_inputs(name, language) for name in RANGE_FIELDS}
+    predicted = prediction_widgets(facts, language)
     return Audience(
         scheme=scheme_name,
         scheme_version=version,
@@ -174,6 +227,7 @@ def audience_widgets(
         provinces=tuple(chosen_provinces),
         channels=tuple(chosen_channels),
         **ranges,
+        **predicted,
     )
 
 
@@ -210,14 +264,17 @@ def audience_download(
     return build
 
 
-def download_options(language: str) -> tuple[list[str], str]:
-    """The columns and the file format of a download."""
+def download_options(language: str, predicted: bool = True) -> tuple[list[str], str]:
+    """The columns and the file format of a download (the prediction columns only when
+    `predicted`: the facts hold a prediction run's scores)."""
+    offered = [c for c in EXPORT_COLUMNS if predicted or c not in PREDICTION_EXPORT_COLUMNS]
     if KEY_COLUMNS not in st.session_state:
         st.session_state[KEY_COLUMNS] = list(DEFAULT_EXPORT_COLUMNS)
+    _keep_known({KEY_COLUMNS: offered})
     columns = st.multiselect(
         t("audiences.columns"),
-        list(EXPORT_COLUMNS),
-        format_func=labels({c: column_header(c, language) for c in EXPORT_COLUMNS}),
+        offered,
+        format_func=labels({c: column_header(c, language) for c in offered}),
         key=KEY_COLUMNS,
     )
     file_format = st.radio(
@@ -253,8 +310,8 @@ def builder_tab(
     """The audience builder: a widget here reruns this fragment alone."""
     language = ctx.language
     actor = ctx.actor
-    audience = audience_widgets(facts, scheme_name, version, language)
-    try:
+    try:  # a range typed upside down is the user's error
+        audience = audience_widgets(facts, scheme_name, version, language)
         members = select_members(facts, audience)
     except CrmError as error:
         show_error(error)
@@ -293,7 +350,7 @@ def builder_tab(
     if not actor.may(auth.DOWNLOAD):
         st.info(t("audiences.download.not_allowed"), icon=":material/lock:")
         return
-    columns, file_format = download_options(language)
+    columns, file_format = download_options(language, facts.prediction_run is not None)
     purpose = purpose_radio(KEY_PURPOSE, language)
     holdout_share = holdout_input(purpose, result.kept) if purpose == FOR_SENDING else 0.0
     if not columns:

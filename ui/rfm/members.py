@@ -1,18 +1,34 @@
 """The customers of one segment or one R x F cell (picked in the list, the table or the
-grid), highest monetary first, personal data masked by role."""
+grid), highest monetary first, personal data masked by role; with each customer's churn
+risk, predicted 12-month CLV, probability still active and expected next order from the
+newest prediction run, once there is one."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
 from crm_core.customers.rfm import RfmFacts
 from crm_core.customers.segments import SchemeResult, member_mask, members
+from crm_core.i18n import translate
 from crm_core.outreach.privacy import mask_personal_columns
+from crm_core.predict.runs import RISK_LEVELS, RunScores, prediction_fields
 from ui.context import RunContext, t
+from ui.predict import run_scores
 from ui.rfm import KEY_MEMBERS, KEY_MEMBERS_PICK, field_label
 
 MEMBERS_SHOWN = 1_000
 MEMBER_COLUMNS = ("name", "phone", "email", "province", "city", "avg_order_value")
+PREDICTION_COLUMNS = (
+    "churn_risk_level",
+    "churn_risk",
+    "clv_12m",
+    "probability_alive",
+    "next_order_in_days",
+)
+"""Columns from the newest prediction run (left out before the first run)."""
 
 
 def _pick_from_list() -> None:
@@ -24,6 +40,43 @@ def _column_title(name: str) -> str:
     key = f"rfm.col.{name}"
     text = t(key)
     return field_label(name) if text == key else text
+
+
+def prediction_columns(
+    customer_ids: pd.Series, scored: RunScores, as_of: dt.date, language: str
+) -> pd.DataFrame:
+    """PREDICTION_COLUMNS of `customer_ids` (`predict.runs.prediction_fields`, empty for
+    a customer the run did not score): the level translated, churn risk and probability
+    still active in %."""
+    fields = prediction_fields(scored, customer_ids, as_of)
+    level_names = {level: translate(f"predict.level.{level}", language) for level in RISK_LEVELS}
+    return pd.DataFrame(
+        {
+            "churn_risk_level": fields["churn_risk_level"].map(level_names),
+            "churn_risk": fields["churn_risk"] * 100,
+            "clv_12m": fields["clv_12m"].round(2),
+            "probability_alive": fields["probability_alive"] * 100,
+            "next_order_in_days": pd.array(fields["next_order_in_days"], dtype="Int64"),
+        },
+        index=customer_ids.index,
+    )
+
+
+def _prediction_column_config() -> dict:
+    number = st.column_config.NumberColumn
+    return {
+        _column_title("churn_risk_level"): st.column_config.TextColumn(
+            help=t("rfm.col.churn_risk_level_help")
+        ),
+        _column_title("churn_risk"): number(format="%.1f%%", help=t("rfm.col.churn_risk_help")),
+        _column_title("clv_12m"): number(format="localized", help=t("rfm.col.clv_12m_help")),
+        _column_title("probability_alive"): number(
+            format="%.1f%%", help=t("rfm.col.probability_alive_help")
+        ),
+        _column_title("next_order_in_days"): number(
+            format="%d", help=t("rfm.col.next_order_in_days_help")
+        ),
+    }
 
 
 def member_list(
@@ -63,4 +116,13 @@ def member_list(
     st.markdown(t("rfm.members.showing", what=what, count=f"{count:,}", shown=f"{len(frame):,}"))
     shown = mask_personal_columns(frame, ctx.actor)
     shown = shown.assign(segment=shown["segment"].astype(str).map(labels))
-    st.dataframe(shown.rename(columns=_column_title), hide_index=True, width="stretch")
+    config = {}
+    _key, scored = run_scores(ctx)
+    if scored is not None:
+        predicted = prediction_columns(shown["customer_id"], scored, ctx.as_of, ctx.language)
+        shown = pd.concat([shown, predicted], axis=1)
+        config = _prediction_column_config()
+        st.caption(t("rfm.members.predictions", run=scored.run.id, date=scored.run.as_of))
+    st.dataframe(
+        shown.rename(columns=_column_title), hide_index=True, width="stretch", column_config=config
+    )
