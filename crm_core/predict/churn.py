@@ -134,31 +134,32 @@ class ChurnHistory:
             if answers is None
             else answers
         )
-        ids = pd.Index(
-            pd.concat(
-                [
-                    purchases["customer_id"].astype(str),
-                    complaints["customer_id"].astype(str),
-                    answers["customer_id"].astype(str),
-                ],
-                ignore_index=True,
-            ).unique()
-        ).sort_values()
+        scored = answers[pd.to_numeric(answers["nps"], errors="coerce").notna()]
+        frames = (purchases, complaints, scored)
+        all_codes, ids = pd.factorize(
+            pd.concat([frame["customer_id"].astype(str) for frame in frames], ignore_index=True),
+            sort=True,
+        )
+        bounds = np.cumsum([0, *(len(frame) for frame in frames)])
 
-        def sorted_arrays(
-            frame: pd.DataFrame, time: str
-        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            codes = ids.get_indexer(frame["customer_id"].astype(str)).astype(np.int64)
-            times = pd.to_datetime(frame[time]).to_numpy(dtype="datetime64[s]")
-            order = np.lexsort((np.arange(len(codes)), times, codes))
+        def sorted_arrays(part: int, time: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """(codes, times, the rows' order): sorted by customer, then time, then row."""
+            codes = all_codes[bounds[part] : bounds[part + 1]].astype(np.int64)
+            times = pd.to_datetime(frames[part][time]).to_numpy(dtype="datetime64[s]")
+            seconds = times.astype(np.int64)
+            if len(seconds):  # one integer key: far faster than a lexsort of three columns
+                seconds = seconds - seconds.min()
+                key = codes * (int(seconds.max()) + 1) + seconds
+            else:
+                key = codes
+            order = np.argsort(key, kind="stable")
             return codes[order], times[order], order
 
-        o_code, o_time, o_order = sorted_arrays(purchases, "ordered_at")
-        c_code, c_time, _ = sorted_arrays(complaints, "created_at")
-        scored = answers[pd.to_numeric(answers["nps"], errors="coerce").notna()]
-        a_code, a_time, a_order = sorted_arrays(scored, "responded_at")
+        o_code, o_time, o_order = sorted_arrays(0, "ordered_at")
+        c_code, c_time, _ = sorted_arrays(1, "created_at")
+        a_code, a_time, a_order = sorted_arrays(2, "responded_at")
         return cls(
-            customer_ids=ids.to_numpy(dtype=object),
+            customer_ids=np.asarray(ids, dtype=object),
             order_customer=o_code,
             order_time=o_time,
             order_day=_days(o_time),

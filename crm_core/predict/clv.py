@@ -52,43 +52,41 @@ def purchase_summary(
     amount. With `check`, InputError when the data cannot support a fit (fewer than
     MIN_BUYERS customers or under MIN_HISTORY_DAYS days from the first purchase to the
     calibration end)."""
-    day = pd.to_datetime(purchases["ordered_at"]).dt.normalize()
-    end = pd.Timestamp(calibration_end)
-    inside = (day <= end).to_numpy()
-    days = (
-        pd.DataFrame(
-            {
-                "customer_id": purchases["customer_id"].astype(str).to_numpy()[inside],
-                "day": day.to_numpy()[inside],
-                "amount": pd.to_numeric(purchases["amount"]).to_numpy(dtype=float)[inside],
-            }
-        )
-        .groupby(["customer_id", "day"], sort=True, as_index=False)["amount"]
-        .sum()
-    )
+    day = pd.to_datetime(purchases["ordered_at"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    end_day = np.datetime64(calibration_end, "D").astype(np.int64)
+    inside = day <= end_day
+    customer_ids = purchases["customer_id"].astype(str)  # Arrow-backed text factorises fast
+    codes, ids = pd.factorize(customer_ids[inside], sort=True)
+    day = day[inside]
+    amount = pd.to_numeric(purchases["amount"]).to_numpy(dtype=np.float64)[inside]
     if check:
-        buyers = days["customer_id"].nunique()
-        history = (end - days["day"].min()).days if len(days) else 0
-        if buyers < MIN_BUYERS or history < MIN_HISTORY_DAYS:
+        history = int(end_day - day.min()) if len(day) else 0
+        if len(ids) < MIN_BUYERS or history < MIN_HISTORY_DAYS:
             raise InputError(
-                "predict.error.too_little", buyers=buyers, days=history,
+                "predict.error.too_little", buyers=len(ids), days=history,
                 least_buyers=MIN_BUYERS, least_days=MIN_HISTORY_DAYS,
             )  # fmt: skip
-    grouped = days.groupby("customer_id", sort=True)
-    first = grouped["day"].min()
-    last = grouped["day"].max()
-    count = grouped.size()
-    total = grouped["amount"].sum()
-    first_amount = grouped["amount"].first()
-    frequency = (count - 1).astype(np.int64)
+    if not len(day):
+        return pd.DataFrame({name: [] for name in SUMMARY_COLUMNS})
+    # one row per customer and purchase day, in customer then day order
+    order = np.argsort(codes.astype(np.int64) * (int(end_day - day.min()) + 1) + (day - day.min()))
+    codes, day, amount = codes[order], day[order], amount[order]
+    starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]) | (day[1:] != day[:-1])])
+    day_code, day_of, day_amount = codes[starts], day[starts], np.add.reduceat(amount, starts)
+    # then one row per customer
+    firsts = np.flatnonzero(np.r_[True, day_code[1:] != day_code[:-1]])
+    lasts = np.r_[firsts[1:], len(day_code)] - 1
+    frequency = (lasts - firsts).astype(np.int64)  # purchase days - 1
+    repeat_total = np.add.reduceat(day_amount, firsts) - day_amount[firsts]
     with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, (total - first_amount) / frequency, np.nan)
+        monetary = np.where(frequency > 0, repeat_total / frequency, np.nan)
+    first_day, last_day = day_of[firsts], day_of[lasts]
     return pd.DataFrame(
         {
-            "customer_id": first.index.astype(str),
-            "frequency": frequency.to_numpy(),
-            "recency_weeks": ((last - first).dt.days / DAYS_PER_WEEK).to_numpy(),
-            "age_weeks": ((end - first).dt.days / DAYS_PER_WEEK).to_numpy(),
+            "customer_id": np.asarray(ids, dtype=object)[day_code[firsts]].astype(str),
+            "frequency": frequency,
+            "recency_weeks": (last_day - first_day) / DAYS_PER_WEEK,
+            "age_weeks": (end_day - first_day) / DAYS_PER_WEEK,
             "monetary_value": monetary,
         }
     )
