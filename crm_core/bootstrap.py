@@ -5,6 +5,7 @@ Shared by `python -m crm_core init-db` and app.py so both prepare the store the 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from crm_core import auth, demo
+from crm_core.errors import CrmError
+from crm_core.predict.runs import run_predictions
 from crm_core.store import upgrade_to_head
 from crm_core.store.settings import read_setting, write_setting
 
@@ -80,7 +83,22 @@ def prepare_store(engine: Engine, load_demo_if_empty: bool | None = None) -> Sta
     customers = demo_customers_from_env()
     if wanted and customers > 0 and demo.store_is_empty(engine):
         demo_rows = demo.load_demo_shop(engine, customers=customers, seed=DEMO_SEED)
+        _predict_demo(engine)
     return StartupReport(admin_password=password, demo_rows=demo_rows)
+
+
+def _predict_demo(engine: Engine) -> None:
+    """A first prediction run on the demo shop's last day, so the Predictions page, the
+    prediction fields and the high-value-at-risk list have something to show (a demo too
+    small to fit is left without one)."""
+    info = read_setting(engine, demo.DEMO_SHOP_SETTING) or {}
+    end = info.get("end_date")
+    if end is None:
+        return
+    try:
+        run_predictions(engine, dt.date.fromisoformat(str(end)), actor=auth.COMMAND_LINE)
+    except CrmError as error:
+        logger.warning("no prediction run on the demo shop: %s", error.message())
 
 
 def remember_demo_choice(engine: Engine, load_demo_if_empty: bool) -> None:

@@ -21,6 +21,7 @@ from crm_core.demo import generate_shop, load_shop, remove_demo_shop, store_is_e
 from crm_core.errors import PermissionDenied
 from crm_core.i18n import translate
 from crm_core.ingest import import_file, list_templates, save_template
+from crm_core.predict.runs import latest_run
 from crm_core.store import data_version, make_engine, models
 from tests.support.actors import ADMIN, ANALYST
 from tests.support.apptest import exception_text, open_app
@@ -76,6 +77,27 @@ def test_no_demo_customers_means_no_demo(sqlite_store, monkeypatch):
     monkeypatch.setenv(DEMO_CUSTOMERS_ENV, "0")
     report = prepare_store(sqlite_store)
     assert not report.demo_loaded and store_is_empty(sqlite_store)
+
+
+def test_the_first_start_scores_the_demo_and_removing_the_demo_removes_its_runs(
+    sqlite_store, monkeypatch
+):
+    monkeypatch.delenv(DEMO_IF_EMPTY_ENV, raising=False)
+    monkeypatch.setenv(DEMO_CUSTOMERS_ENV, "1500")
+    prepare_store(sqlite_store)
+    run = latest_run(sqlite_store)
+    assert run is not None and run.created_by == "command-line"
+    assert run.as_of.isoformat() == demo_shop_info(sqlite_store)["end_date"]
+    assert _count(sqlite_store, models.customer_predictions) == run.customers > 0
+    removed = remove_demo_shop(sqlite_store, ADMIN)
+    assert removed["prediction_runs"] == 1 and removed["customer_predictions"] == run.customers
+    assert latest_run(sqlite_store) is None
+
+
+def test_a_demo_too_small_to_fit_starts_without_a_run(sqlite_store, no_demo_env, caplog):
+    assert prepare_store(sqlite_store).demo_rows["customers"] == 300
+    assert latest_run(sqlite_store) is None
+    assert "no prediction run on the demo shop" in caplog.text
 
 
 def test_removing_the_demo_keeps_users_templates_and_schemes(sqlite_store, no_demo_env):

@@ -85,6 +85,8 @@ def load_shop(engine: Engine, tables: dict[str, pd.DataFrame]) -> dict[str, int]
 
 
 SHOP_TABLES = (
+    models.customer_predictions,
+    models.prediction_runs,
     models.survey_responses,
     models.campaign_touches,
     models.tickets,
@@ -98,9 +100,9 @@ SHOP_TABLES = (
     models.import_rejects,
     models.import_batches,
 )
-"""What removing the demo shop empties, children before parents: the shop's data, its
-target lists and its import history. Users, settings, mapping templates and saved
-segment schemes stay."""
+"""What removing the demo shop empties, children before parents: the shop's data, the
+prediction runs made on it, its target lists and its import history. Users, settings,
+mapping templates and saved segment schemes stay."""
 
 
 def remove_demo_shop(engine: Engine, actor: Actor) -> dict[str, int]:
