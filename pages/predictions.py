@@ -26,7 +26,7 @@ def main() -> None:
     st.caption(t("predict.caption"))
     with st.expander(t("predict.definitions.title"), icon=":material/help:"):
         st.markdown(t("predict.definitions.text"))
-    _key, scored = run_scores(ctx)
+    _key, scored = run_scores(ctx, None)
     run_panel(ctx, scored)
     if scored is None:
         return

@@ -229,3 +229,45 @@ def test_the_bgnbd_gradient_equals_a_numerical_one():
     assert total == pytest.approx(value(params))
     numerical = optimize.approx_fprime(params, value, 1e-7)
     np.testing.assert_allclose(gradient, numerical, rtol=1e-4)
+
+
+def _summary_by_pandas(purchases: pd.DataFrame, end: dt.date) -> pd.DataFrame:
+    """The purchase summary written plainly with pandas groupby (the test's oracle)."""
+    day = pd.to_datetime(purchases["ordered_at"]).dt.normalize()
+    kept = purchases.assign(day=day)[day.notna() & (day <= pd.Timestamp(end))]
+    days = kept.groupby(["customer_id", "day"], as_index=False)["amount"].sum()  # NaN as 0
+    grouped = days.groupby("customer_id", sort=True)
+    first, last, count = grouped["day"].min(), grouped["day"].max(), grouped.size()
+    repeat = grouped["amount"].sum() - grouped["amount"].first()
+    frequency = count - 1
+    return pd.DataFrame(
+        {
+            "customer_id": first.index.astype(str),
+            "frequency": frequency.to_numpy(dtype=np.int64),
+            "recency_weeks": ((last - first).dt.days / 7).to_numpy(),
+            "age_weeks": ((pd.Timestamp(end) - first).dt.days / 7).to_numpy(),
+            "monetary_value": np.where(frequency > 0, repeat / frequency.replace(0, 1), np.nan),
+        }
+    )
+
+
+def test_purchase_summary_equals_a_pandas_groupby_with_gaps_in_the_data():
+    rng = np.random.default_rng(5)
+    rows = 3_000
+    purchases = pd.DataFrame(
+        {
+            "customer_id": [f"C{n:03d}" for n in rng.integers(0, 400, rows)],
+            "ordered_at": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 700 * 24 * 3600, rows), unit="s"),
+            "amount": rng.gamma(2.0, 30.0, rows).round(2),
+        }
+    )
+    purchases.loc[::97, "amount"] = np.nan  # counts as 0
+    purchases.loc[5, "ordered_at"] = pd.NaT  # left out
+    end = dt.date(2026, 6, 30)  # some orders come after it
+    pd.testing.assert_frame_equal(
+        purchase_summary(purchases, end), _summary_by_pandas(purchases, end), check_dtype=False
+    )
+    empty = purchase_summary(purchases.iloc[:0], end)
+    assert list(empty.columns) == list(purchase_summary(purchases, end).columns)
+    assert empty["frequency"].dtype == np.int64 and len(empty) == 0

@@ -7,10 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from crm_core.auth import Actor
+from crm_core.customers.segments import preset
+from crm_core.customers.tags import save_tag
 from crm_core.i18n import translate
+from crm_core.outreach.audiences import load_audience_facts
 from crm_core.predict.runs import (
     latest_run,
     load_prediction_settings,
@@ -19,7 +23,6 @@ from crm_core.predict.runs import (
 )
 from tests.support.apptest import demo_store_url, exception_text, open_page, store_engine
 from ui.predict import KEY_LOOKUP
-from ui.predict.tabs import high_value_at_risk
 
 PAGE = "pages/predictions.py"
 AS_OF = dt.date(2026, 10, 31)
@@ -38,6 +41,13 @@ def page_store_url(tmp_path_factory) -> str:
 def engine(page_store_url, monkeypatch):
     with store_engine(page_store_url, monkeypatch) as engine:
         yield engine
+
+
+def _tagged(engine, scored) -> pd.DataFrame:
+    """The scored customers the tag high_value_at_risk holds in the audience facts."""
+    facts = load_audience_facts(engine, scored.run.as_of, None, preset("rfm11"))
+    in_tag = facts.tags.values[:, facts.tags.names.index("high_value_at_risk")]
+    return scored.scores[scored.scores["customer_id"].isin(facts.customer_ids[in_tag])]
 
 
 def _open(role: str, language: str = "en"):
@@ -76,7 +86,7 @@ def test_every_role_sees_the_newest_runs_figures(engine, role, language):
     )
     at_risk = next(table for table in tables if "drivers" in table.columns and len(table) > 0)
     assert at_risk is not None
-    listed = high_value_at_risk(scored)
+    listed = _tagged(engine, scored)
     assert any(len(table) == len(listed) for table in tables if "drivers" in table.columns)
     record = next(table for table in tables if "model_auc" in table.columns)
     assert record["id"].tolist() == [scored.run.id]
@@ -147,3 +157,24 @@ def test_an_analyst_runs_the_predictions_from_the_page(tmp_path, monkeypatch):
         assert translate("predict.run.saved", "en", run=made.id, customers=made.customers) in [
             success.value for success in at.success
         ]
+
+
+def test_the_at_risk_list_follows_the_stored_rule_of_its_tag(tmp_path, monkeypatch):
+    url = demo_store_url(tmp_path, 1_500, 12, AS_OF)
+    with store_engine(url, monkeypatch) as engine:
+        admin = Actor("test-admin", "admin")
+        run_predictions(engine, AS_OF, actor=admin)
+        wider = {"field": "churn_risk_level", "op": "in", "value": ["high", "medium"]}
+        rule = {"all": [{"field": "clv_rank_pct", "op": "<", "value": 50}, wider]}
+        save_tag(engine, "high_value_at_risk", rule, admin)
+        scored = load_run_scores(engine)
+        expected = _tagged(engine, scored)
+        assert len(expected) > 0
+        at = _open("analyst")
+        caption = translate(
+            "predict.at_risk.caption",
+            "en",
+            count=len(expected),
+            high=scored.settings.high_risk * 100,
+        )
+        assert caption in [c.value for c in at.caption]

@@ -19,9 +19,12 @@ from crm_core.demo import generate_shop, load_shop
 from crm_core.errors import InputError
 from crm_core.outreach.audiences import (
     Audience,
+    audience_filters,
     export_audience,
     export_record,
+    list_signature,
     load_audience_facts,
+    redownload_export,
     select_members,
 )
 from crm_core.outreach.policy import ContactPolicy
@@ -37,6 +40,8 @@ from crm_core.predict.runs import (
     save_prediction_settings,
 )
 from crm_core.store import data_version, models
+from crm_core.voice.recovery import load_customer_tiers
+from crm_core.voice.sla import SlaPolicy, Tier
 
 AS_OF = dt.date(2026, 10, 31)
 ADMIN = Actor("test-admin", "admin")
@@ -173,3 +178,57 @@ def test_the_churn_command_prints_the_backtest_and_writes_each_score(
 
     assert cli.main(["churn", "--as-of", AS_OF.isoformat(), "--horizon", "3"]) == 2
     assert "7 to 365" in capsys.readouterr().err
+
+
+def test_figures_of_a_day_use_the_newest_run_made_as_of_that_day(shop):
+    older = run_predictions(shop, AS_OF - dt.timedelta(days=30), actor=ADMIN)
+    newer = run_predictions(shop, AS_OF, actor=ADMIN)
+    scheme = preset("rfm11")
+    assert load_audience_facts(shop, AS_OF, None, scheme).prediction_run == newer.id
+    between = AS_OF - dt.timedelta(days=10)  # the newer run saw orders after this day
+    assert load_audience_facts(shop, between, None, scheme).prediction_run == older.id
+    before = load_audience_facts(shop, AS_OF - dt.timedelta(days=60), None, scheme)
+    assert before.prediction_run is None
+    assert np.isnan(np.asarray(before.fields["churn_risk"], dtype=float)).all()
+    assert latest_run(shop).id == newer.id  # the Predictions page shows the newest
+    assert runs.predictions_key(shop, between) != runs.predictions_key(shop)
+
+
+def test_a_run_after_the_last_order_is_refused(shop):
+    with pytest.raises(InputError) as late:
+        run_predictions(shop, AS_OF + dt.timedelta(days=5), actor=ADMIN)
+    assert late.value.key == "predict.error.after_data"
+    assert latest_run(shop) is None
+
+
+def test_a_download_again_uses_the_scores_of_its_run(shop):
+    first = run_predictions(shop, AS_OF, actor=ADMIN)
+    facts = load_audience_facts(shop, AS_OF, None, preset("rfm11"))
+    audience = Audience(churn_risk_levels=("high",))
+    columns = ["customer_id", "clv_12m", "churn_risk"]
+    exported, _ = export_audience(
+        shop, facts, audience, channel=None, policy=ContactPolicy(), actor=ADMIN, columns=columns
+    )
+    settings = PredictionSettings(high_risk=0.9, medium_risk=0.6)
+    save_prediction_settings(shop, settings, actor=ADMIN)
+    second = run_predictions(shop, AS_OF, actor=ADMIN, horizon_days=60)
+    again = redownload_export(shop, exported.export_id, actor=ADMIN)
+    original = pd.read_csv(io.BytesIO(exported.content), encoding="utf-8-sig")
+    copied = pd.read_csv(io.BytesIO(again.content), encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(original, copied)  # run 1's scores, not run 2's
+    # the same audience under the new run is another list for the frequency cap
+    newer = load_audience_facts(shop, AS_OF, None, preset("rfm11"))
+    assert newer.prediction_run == second.id != first.id
+    assert list_signature(audience_filters(newer, audience), None) != list_signature(
+        export_record(shop, exported.export_id).filters, None
+    )
+
+
+def test_an_sla_tier_may_be_the_high_value_at_risk_tag(shop):
+    run_predictions(shop, AS_OF, actor=ADMIN)
+    policy = SlaPolicy(tiers=(Tier("retain", tag="high_value_at_risk"),))
+    tiers = load_customer_tiers(shop, AS_OF, policy)
+    facts = load_audience_facts(shop, AS_OF, None, preset("rfm11"))
+    tagged = facts.tags.values[:, facts.tags.names.index("high_value_at_risk")]
+    assert len(tiers) == tagged.sum() > 0
+    assert set(tiers.index) == set(facts.customer_ids[tagged])

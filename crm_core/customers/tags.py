@@ -390,7 +390,6 @@ class TagFields(Mapping):
             self._arrays[name] = np.full(
                 len(features), np.nan, dtype=object if name == "churn_risk_level" else np.float64
             )
-        self._as_of = as_of
 
     def add_predictions(self, fields: pd.DataFrame) -> None:
         """Set the prediction fields from `predict.runs.prediction_fields` of these

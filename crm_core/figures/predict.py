@@ -167,23 +167,22 @@ def risk_histogram(
     y_title: str,
     title: str,
 ) -> go.Figure:
-    """Customers by churn risk in 2-point bins, coloured by level, with the two cut points
-    marked."""
+    """Customers by churn risk in 1-point bins, coloured by the level of each bin's lower
+    edge (a bin a cut point splits takes the lower level), the two cut points marked."""
     risk = np.asarray(churn_risk, dtype=float)
     risk = risk[np.isfinite(risk)] * 100
-    edges = np.arange(0, 102, 2.0)
+    edges = np.arange(0, 101, 1.0)
     counts, _ = np.histogram(risk, bins=edges)
-    middles = (edges[:-1] + edges[1:]) / 2
-    level = np.where(
-        middles >= high * 100, "high", np.where(middles >= medium * 100, "medium", "low")
-    )
+    lower = edges[:-1]
+    middles = lower + 0.5
+    level = np.where(lower >= high * 100, "high", np.where(lower >= medium * 100, "medium", "low"))
     figure = go.Figure()
     for name in ("low", "medium", "high"):
         chosen = level == name
         figure.add_bar(
             x=middles[chosen].tolist(),
             y=counts[chosen].tolist(),
-            width=2.0,
+            width=1.0,
             name=level_names[name],
             marker_color=LEVEL_COLORS[name],
             hovertemplate="%{x:.0f}%: %{y:,}<extra>" + level_names[name] + "</extra>",

@@ -38,7 +38,14 @@ from sqlalchemy import Engine, select, true
 from crm_core import asof
 from crm_core.customers.features import COMPLAINT_WINDOW_DAYS, TWELVE_MONTHS_DAYS
 from crm_core.errors import InputError
-from crm_core.predict.clv import DAYS_PER_WEEK, BetaGeoModel, purchase_summary
+from crm_core.predict.clv import (
+    DAYS_PER_WEEK,
+    BetaGeoModel,
+    customer_time_order,
+    paid_orders_statement,
+    purchase_summary,
+    run_edges,
+)
 from crm_core.store import models, raw_value, read_frame, snapshot_read
 
 DEFAULT_HORIZON_DAYS = 90
@@ -146,13 +153,7 @@ class ChurnHistory:
             """(codes, times, the rows' order): sorted by customer, then time, then row."""
             codes = all_codes[bounds[part] : bounds[part + 1]].astype(np.int64)
             times = pd.to_datetime(frames[part][time]).to_numpy(dtype="datetime64[s]")
-            seconds = times.astype(np.int64)
-            if len(seconds):  # one integer key: far faster than a lexsort of three columns
-                seconds = seconds - seconds.min()
-                key = codes * (int(seconds.max()) + 1) + seconds
-            else:
-                key = codes
-            order = np.argsort(key, kind="stable")
+            order = customer_time_order(codes, times.astype(np.int64))
             return codes[order], times[order], order
 
         o_code, o_time, o_order = sorted_arrays(0, "ordered_at")
@@ -201,9 +202,6 @@ def load_churn_history(engine: Engine, until: dt.date) -> ChurnHistory:
     snapshot of the store."""
     od, tk, sv = models.orders, models.tickets, models.survey_responses
     end = asof.end_of(until)
-    orders = select(
-        od.c.customer_id, raw_value(od.c.ordered_at).label("ordered_at"), od.c.amount
-    ).where(od.c.status == "paid", od.c.ordered_at < end)
     complaints = select(tk.c.customer_id, raw_value(tk.c.created_at).label("created_at")).where(
         tk.c.is_complaint == true(), tk.c.created_at < end
     )
@@ -214,18 +212,12 @@ def load_churn_history(engine: Engine, until: dt.date) -> ChurnHistory:
     )
     tables = (od, tk, sv)
     with snapshot_read(engine, tables) as conn:
-        purchases = read_frame(conn, orders, times=("ordered_at",), numbers=("amount",))
+        purchases = read_frame(
+            conn, paid_orders_statement(until), times=("ordered_at",), numbers=("amount",)
+        )
         complaint_rows = read_frame(conn, complaints, times=("created_at",))
         answer_rows = read_frame(conn, answers, times=("responded_at",), numbers=("nps",))
     return ChurnHistory.from_frames(purchases, complaint_rows, answer_rows)
-
-
-def _edges(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, last) positions of each run of equal codes in a sorted array."""
-    change = codes[1:] != codes[:-1]
-    first = np.flatnonzero(np.r_[True, change]) if len(codes) else np.zeros(0, np.int64)
-    last = np.flatnonzero(np.r_[change, True]) if len(codes) else np.zeros(0, np.int64)
-    return first, last
 
 
 def churn_facts(history: ChurnHistory, cut: dt.date) -> pd.DataFrame:
@@ -248,7 +240,7 @@ def churn_facts(history: ChurnHistory, cut: dt.date) -> pd.DataFrame:
 
     frequency = count()
     buyer = frequency > 0
-    first, last = _edges(code)
+    first, last = run_edges(code)
     first_day = np.zeros(size, dtype=np.int64)
     last_day = np.zeros(size, dtype=np.int64)
     first_day[code[first]] = day[first]
@@ -276,7 +268,7 @@ def churn_facts(history: ChurnHistory, cut: dt.date) -> pd.DataFrame:
     last_nps = np.full(size, np.nan)
     answered = history.answer_time < end
     answer_code = history.answer_customer[answered]
-    _, newest = _edges(answer_code)
+    _, newest = run_edges(answer_code)
     last_nps[answer_code[newest]] = history.answer_score[answered][newest]
 
     columns = {
@@ -310,7 +302,7 @@ def churned_after(
     inside = (history.order_time >= start) & (history.order_time < stop)
     bought = np.bincount(history.order_customer[inside], minlength=len(history.customer_ids)) > 0
     positions = pd.Index(history.customer_ids).get_indexer(customer_ids.astype(str))
-    return ~bought[positions]
+    return np.where(positions >= 0, ~bought[np.maximum(positions, 0)], True)  # unknown: no order
 
 
 def _check_horizon(horizon_days: int) -> int:
@@ -596,6 +588,7 @@ class ChurnModel:
         train, churned = training_rows(
             history, training_cuts(self.backtest_.cut), self.horizon_days
         )
+        _check_training(churned)
         self.recency_ = RecencyBaseline().fit(train["recency_days"].to_numpy(), churned)
         if self.uses_model_:
             self.facts_ = usable_facts(train)

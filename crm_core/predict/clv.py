@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from numpy.typing import ArrayLike
 from scipy import optimize, special
 from sqlalchemy import Engine, select
@@ -44,21 +45,41 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 
 
+def customer_time_order(codes: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """Positions that sort rows by customer code, then time (integer ticks: days or
+    seconds), then their original order: one integer key and a stable sort, far faster
+    than a lexsort of the columns."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if not len(codes):
+        return np.zeros(0, dtype=np.intp)
+    ticks = np.asarray(ticks, dtype=np.int64) - int(ticks.min())
+    return np.argsort(codes * (int(ticks.max()) + 1) + ticks, kind="stable")
+
+
+def run_edges(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) positions of each run of equal values in a sorted array."""
+    if not len(codes):
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    change = codes[1:] != codes[:-1]
+    return np.flatnonzero(np.r_[True, change]), np.flatnonzero(np.r_[change, True])
+
+
 def purchase_summary(
     purchases: pd.DataFrame, calibration_end: dt.date, *, check: bool = False
 ) -> pd.DataFrame:
     """Per customer with a purchase on or before `calibration_end`: SUMMARY_COLUMNS (see
     the module docstring). `purchases` has customer_id, ordered_at (a time or a day) and
-    amount. With `check`, InputError when the data cannot support a fit (fewer than
-    MIN_BUYERS customers or under MIN_HISTORY_DAYS days from the first purchase to the
-    calibration end)."""
-    day = pd.to_datetime(purchases["ordered_at"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    amount; rows without a time are left out, a missing amount counts as 0. With
+    `check`, InputError when the data cannot support a fit (fewer than MIN_BUYERS
+    customers or under MIN_HISTORY_DAYS days from the first purchase to the calibration
+    end)."""
+    moments = pd.to_datetime(purchases["ordered_at"]).to_numpy(dtype="datetime64[D]")
     end_day = np.datetime64(calibration_end, "D").astype(np.int64)
-    inside = day <= end_day
+    inside = ~np.isnat(moments) & (moments <= np.datetime64(calibration_end, "D"))
+    day = moments.astype(np.int64)[inside]
     customer_ids = purchases["customer_id"].astype(str)  # Arrow-backed text factorises fast
     codes, ids = pd.factorize(customer_ids[inside], sort=True)
-    day = day[inside]
-    amount = pd.to_numeric(purchases["amount"]).to_numpy(dtype=np.float64)[inside]
+    amount = np.nan_to_num(pd.to_numeric(purchases["amount"]).to_numpy(dtype=np.float64)[inside])
     if check:
         history = int(end_day - day.min()) if len(day) else 0
         if len(ids) < MIN_BUYERS or history < MIN_HISTORY_DAYS:
@@ -67,15 +88,20 @@ def purchase_summary(
                 least_buyers=MIN_BUYERS, least_days=MIN_HISTORY_DAYS,
             )  # fmt: skip
     if not len(day):
-        return pd.DataFrame({name: [] for name in SUMMARY_COLUMNS})
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series([], dtype=str),
+                "frequency": pd.Series([], dtype=np.int64),
+                **{name: pd.Series([], dtype=float) for name in SUMMARY_COLUMNS[2:]},
+            }
+        )
     # one row per customer and purchase day, in customer then day order
-    order = np.argsort(codes.astype(np.int64) * (int(end_day - day.min()) + 1) + (day - day.min()))
+    order = customer_time_order(codes, day)
     codes, day, amount = codes[order], day[order], amount[order]
     starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]) | (day[1:] != day[:-1])])
     day_code, day_of, day_amount = codes[starts], day[starts], np.add.reduceat(amount, starts)
     # then one row per customer
-    firsts = np.flatnonzero(np.r_[True, day_code[1:] != day_code[:-1]])
-    lasts = np.r_[firsts[1:], len(day_code)] - 1
+    firsts, lasts = run_edges(day_code)
     frequency = (lasts - firsts).astype(np.int64)  # purchase days - 1
     repeat_total = np.add.reduceat(day_amount, firsts) - day_amount[firsts]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -92,15 +118,21 @@ def purchase_summary(
     )
 
 
+def paid_orders_statement(until: dt.date) -> sa.Select:
+    """customer_id, ordered_at, amount of the paid orders up to the end of `until`."""
+    od = models.orders
+    return select(
+        od.c.customer_id, raw_value(od.c.ordered_at).label("ordered_at"), od.c.amount
+    ).where(od.c.status == "paid", od.c.ordered_at < asof.end_of(until))
+
+
 def paid_purchases(engine: Engine, until: dt.date) -> pd.DataFrame:
     """Paid orders up to the end of `until`: customer_id, ordered_at, amount (shop
     currency; refunds are not subtracted): what `purchase_summary` reads."""
-    od = models.orders
-    statement = select(
-        od.c.customer_id, raw_value(od.c.ordered_at).label("ordered_at"), od.c.amount
-    ).where(od.c.status == "paid", od.c.ordered_at < asof.end_of(until))
     with engine.connect() as conn:
-        return read_frame(conn, statement, times=("ordered_at",), numbers=("amount",))
+        return read_frame(
+            conn, paid_orders_statement(until), times=("ordered_at",), numbers=("amount",)
+        )
 
 
 def _distinct_rows(*columns: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,15 +10,16 @@ high cut point, "medium" at or above the medium one, else "low" (PredictionSetti
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from crm_core.auth import EDIT_SHOP_SETTINGS, RUN_PREDICTIONS, Actor, require
+from crm_core.customers.segments import condition_fields, evaluate_rule
 from crm_core.customers.tags import PREDICTION_FIELDS, share_strictly_above
 from crm_core.errors import InputError
 from crm_core.predict.churn import (
@@ -164,6 +165,11 @@ def run_predictions(
     version = data_version(engine)
     step("read")
     history = load_churn_history(engine, as_of)
+    newest = history.last_day
+    if newest is not None and as_of > newest:
+        raise InputError(
+            "predict.error.after_data", as_of=as_of.isoformat(), newest=newest.isoformat()
+        )
     step("clv")
     summary = purchase_summary(history.purchases(), as_of, check=True)
     beta_geo = BetaGeoModel().fit(summary)
@@ -251,14 +257,26 @@ def _run(row: Any) -> PredictionRun:
     )  # fmt: skip
 
 
-def latest_run(bind: Engine | Connection) -> PredictionRun | None:
-    """The newest run that still has its scores (None before the first run)."""
+def latest_run(
+    bind: Engine | Connection,
+    on_or_before: dt.date | None = None,
+    run_id: int | None = None,
+) -> PredictionRun | None:
+    """The newest run that still has its scores; with `on_or_before`, the newest made as
+    of that day or earlier (a later run saw orders after the day, and scores from it
+    would leak them into that day's figures); with `run_id`, that run if its scores are
+    kept. None when there is none."""
     runs, scored = models.prediction_runs, models.customer_predictions
     statement = (
         select(runs)
-        .where(runs.c.id == select(func.max(scored.c.run_id)).scalar_subquery())
+        .where(runs.c.id.in_(select(scored.c.run_id).distinct()))
+        .order_by(runs.c.id.desc())
         .limit(1)
     )
+    if on_or_before is not None:
+        statement = statement.where(runs.c.as_of <= on_or_before)
+    if run_id is not None:
+        statement = statement.where(runs.c.id == run_id)
     if isinstance(bind, Engine):
         with bind.connect() as conn:
             row = conn.execute(statement).first()
@@ -313,18 +331,23 @@ class RunScores:
         return risk_levels(self.scores["churn_risk"].to_numpy(dtype=np.float64), self.settings)
 
 
-def predictions_key(bind: Engine | Connection) -> str:
-    """What the prediction fields depend on, as text for cache keys: the newest scored
-    run's id and the prediction settings ("" before the first run)."""
-    run = latest_run(bind)
+def predictions_key(
+    bind: Engine | Connection, on_or_before: dt.date | None = None, run_id: int | None = None
+) -> str:
+    """What the prediction fields depend on, as text for cache keys: the run
+    `latest_run` picks (its id and when it was made: SQLite reuses the ids of deleted
+    runs) and the prediction settings ("" when there is no run)."""
+    run = latest_run(bind, on_or_before, run_id)
     if run is None:
         return ""
-    return f"{run.id}:{asdict(load_prediction_settings(bind))}"
+    return f"{run.id}:{run.created_at.isoformat()}:{asdict(load_prediction_settings(bind))}"
 
 
-def load_run_scores(engine: Engine) -> RunScores | None:
-    """The newest run with its scores (None before the first run)."""
-    run = latest_run(engine)
+def load_run_scores(
+    engine: Engine, on_or_before: dt.date | None = None, run_id: int | None = None
+) -> RunScores | None:
+    """The run `latest_run` picks with its scores (None when there is none)."""
+    run = latest_run(engine, on_or_before, run_id)
     if run is None:
         return None
     return RunScores(run, load_scores(engine, run.id), load_prediction_settings(engine))
@@ -368,3 +391,13 @@ def prediction_fields(
     frame["purchases_90d"] = aligned(numbers("purchases_90d"))
     frame["next_order_in_days"] = aligned(days)
     return frame
+
+
+def scored_tag_members(scored: RunScores, condition: Mapping) -> np.ndarray | None:
+    """Which of the run's scored customers (rows of `scored.scores`) meet a tag rule that
+    reads prediction fields only, on the run's day (bool per row); None when the rule
+    reads other fields too, so it must be evaluated on the audience facts."""
+    if not condition_fields(condition) <= set(PREDICTION_FIELDS):
+        return None
+    fields = prediction_fields(scored, scored.scores["customer_id"], scored.run.as_of)
+    return np.asarray(evaluate_rule(condition, fields), dtype=bool)

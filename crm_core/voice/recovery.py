@@ -27,6 +27,7 @@ from crm_core.customers.rfm import RfmFacts, prepare_facts
 from crm_core.customers.segments import Scheme, migration_labels, resolve_scheme, scheme_codes
 from crm_core.customers.segments.rules import evaluate_rule
 from crm_core.customers.tags import SERVICE_WINDOW_DAYS, Tag, TagFields, load_tags, tag_facts
+from crm_core.predict.runs import load_run_scores, prediction_fields
 from crm_core.store import models, rows_frame
 from crm_core.voice.sla import BREACHED, TICKET_COLUMNS, SlaPolicy, load_sla_policy, ticket_levels
 
@@ -116,6 +117,9 @@ def load_customer_tiers(engine: Engine, as_of: dt.date, policy: SlaPolicy) -> pd
         return pd.Series(dtype=object)
     rfm = prepare_facts(customer_features(engine, as_of, None))
     fields = TagFields(rfm.features, tag_facts(engine, as_of), as_of)
+    scored = load_run_scores(engine, on_or_before=as_of)  # a tier may be a tag on them
+    if scored is not None:
+        fields.add_predictions(prediction_fields(scored, rfm.features["customer_id"], as_of))
     schemes = {t.scheme: resolve_scheme(engine, t.scheme) for t in policy.tiers if t.scheme}
     tiers = customer_tiers(policy, rfm, fields, load_tags(engine), schemes)
     series = pd.Series(tiers, index=pd.Index(rfm.features["customer_id"].astype(str)))

@@ -195,7 +195,7 @@ def load_audience_facts(
     window_ctx = dataclasses.replace(ctx, window=ALL_HISTORY) if all_history else ctx
     tags = current_tags(ctx)
     policy_key, service = service_inputs(ctx, ctx.as_of)
-    prediction_key, predictions = run_scores(ctx)
+    prediction_key, predictions = run_scores(ctx, ctx.as_of)
     return _audience_facts(
         ctx.engine,
         ctx.data_key,

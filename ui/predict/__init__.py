@@ -40,15 +40,19 @@ CACHE_ENTRIES = 4
 
 
 @st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)
-def _run_scores(_engine: Engine, url: str, prediction_key: str) -> RunScores | None:
-    return load_run_scores(_engine) if prediction_key else None
+def _run_scores(
+    _engine: Engine, url: str, prediction_key: str, on_or_before: dt.date | None
+) -> RunScores | None:
+    return load_run_scores(_engine, on_or_before) if prediction_key else None
 
 
-def run_scores(ctx: RunContext) -> tuple[str, RunScores | None]:
-    """(what the prediction fields depend on as text, the newest run's scores or None),
-    cached per store, run and prediction settings (`predict.runs.predictions_key`)."""
-    key = predictions_key(ctx.engine)
-    return key, _run_scores(ctx.engine, ctx.url, key)
+def run_scores(ctx: RunContext, on_or_before: dt.date | None) -> tuple[str, RunScores | None]:
+    """(what the prediction fields depend on as text, the scores or None) of the newest
+    run, made as of `on_or_before` or earlier when given (figures of a day never use
+    a run that saw later orders); cached per store, run and prediction settings
+    (`predict.runs.predictions_key`)."""
+    key = predictions_key(ctx.engine, on_or_before)
+    return key, _run_scores(ctx.engine, ctx.url, key, on_or_before)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2, ttl=3600)

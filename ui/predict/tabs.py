@@ -4,6 +4,7 @@ at risk, and the model record."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.auth import DOWNLOAD, EDIT_SHOP_SETTINGS, RUN_PREDICTIONS
-from crm_core.customers.tags import share_strictly_above
+from crm_core.customers.tags import BUILTIN_TAGS, load_tags
 from crm_core.errors import CrmError
 from crm_core.figures.predict import (
     ActualPredictedLabels,
@@ -32,6 +33,7 @@ from crm_core.predict.runs import (
     prediction_runs,
     run_predictions,
     save_prediction_settings,
+    scored_tag_members,
 )
 from ui.audiences import show_notice
 from ui.context import RunContext, show_error, t
@@ -49,9 +51,11 @@ from ui.predict import (
     calibration_check,
 )
 from ui.tables import MISSING, table_download
+from ui.voice import whole_history_facts
 
 TOP_CUSTOMERS = 100
 AT_RISK_SHOWN = 500
+HIGH_VALUE_AT_RISK = "high_value_at_risk"
 CONDITIONAL_MOST = 7
 
 
@@ -472,17 +476,23 @@ def _lookup(scored: RunScores) -> None:
     )
 
 
-def high_value_at_risk(scored: RunScores) -> pd.DataFrame:
-    """Scored customers in the top CLV quintile whose churn risk level is high (the
-    built-in tag high_value_at_risk), largest CLV first."""
-    scores = scored.scores
-    rank = share_strictly_above(scores["clv_12m"].to_numpy(dtype=float))
-    chosen = (rank < 20) & (scored.levels == "high")
-    return scores.loc[chosen].sort_values("clv_12m", ascending=False, kind="stable")
+def high_value_at_risk(ctx: RunContext, scored: RunScores) -> pd.DataFrame:
+    """The scored customers in the tag high_value_at_risk as stored (by default the top
+    CLV fifth with a high churn risk) on the run's day, largest CLV first."""
+    stored = {tag.name: tag for tag in load_tags(ctx.engine)}
+    tag = stored.get(HIGH_VALUE_AT_RISK)
+    condition = tag.condition if tag is not None else BUILTIN_TAGS[HIGH_VALUE_AT_RISK]
+    members = scored_tag_members(scored, condition)
+    if members is None:  # a rule on other fields too: the audience facts of the run's day
+        facts = whole_history_facts(dataclasses.replace(ctx, as_of=scored.run.as_of))
+        in_tag = facts.tags.values[:, facts.tags.names.index(HIGH_VALUE_AT_RISK)]
+        members = scored.scores["customer_id"].isin(facts.customer_ids[in_tag]).to_numpy()
+    rows = scored.scores.loc[members]
+    return rows.sort_values("clv_12m", ascending=False, kind="stable")
 
 
 def at_risk_tab(ctx: RunContext, scored: RunScores) -> None:
-    rows = high_value_at_risk(scored)
+    rows = high_value_at_risk(ctx, scored)
     st.caption(t("predict.at_risk.caption", count=len(rows), high=scored.settings.high_risk * 100))
     if rows.empty:
         st.info(t("predict.at_risk.none"), icon=":material/inbox:")

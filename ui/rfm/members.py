@@ -117,7 +117,7 @@ def member_list(
     shown = mask_personal_columns(frame, ctx.actor)
     shown = shown.assign(segment=shown["segment"].astype(str).map(labels))
     config = {}
-    _key, scored = run_scores(ctx)
+    _key, scored = run_scores(ctx, ctx.as_of)
     if scored is not None:
         predicted = prediction_columns(shown["customer_id"], scored, ctx.as_of, ctx.language)
         shown = pd.concat([shown, predicted], axis=1)

@@ -113,7 +113,7 @@ def contact_counts(
 
 
 LIST_IDENTITY: dict[str, tuple[str, ...]] = {
-    "audience": ("source", "audience", "scheme"),
+    "audience": ("source", "audience", "scheme", "prediction_run"),
     "trigger": ("source", "trigger", "settings", "scheme", "window_days"),
 }
 """The parts of an export's filters that say which list it is (not how many it kept)."""

@@ -268,7 +268,14 @@ def _scheme_filters(facts: AudienceFacts) -> dict[str, Any]:
 
 def audience_filters(facts: AudienceFacts, audience: Audience) -> dict[str, Any]:
     """What an audience download records as its list (see contacts.list_signature)."""
-    return {"source": "audience", "audience": audience.to_dict(), "scheme": _scheme_filters(facts)}
+    identity = {
+        "source": "audience",
+        "audience": audience.to_dict(),
+        "scheme": _scheme_filters(facts),
+    }
+    if facts.prediction_run is not None:  # other scores select other members
+        identity["prediction_run"] = facts.prediction_run
+    return identity
 
 
 def trigger_filters(

@@ -40,6 +40,8 @@ from crm_core.voice.recovery import (
     service_facts,
 )
 
+NEWEST_RUN = "newest"
+"""`load_audience_facts`: the newest prediction run made as of the facts' day or earlier."""
 PHONE_SEPARATORS = r"[\s\-().]"
 VALID_MOBILE = r"(?:\+86|0086|86)?1[3-9]\d{9}"
 VALID_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
@@ -190,12 +192,12 @@ def audience_facts(
     (without it they are 0 and nobody has a tier), and `predictions`
     (`predict.runs.load_run_scores`) for the prediction fields (NaN without)."""
     fields = TagFields(rfm.features, tag_fact_rows, as_of)
+    if predictions is not None:  # before the tiers: a tier may be a tag on predictions
+        fields.add_predictions(prediction_fields(predictions, rfm.features["customer_id"], as_of))
     tiers = None
     if service is not None:
         tiers = customer_tiers(service.policy, rfm, fields, tags, service.schemes)
         fields.add_service_facts(service_facts(service, rfm.features["customer_id"], tiers))
-    if predictions is not None:
-        fields.add_predictions(prediction_fields(predictions, rfm.features["customer_id"], as_of))
     return AudienceFacts(
         as_of,
         window_days,
@@ -216,10 +218,13 @@ def load_audience_facts(
     scheme: Scheme,
     scheme_id: int | None = None,
     tags: Sequence[Tag] | None = None,
+    prediction_run: int | str | None = NEWEST_RUN,
 ) -> AudienceFacts:
     """The facts read from the store (two SQL aggregations, the window's tickets and the
-    newest prediction run's scores) and assembled by `audience_facts`; `tags` default to
-    the stored definitions."""
+    prediction run's scores) and assembled by `audience_facts`; `tags` default to the
+    stored definitions. `prediction_run`: NEWEST_RUN for the newest run made as of
+    `as_of` or earlier, a run's id for that run (while its scores are kept), None for
+    none."""
     return audience_facts(
         prepare_facts(customer_features(engine, as_of, window_days)),
         tag_facts(engine, as_of),
@@ -229,5 +234,11 @@ def load_audience_facts(
         window_days=window_days,
         scheme_id=scheme_id,
         service=load_service_inputs(engine, as_of),
-        predictions=load_run_scores(engine),
+        predictions=(
+            load_run_scores(engine, on_or_before=as_of)
+            if prediction_run == NEWEST_RUN
+            else None
+            if prediction_run is None
+            else load_run_scores(engine, run_id=int(prediction_run))
+        ),
     )

@@ -196,6 +196,7 @@ def redownload_export(
             record_window(record),
             record_scheme(engine, record),
             record.scheme_id,
+            prediction_run=source.get("prediction_run"),  # the scores the list used
         )
     ids = export_member_ids(engine, export_id)
     chosen = [name for name in record.columns if name in EXPORT_COLUMNS]
