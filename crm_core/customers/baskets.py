@@ -1,0 +1,134 @@
+"""Baskets: what sells together.
+
+A basket is a paid order; its items are the SKUs (or categories) of its order lines with
+a positive quantity, each counted once per basket. For two items A and B over N baskets:
+
+- support(A, B) = baskets holding both / N (a share 0-1), shown with the basket count;
+- confidence(A -> B) = support(A, B) / support(A): the share of A's baskets that hold B;
+- lift(A -> B) = confidence(A -> B) / support(B): above 1, A's baskets hold B more often
+  than baskets in general.
+
+Rules are pairs (one item on each side), counted by one sparse product of the basket x
+item matrix with itself, so 10M order lines over the top 1,000 items take seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from crm_core.errors import InputError
+
+LEVELS: tuple[str, ...] = ("sku", "category")
+RULE_COLUMNS: tuple[str, ...] = (
+    "antecedent",
+    "consequent",
+    "baskets",
+    "antecedent_baskets",
+    "consequent_baskets",
+    "support",
+    "confidence",
+    "lift",
+)
+
+
+@dataclass(frozen=True)
+class BasketMatrix:
+    """Which basket holds which item: `matrix` (baskets x items, 1 where the basket holds
+    the item), the basket ids (`baskets`) and the items (`items`) its rows and columns
+    stand for."""
+
+    matrix: sparse.csr_matrix
+    baskets: pd.Index
+    items: pd.Index
+
+    @property
+    def size(self) -> int:
+        """Number of baskets."""
+        return self.matrix.shape[0]
+
+    def item_baskets(self) -> np.ndarray:
+        """Baskets holding each item (int per column)."""
+        return np.asarray(self.matrix.sum(axis=0)).ravel().astype(np.int64)
+
+
+def basket_matrix(
+    lines: pd.DataFrame,
+    *,
+    basket: str = "order_id",
+    item: str = "item",
+    top_items: int | None = None,
+) -> BasketMatrix:
+    """The basket x item matrix of `lines` (one row per order line: its basket id and its
+    item; lines without an item are left out). With `top_items`, only the items in the
+    most baskets (ties broken by item name)."""
+    for name in (basket, item):
+        if name not in lines.columns:
+            raise InputError("baskets.error.column", column=name)
+    chosen = lines[[basket, item]].dropna()
+    basket_codes, baskets = pd.factorize(chosen[basket].astype(str), sort=True)
+    item_codes, items = pd.factorize(chosen[item].astype(str), sort=True)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(chosen), dtype=np.int32), (basket_codes, item_codes)),
+        shape=(len(baskets), len(items)),
+    )
+    matrix.data[:] = 1  # an item twice in one basket counts once
+    result = BasketMatrix(matrix, pd.Index(baskets), pd.Index(items))
+    if top_items is not None and top_items < len(items):
+        counts = result.item_baskets()
+        order = np.lexsort((np.asarray(items, dtype=object).astype(str), -counts))[:top_items]
+        keep = np.sort(order)
+        result = BasketMatrix(matrix[:, keep].tocsr(), result.baskets, result.items[keep])
+    return result
+
+
+def pair_rules(
+    baskets: BasketMatrix,
+    *,
+    min_support: float = 0.0,
+    min_confidence: float = 0.0,
+    min_lift: float = 0.0,
+) -> pd.DataFrame:
+    """Every rule A -> B between two different items whose pair is in at least one basket
+    and meets the minimums (inclusive), with RULE_COLUMNS (support of the pair, counts in
+    baskets), sorted by lift, then baskets, then names. Empty without baskets."""
+    for name, value in (("min_support", min_support), ("min_confidence", min_confidence)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError("baskets.error.share", name=name, value=value)
+    if min_lift < 0:
+        raise InputError("baskets.error.lift", value=min_lift)
+    total = baskets.size
+    if total == 0:
+        return pd.DataFrame({name: [] for name in RULE_COLUMNS})
+    matrix = baskets.matrix.astype(np.int64)
+    together = (matrix.T @ matrix).tocoo()
+    off_diagonal = together.row != together.col
+    first, second = together.row[off_diagonal], together.col[off_diagonal]
+    both = together.data[off_diagonal].astype(np.int64)
+    counts = baskets.item_baskets()
+    support = both / total
+    confidence = both / counts[first]
+    lift = confidence / (counts[second] / total)
+    keep = (support >= min_support) & (confidence >= min_confidence) & (lift >= min_lift)
+    items = np.asarray(baskets.items, dtype=object)
+    rules = pd.DataFrame(
+        {
+            "antecedent": items[first[keep]],
+            "consequent": items[second[keep]],
+            "baskets": both[keep],
+            "antecedent_baskets": counts[first[keep]],
+            "consequent_baskets": counts[second[keep]],
+            "support": support[keep],
+            "confidence": confidence[keep],
+            "lift": lift[keep],
+        }
+    )
+    return rules.sort_values(
+        ["lift", "baskets", "antecedent", "consequent"],
+        ascending=[False, False, True, True],
+        kind="stable",
+        ignore_index=True,
+    )

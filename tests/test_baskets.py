@@ -1,0 +1,124 @@
+"""What sells together (crm_core.customers.baskets): pair rules on hand-written baskets
+with known support, confidence and lift, and equal to mlxtend's apriori +
+association_rules (a test dependency only) on random baskets and on UCI Online Retail."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_core.customers.baskets import RULE_COLUMNS, basket_matrix, pair_rules
+from crm_core.errors import InputError
+from tests.support.requirements import shared_file
+
+
+def _lines(baskets: dict[str, list[str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(basket, item) for basket, items in baskets.items() for item in items],
+        columns=["order_id", "item"],
+    )
+
+
+HAND_WRITTEN = {
+    "o1": ["nuts", "gift box", "bag"],
+    "o2": ["nuts", "gift box", "bag"],
+    "o3": ["nuts", "opener", "bag"],
+    "o4": ["formula", "bottle", "bag"],
+    "o5": ["formula", "wipes", "bag", "bag"],  # an item twice counts once
+}
+
+
+def test_hand_written_baskets_give_the_known_rules():
+    rules = pair_rules(basket_matrix(_lines(HAND_WRITTEN))).set_index(["antecedent", "consequent"])
+    assert list(rules.columns) == list(RULE_COLUMNS[2:])
+    nuts_box = rules.loc[("nuts", "gift box")]
+    assert nuts_box["baskets"] == 2 and nuts_box["support"] == pytest.approx(2 / 5)
+    assert nuts_box["confidence"] == pytest.approx(2 / 3)
+    assert nuts_box["lift"] == pytest.approx((2 / 3) / (2 / 5))
+    box_nuts = rules.loc[("gift box", "nuts")]
+    assert box_nuts["confidence"] == 1.0 and box_nuts["lift"] == pytest.approx(1 / (3 / 5))
+    # "bag" is in every basket: a rule into it has lift 1 and confidence 1
+    assert rules.loc[("opener", "bag"), "lift"] == pytest.approx(1.0)
+    assert rules.loc[("opener", "bag"), "confidence"] == 1.0
+    # a tie in lift is ordered by baskets, then by name
+    ordered = pair_rules(basket_matrix(_lines(HAND_WRITTEN)))
+    top = ordered[ordered["lift"] == ordered["lift"].max()]
+    assert list(zip(top["antecedent"], top["consequent"], strict=True))[:2] == [
+        ("bottle", "formula"),
+        ("formula", "bottle"),
+    ]
+    assert ("nuts", "formula") not in rules.index  # never together: no rule
+    strong = pair_rules(basket_matrix(_lines(HAND_WRITTEN)), min_confidence=1.0, min_lift=1.5)
+    assert set(strong["consequent"]) <= {"nuts", "formula", "gift box"}
+    assert (strong["confidence"] == 1.0).all() and (strong["lift"] >= 1.5).all()
+
+
+def test_top_items_keep_the_items_in_most_baskets():
+    matrix = basket_matrix(_lines(HAND_WRITTEN), top_items=3)
+    assert list(matrix.items) == ["bag", "formula", "nuts"]  # 5, 2 (tie with gift box), 3
+    assert matrix.size == 5
+
+
+def test_bad_thresholds_and_a_missing_column_are_clear_errors():
+    with pytest.raises(InputError):
+        pair_rules(basket_matrix(_lines(HAND_WRITTEN)), min_support=1.5)
+    with pytest.raises(InputError):
+        basket_matrix(pd.DataFrame({"order_id": ["o1"]}))
+    empty = pair_rules(basket_matrix(_lines({})))
+    assert list(empty.columns) == list(RULE_COLUMNS) and empty.empty
+
+
+def _mlxtend_pairs(matrix, min_support: float) -> pd.DataFrame:
+    """mlxtend's rules with one item on each side, as RULE_COLUMNS' names."""
+    from mlxtend.frequent_patterns import apriori, association_rules
+
+    onehot = pd.DataFrame(
+        matrix.matrix.toarray().astype(bool), columns=[str(item) for item in matrix.items]
+    )
+    itemsets = apriori(onehot, min_support=min_support, use_colnames=True, max_len=2)
+    rules = association_rules(itemsets, metric="confidence", min_threshold=0.0)
+    rules = rules[(rules["antecedents"].map(len) == 1) & (rules["consequents"].map(len) == 1)]
+    return pd.DataFrame(
+        {
+            "antecedent": rules["antecedents"].map(lambda s: next(iter(s))),
+            "consequent": rules["consequents"].map(lambda s: next(iter(s))),
+            "support": rules["support"],
+            "confidence": rules["confidence"],
+            "lift": rules["lift"],
+        }
+    )
+
+
+def _compare(matrix, min_support: float) -> int:
+    rules = pair_rules(matrix, min_support=min_support)
+    assert (np.rint(rules["support"] * matrix.size) == rules["baskets"]).all()
+    key = ["antecedent", "consequent"]
+    ours = rules.sort_values(key, ignore_index=True)[[*key, "support", "confidence", "lift"]]
+    theirs = _mlxtend_pairs(matrix, min_support).sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(ours, theirs, check_dtype=False, rtol=1e-12)
+    return len(ours)
+
+
+def test_rules_equal_mlxtends_on_random_baskets():
+    rng = np.random.default_rng(4)
+    weights = rng.dirichlet(np.full(40, 0.3))
+    baskets = {
+        f"o{n}": list(rng.choice(40, size=rng.integers(1, 7), p=weights).astype(str))
+        for n in range(3_000)
+    }
+    assert _compare(basket_matrix(_lines(baskets)), 0.01) > 20
+
+
+def test_rules_equal_mlxtends_on_uci_online_retail():
+    lines = pd.read_csv(
+        shared_file("online_retail_uci/online_retail.csv.gz"),
+        encoding="latin1",
+        dtype={"InvoiceNo": str, "StockCode": str},
+    )
+    paid = lines[~lines["InvoiceNo"].str.startswith("C") & (lines["Quantity"] > 0)]
+    matrix = basket_matrix(
+        paid.rename(columns={"InvoiceNo": "order_id", "StockCode": "item"}), top_items=300
+    )
+    assert matrix.size > 19_000
+    assert _compare(matrix, 0.01) > 50
