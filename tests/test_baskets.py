@@ -122,3 +122,77 @@ def test_rules_equal_mlxtends_on_uci_online_retail():
     )
     assert matrix.size > 19_000
     assert _compare(matrix, 0.01) > 50
+
+
+def test_the_basket_command_reads_paid_orders_lines_in_the_period(
+    store, tmp_path, monkeypatch, capsys
+):
+    from crm_core import commands as cli
+    from crm_core.store import bulk_insert, models
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+            "customer_id": ["c1", "c2", "c3", "c1", "c2", "c3"],
+            "ordered_at": pd.to_datetime(
+                [
+                    "2026-03-01 10:00",
+                    "2026-03-02 11:00",
+                    "2026-03-31 23:30",
+                    "2026-03-05 09:00",
+                    "2026-04-01 00:10",
+                    "2026-03-10 12:00",
+                ]
+            ),
+            "amount": [30.0, 40.0, 25.0, 10.0, 50.0, 20.0],
+            "status": ["paid", "paid", "paid", "cancelled", "paid", "paid"],
+        }
+    )
+    lines = pd.DataFrame(
+        [
+            ("o1", 1, "N1", "snacks"), ("o1", 2, "G1", "gifts"),
+            ("o2", 1, "N1", "snacks"), ("o2", 2, "G1", "gifts"), ("o2", 3, "B1", "baby"),
+            ("o3", 1, "N1", "snacks"), ("o3", 2, "B1", "baby"),
+            ("o4", 1, "N1", "snacks"), ("o4", 2, "G1", "gifts"),  # cancelled
+            ("o5", 1, "N1", "snacks"), ("o5", 2, "G1", "gifts"),  # after the period
+            ("o6", 1, "N1", "snacks"), ("o6", 2, None, None),  # no SKU
+        ],
+        columns=["order_id", "line_no", "sku", "category"],
+    )  # fmt: skip
+    lines["quantity"] = 1.0
+    lines.loc[(lines["order_id"] == "o2") & (lines["line_no"] == 3), "quantity"] = -1.0  # returned
+    lines["unit_price"] = 10.0
+    lines["amount"] = lines["quantity"] * lines["unit_price"]
+    with store.begin() as conn:
+        bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": ["c1", "c2", "c3"]}))
+        bulk_insert(conn, models.orders, orders)
+        bulk_insert(conn, models.order_lines, lines)
+    monkeypatch.setenv("DATABASE_URL", store.url.render_as_string(hide_password=False))
+    out = tmp_path / "rules.csv"
+    arguments = ["basket", "--from", "2026-03-01", "--to", "2026-03-31", "--out", str(out)]
+    assert cli.main([*arguments, "--min-support", "0"]) == 0
+    written = pd.read_csv(out, encoding="utf-8-sig")
+    assert list(written.columns) == [
+        "antecedent",
+        "consequent",
+        "baskets",
+        "support",
+        "confidence",
+        "lift",
+    ]
+    expected = pair_rules(
+        basket_matrix(
+            _lines({"o1": ["N1", "G1"], "o2": ["N1", "G1"], "o3": ["N1", "B1"], "o6": ["N1"]})
+        )
+    )
+    pd.testing.assert_frame_equal(written, expected[list(written.columns)], check_dtype=False)
+    assert "over 4 baskets" in capsys.readouterr().out
+    assert cli.main([*arguments, "--level", "category", "--min-support", "0.5"]) == 0
+    by_category = pd.read_csv(out, encoding="utf-8-sig")
+    assert set(zip(by_category["antecedent"], by_category["consequent"], strict=True)) == {
+        ("gifts", "snacks"),
+        ("snacks", "gifts"),
+    }
+    assert (
+        cli.main(["basket", "--from", "2026-04-01", "--to", "2026-03-01", "--out", str(out)]) == 2
+    )

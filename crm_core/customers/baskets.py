@@ -14,13 +14,17 @@ item matrix with itself, so 10M order lines over the top 1,000 items take second
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from sqlalchemy import Engine, select
 
+from crm_core import asof
 from crm_core.errors import InputError
+from crm_core.store import models, read_frame
 
 LEVELS: tuple[str, ...] = ("sku", "category")
 RULE_COLUMNS: tuple[str, ...] = (
@@ -132,3 +136,30 @@ def pair_rules(
         kind="stable",
         ignore_index=True,
     )
+
+
+def basket_lines(
+    engine: Engine,
+    level: str = "sku",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> pd.DataFrame:
+    """order_id and item (the SKU, or the category with `level` "category") of the lines
+    with a positive quantity of paid orders placed from the start of `since` to the end of
+    `until` (open ends: all history); lines without the item are left out."""
+    if level not in LEVELS:
+        raise InputError("baskets.error.level", level=level, levels=", ".join(LEVELS))
+    if since is not None and until is not None and since > until:
+        raise InputError("baskets.error.period", since=since.isoformat(), until=until.isoformat())
+    ol, od = models.order_lines, models.orders
+    statement = (
+        select(ol.c.order_id, ol.c[level].label("item"))
+        .join(od, od.c.order_id == ol.c.order_id)
+        .where(od.c.status == "paid", ol.c.quantity > 0, ol.c[level].is_not(None))
+    )
+    if since is not None:
+        statement = statement.where(od.c.ordered_at >= asof.day_start(since))
+    if until is not None:
+        statement = statement.where(od.c.ordered_at < asof.end_of(until))
+    with engine.connect() as conn:
+        return read_frame(conn, statement)
