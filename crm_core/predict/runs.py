@@ -30,6 +30,7 @@ from crm_core.predict.churn import (
     load_churn_history,
 )
 from crm_core.predict.clv import (
+    PREDICTION_COLUMNS,
     BetaGeoModel,
     GammaGammaModel,
     customer_predictions,
@@ -47,18 +48,8 @@ KEEP_SCORED_RUNS = 3
 RISK_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 STEPS: tuple[str, ...] = ("read", "clv", "churn", "score", "save")
 """The steps of `run_predictions`, in order, as its progress callback names them."""
-SCORE_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "probability_alive",
-    "purchases_30d",
-    "purchases_90d",
-    "purchases_365d",
-    "next_order_date",
-    "expected_order_value",
-    "clv_12m",
-    "churn_risk",
-    "churn_drivers",
-)
+SCORE_COLUMNS: tuple[str, ...] = (*PREDICTION_COLUMNS, "churn_risk", "churn_drivers")
+"""A run's columns per customer: the CLV predictions and the churn risk with its drivers."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from crm_core.auth import DOWNLOAD, EDIT_SHOP_SETTINGS, RUN_PREDICTIONS
 from crm_core.customers.tags import BUILTIN_TAGS, load_tags
@@ -414,26 +415,19 @@ def _levels(ctx: RunContext, scored: RunScores) -> None:
         _settings_form(ctx, settings)
 
 
+def _percent_input(column: DeltaGenerator, label: str, share: float) -> float:
+    """A cut point typed in whole percent (0-99)."""
+    return column.number_input(
+        label, min_value=0.0, max_value=99.0, step=1.0, value=share * 100, format="%.0f"
+    )
+
+
 def _settings_form(ctx: RunContext, settings: PredictionSettings) -> None:
     with st.form(KEY_SETTINGS_FORM):
         st.markdown(t("predict.settings.title"))
         left, middle, right = st.columns(3)
-        high = left.number_input(
-            t("predict.settings.high"),
-            min_value=0.0,
-            max_value=99.0,
-            step=1.0,
-            value=settings.high_risk * 100,
-            format="%.0f",
-        )
-        medium = middle.number_input(
-            t("predict.settings.medium"),
-            min_value=0.0,
-            max_value=99.0,
-            step=1.0,
-            value=settings.medium_risk * 100,
-            format="%.0f",
-        )
+        high = _percent_input(left, t("predict.settings.high"), settings.high_risk)
+        medium = _percent_input(middle, t("predict.settings.medium"), settings.medium_risk)
         discount = right.number_input(
             t("predict.settings.discount"),
             min_value=0.0,
