@@ -319,3 +319,25 @@ def test_demo_command_loads_and_reports(tmp_path, monkeypatch, capsys):
     assert "customers:" in out and "400 rows" in out and "loaded in" in out
     assert main(["demo", "--customers", "400"]) == 2  # the store is no longer empty
     assert "empty" in capsys.readouterr().err
+
+
+def test_order_lines_add_up_to_their_orders_and_hold_the_cross_sell(bigger_shop):
+    from crm_core.customers.baskets import basket_matrix, pair_rules
+
+    orders, lines = bigger_shop["orders"], bigger_shop["order_lines"]
+    bought = orders[orders["status"] != "refunded"].set_index("order_id")
+    assert set(lines["order_id"]) == set(bought.index)  # refunds have no lines
+    per_order = lines.groupby("order_id")["amount"].sum()
+    assert np.allclose(per_order, bought.loc[per_order.index, "amount"], atol=0.005)
+    assert (lines["amount"] > 0).all() and (lines["quantity"] == 1).all()
+    assert lines.groupby("order_id")["line_no"].max().between(1, 4).all()
+    assert lines["sku"].str.fullmatch(r"[A-Z]{2}-\d{4}").all()
+    assert lines.loc[lines["line_no"] == 1, "category"].tolist() == bought["category"].tolist()
+    paid = lines[lines["order_id"].isin(orders.loc[orders["status"] == "paid", "order_id"])]
+    rules = pair_rules(
+        basket_matrix(paid.rename(columns={"sku": "item"})), min_support=0.0005
+    ).set_index(["antecedent", "consequent"])
+    assert rules.loc[("BF-0001", "MB-0593"), "lift"] > 3  # the best formula with bottles
+    assert rules.loc[("SN-0001", "SN-0591"), "lift"] > 3  # the best nuts with a gift box
+    names = lines.drop_duplicates("sku").set_index("sku")["description"]
+    assert names["SN-0591"].startswith("坚果礼盒") and names["MB-0593"].startswith("奶瓶")

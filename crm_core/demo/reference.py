@@ -36,6 +36,32 @@ CATEGORY_LOG_SD = np.array([c[3] for c in CATEGORIES])
 CATEGORY_REFUND_P = np.array([c[4] for c in CATEGORIES])
 CATEGORY_SKU_PREFIX = [c[5] for c in CATEGORIES]
 SKUS_PER_CATEGORY = 600
+BEST_SELLERS = 10
+"""SKU numbers 1-10 of a category are its best sellers (what companions follow)."""
+PRODUCT_NOUNS: tuple[tuple[str, ...], ...] = (
+    ("每日坚果", "牛肉干", "海苔脆", "芒果干", "苏打饼干"),
+    ("气泡水", "精酿啤酒", "乌龙茶", "果汁", "黄酒"),
+    ("抽纸", "洗衣液", "收纳盒", "毛巾", "垃圾袋"),
+    ("不粘锅", "保鲜盒", "菜刀", "砧板", "电饭煲内胆"),
+    ("纸尿裤", "婴儿推车", "安抚奶嘴", "儿童餐椅", "浴盆"),
+    ("婴儿奶粉", "米粉", "果泥", "磨牙饼干", "营养面条"),
+    ("儿童T恤", "儿童运动鞋", "连体衣", "儿童外套", "袜子"),
+    ("连衣裙", "针织衫", "牛仔裤", "衬衫", "半身裙"),
+    ("POLO衫", "休闲裤", "夹克", "T恤", "运动鞋"),
+)
+"""What each category's SKUs are called (a SKU number picks one)."""
+# (category of the best seller, companion category, companion SKU number, its name,
+#  chance that an extra line of such an order is this companion)
+COMPANIONS: tuple[tuple[str, str, int, str, float], ...] = (
+    ("休闲零食", "休闲零食", 591, "坚果礼盒", 0.45),
+    ("休闲零食", "家居日用", 592, "开果器", 0.25),
+    ("奶粉辅食", "母婴用品", 593, "奶瓶", 0.40),
+    ("奶粉辅食", "母婴用品", 594, "婴儿湿巾", 0.35),
+    ("酒水饮料", "休闲零食", 595, "下酒卤味拼盘", 0.35),
+    ("厨房用品", "家居日用", 596, "厨房湿巾", 0.30),
+    ("女装", "女装", 597, "真丝丝巾", 0.30),
+)
+"""Cross-sell in the demo's baskets: what goes with a category's best sellers."""
 
 # (province, city, weight): population in 100k, tier-1 cities weighted up for e-commerce
 CITIES: tuple[tuple[str, str, float], ...] = (

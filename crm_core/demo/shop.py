@@ -24,6 +24,7 @@ from crm_core.demo.campaigns import campaigns_frame, plan_campaigns, touches_fra
 from crm_core.demo.customers import OrderCountModel, customer_frame, draw_customers
 from crm_core.demo.events import events_frame
 from crm_core.demo.helpers import random_stream
+from crm_core.demo.lines import order_lines_frame
 from crm_core.demo.orders import draw_block, orders_frame
 from crm_core.demo.surveys import surveys_frame
 from crm_core.demo.tickets import tickets_frame
@@ -42,6 +43,7 @@ LOAD_ORDER = (
     "customers",
     "campaigns",
     "orders",
+    "order_lines",
     "events",
     "tickets",
     "campaign_touches",
@@ -58,7 +60,7 @@ def generate_shop(
 ) -> dict[str, pd.DataFrame]:
     """A demo shop of `customers` customers whose history ends on `end_date`.
 
-    Returns one frame per table in LOAD_ORDER (order_lines are not generated), columns
+    Returns one frame per table in LOAD_ORDER, columns
     named as in crm_core/store/models.py (import_batch_id left out): timestamps datetime64,
     money as floats rounded to cents, flags as bools. The same arguments give identical
     frames. With the default `order_model` there are about 10 orders per customer.
@@ -87,6 +89,7 @@ def generate_shop(
     frames["orders"], order_rank = orders_frame(
         cal, blocks, customer_ids, plan, random_stream(seed, 5)
     )
+    frames["order_lines"] = order_lines_frame(frames["orders"], seed)
     frames["events"] = events_frame(cal, blocks, customer_ids)
     frames["tickets"] = tickets_frame(cal, blocks, customer_ids, order_rank)
     frames["campaign_touches"] = touches_frame(cal, blocks, customer_ids, plan)
