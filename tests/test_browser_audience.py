@@ -35,9 +35,21 @@ EXCLUDED_TAG = "high_end"
 
 
 def _pick(page, label: str, option: str) -> None:
-    page.get_by_label(label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
+    """Choose `option` in the multiselect `label` and wait for its chip: on a loaded
+    machine a pick made while the fragment reruns can be lost, and is then made again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    chip = page.get_by_test_id("stMultiSelect").filter(has_text=label).filter(has_text=option)
+    for _ in range(3):
+        page.get_by_label(label).click()
+        page.get_by_role("option", name=option, exact=True).click()
+        page.keyboard.press("Escape")
+        try:
+            chip.first.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{option!r} could not be picked in {label!r}")
 
 
 def test_build_an_audience_download_it_and_read_the_file(page, demo_store_url):
