@@ -196,3 +196,38 @@ def test_the_basket_command_reads_paid_orders_lines_in_the_period(
     assert (
         cli.main(["basket", "--from", "2026-04-01", "--to", "2026-03-01", "--out", str(out)]) == 2
     )
+
+
+def test_next_best_categories_weigh_the_rules_by_how_recently_each_category_was_bought():
+    from crm_core.customers.baskets import RECENCY_HALF_LIFE_DAYS, next_best_categories
+
+    rules = pair_rules(
+        basket_matrix(
+            _lines(
+                {
+                    "b1": ["nuts", "gifts"], "b2": ["nuts", "gifts"], "b3": ["nuts", "tools"],
+                    "b4": ["formula", "baby"], "b5": ["formula", "baby"], "b6": ["baby"],
+                }
+            )
+        )
+    )  # fmt: skip
+    purchases = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c1", "c2", "c3"],
+            "category": ["nuts", "formula", "baby", "tools"],
+            "ordered_at": pd.to_datetime(["2026-10-21", "2026-05-04", "2026-10-30", "2026-11-05"]),
+        }
+    )
+    best = next_best_categories(purchases, rules, "2026-10-31")
+    c1 = best[best["customer_id"] == "c1"].set_index("category")
+    w_nuts, w_formula = 0.5 ** (10 / RECENCY_HALF_LIFE_DAYS), 0.5 ** (180 / RECENCY_HALF_LIFE_DAYS)
+    total = w_nuts + w_formula
+    assert list(c1.index) == ["gifts", "tools", "baby"]  # recent nuts outweigh old formula
+    assert c1.loc["gifts", "score"] == pytest.approx(w_nuts * (2 / 3) / total)
+    assert c1.loc["baby", "score"] == pytest.approx(w_formula * 1.0 / total)
+    assert c1.loc["tools", "score"] == pytest.approx(w_nuts * (1 / 3) / total)
+    assert list(c1["rank"]) == [1, 2, 3]
+    c2 = best[best["customer_id"] == "c2"]
+    assert list(c2["category"]) == ["formula"]  # baby's only partner; bought items never
+    assert c2["score"].iloc[0] == pytest.approx(2 / 3)
+    assert "c3" not in set(best["customer_id"])  # bought only after the as-of day

@@ -163,3 +163,59 @@ def basket_lines(
         statement = statement.where(od.c.ordered_at < asof.end_of(until))
     with engine.connect() as conn:
         return read_frame(conn, statement)
+
+
+NEXT_BEST_SHOWN = 3
+RECENCY_HALF_LIFE_DAYS = 90.0
+"""A category bought this many days ago counts half as much as one bought today."""
+
+
+def next_best_categories(
+    purchases: pd.DataFrame, rules: pd.DataFrame, as_of: pd.Timestamp | str
+) -> pd.DataFrame:
+    """Each customer's NEXT_BEST_SHOWN categories not bought yet, best first.
+
+    `purchases`: customer_id, category and ordered_at of the paid order lines up to
+    `as_of`; `rules`: category rules of `pair_rules`. A category B scores the mean of
+    confidence(A -> B) over the categories A the customer bought, each A weighted by
+    0.5 ** (days since its last purchase / RECENCY_HALF_LIFE_DAYS): a share 0-1, the
+    chance a basket with the customer's recent categories also holds B. Columns:
+    customer_id, rank (1 = best), category, score; categories scoring 0 are left out."""
+    moment = pd.Timestamp(as_of)
+    rows = purchases.dropna(subset=["category"])
+    rows = rows[pd.to_datetime(rows["ordered_at"]) <= moment]
+    if rows.empty or rules.empty:
+        return pd.DataFrame({"customer_id": [], "rank": [], "category": [], "score": []})
+    categories = pd.Index(sorted(set(rows["category"].astype(str)) | set(rules["consequent"])))
+    last = rows.groupby(["customer_id", "category"], observed=True)["ordered_at"].max()
+    customer_codes, customers = pd.factorize(last.index.get_level_values(0).astype(str), sort=True)
+    category_codes = categories.get_indexer(last.index.get_level_values(1).astype(str))
+    days = (moment - pd.to_datetime(last.to_numpy())).days.to_numpy(dtype=np.float64)
+    weight = 0.5 ** (np.maximum(days, 0.0) / RECENCY_HALF_LIFE_DAYS)
+    shape = (len(customers), len(categories))
+    weights = sparse.csr_matrix((weight, (customer_codes, category_codes)), shape=shape)
+    confidence = sparse.csr_matrix(
+        (
+            rules["confidence"].to_numpy(dtype=np.float64),
+            (
+                categories.get_indexer(rules["antecedent"].astype(str)),
+                categories.get_indexer(rules["consequent"].astype(str)),
+            ),
+        ),
+        shape=(len(categories), len(categories)),
+    )
+    totals = np.asarray(weights.sum(axis=1)).ravel()
+    scores = np.asarray((weights @ confidence).todense()) / totals[:, None]
+    scores[weights.toarray() > 0] = 0.0  # bought already
+    shown = min(NEXT_BEST_SHOWN, len(categories))
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :shown]
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    keep = best_scores.ravel() > 0
+    return pd.DataFrame(
+        {
+            "customer_id": np.repeat(np.asarray(customers, dtype=object), shown)[keep],
+            "rank": np.tile(np.arange(1, shown + 1), len(customers))[keep],
+            "category": np.asarray(categories, dtype=object)[best.ravel()][keep],
+            "score": best_scores.ravel()[keep],
+        }
+    )
