@@ -199,7 +199,11 @@ def test_the_basket_command_reads_paid_orders_lines_in_the_period(
 
 
 def test_next_best_categories_weigh_the_rules_by_how_recently_each_category_was_bought():
-    from crm_core.customers.baskets import RECENCY_HALF_LIFE_DAYS, next_best_categories
+    from crm_core.customers.baskets import (
+        RECENCY_HALF_LIFE_DAYS,
+        CustomerItems,
+        next_best_categories,
+    )
 
     rules = pair_rules(
         basket_matrix(
@@ -218,7 +222,7 @@ def test_next_best_categories_weigh_the_rules_by_how_recently_each_category_was_
             "ordered_at": pd.to_datetime(["2026-10-21", "2026-05-04", "2026-10-30", "2026-11-05"]),
         }
     )
-    best = next_best_categories(purchases, rules, "2026-10-31")
+    best = next_best_categories(CustomerItems.from_purchases(purchases, "2026-10-31"), rules)
     c1 = best[best["customer_id"] == "c1"].set_index("category")
     w_nuts, w_formula = 0.5 ** (10 / RECENCY_HALF_LIFE_DAYS), 0.5 ** (180 / RECENCY_HALF_LIFE_DAYS)
     total = w_nuts + w_formula

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from crm_core.customers.baskets import PurchaseHistory
 from crm_core.customers.features import customer_features
 from crm_core.customers.rfm import RfmFacts, prepare_facts
 from crm_core.customers.segments import (
@@ -105,6 +106,8 @@ class AudienceFacts:
     """Each customer's SLA tier name ('' for none), when service inputs were given."""
     prediction_run: int | None = None
     """The prediction run whose scores the prediction fields hold (None: no run yet)."""
+    purchases: PurchaseHistory | None = None
+    """What customers bought, for the cross-sell filters (None: not available)."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -149,6 +152,14 @@ class AudienceFacts:
             self._cache[key] = (codes, pd.Index(categories))
         return self._cache[key]
 
+    def next_best_categories(self) -> np.ndarray:
+        """Each customer's next best category (rank 1; None without one), computed once."""
+        if "next_best" not in self._cache:
+            if self.purchases is None:
+                raise InputError("audiences.error.no_purchases")
+            self._cache["next_best"] = self.purchases.next_best_for(self.customer_ids)
+        return self._cache["next_best"]
+
     def address_valid(self, channel: str) -> np.ndarray:
         """True where the customer has a valid address for `channel` (computed once)."""
         key = f"valid:{channel}"
@@ -183,6 +194,7 @@ def audience_facts(
     scheme_id: int | None = None,
     service: ServiceInputs | None = None,
     predictions: RunScores | None = None,
+    purchases: PurchaseHistory | None = None,
 ) -> AudienceFacts:
     """The facts of an audience assembled from their parts (no store access):
     `rfm` the prepared facts of `customer_features(engine, as_of, window_days)`,
@@ -190,7 +202,8 @@ def audience_facts(
     evaluate, `scheme` (with its saved version, if any) and its stored id, and `service`
     (`voice.recovery.load_service_inputs`) for the SLA tiers and the service fields
     (without it they are 0 and nobody has a tier), and `predictions`
-    (`predict.runs.load_run_scores`) for the prediction fields (NaN without)."""
+    (`predict.runs.load_run_scores`) for the prediction fields (NaN without), and
+    `purchases` for the cross-sell filters (read lazily; they fail without it)."""
     fields = TagFields(rfm.features, tag_fact_rows, as_of)
     if predictions is not None:  # before the tiers: a tier may be a tag on predictions
         fields.add_predictions(prediction_fields(predictions, rfm.features["customer_id"], as_of))
@@ -208,6 +221,7 @@ def audience_facts(
         scheme_id,
         tiers,
         None if predictions is None else predictions.run.id,
+        purchases,
     )
 
 
@@ -241,4 +255,5 @@ def load_audience_facts(
             if prediction_run is None
             else load_run_scores(engine, run_id=int(prediction_run))
         ),
+        purchases=PurchaseHistory(engine, as_of),
     )

@@ -41,6 +41,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "action",
     "clv_12m",
     "churn_risk",
+    "next_best_category",
 )
 PREDICTION_EXPORT_COLUMNS: tuple[str, ...] = ("clv_12m", "churn_risk")
 """Columns from the newest prediction run (empty for customers it did not score)."""
@@ -149,6 +150,12 @@ def export_frame(
             out[column] = pd.Series(scores, dtype="Int64").where(known & (scores > 0))
         elif column == "frequency":
             out[column] = pd.array(_take(facts.array(column), positions), dtype="Int64")
+        elif column == "next_best_category":
+            best = facts.next_best_categories() if facts.purchases is not None else None
+            out[column] = pd.array(
+                _take(best, positions) if best is not None else [None] * len(positions),
+                dtype="str",
+            )
         elif column in PREDICTION_EXPORT_COLUMNS:
             values = pd.Series(np.asarray(facts.fields[column], dtype=np.float64))
             out[column] = _take(values, positions).to_numpy(dtype=np.float64)

@@ -2,9 +2,11 @@
 
 `Audience` is the definition: include/exclude segments of a scheme, include tags (any or
 all of them) and exclude tags (any of them), regions (provinces), acquisition channels
-recency/frequency/monetary ranges, and from the newest prediction run churn risk levels
+recency/frequency/monetary ranges, from the newest prediction run churn risk levels
 and probability-alive and 12-month CLV ranges (ranges inclusive; a customer without a
-value fails a range or a level). `select_members` evaluates it vectorised on
+value fails a range or a level), and cross-sell: customers who bought any of some items
+(SKUs or categories) in the last N days and none of others ever, or whose next best
+category is one of some categories. `select_members` evaluates it vectorised on
 `AudienceFacts`; `audience_size` counts the members and sums their revenue.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from crm_core.customers.baskets import LEVELS
 from crm_core.customers.tags import tag_rows
 from crm_core.errors import InputError
 from crm_core.outreach.audiences.facts import AudienceFacts
@@ -26,6 +29,15 @@ RANGE_FIELDS: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 PREDICTION_RANGE_FIELDS: tuple[str, ...] = ("probability_alive", "clv_12m")
 """Ranges over the newest prediction run's scores (a customer without a score fails)."""
 TAG_MODES: tuple[str, ...] = ("any", "all")
+CROSS_SELL_FIELDS: tuple[str, ...] = (
+    "item_level",
+    "bought_items",
+    "bought_within_days",
+    "not_bought_items",
+    "next_best_categories",
+)
+"""Left out of `Audience.to_dict` at their defaults, so lists made before cross-sell
+keep their identity."""
 
 
 def _range(name: str, value: Any) -> tuple[float | None, float | None]:
@@ -80,6 +92,15 @@ class Audience:
     churn_risk_levels: tuple[str, ...] = ()
     probability_alive: tuple[float | None, float | None] = (None, None)
     clv_12m: tuple[float | None, float | None] = (None, None)
+    item_level: str = "category"
+    """What `bought_items` and `not_bought_items` name: "sku" or "category"."""
+    bought_items: tuple[str, ...] = ()
+    """Bought any of these in the last `bought_within_days` days (None: ever)."""
+    bought_within_days: int | None = None
+    not_bought_items: tuple[str, ...] = ()
+    """Never bought any of these, up to the facts' as-of day."""
+    next_best_categories: tuple[str, ...] = ()
+    """The customer's next best category (rank 1) is one of these."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -90,8 +111,16 @@ class Audience:
             "provinces",
             "channels",
             "churn_risk_levels",
+            "bought_items",
+            "not_bought_items",
+            "next_best_categories",
         ):
             object.__setattr__(self, name, _names(name, getattr(self, name)))
+        if self.item_level not in LEVELS:
+            raise InputError("baskets.error.level", level=self.item_level, levels=", ".join(LEVELS))
+        days = self.bought_within_days
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+            raise InputError("audiences.error.within_days", value=days)
         unknown = [level for level in self.churn_risk_levels if level not in RISK_LEVELS]
         if unknown:
             raise InputError(
@@ -111,7 +140,13 @@ class Audience:
             f.name: list(value) if isinstance(value, tuple) else value
             for f in fields(self)
             for value in [getattr(self, f.name)]
+            if f.name not in CROSS_SELL_FIELDS or value != f.default
         }
+
+    @property
+    def uses_purchases(self) -> bool:
+        """Whether the audience reads what customers bought (the cross-sell filters)."""
+        return bool(self.bought_items or self.not_bought_items or self.next_best_categories)
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> Audience:
@@ -158,6 +193,8 @@ def select_members(facts: AudienceFacts, audience: Audience) -> np.ndarray:
     if audience.churn_risk_levels:
         levels = np.asarray(facts.fields["churn_risk_level"], dtype=object)
         keep &= np.isin(levels, list(audience.churn_risk_levels))
+    if audience.uses_purchases:
+        keep &= _cross_sell_rows(facts, audience)
     for name in (*RANGE_FIELDS, *PREDICTION_RANGE_FIELDS):
         low, high = getattr(audience, name)
         if low is not None or high is not None:
@@ -171,6 +208,23 @@ def select_members(facts: AudienceFacts, audience: Audience) -> np.ndarray:
                     keep &= values >= low
                 if high is not None:
                     keep &= values <= high
+    return keep
+
+
+def _cross_sell_rows(facts: AudienceFacts, audience: Audience) -> np.ndarray:
+    if facts.purchases is None:
+        raise InputError("audiences.error.no_purchases")
+    keep = np.ones(len(facts), dtype=bool)
+    ids = facts.customer_ids
+    if audience.bought_items:
+        items = facts.purchases.items(audience.item_level)
+        keep &= items.bought(ids, audience.bought_items, audience.bought_within_days)
+    if audience.not_bought_items:
+        items = facts.purchases.items(audience.item_level)
+        keep &= ~items.bought(ids, audience.not_bought_items)
+    if audience.next_best_categories:
+        best = facts.next_best_categories()
+        keep &= np.isin(best, list(audience.next_best_categories))
     return keep
 
 

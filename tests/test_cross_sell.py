@@ -1,0 +1,200 @@
+"""Cross-sell on a store (crm_core.customers.baskets, crm_core.outreach.audiences):
+what each customer bought and when, their next best category, audiences "bought A, not
+B, within N days" and "next best category = X", the export column, and what a pair is
+worth per segment; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_core.customers.baskets import (
+    ALL_SEGMENTS,
+    CustomerItems,
+    basket_lines,
+    customer_items,
+    pair_basket_facts,
+)
+from crm_core.customers.segments import preset
+from crm_core.errors import InputError
+from crm_core.outreach.audiences import (
+    Audience,
+    export_frame,
+    load_audience_facts,
+    select_members,
+)
+from crm_core.store import bulk_insert, models
+
+AS_OF = dt.date(2026, 6, 30)
+SKUS = {
+    "N1": ("snacks", "每日坚果"),
+    "G1": ("gifts", "坚果礼盒"),
+    "F1": ("formula", "婴儿奶粉"),
+    "B1": ("baby", "奶瓶"),
+}
+# order, customer, time, status, amount, [(sku, quantity)]
+ORDERS = [
+    ("o1", "c1", "2026-06-20 10:00", "paid", 50.0, [("N1", 1)]),  # A lately, never B
+    ("o2", "c2", "2026-06-25 10:00", "paid", 60.0, [("N1", 2)]),
+    ("o3", "c2", "2025-01-10 10:00", "paid", 90.0, [("G1", 1)]),  # B long ago
+    ("o4", "c3", "2026-03-01 10:00", "paid", 40.0, [("N1", 1)]),  # A, but not lately
+    ("o5", "c4", "2026-06-28 10:00", "cancelled", 50.0, [("N1", 1)]),
+    ("o6", "c5", "2026-06-29 23:59", "paid", 45.0, [("N1", 1), ("G1", -1)]),  # B returned
+    ("o7", "c6", "2026-07-05 10:00", "paid", 50.0, [("N1", 1)]),  # after the as-of day
+    ("o8", "c7", "2026-06-15 10:00", "paid", 150.0, [("N1", 1), ("G1", 1)]),
+    ("o9", "c8", "2026-05-01 10:00", "paid", 300.0, [("F1", 1), ("B1", 2)]),
+    ("o10", "c7", "2026-06-01 10:00", "paid", 140.0, [("N1", 1), ("G1", 1), ("B1", 1)]),
+]
+
+
+def _load_shop(engine) -> None:
+    orders = pd.DataFrame(
+        [(o, c, pd.Timestamp(t), s, a) for o, c, t, s, a, _ in ORDERS],
+        columns=["order_id", "customer_id", "ordered_at", "status", "amount"],
+    )
+    lines = pd.DataFrame(
+        [
+            (o, n, sku, SKUS[sku][1], SKUS[sku][0], float(q), 10.0, 10.0 * q)
+            for o, _c, _t, _s, _a, items in ORDERS
+            for n, (sku, q) in enumerate(items, start=1)
+        ],
+        columns=[
+            "order_id",
+            "line_no",
+            "sku",
+            "description",
+            "category",
+            "quantity",
+            "unit_price",
+            "amount",
+        ],
+    )
+    customers = pd.DataFrame({"customer_id": [f"c{n}" for n in range(1, 10)]})
+    with engine.begin() as conn:
+        bulk_insert(conn, models.customers, customers)
+        bulk_insert(conn, models.orders, orders)
+        bulk_insert(conn, models.order_lines, lines)
+
+
+@pytest.fixture
+def shop(store):
+    _load_shop(store)
+    return store
+
+
+def _members(facts, audience: Audience) -> set[str]:
+    return set(facts.customer_ids[select_members(facts, audience)])
+
+
+def test_a_cross_sell_audience_keeps_recent_a_buyers_and_excludes_everyone_who_bought_b(shop):
+    facts = load_audience_facts(shop, AS_OF, None, preset("rfm11"))
+    by_sku = Audience(
+        item_level="sku", bought_items=("N1",), bought_within_days=30, not_bought_items=("G1",)
+    )
+    # c2 bought B 17 months ago, c7 with A; c3's A is 121 days old; c4's order was
+    # cancelled; c6 bought after the as-of day; c5 returned B, so never bought it
+    assert _members(facts, by_sku) == {"c1", "c5"}
+    by_category = Audience(
+        bought_items=("snacks",), bought_within_days=30, not_bought_items=("gifts",)
+    )
+    assert _members(facts, by_category) == {"c1", "c5"}
+    ever = Audience(bought_items=("snacks",), not_bought_items=("gifts",))
+    assert _members(facts, ever) == {"c1", "c3", "c5"}
+    assert _members(facts, Audience(bought_items=("N1",), item_level="sku")) == {
+        "c1", "c2", "c3", "c5", "c7"
+    }  # fmt: skip
+    one_day = Audience(item_level="sku", bought_items=("N1",), bought_within_days=1)
+    assert _members(facts, one_day) == set()  # c5 bought at 23:59 the day before
+    two_days = Audience(item_level="sku", bought_items=("N1",), bought_within_days=2)
+    assert _members(facts, two_days) == {"c5"}
+    unknown = Audience(item_level="sku", bought_items=("N9",))
+    assert _members(facts, unknown) == set()
+
+
+def test_next_best_category_is_an_audience_filter_and_an_export_column(shop):
+    facts = load_audience_facts(shop, AS_OF, None, preset("rfm11"))
+    # snacks baskets (o1, o2, o4, o6, o8, o10 up to the as-of day, o5 cancelled) hold
+    # gifts in o8 and o10: every snacks buyer without gifts gets gifts first; c8's baby
+    # goes with gifts and with snacks in o10 (a tie, broken by name)
+    assert _members(facts, Audience(next_best_categories=("gifts",))) == {
+        "c1", "c3", "c5", "c8"
+    }  # fmt: skip
+    # c2 bought snacks and gifts; baby goes with both (o10)
+    assert _members(facts, Audience(next_best_categories=("baby",))) == {"c2"}
+    best = dict(zip(facts.customer_ids, facts.next_best_categories(), strict=True))
+    assert best["c7"] == "formula"  # its baby went with formula in o9
+    assert best["c4"] is None and best["c9"] is None  # bought nothing (o5 was cancelled)
+    positions = np.flatnonzero(facts.customer_ids.isin(["c1", "c9"]).to_numpy())
+    frame = export_frame(facts, positions, ["customer_id", "next_best_category"], None)
+    assert frame.set_index("customer_id")["next_best_category"].fillna("-").to_dict() == {
+        "c1": "gifts",
+        "c9": "-",
+    }
+
+
+def test_cross_sell_definitions_round_trip_and_old_lists_keep_their_identity():
+    audience = Audience(
+        item_level="sku", bought_items=("N1",), bought_within_days=30, not_bought_items=("G1",)
+    )
+    payload = audience.to_dict()
+    assert Audience.from_dict(payload) == audience
+    assert payload["bought_items"] == ["N1"] and payload["bought_within_days"] == 30
+    plain = Audience(include_segments=("Champions",)).to_dict()
+    assert not {"item_level", "bought_items", "next_best_categories"} & set(plain)
+    for wrong in (
+        {"item_level": "brand"},
+        {"bought_within_days": 0},
+        {"bought_within_days": 2.5},
+        {"bought_items": "N1"},
+    ):
+        with pytest.raises(InputError):
+            Audience(**wrong)
+
+
+def test_customer_items_read_in_the_database_equal_those_built_from_the_lines(shop):
+    lines = basket_lines(shop, "sku", until=AS_OF)
+    times = {o: pd.Timestamp(t) for o, _c, t, *_ in ORDERS}
+    purchases = lines.assign(
+        sku=lines["item"], ordered_at=lines["order_id"].map(times)
+    )
+    read = customer_items(shop, AS_OF, "sku")
+    built = CustomerItems.from_purchases(purchases, AS_OF, "sku")
+    assert list(read.customers) == list(built.customers)
+    assert list(read.items) == list(built.items) == ["B1", "F1", "G1", "N1"]
+    assert (read.days != built.days).nnz == 0
+    days = pd.DataFrame(read.days.toarray(), index=read.customers, columns=read.items)
+    assert days.loc["c1", "N1"] == 11  # 10 whole days before the as-of day, plus 1
+    assert days.loc["c5", "N1"] == 2 and days.loc["c5", "G1"] == 0
+
+
+def test_a_pairs_worth_is_the_baskets_with_a_and_b_against_those_with_a_alone(shop):
+    lines = basket_lines(shop, "category", until=AS_OF)
+    segments = pd.Series({"c1": "new", "c2": "new", "c7": "loyal"})
+    facts = pair_basket_facts(lines, "snacks", "gifts", segments).set_index(
+        ["segment", "with_pair"]
+    )
+    overall_with = facts.loc[(ALL_SEGMENTS, True)]
+    assert overall_with["baskets"] == 2  # o8, o10
+    assert overall_with["items_per_basket"] == pytest.approx(2.5)
+    assert overall_with["average_order_value"] == pytest.approx(145.0)
+    overall_without = facts.loc[(ALL_SEGMENTS, False)]
+    assert overall_without["baskets"] == 4  # o1, o2, o4, o6 (o6's gifts were returned)
+    assert overall_without["items_per_basket"] == pytest.approx(1.0)
+    assert overall_without["average_order_value"] == pytest.approx((50 + 60 + 40 + 45) / 4)
+    assert facts.loc[("loyal", True), "baskets"] == 2
+    assert ("loyal", False) not in facts.index
+    assert facts.loc[("new", False), "baskets"] == 2
+    assert list(facts.index.get_level_values(0))[:2] == [ALL_SEGMENTS, ALL_SEGMENTS]
+
+
+def test_rules_carry_the_revenue_of_the_baskets_holding_both(shop):
+    from crm_core.customers.baskets import basket_matrix, pair_rules
+
+    rules = pair_rules(basket_matrix(basket_lines(shop, "category", until=AS_OF)))
+    pair = rules.set_index(["antecedent", "consequent"])
+    assert pair.loc[("snacks", "gifts"), "revenue"] == pytest.approx(290.0)  # o8 + o10
+    assert pair.loc[("gifts", "baby"), "revenue"] == pytest.approx(140.0)
+    assert pair.loc[("formula", "baby"), "revenue"] == pytest.approx(300.0)
