@@ -157,9 +157,7 @@ def test_cross_sell_definitions_round_trip_and_old_lists_keep_their_identity():
 def test_customer_items_read_in_the_database_equal_those_built_from_the_lines(shop):
     lines = basket_lines(shop, "sku", until=AS_OF)
     times = {o: pd.Timestamp(t) for o, _c, t, *_ in ORDERS}
-    purchases = lines.assign(
-        sku=lines["item"], ordered_at=lines["order_id"].map(times)
-    )
+    purchases = lines.assign(sku=lines["item"], ordered_at=lines["order_id"].map(times))
     read = customer_items(shop, AS_OF, "sku")
     built = CustomerItems.from_purchases(purchases, AS_OF, "sku")
     assert list(read.customers) == list(built.customers)
