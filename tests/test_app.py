@@ -33,6 +33,7 @@ def test_menu_follows_the_role_permissions():
         "pages/voice.py",
         "pages/service.py",
         "pages/predictions.py",
+        "pages/cross_sell.py",
         "pages/audiences.py",
         "pages/campaigns.py",
     }

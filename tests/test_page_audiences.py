@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -329,3 +330,43 @@ def test_a_range_typed_upside_down_is_an_error_message(engine):
     at.number_input(key=f"{KEY_RANGE}frequency.max").set_value(2).run()
     assert not at.exception, exception_text(at)
     assert any("frequency" in error.value for error in at.error)
+
+
+def test_a_cross_sell_list_keeps_recent_a_buyers_and_leaves_out_b_buyers(engine, downloads):
+    from crm_core.customers.baskets import customer_items
+    from ui.audiences import KEY_BOUGHT, KEY_CROSS_SELL, KEY_NEXT_BEST, KEY_NOT_BOUGHT, KEY_WITHIN
+
+    at = _open(AUDIENCES_PAGE, "analyst")
+    assert not [m for m in at.multiselect if str(m.key).startswith(KEY_BOUGHT)]  # until asked
+    at.toggle(key=KEY_CROSS_SELL).set_value(True).run()
+    assert not at.exception, exception_text(at)
+    at.multiselect(key=KEY_BOUGHT + "category").select("休闲零食")
+    at.number_input(key=KEY_WITHIN).set_value(180)
+    at.multiselect(key=KEY_NOT_BOUGHT + "category").select("家居日用").run()
+    assert not at.exception, exception_text(at)
+    audience = Audience(
+        bought_items=("休闲零食",), bought_within_days=180, not_bought_items=("家居日用",)
+    )
+    facts = load_audience_facts(engine, AS_OF, None, preset("rfm11"))
+    members = select_members(facts, audience)
+    assert _metric(at, "audiences.size.customers") == int(members.sum()) > 0
+    at.multiselect(key=KEY_COLUMNS).select("next_best_category").run()
+    rows = _csv(downloads[KEY_DOWNLOAD]())
+    ids = {row[translate("audiences.column.customer_id")] for row in rows}
+    assert ids == _expected_kept(engine, "sms", audience) and ids
+    items = customer_items(engine, AS_OF, "category")
+    ids_series = pd.Series(sorted(ids))
+    assert not items.bought(ids_series, ["家居日用"]).any()  # nobody who bought B
+    assert items.bought(ids_series, ["休闲零食"], 180).all()
+    best = dict(zip(facts.customer_ids, facts.next_best_categories(), strict=True))
+    id_header = translate("audiences.column.customer_id")
+    next_header = translate("audiences.column.next_best_category")
+    assert all(row[next_header] == (best[row[id_header]] or "") for row in rows)
+    assert any(row[next_header] for row in rows)
+    newest = list_exports(engine, actor=ADMIN).iloc[0]
+    assert newest["members"] == len(rows)
+
+    at.multiselect(key=KEY_NEXT_BEST).select("家居日用").run()
+    assert not at.exception, exception_text(at)
+    narrowed = Audience(**{**audience.to_dict(), "next_best_categories": ["家居日用"]})
+    assert _metric(at, "audiences.size.customers") == int(select_members(facts, narrowed).sum())

@@ -16,6 +16,7 @@ PAGES: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("pages/voice.py", "nav.voice", ":material/reviews:", "analyse", None),
     ("pages/service.py", "nav.service", ":material/support_agent:", "analyse", None),
     ("pages/predictions.py", "nav.predictions", ":material/insights:", "analyse", None),
+    ("pages/cross_sell.py", "nav.cross_sell", ":material/shopping_basket:", "analyse", None),
     ("pages/audiences.py", "nav.audiences", ":material/groups:", "act", None),
     ("pages/exports.py", "nav.exports", ":material/download:", "act", auth.DOWNLOAD),
     ("pages/campaigns.py", "nav.campaigns", ":material/campaign:", "act", None),

@@ -36,6 +36,7 @@ PAGE_FILES = (
     "pages/voice.py",
     "pages/service.py",
     "pages/predictions.py",
+    "pages/cross_sell.py",
     "pages/audiences.py",
     "pages/exports.py",
     "pages/campaigns.py",

@@ -7,7 +7,8 @@ from the RFM page's prepared facts (`ui.rfm.load_facts`, one shared read-only ob
 per key), the tag facts and the stored tag definitions, and kept with `st.cache_resource`
 keyed on the run's data key (database URL, data version), the as-of date, the window,
 the scheme, the tags' JSON, the SLA policy and the newest prediction run with its
-settings, with the engine left out of the key. So moving a filter
+settings, with the engine left out of the key; what customers bought (for the cross-sell
+filters) is `ui.baskets.purchase_history`, read only when a filter asks. So moving a filter
 re-evaluates the audience on cached arrays only. `AudienceFacts` keeps its own lazily
 computed arrays (address validity, category codes), which is why it is cached as a
 resource and not copied per run. Contact counts change with every export, so their key
@@ -27,6 +28,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from crm_core.asof import WINDOW_DAYS
+from crm_core.customers.baskets import PurchaseHistory
 from crm_core.customers.segments import Scheme
 from crm_core.customers.tags import Tag, load_tags, tag_facts
 from crm_core.i18n import translate
@@ -41,6 +43,7 @@ from crm_core.outreach.policy import CONTACT_CHANNELS, channel_label
 from crm_core.predict.runs import RunScores
 from crm_core.voice.recovery import ServiceInputs, load_service_inputs
 from crm_core.voice.sla import SlaPolicy, load_sla_policy, policy_text
+from ui.baskets import purchase_history
 from ui.context import RunContext, t
 from ui.predict import run_scores
 from ui.rfm import load_facts
@@ -58,6 +61,12 @@ KEY_PROVINCES = PREFIX + "provinces"
 KEY_CHANNELS = PREFIX + "channels"
 KEY_RANGE = PREFIX + "range."
 KEY_RISK_LEVELS = PREFIX + "churn_risk_levels"
+KEY_CROSS_SELL = PREFIX + "cross_sell"
+KEY_ITEM_LEVEL = PREFIX + "item_level"
+KEY_BOUGHT = PREFIX + "bought_items."
+KEY_WITHIN = PREFIX + "bought_within_days"
+KEY_NOT_BOUGHT = PREFIX + "not_bought_items."
+KEY_NEXT_BEST = PREFIX + "next_best_categories"
 KEY_CONTACT_CHANNEL = PREFIX + "contact_channel"
 KEY_COLUMNS = PREFIX + "columns"
 KEY_FORMAT = PREFIX + "format"
@@ -163,6 +172,7 @@ def _audience_facts(
     _tags: list[Tag],
     _service: ServiceInputs,
     _predictions: RunScores | None,
+    _purchases: PurchaseHistory,
 ) -> AudienceFacts:
     return audience_facts(
         load_facts(_ctx, as_of),
@@ -174,6 +184,7 @@ def _audience_facts(
         scheme_id=scheme_id,
         service=_service,
         predictions=_predictions,
+        purchases=_purchases,
     )
 
 
@@ -211,6 +222,7 @@ def load_audience_facts(
         tags,
         service,
         predictions,
+        purchase_history(ctx),
     )
 
 

@@ -45,9 +45,11 @@ from crm_core.outreach.privacy import mask_personal_columns
 from crm_core.predict.runs import RISK_LEVELS
 from ui.audiences import (
     FORMAT_LABELS,
+    KEY_BOUGHT,
     KEY_CHANNELS,
     KEY_COLUMNS,
     KEY_CONTACT_CHANNEL,
+    KEY_CROSS_SELL,
     KEY_DOWNLOAD,
     KEY_EXCLUDE_SEGMENTS,
     KEY_EXCLUDE_TAGS,
@@ -55,16 +57,21 @@ from ui.audiences import (
     KEY_HOLDOUT,
     KEY_INCLUDE_SEGMENTS,
     KEY_INCLUDE_TAGS,
+    KEY_ITEM_LEVEL,
+    KEY_NEXT_BEST,
+    KEY_NOT_BOUGHT,
     KEY_PROVINCES,
     KEY_PURPOSE,
     KEY_RANGE,
     KEY_RISK_LEVELS,
     KEY_TAGS_MODE,
+    KEY_WITHIN,
     channel_radio,
     contacts,
     labels,
     purpose_radio,
 )
+from ui.baskets import item_labels
 from ui.context import RunContext, show_error, t
 
 PREVIEW_ROWS = 200
@@ -133,6 +140,69 @@ def prediction_widgets(facts: AudienceFacts, language: str) -> dict[str, object]
         }
 
 
+def cross_sell_widgets(ctx: RunContext, facts: AudienceFacts) -> dict[str, object]:
+    """The cross-sell filters as `Audience` fields: bought any of some items (SKUs or
+    categories) in the last N days, never bought others, next best category; what
+    customers bought is read only once the filters are switched on."""
+    with st.expander(t("audiences.cross_sell"), icon=":material/shopping_basket:"):
+        if facts.purchases is None or not st.toggle(
+            t("audiences.cross_sell.use"), key=KEY_CROSS_SELL, help=t("audiences.cross_sell.help")
+        ):
+            return {}
+        level = st.radio(
+            t("baskets.level"),
+            ("category", "sku"),
+            format_func=lambda value: t(f"baskets.level.{value}"),
+            key=KEY_ITEM_LEVEL,
+            horizontal=True,
+        )
+        with st.spinner(t("audiences.cross_sell.loading")):
+            items = list(facts.purchases.items(level).items)
+            categories = list(facts.purchases.items("category").items)
+        shown = item_labels(ctx, level, items)
+        bought_key, not_bought_key = KEY_BOUGHT + level, KEY_NOT_BOUGHT + level
+        _keep_known({bought_key: items, not_bought_key: items, KEY_NEXT_BEST: categories})
+        left, middle, right = st.columns([2, 1, 2])
+        bought = left.multiselect(
+            t("audiences.cross_sell.bought"),
+            items,
+            format_func=labels(shown),
+            key=bought_key,
+            placeholder=t("audiences.cross_sell.any_item"),
+        )
+        within = middle.number_input(
+            t("audiences.cross_sell.within"),
+            min_value=1,
+            value=None,
+            step=1,
+            key=KEY_WITHIN,
+            placeholder=t("audiences.cross_sell.ever"),
+            help=t("audiences.cross_sell.within_help", as_of=facts.as_of.isoformat()),
+        )
+        not_bought = right.multiselect(
+            t("audiences.cross_sell.not_bought"),
+            items,
+            format_func=labels(shown),
+            key=not_bought_key,
+            placeholder=t("audiences.cross_sell.no_item"),
+            help=t("audiences.cross_sell.not_bought_help"),
+        )
+        next_best = st.multiselect(
+            t("audiences.cross_sell.next_best"),
+            categories,
+            key=KEY_NEXT_BEST,
+            placeholder=t("audiences.cross_sell.any_category"),
+            help=t("audiences.cross_sell.next_best_help"),
+        )
+    return {
+        "item_level": level,
+        "bought_items": tuple(bought),
+        "bought_within_days": None if within is None or not bought else int(within),
+        "not_bought_items": tuple(not_bought),
+        "next_best_categories": tuple(next_best),
+    }
+
+
 def _keep_known(options_by_key: dict[str, list[str]]) -> None:
     """Drop chosen values that are no longer options (another scheme, a removed tag)."""
     for key, options in options_by_key.items():
@@ -141,9 +211,10 @@ def _keep_known(options_by_key: dict[str, list[str]]) -> None:
 
 
 def audience_widgets(
-    facts: AudienceFacts, scheme_name: str, version: int | None, language: str
+    ctx: RunContext, facts: AudienceFacts, scheme_name: str, version: int | None
 ) -> Audience:
     """The builder's widgets; returns the audience they define."""
+    language = ctx.language
     segment_names = facts.assignment.names
     segment_labels = {name: segment_label(name, language) for name in segment_names}
     tag_names = facts.tags.names
@@ -215,6 +286,7 @@ def audience_widgets(
         )
         ranges = {name: _range_inputs(name, language) for name in RANGE_FIELDS}
     predicted = prediction_widgets(facts, language)
+    cross_sell = cross_sell_widgets(ctx, facts)
     return Audience(
         scheme=scheme_name,
         scheme_version=version,
@@ -228,6 +300,7 @@ def audience_widgets(
         channels=tuple(chosen_channels),
         **ranges,
         **predicted,
+        **cross_sell,
     )
 
 
@@ -311,7 +384,7 @@ def builder_tab(
     language = ctx.language
     actor = ctx.actor
     try:  # a range typed upside down is the user's error
-        audience = audience_widgets(facts, scheme_name, version, language)
+        audience = audience_widgets(ctx, facts, scheme_name, version)
         members = select_members(facts, audience)
     except CrmError as error:
         show_error(error)
