@@ -288,3 +288,19 @@ def test_customer_list_shows_the_newest_prediction_run(predicted_store_url, monk
         shown["预计下次下单（天后）"].astype("Float64"), days.astype("Float64"), check_names=False
     )
     assert any("第 " in c.value and "次预测运行" in c.value for c in at.caption)
+    # the categories each customer is most likely to buy next, best first, with scores
+    from crm_core.customers.baskets import PurchaseHistory
+
+    engine = make_engine(predicted_store_url)
+    try:
+        best = PurchaseHistory(engine, PREDICTED_AS_OF).next_best()
+    finally:
+        engine.dispose()
+    first = best[best["rank"] == 1].set_index("customer_id")["category"]
+    column = shown["下一个推荐品类"]
+    with_best = column[column != ""]
+    assert len(with_best) > 0
+    assert (with_best.str.split(" ").str[0] == first.reindex(with_best.index)).all()
+    counts = best.groupby("customer_id").size().reindex(with_best.index)
+    assert (with_best.str.count(" · ") + 1 == counts).all()
+    assert column[column == ""].index.isin(first.index).sum() == 0

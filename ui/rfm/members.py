@@ -1,7 +1,8 @@
 """The customers of one segment or one R x F cell (picked in the list, the table or the
 grid), highest monetary first, personal data masked by role; with each customer's churn
 risk, predicted 12-month CLV, probability still active and expected next order from the
-newest prediction run, once there is one."""
+newest prediction run, once there is one, and the categories they are most likely to buy
+next (crm_core.customers.baskets.next_best_categories), once order lines are loaded."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from crm_core.customers.segments import SchemeResult, member_mask, members
 from crm_core.i18n import translate
 from crm_core.outreach.privacy import mask_personal_columns
 from crm_core.predict.runs import RISK_LEVELS, RunScores, prediction_fields
+from ui.baskets import purchase_history
 from ui.context import RunContext, t
 from ui.predict import run_scores
 from ui.rfm import KEY_MEMBERS, KEY_MEMBERS_PICK, field_label
@@ -60,6 +62,21 @@ def prediction_columns(
         },
         index=customer_ids.index,
     )
+
+
+def next_best_column(customer_ids: pd.Series, best: pd.DataFrame) -> pd.Series:
+    """Each customer's next best categories as text, best first, each with its score in
+    % ("gifts 34% · baby 20%"); empty for a customer without one."""
+    chosen = best[best["customer_id"].isin(set(customer_ids.astype(str)))]
+    chosen = chosen.sort_values(["customer_id", "rank"])
+    text = (
+        chosen["category"].astype(str)
+        + " "
+        + (100 * chosen["score"]).round().astype(int).astype(str)
+        + "%"
+    )
+    joined = text.groupby(chosen["customer_id"].to_numpy()).agg(" · ".join)
+    return customer_ids.astype(str).map(joined).fillna("").rename("next_best_categories")
 
 
 def _prediction_column_config() -> dict:
@@ -123,6 +140,12 @@ def member_list(
         shown = pd.concat([shown, predicted], axis=1)
         config = _prediction_column_config()
         st.caption(t("rfm.members.predictions", run=scored.run.id, date=scored.run.as_of))
+    best = purchase_history(ctx).next_best()
+    if not best.empty:
+        shown = shown.assign(next_best_categories=next_best_column(shown["customer_id"], best))
+        config[_column_title("next_best_categories")] = st.column_config.TextColumn(
+            help=t("rfm.col.next_best_categories_help")
+        )
     st.dataframe(
         shown.rename(columns=_column_title), hide_index=True, width="stretch", column_config=config
     )
