@@ -196,3 +196,89 @@ def test_rules_carry_the_revenue_of_the_baskets_holding_both(shop):
     assert pair.loc[("snacks", "gifts"), "revenue"] == pytest.approx(290.0)  # o8 + o10
     assert pair.loc[("gifts", "baby"), "revenue"] == pytest.approx(140.0)
     assert pair.loc[("formula", "baby"), "revenue"] == pytest.approx(300.0)
+
+
+def test_a_campaign_from_a_cross_sell_list_measures_buying_b_and_basket_size(store):
+    """40 recent nut buyers who never bought the gift box get a list with a 25% holdout;
+    after the send, chosen treated and control customers buy the gift box, nuts alone or
+    both, inside and outside the 7-day window: the figures are counted by hand."""
+    from crm_core.outreach.audiences import export_audience
+    from crm_core.outreach.campaigns import create_campaign_from_export
+    from crm_core.outreach.campaigns.cross_sell import cross_sell_report, cross_sell_target
+    from crm_core.outreach.experiments import two_proportion_test, welch_test
+    from crm_core.outreach.policy import ContactPolicy
+    from tests.support.actors import ANALYST
+
+    people = [f"p{n:02d}" for n in range(40)]
+    before = [
+        (f"b{n:02d}", c, "2026-06-20 10:00", "paid", 50.0, [("N1", 1)])
+        for n, c in enumerate(people)
+    ]
+    _load_orders(store, people, before)
+    facts = load_audience_facts(store, AS_OF, None, preset("rfm11"))
+    audience = Audience(
+        item_level="sku", bought_items=("N1",), bought_within_days=30, not_bought_items=("G1",)
+    )
+    exported, _ = export_audience(
+        store, facts, audience, channel=None, policy=ContactPolicy(), actor=ANALYST,
+        columns=["customer_id"], holdout_share=0.25, holdout_seed=3,
+    )  # fmt: skip
+    started = dt.datetime(2026, 7, 1, 9, 0)
+    create_campaign_from_export(
+        store, exported.export_id, campaign_id="XS", name="Gift box for nut buyers",
+        started_at=started, channel="sms", actor=ANALYST,
+    )  # fmt: skip
+    with store.connect() as conn:
+        touches = pd.read_sql(
+            "SELECT customer_id, is_control FROM campaign_touches WHERE campaign_id = 'XS'", conn
+        )
+    control = sorted(touches.loc[touches["is_control"].astype(bool), "customer_id"])
+    treated = sorted(touches.loc[~touches["is_control"].astype(bool), "customer_id"])
+    assert len(control) == 10 and len(treated) == 30
+    both, nuts, soon = [("N1", 1), ("G1", 1)], [("N1", 2)], "2026-07-04 12:00"
+    after = [
+        *[(f"t{n}", c, "2026-07-03 12:00", "paid", 120.0, both) for n, c in enumerate(treated[:9])],
+        *[(f"u{n}", c, soon, "paid", 50.0, nuts) for n, c in enumerate(treated[9:15])],
+        ("late", treated[15], "2026-07-08 09:00", "paid", 90.0, [("G1", 1)]),  # window ended
+        ("cx", treated[16], "2026-07-02 09:00", "cancelled", 90.0, [("G1", 1)]),
+        ("c1", control[0], "2026-07-02 12:00", "paid", 90.0, [("G1", 1)]),
+        ("c2", control[1], "2026-07-05 12:00", "paid", 50.0, [("N1", 1)]),
+    ]  # fmt: skip
+    _load_orders(store, [], after)
+    target = cross_sell_target(store, {"export_id": exported.export_id})
+    assert (target.level, target.items, target.rule) == ("sku", ("G1",), "not_bought")
+    report = cross_sell_report(store, "XS", dt.date(2026, 7, 31), target)
+    arms = report.arms.set_index("arm")
+    assert arms.loc["A", ["recipients", "bought_target", "orders"]].tolist() == [30, 9, 15]
+    assert arms.loc["A", "items_per_basket"] == pytest.approx((9 * 2 + 6 * 1) / 15)
+    assert arms.loc["control", ["recipients", "bought_target", "orders"]].tolist() == [10, 1, 2]
+    assert arms.loc["control", "target_rate"] == pytest.approx(0.1)
+    expected = two_proportion_test(9, 30, 1, 10)
+    assert report.target_uplift.difference == pytest.approx(0.2)
+    assert report.target_uplift.p_value == pytest.approx(expected.p_value)
+    sizes = welch_test([2.0] * 9 + [1.0] * 6, [1.0, 1.0])
+    assert report.basket_size.difference == pytest.approx(sizes.difference)
+    assert cross_sell_target(store, {"export_id": None}) is None
+
+
+def _load_orders(engine, customers: list[str], orders: list) -> None:
+    frame = pd.DataFrame(
+        [(o, c, pd.Timestamp(t), s, a) for o, c, t, s, a, _ in orders],
+        columns=["order_id", "customer_id", "ordered_at", "status", "amount"],
+    )
+    lines = pd.DataFrame(
+        [
+            (o, n, sku, SKUS[sku][1], SKUS[sku][0], float(q), 10.0, 10.0 * q)
+            for o, _c, _t, _s, _a, items in orders
+            for n, (sku, q) in enumerate(items, start=1)
+        ],
+        columns=[
+            "order_id", "line_no", "sku", "description", "category", "quantity",
+            "unit_price", "amount",
+        ],
+    )  # fmt: skip
+    with engine.begin() as conn:
+        if customers:
+            bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": customers}))
+        bulk_insert(conn, models.orders, frame)
+        bulk_insert(conn, models.order_lines, lines)

@@ -189,3 +189,42 @@ def test_only_an_admin_sets_the_margin_rate(engine):
     at.button(key=f"{KEY_MARGIN_FORM}.submit").click().run()
     assert not at.exception, exception_text(at)
     assert gross_margin_rate(engine) == pytest.approx(0.42)
+
+
+def test_a_cross_sell_lists_campaign_shows_buying_the_target_by_arm(engine):
+    from crm_core.outreach.audiences import Audience, export_audience, load_audience_facts
+    from crm_core.outreach.campaigns import create_campaign_from_export
+    from crm_core.outreach.campaigns.cross_sell import cross_sell_report, cross_sell_target
+    from crm_core.outreach.policy import ContactPolicy
+    from tests.support.actors import ANALYST
+
+    facts = load_audience_facts(engine, AS_OF - dt.timedelta(days=30), None, preset("rfm11"))
+    audience = Audience(bought_items=("休闲零食",), not_bought_items=("家居日用",))
+    exported, _ = export_audience(
+        engine, facts, audience, channel="sms", policy=ContactPolicy(), actor=ANALYST,
+        columns=["customer_id"], holdout_share=0.2, holdout_seed=9,
+        created_at=dt.datetime.combine(AS_OF - dt.timedelta(days=30), dt.time(9)),
+    )  # fmt: skip
+    create_campaign_from_export(
+        engine, exported.export_id, campaign_id="XSELL", name="Home goods for snack buyers",
+        started_at=dt.datetime.combine(AS_OF - dt.timedelta(days=29), dt.time(9)),
+        channel="sms", actor=ANALYST,
+    )  # fmt: skip
+    report = cross_sell_report(
+        engine, "XSELL", AS_OF, cross_sell_target(engine, {"export_id": exported.export_id})
+    )
+    treated = report.arms.loc[~report.arms["is_control"], "recipients"].sum()
+    assert treated == exported.row_count > 0
+    assert report.arms["bought_target"].sum() > 0
+    for language in ("en", "zh-CN"):
+        at = _open(CAMPAIGNS_PAGE, "viewer", language)
+        at.session_state[KEY_PICK] = "XSELL"
+        at.run()
+        assert not at.exception, exception_text(at)
+        titles = [header.value for header in at.subheader]
+        assert translate("campaigns.cross_sell.title", language) in titles
+        shown = next(f.value for f in at.dataframe if "bought_target" in f.value.columns)
+        assert shown["bought_target"].tolist() == report.arms["bought_target"].tolist()
+        uplift = translate("campaigns.cross_sell.uplift", language)
+        figures = [frame.value for frame in at.dataframe if "figure" in frame.value.columns]
+        assert any(uplift in frame["figure"].tolist() for frame in figures)

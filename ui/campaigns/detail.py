@@ -6,9 +6,12 @@ and, for who may edit campaigns, the campaign's window and cost."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from crm_core import auth
 from crm_core.customers.segments import segment_label
@@ -39,6 +42,11 @@ from crm_core.outreach.campaigns import (
     set_campaign_cost,
     uplift_by_group,
 )
+from crm_core.outreach.campaigns.cross_sell import (
+    CrossSellReport,
+    cross_sell_report,
+    cross_sell_target,
+)
 from ui.audiences import (
     KEY_EXCLUDE_SEGMENTS,
     KEY_INCLUDE_SEGMENTS,
@@ -66,7 +74,7 @@ from ui.campaigns import (
     roi_text,
     verdict_names,
 )
-from ui.context import RunContext, show_error, t
+from ui.context import DataKey, RunContext, show_error, t
 from ui.schemes import scheme_keys, scheme_picker
 from ui.tables import grey_unranked, table_download
 
@@ -240,6 +248,95 @@ def _incremental(report: CampaignReport) -> None:
                 plain=interval_text(cuped.plain.ci_low, cuped.plain.ci_high, False),
             )
         )
+
+
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
+def _cross_sell(
+    _engine: Engine,
+    data_key: DataKey,
+    campaign_id: str,
+    as_of: dt.date,
+    window: int,
+    export_id: int,
+) -> CrossSellReport | None:
+    target = cross_sell_target(_engine, {"export_id": export_id})
+    return (
+        None if target is None else cross_sell_report(_engine, campaign_id, as_of, target, window)
+    )
+
+
+def _cross_sell_section(ctx: RunContext, report: CampaignReport) -> None:
+    """For a list made by a cross-sell audience: buying the target and basket size per
+    arm, and treated against control."""
+    export_id = report.campaign.get("export_id")
+    if export_id is None or pd.isna(export_id):
+        return
+    found = _cross_sell(
+        ctx.engine,
+        ctx.data_key,
+        str(report.campaign["campaign_id"]),
+        ctx.as_of,
+        report.window_days,
+        int(export_id),
+    )
+    if found is None:
+        return
+    language = ctx.language
+    st.subheader(t("campaigns.cross_sell.title"))
+    st.caption(
+        t(
+            f"campaigns.cross_sell.target.{found.target.rule}",
+            items=", ".join(found.target.items),
+            level=t(f"baskets.level.{found.target.level}"),
+        )
+    )
+    arms = found.arms.assign(arm=[arm_name(a, language) for a in found.arms["arm"]])
+    st.dataframe(
+        arms.drop(columns=["is_control"]).assign(target_rate=100 * arms["target_rate"]),
+        hide_index=True,
+        column_config={
+            "arm": st.column_config.TextColumn(t("campaigns.column.arm")),
+            "recipients": st.column_config.NumberColumn(
+                t("campaigns.column.recipients"), format="localized"
+            ),
+            "bought_target": st.column_config.NumberColumn(
+                t("campaigns.cross_sell.bought"), format="localized"
+            ),
+            "target_rate": st.column_config.NumberColumn(
+                t("campaigns.cross_sell.rate"), format="%.2f%%"
+            ),
+            "orders": st.column_config.NumberColumn(
+                t("campaigns.cross_sell.orders"), format="localized"
+            ),
+            "items_per_basket": st.column_config.NumberColumn(
+                t("campaigns.cross_sell.items"), format="%.2f"
+            ),
+        },
+    )
+    if found.target_uplift is None:
+        st.info(t("campaigns.incremental.no_control"), icon=":material/info:")
+        return
+    uplift, basket = found.target_uplift, found.basket_size
+    rows = [
+        (t("campaigns.cross_sell.uplift"), points(uplift.difference),
+         interval_text(uplift.ci_low, uplift.ci_high), f"{uplift.p_value:.4f}"),
+    ]  # fmt: skip
+    if basket is not None:
+        rows.append(
+            (t("campaigns.cross_sell.basket"), f"{basket.difference:+.2f}",
+             interval_text(basket.ci_low, basket.ci_high, False), f"{basket.p_value:.4f}")
+        )  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(rows, columns=["figure", "value", "interval", "p"]),
+        hide_index=True,
+        column_config={
+            "figure": st.column_config.TextColumn(t("campaigns.incremental.figure")),
+            "value": st.column_config.TextColumn(t("campaigns.incremental.value")),
+            "interval": st.column_config.TextColumn(t("campaigns.incremental.interval")),
+            "p": st.column_config.TextColumn(t("campaigns.incremental.p_value")),
+        },
+    )
+    st.caption(t("campaigns.cross_sell.caption", days=report.window_days))
 
 
 def _comparisons(report: CampaignReport, language: str) -> None:
@@ -470,6 +567,7 @@ def detail_tab(ctx: RunContext, summary: pd.DataFrame, view_window: int | None) 
     )
     _charts(report, language)
     _incremental(report)
+    _cross_sell_section(ctx, report)
     _comparisons(report, language)
     _who_responded(ctx, report, recipients)
     _edit(ctx, report)
