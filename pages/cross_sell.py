@@ -73,7 +73,7 @@ def main() -> None:
     with table:
         rules_tab(ctx, rules, labels, period.level)
     with heatmap:
-        heatmap_tab(rules, labels)
+        heatmap_tab(period_result.rules, labels)
     with worth:
         worth_tab(ctx, rules, labels, period_result, segments, segment_names)
     with next_best:

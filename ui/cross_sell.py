@@ -193,7 +193,7 @@ def filtered_rules(
 
 
 def rules_tab(ctx: RunContext, rules: pd.DataFrame, labels: dict[str, str], level: str) -> None:
-    """The rule table (names beside codes at SKU level) and its download."""
+    """The rule table (a SKU's name holds its code) and its download."""
     if rules.empty:
         st.info(t("baskets.no_rules"), icon=":material/filter_alt_off:")
         return
@@ -205,13 +205,9 @@ def rules_tab(ctx: RunContext, rules: pd.DataFrame, labels: dict[str, str], leve
             "support": 100 * rules["support"],
             "confidence": 100 * rules["confidence"],
             "lift": rules["lift"],
-            "revenue": rules["revenue"],
-            "antecedent_baskets": rules["antecedent_baskets"].astype(int),
+            "revenue": rules["revenue"].round(0),
         }
     )
-    if level == "sku":
-        table.insert(0, "antecedent_sku", rules["antecedent"])
-        table.insert(2, "consequent_sku", rules["consequent"])
     headers = {name: t(f"baskets.column.{name}") for name in table.columns}
     st.dataframe(
         table,
@@ -220,9 +216,6 @@ def rules_tab(ctx: RunContext, rules: pd.DataFrame, labels: dict[str, str], leve
         column_config={
             **{name: st.column_config.TextColumn(headers[name]) for name in table.columns},
             "baskets": st.column_config.NumberColumn(headers["baskets"], format="localized"),
-            "antecedent_baskets": st.column_config.NumberColumn(
-                headers["antecedent_baskets"], format="localized"
-            ),
             "support": st.column_config.NumberColumn(headers["support"], format="%.3f%%"),
             "confidence": st.column_config.NumberColumn(headers["confidence"], format="%.1f%%"),
             "lift": st.column_config.NumberColumn(headers["lift"], format="%.2f"),
@@ -243,7 +236,8 @@ def rules_tab(ctx: RunContext, rules: pd.DataFrame, labels: dict[str, str], leve
 
 
 def heatmap_tab(rules: pd.DataFrame, labels: dict[str, str]) -> None:
-    """Lift between the items in the most shown rules' baskets."""
+    """Lift between the HEATMAP_ITEMS items in the most baskets of the period, over every
+    pair (the minimums do not apply: low lifts are part of the picture)."""
     if rules.empty:
         st.info(t("baskets.no_rules"), icon=":material/filter_alt_off:")
         return
@@ -299,8 +293,8 @@ def worth_tab(
     shown = {ALL_SEGMENTS: t("baskets.worth.all"), **segment_names}
     wide = facts.pivot(index="segment", columns="with_pair").reindex(pd.unique(facts["segment"]))
     table = pd.DataFrame({"segment": [shown.get(s, s) for s in wide.index]})
-    for flag, suffix in ((True, "with"), (False, "without")):
-        for name in ("baskets", "items_per_basket", "average_order_value"):
+    for name in ("baskets", "items_per_basket", "average_order_value"):
+        for flag, suffix in ((True, "with"), (False, "without")):
             column = (name, flag)
             values = wide[column] if column in wide.columns else np.nan
             table[f"{name}_{suffix}"] = np.asarray(values, dtype=np.float64)
@@ -345,7 +339,7 @@ def worth_tab(
                 a=labels.get(pair[0], pair[0]),
                 b=labels.get(pair[1], pair[1]),
             ),
-            value_title=t("baskets.worth.column.average_order_value_with").split("(")[0].strip(),
+            value_title=t("baskets.worth.aov"),
             with_label=t("baskets.worth.with"),
             without_label=t("baskets.worth.without"),
             hover=t("baskets.worth.hover"),
