@@ -11,7 +11,7 @@ import streamlit as st
 
 from crm_core.errors import CrmError
 from ui.audiences import ALL_HISTORY, load_audience_facts
-from ui.baskets import descriptions, item_labels, period_rules
+from ui.baskets import item_labels, lines_loaded, period_rules
 from ui.context import run_context, show_error, t
 from ui.cross_sell import (
     customer_segments,
@@ -33,7 +33,7 @@ def main() -> None:
     st.caption(t("baskets.caption"))
     with st.expander(t("baskets.definitions.title"), icon=":material/help:"):
         st.markdown(t("baskets.definitions.text"))
-    if descriptions(ctx).empty:
+    if not lines_loaded(ctx):
         st.info(t("baskets.no_lines"), icon=":material/inbox:")
         return
     period = period_controls(ctx)
@@ -46,7 +46,9 @@ def main() -> None:
         chosen, segment_names = segment_pick(ctx, facts)
     segments = customer_segments(facts)
     customers = frozenset(segments.index[segments.isin(chosen)]) if chosen else None
-    customers_key = f"{picked.scheme.to_json()}|{picked.scheme.version}|{sorted(chosen)}"
+    customers_key = (
+        f"{ctx.as_of}|{picked.scheme.to_json()}|{picked.scheme.version}|{sorted(chosen)}"
+    )
     try:
         with st.spinner(t("baskets.loading")):
             period_result = period_rules(

@@ -235,3 +235,31 @@ def test_next_best_categories_weigh_the_rules_by_how_recently_each_category_was_
     assert list(c2["category"]) == ["formula"]  # baby's only partner; bought items never
     assert c2["score"].iloc[0] == pytest.approx(2 / 3)
     assert "c3" not in set(best["customer_id"])  # bought only after the as-of day
+
+
+def test_next_best_categories_scored_in_chunks_equal_those_scored_at_once(monkeypatch):
+    from crm_core.customers import baskets
+    from crm_core.customers.baskets import CustomerItems, next_best_categories
+
+    rng = np.random.default_rng(8)
+    names = [f"cat{n:02d}" for n in range(30)]
+    lines = _lines(
+        {f"o{n}": list(rng.choice(names, size=rng.integers(1, 5))) for n in range(2_000)}
+    )
+    rules = pair_rules(basket_matrix(lines))
+    purchases = pd.DataFrame(
+        {
+            "customer_id": [f"c{n}" for n in rng.integers(0, 500, 3_000)],
+            "category": rng.choice(names, 3_000),
+            "ordered_at": pd.Timestamp("2026-10-31")
+            - pd.to_timedelta(rng.integers(0, 700, 3_000), "D"),
+        }
+    )
+    items = CustomerItems.from_purchases(purchases, "2026-10-31")
+    whole = next_best_categories(items, rules)
+    monkeypatch.setattr(baskets, "SCORE_CELLS", 7 * len(names))  # 7 customers at a time
+    chunked = next_best_categories(items, rules)
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert len(whole) > 1_000 and set(whole["rank"]) == {1, 2, 3}
+    ranked = whole.pivot(index="customer_id", columns="rank", values="score").dropna()
+    assert (ranked[1] >= ranked[2]).all() and (ranked[2] >= ranked[3]).all()

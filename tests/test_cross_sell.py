@@ -15,6 +15,8 @@ from crm_core.customers.baskets import (
     ALL_SEGMENTS,
     CustomerItems,
     basket_lines,
+    basket_matrix,
+    basket_table,
     customer_items,
     pair_basket_facts,
 )
@@ -144,6 +146,8 @@ def test_cross_sell_definitions_round_trip_and_old_lists_keep_their_identity():
     assert payload["bought_items"] == ["N1"] and payload["bought_within_days"] == 30
     plain = Audience(include_segments=("Champions",)).to_dict()
     assert not {"item_level", "bought_items", "next_best_categories"} & set(plain)
+    idle = Audience(include_segments=("Champions",), item_level="sku", bought_within_days=9)
+    assert idle.to_dict() == plain  # settings without items select the same members
     for wrong in (
         {"item_level": "brand"},
         {"bought_within_days": 0},
@@ -169,14 +173,25 @@ def test_customer_items_read_in_the_database_equal_those_built_from_the_lines(sh
 
 
 def test_a_pairs_worth_is_the_baskets_with_a_and_b_against_those_with_a_alone(shop):
+    unnamed = pd.DataFrame(  # a line without SKU or category is still an item in o8
+        {
+            "order_id": ["o8"],
+            "line_no": [9],
+            "quantity": [1.0],
+            "unit_price": [5.0],
+            "amount": [5.0],
+        }
+    )
+    with shop.begin() as conn:
+        bulk_insert(conn, models.order_lines, unnamed)
     lines = basket_lines(shop, "category", until=AS_OF)
     segments = pd.Series({"c1": "new", "c2": "new", "c7": "loyal"})
-    facts = pair_basket_facts(lines, "snacks", "gifts", segments).set_index(
-        ["segment", "with_pair"]
-    )
+    facts = pair_basket_facts(
+        basket_table(lines), basket_matrix(lines), "snacks", "gifts", segments
+    ).set_index(["segment", "with_pair"])
     overall_with = facts.loc[(ALL_SEGMENTS, True)]
     assert overall_with["baskets"] == 2  # o8, o10
-    assert overall_with["items_per_basket"] == pytest.approx(2.5)
+    assert overall_with["items_per_basket"] == pytest.approx(3.0)  # o8 3 lines, o10 3
     assert overall_with["average_order_value"] == pytest.approx(145.0)
     overall_without = facts.loc[(ALL_SEGMENTS, False)]
     assert overall_without["baskets"] == 4  # o1, o2, o4, o6 (o6's gifts were returned)
@@ -189,7 +204,7 @@ def test_a_pairs_worth_is_the_baskets_with_a_and_b_against_those_with_a_alone(sh
 
 
 def test_rules_carry_the_revenue_of_the_baskets_holding_both(shop):
-    from crm_core.customers.baskets import basket_matrix, pair_rules
+    from crm_core.customers.baskets import pair_rules
 
     rules = pair_rules(basket_matrix(basket_lines(shop, "category", until=AS_OF)))
     pair = rules.set_index(["antecedent", "consequent"])

@@ -20,6 +20,8 @@ from crm_core.customers.baskets import (
     PurchaseHistory,
     basket_lines,
     basket_matrix,
+    basket_table,
+    has_order_lines,
     item_descriptions,
     pair_rules,
 )
@@ -29,6 +31,7 @@ PREFIX = "crm.baskets."
 KEY_LEVEL = PREFIX + "level"
 KEY_SINCE = PREFIX + "since"
 KEY_UNTIL = PREFIX + "until"
+KEY_PERIOD_AS_OF = PREFIX + "period_as_of"
 KEY_SEGMENTS = PREFIX + "segments"
 KEY_MIN_SUPPORT = PREFIX + "min_support"
 KEY_MIN_CONFIDENCE = PREFIX + "min_confidence"
@@ -57,12 +60,14 @@ def purchase_history(ctx: RunContext, as_of: dt.date | None = None) -> PurchaseH
 @dataclass(frozen=True)
 class PeriodRules:
     """The rules of every pair in a period's baskets (`rules`, with revenue), how many
-    baskets and items they cover, and the lines they came from (for a pair's worth)."""
+    baskets and items they cover, and for a pair's worth the baskets (`table`, of
+    `basket_table`) and which basket holds which item (`matrix`)."""
 
     rules: pd.DataFrame
     baskets: int
     items: int
-    lines: pd.DataFrame
+    table: pd.DataFrame
+    matrix: BasketMatrix
 
 
 @st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)
@@ -78,8 +83,10 @@ def _period_rules(
     lines = basket_lines(_engine, level, since, until)
     if _customers is not None:
         lines = lines[lines["customer_id"].isin(_customers)].reset_index(drop=True)
-    matrix: BasketMatrix = basket_matrix(lines, top_items=TOP_SKUS if level == "sku" else None)
-    return PeriodRules(pair_rules(matrix), matrix.size, len(matrix.items), lines)
+    matrix = basket_matrix(lines, top_items=TOP_SKUS if level == "sku" else None)
+    return PeriodRules(
+        pair_rules(matrix), matrix.size, len(matrix.items), basket_table(lines), matrix
+    )
 
 
 def period_rules(
@@ -91,14 +98,24 @@ def period_rules(
     customers: frozenset[str] | None,
 ) -> PeriodRules:
     """Rules of the paid baskets from `since` to `until` of `customers` (None: all),
-    cached; `customers_key` names the customers in the key (e.g. the scheme and
-    segments)."""
+    cached; `customers_key` names the customers in the key: whatever they depend on
+    besides the data version (the as-of date, the scheme, the segments)."""
     return _period_rules(ctx.engine, ctx.data_key, level, since, until, customers_key, customers)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2, ttl=3600)
 def _descriptions(_engine: Engine, data_key: DataKey) -> pd.DataFrame:
     return item_descriptions(_engine)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2, ttl=3600)
+def _has_lines(_engine: Engine, data_key: DataKey) -> bool:
+    return has_order_lines(_engine)
+
+
+def lines_loaded(ctx: RunContext) -> bool:
+    """Whether the store holds order lines with a SKU or a category (cached)."""
+    return _has_lines(ctx.engine, ctx.data_key)
 
 
 def descriptions(ctx: RunContext) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from ui.baskets import (
     KEY_MIN_LIFT,
     KEY_MIN_SUPPORT,
     KEY_PAIR,
+    KEY_PERIOD_AS_OF,
     KEY_SEARCH,
     KEY_SEGMENTS,
     KEY_SINCE,
@@ -66,12 +67,10 @@ def period_controls(ctx: RunContext) -> Period:
         help=t("baskets.level_help", top=f"{TOP_SKUS:,}"),
     )
     first = FIRST_DAY
-    if st.session_state.get(KEY_UNTIL) is None or st.session_state[KEY_UNTIL] > ctx.as_of:
+    if st.session_state.get(KEY_PERIOD_AS_OF) != ctx.as_of:  # a new as-of date: its year
+        st.session_state[KEY_PERIOD_AS_OF] = ctx.as_of
         st.session_state[KEY_UNTIL] = ctx.as_of
-    if st.session_state.get(KEY_SINCE) is None or not (
-        first <= st.session_state[KEY_SINCE] <= ctx.as_of
-    ):
-        st.session_state[KEY_SINCE] = max(first, ctx.as_of - dt.timedelta(days=DEFAULT_DAYS - 1))
+        st.session_state[KEY_SINCE] = ctx.as_of - dt.timedelta(days=DEFAULT_DAYS - 1)
     since = since_column.date_input(
         t("baskets.since"), min_value=first, max_value=ctx.as_of, key=KEY_SINCE
     )
@@ -289,7 +288,7 @@ def worth_tab(
         key=KEY_PAIR,
         help=t("baskets.worth.pair_help", pairs=PAIRS_OFFERED),
     )
-    facts = pair_basket_facts(period.lines, pair[0], pair[1], segments)
+    facts = pair_basket_facts(period.table, period.matrix, pair[0], pair[1], segments)
     shown = {ALL_SEGMENTS: t("baskets.worth.all"), **segment_names}
     wide = facts.pivot(index="segment", columns="with_pair").reindex(pd.unique(facts["segment"]))
     table = pd.DataFrame({"segment": [shown.get(s, s) for s in wide.index]})

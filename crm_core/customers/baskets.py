@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 
 from crm_core import asof
 from crm_core.errors import InputError
@@ -164,7 +164,8 @@ def basket_lines(
     """One row per line with a positive quantity of the paid orders placed from the start
     of `since` to the end of `until` (open ends: all history): order_id, customer_id,
     amount (the whole order's amount, shop currency) and item (the SKU, or the category
-    with `level` "category"); lines without the item are left out."""
+    with `level` "category"; empty where the line has none: `basket_matrix` leaves such
+    lines out, `basket_table` counts them)."""
     if level not in LEVELS:
         raise InputError("baskets.error.level", level=level, levels=", ".join(LEVELS))
     if since is not None and until is not None and since > until:
@@ -173,7 +174,7 @@ def basket_lines(
     statement = (
         select(ol.c.order_id, od.c.customer_id, od.c.amount, ol.c[level].label("item"))
         .join(od, od.c.order_id == ol.c.order_id)
-        .where(od.c.status == "paid", ol.c.quantity > 0, ol.c[level].is_not(None))
+        .where(od.c.status == "paid", ol.c.quantity > 0)
     )
     if since is not None:
         statement = statement.where(od.c.ordered_at >= asof.day_start(since))
@@ -181,6 +182,16 @@ def basket_lines(
         statement = statement.where(od.c.ordered_at < asof.end_of(until))
     with engine.connect() as conn:
         return read_frame(conn, statement, numbers=["amount"])
+
+
+def has_order_lines(engine: Engine) -> bool:
+    """Whether any order line names a SKU or a category (what baskets are made of)."""
+    ol = models.order_lines
+    statement = (
+        select(ol.c.order_id).where(or_(ol.c.sku.is_not(None), ol.c.category.is_not(None))).limit(1)
+    )
+    with engine.connect() as conn:
+        return conn.execute(statement).first() is not None
 
 
 def item_descriptions(engine: Engine) -> pd.DataFrame:
@@ -296,6 +307,8 @@ def customer_items(engine: Engine, as_of: dt.date, level: str = "category") -> C
 
 
 NEXT_BEST_SHOWN = 3
+SCORE_CELLS = 4_000_000
+"""Customers x categories scored at a time (32 MB of float64), so memory stays flat."""
 RECENCY_HALF_LIFE_DAYS = 90.0
 """A category bought this many days ago counts half as much as one bought today."""
 
@@ -329,13 +342,23 @@ def next_best_categories(items: CustomerItems, rules: pd.DataFrame) -> pd.DataFr
         shape=(len(categories), len(categories)),
     )
     totals = np.asarray(weights.sum(axis=1)).ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scores = np.asarray((weights @ confidence).todense()) / totals[:, None]
-    scores = np.nan_to_num(scores)
-    scores[weights.toarray() > 0] = 0.0  # bought already
     shown = min(NEXT_BEST_SHOWN, len(categories))
-    best = np.argsort(-scores, axis=1, kind="stable")[:, :shown]
-    best_scores = np.take_along_axis(scores, best, axis=1)
+    best = np.zeros((len(items.customers), shown), dtype=np.int64)
+    best_scores = np.zeros((len(items.customers), shown))
+    step = max(1, SCORE_CELLS // len(categories))
+    for start in range(0, len(items.customers), step):
+        chunk = weights[start : start + step]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores = (chunk @ confidence).toarray() / totals[start : start + step, None]
+        scores = np.nan_to_num(scores)
+        rows, columns = chunk.nonzero()
+        scores[rows, columns] = 0.0  # bought already
+        every_row = np.arange(len(scores))
+        for rank in range(shown):  # argmax takes the first of equals: ties go by name
+            chosen = scores.argmax(axis=1)
+            best[start : start + step, rank] = chosen
+            best_scores[start : start + step, rank] = scores[every_row, chosen]
+            scores[every_row, chosen] = -np.inf
     keep = best_scores.ravel() > 0
     return pd.DataFrame(
         {
@@ -358,8 +381,32 @@ ALL_SEGMENTS = "*"
 """`pair_basket_facts`: the segment value of the rows over every customer."""
 
 
+def basket_table(lines: pd.DataFrame) -> pd.DataFrame:
+    """One row per basket of `basket_lines`' rows, indexed by order_id as text (sorted):
+    customer_id, amount (the order's, shop currency) and items (its lines with a positive
+    quantity, those without the item included)."""
+    ids = lines["order_id"].astype(str)
+    table = (
+        pd.DataFrame(
+            {
+                "order_id": ids,
+                "customer_id": lines["customer_id"].astype(str),
+                "amount": lines["amount"],
+            }
+        )
+        .groupby("order_id", sort=True)
+        .agg(
+            customer_id=("customer_id", "first"),
+            amount=("amount", "first"),
+            items=("customer_id", "size"),
+        )
+    )
+    return table
+
+
 def pair_basket_facts(
-    lines: pd.DataFrame,
+    table: pd.DataFrame,
+    baskets: BasketMatrix,
     antecedent: str,
     consequent: str,
     segments: pd.Series | None = None,
@@ -367,37 +414,29 @@ def pair_basket_facts(
     """What the pair A -> B is worth: of the baskets holding A, those that also hold B
     (with_pair True) against those without B, per segment and over all (segment
     ALL_SEGMENTS): baskets, items_per_basket (mean lines with a positive quantity) and
-    average_order_value (mean order amount, shop currency). `lines`: `basket_lines`
-    (order_id, customer_id, amount, item); `segments`: each customer's segment name,
-    indexed by customer_id (customers without one are only in the overall rows)."""
-    item = lines["item"].astype(str)
-    per_basket = (
-        pd.DataFrame(
-            {
-                "order_id": lines["order_id"],
-                "customer_id": lines["customer_id"].astype(str),
-                "amount": lines["amount"],
-                "has_a": item == str(antecedent),
-                "has_b": item == str(consequent),
-            }
-        )
-        .groupby("order_id", sort=False)
-        .agg(
-            customer_id=("customer_id", "first"),
-            amount=("amount", "first"),
-            items=("has_a", "size"),
-            has_a=("has_a", "any"),
-            has_b=("has_b", "any"),
-        )
+    average_order_value (mean order amount, shop currency). `table`: `basket_table`;
+    `baskets`: `basket_matrix` of the same lines (which baskets hold A and B);
+    `segments`: each customer's segment name, indexed by customer_id (customers without
+    one are only in the overall rows)."""
+
+    def holding(item: str) -> np.ndarray:
+        column = baskets.items.get_indexer([str(item)])[0]
+        if column < 0:
+            return np.zeros(0, dtype=np.int64)
+        rows = baskets.matrix[:, column].nonzero()[0]
+        return table.index.get_indexer(baskets.baskets[rows])
+
+    has_b = np.zeros(len(table), dtype=bool)
+    has_b[holding(consequent)] = True
+    holding_a = table.iloc[np.sort(holding(antecedent))].assign(
+        with_pair=has_b[np.sort(holding(antecedent))]
     )
-    holding_a = per_basket[per_basket["has_a"]]
     frames = [holding_a.assign(segment=ALL_SEGMENTS)]
     if segments is not None:
         named = holding_a["customer_id"].map(segments.set_axis(segments.index.astype(str)))
         frames.append(holding_a.assign(segment=named).dropna(subset=["segment"]))
     facts = (
         pd.concat(frames, ignore_index=True)
-        .rename(columns={"has_b": "with_pair"})
         .groupby(["segment", "with_pair"], sort=False)
         .agg(
             baskets=("items", "size"),
@@ -406,8 +445,7 @@ def pair_basket_facts(
         )
         .reset_index()
     )
-    order = {ALL_SEGMENTS: 0}
-    facts["_all_first"] = facts["segment"].map(order).fillna(1)
+    facts["_all_first"] = facts["segment"].map({ALL_SEGMENTS: 0}).fillna(1)
     facts = facts.sort_values(
         ["_all_first", "segment", "with_pair"], ascending=[True, True, False], kind="stable"
     )

@@ -53,6 +53,7 @@ from ui.audiences import (
     KEY_INCLUDE_TAGS,
     labels,
 )
+from ui.baskets import item_labels
 from ui.campaigns import (
     KEY_BUILD_AUDIENCE,
     KEY_COST_FORM,
@@ -286,7 +287,7 @@ def _cross_sell_section(ctx: RunContext, report: CampaignReport) -> None:
     st.caption(
         t(
             f"campaigns.cross_sell.target.{found.target.rule}",
-            items=", ".join(found.target.items),
+            items=", ".join(item_labels(ctx, found.target.level, found.target.items).values()),
             level=t(f"baskets.level.{found.target.level}"),
         )
     )

@@ -121,6 +121,11 @@ class Audience:
         days = self.bought_within_days
         if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
             raise InputError("audiences.error.within_days", value=days)
+        # settings that select nobody differently are dropped: the same members, one list
+        if not self.bought_items:
+            object.__setattr__(self, "bought_within_days", None)
+        if not (self.bought_items or self.not_bought_items):
+            object.__setattr__(self, "item_level", "category")
         unknown = [level for level in self.churn_risk_levels if level not in RISK_LEVELS]
         if unknown:
             raise InputError(
