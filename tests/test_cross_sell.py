@@ -53,32 +53,7 @@ ORDERS = [
 
 
 def _load_shop(engine) -> None:
-    orders = pd.DataFrame(
-        [(o, c, pd.Timestamp(t), s, a) for o, c, t, s, a, _ in ORDERS],
-        columns=["order_id", "customer_id", "ordered_at", "status", "amount"],
-    )
-    lines = pd.DataFrame(
-        [
-            (o, n, sku, SKUS[sku][1], SKUS[sku][0], float(q), 10.0, 10.0 * q)
-            for o, _c, _t, _s, _a, items in ORDERS
-            for n, (sku, q) in enumerate(items, start=1)
-        ],
-        columns=[
-            "order_id",
-            "line_no",
-            "sku",
-            "description",
-            "category",
-            "quantity",
-            "unit_price",
-            "amount",
-        ],
-    )
-    customers = pd.DataFrame({"customer_id": [f"c{n}" for n in range(1, 10)]})
-    with engine.begin() as conn:
-        bulk_insert(conn, models.customers, customers)
-        bulk_insert(conn, models.orders, orders)
-        bulk_insert(conn, models.order_lines, lines)
+    _load_orders(engine, [f"c{n}" for n in range(1, 10)], ORDERS)
 
 
 @pytest.fixture
