@@ -272,3 +272,41 @@ def _load_orders(engine, customers: list[str], orders: list) -> None:
             bulk_insert(conn, models.customers, pd.DataFrame({"customer_id": customers}))
         bulk_insert(conn, models.orders, frame)
         bulk_insert(conn, models.order_lines, lines)
+
+
+def test_category_rules_are_kept_per_data_version_and_a_few_customers_score_alike(shop):
+    from crm_core.customers.baskets import (
+        RULE_DAYS,
+        RULES_KEY,
+        PurchaseHistory,
+        pair_rules,
+        stored_category_rules,
+    )
+    from crm_core.store import bump_data_version
+    from crm_core.store.settings import read_setting
+
+    since = AS_OF - dt.timedelta(days=RULE_DAYS - 1)
+    fresh = pair_rules(
+        basket_matrix(basket_lines(shop, "category", since, AS_OF)[["order_id", "item"]])
+    )
+    first = stored_category_rules(shop, AS_OF)
+    pd.testing.assert_frame_equal(first, fresh, check_dtype=False)
+    assert len(read_setting(shop, RULES_KEY)) == 1
+    pd.testing.assert_frame_equal(stored_category_rules(shop, AS_OF), first)  # read back
+    assert len(read_setting(shop, RULES_KEY)) == 1
+    _load_orders(
+        shop, ["c20"], [("o20", "c20", "2026-06-29 10:00", "paid", 80.0, [("F1", 1), ("G1", 1)])]
+    )
+    with shop.begin() as conn:
+        bump_data_version(conn)
+    changed = stored_category_rules(shop, AS_OF)
+    assert ("formula", "gifts") in set(
+        zip(changed["antecedent"], changed["consequent"], strict=True)
+    )
+    assert len(read_setting(shop, RULES_KEY)) == 2
+
+    history = PurchaseHistory(shop, AS_OF)
+    everyone = history.next_best()
+    few = history.next_best_of(["c1", "c8", "c9"])
+    expected = everyone[everyone["customer_id"].isin(["c1", "c8", "c9"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(few.reset_index(drop=True), expected)

@@ -39,6 +39,7 @@ KEY_MIN_LIFT = PREFIX + "min_lift"
 KEY_SORT = PREFIX + "sort"
 KEY_SEARCH = PREFIX + "search"
 KEY_PAIR = PREFIX + "pair"
+KEY_NEXT_COUNT = PREFIX + "next_count"
 KEY_FORMAT = PREFIX + "format"
 KEY_DOWNLOAD = PREFIX + "download"
 CACHE_ENTRIES = 4

@@ -16,6 +16,7 @@ from crm_core.customers.baskets import ALL_SEGMENTS, pair_basket_facts
 from crm_core.customers.segments import NOT_SCORED, segment_labels
 from crm_core.figures.baskets import lift_heatmap, pair_worth_figure
 from crm_core.outreach.audiences import AudienceFacts
+from ui.audiences import labels as format_labels
 from ui.baskets import (
     KEY_DOWNLOAD,
     KEY_FORMAT,
@@ -23,6 +24,7 @@ from ui.baskets import (
     KEY_MIN_CONFIDENCE,
     KEY_MIN_LIFT,
     KEY_MIN_SUPPORT,
+    KEY_NEXT_COUNT,
     KEY_PAIR,
     KEY_PERIOD_AS_OF,
     KEY_SEARCH,
@@ -61,7 +63,7 @@ def period_controls(ctx: RunContext) -> Period:
     level = level_column.radio(
         t("baskets.level"),
         LEVEL_OPTIONS,
-        format_func=lambda value: t(f"baskets.level.{value}"),
+        format_func=format_labels({value: t(f"baskets.level.{value}") for value in LEVEL_OPTIONS}),
         key=KEY_LEVEL,
         horizontal=True,
         help=t("baskets.level_help", top=f"{TOP_SKUS:,}"),
@@ -151,7 +153,7 @@ def rule_filters(level: str) -> RuleFilters:
     sort = columns[3].radio(
         t("baskets.sort"),
         SORTS,
-        format_func=lambda value: t(f"baskets.sort.{value}"),
+        format_func=format_labels({value: t(f"baskets.sort.{value}") for value in SORTS}),
         key=KEY_SORT,
         horizontal=True,
     )
@@ -350,7 +352,14 @@ def worth_tab(
 
 def next_best_tab(ctx: RunContext, customer_ids: pd.Series) -> None:
     """How many of the chosen customers have each category as their next best, with the
-    mean score, and where to make the list."""
+    mean score, and where to make the list; scored when asked (every customer's
+    purchases are read)."""
+    st.caption(t("baskets.next.explain"))
+    if not st.toggle(t("baskets.next.count"), key=KEY_NEXT_COUNT):
+        st.page_link(
+            "pages/audiences.py", label=t("baskets.next.to_audiences"), icon=":material/groups:"
+        )
+        return
     with st.spinner(t("baskets.next.loading")):
         best = purchase_history(ctx).next_best()
     chosen = best[(best["rank"] == 1) & best["customer_id"].isin(customer_ids.astype(str))]

@@ -15,6 +15,7 @@ item matrix with itself, so 10M order lines over the top 1,000 items take second
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +26,8 @@ from sqlalchemy import Engine, func, or_, select
 
 from crm_core import asof
 from crm_core.errors import InputError
-from crm_core.store import models, raw_value, read_frame
+from crm_core.store import data_version, models, raw_value, read_frame
+from crm_core.store.settings import read_setting, write_setting
 
 LEVELS: tuple[str, ...] = ("sku", "category")
 RULE_COLUMNS: tuple[str, ...] = (
@@ -280,9 +282,20 @@ class CustomerItems:
         return weights
 
 
-def customer_items(engine: Engine, as_of: dt.date, level: str = "category") -> CustomerItems:
+IDS_PER_QUERY = 900
+"""Customer ids bound in one IN list (SQLite allows 32,766 parameters; keep it small)."""
+
+
+def customer_items(
+    engine: Engine,
+    as_of: dt.date,
+    level: str = "category",
+    customer_ids: Sequence[str] | None = None,
+) -> CustomerItems:
     """`CustomerItems` of the paid orders' lines with a positive quantity, read with one
-    aggregation in the database (last purchase per customer and item)."""
+    aggregation in the database (last purchase per customer and item); of every
+    customer, or of `customer_ids` only (read through the customers' orders: a member
+    list's thousand customers take milliseconds)."""
     if level not in LEVELS:
         raise InputError("baskets.error.level", level=level, levels=", ".join(LEVELS))
     ol, od = models.order_lines, models.orders
@@ -302,8 +315,64 @@ def customer_items(engine: Engine, as_of: dt.date, level: str = "category") -> C
         .group_by(od.c.customer_id, ol.c[level])
     )
     with engine.connect() as conn:
-        rows = read_frame(conn, statement, times=["ordered_at"])
+        if customer_ids is None:
+            rows = read_frame(conn, statement, times=["ordered_at"])
+        else:
+            ids = sorted({str(value) for value in customer_ids})
+            parts = [
+                read_frame(
+                    conn,
+                    statement.where(od.c.customer_id.in_(ids[start : start + IDS_PER_QUERY])),
+                    times=["ordered_at"],
+                )
+                for start in range(0, len(ids), IDS_PER_QUERY)
+            ]
+            rows = (
+                pd.concat(parts, ignore_index=True)
+                if parts
+                else pd.DataFrame({"customer_id": [], level: [], "ordered_at": []})
+            )
     return CustomerItems.from_purchases(rows, as_of, level)
+
+
+RULE_DAYS = 365
+"""Next best categories read the category rules of the baskets of this many days up to
+the as-of day (a year: every season once)."""
+RULES_KEY = "cross_sell.category_rules"
+RULES_KEPT = 4
+RULES_STORED_MOST = 50_000
+"""Rule sets larger than this (thousands of categories) are computed, not kept."""
+
+
+def stored_category_rules(engine: Engine, as_of: dt.date) -> pd.DataFrame:
+    """The category rules (`pair_rules`) of the paid baskets of the RULE_DAYS days up to
+    `as_of`, computed once per (data version, as-of date) and kept in the store, so a
+    restart or another user reads them instead of every line of the year again (on 1M
+    customers that read takes most of a minute on SQLite). The newest RULES_KEPT sets
+    are kept."""
+    key = json.dumps(
+        {"version": data_version(engine), "as_of": as_of.isoformat(), "days": RULE_DAYS},
+        sort_keys=True,
+    )
+    stored = read_setting(engine, RULES_KEY) or {}
+    if key in stored:
+        return pd.DataFrame(stored[key]["rules"], columns=list(RULE_COLUMNS))
+    since = as_of - dt.timedelta(days=RULE_DAYS - 1)
+    lines = basket_lines(engine, "category", since, as_of)
+    rules = pair_rules(basket_matrix(lines[["order_id", "item"]]))
+    if len(rules) <= RULES_STORED_MOST:
+        with engine.begin() as conn:
+            current = read_setting(conn, RULES_KEY) or {}
+            newest = sorted(current.items(), key=lambda item: item[1]["saved"])
+            kept = dict(newest[-(RULES_KEPT - 1) :])
+            kept[key] = {
+                "rules": json.loads(
+                    rules[list(RULE_COLUMNS)].to_json(orient="values", double_precision=15)
+                ),
+                "saved": max([entry["saved"] for entry in kept.values()] + [0]) + 1,
+            }
+            write_setting(conn, RULES_KEY, kept)
+    return rules
 
 
 NEXT_BEST_SHOWN = 3
@@ -455,8 +524,8 @@ def pair_basket_facts(
 class PurchaseHistory:
     """The purchases audiences and member lists read for cross-sell, as of a day, each
     part read from the store on first use and kept: `items(level)` (`CustomerItems`),
-    `category_rules()` (the category rules of every paid basket up to the day) and
-    `next_best()` (`next_best_categories` of the two)."""
+    `category_rules()` (`stored_category_rules`) and `next_best()`
+    (`next_best_categories` of the two); `next_best_of` for a few customers."""
 
     def __init__(self, engine: Engine, as_of: dt.date) -> None:
         self.engine = engine
@@ -471,9 +540,13 @@ class PurchaseHistory:
 
     def category_rules(self) -> pd.DataFrame:
         if "rules" not in self._parts:
-            lines = basket_lines(self.engine, "category", until=self.as_of)
-            self._parts["rules"] = pair_rules(basket_matrix(lines[["order_id", "item"]]))
+            self._parts["rules"] = stored_category_rules(self.engine, self.as_of)
         return self._parts["rules"]  # type: ignore[return-value]
+
+    def next_best_of(self, customer_ids: Sequence[str]) -> pd.DataFrame:
+        """`next_best_categories` of these customers only (their purchases read now)."""
+        items = customer_items(self.engine, self.as_of, "category", customer_ids)
+        return next_best_categories(items, self.category_rules())
 
     def next_best(self) -> pd.DataFrame:
         if "next_best" not in self._parts:

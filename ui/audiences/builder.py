@@ -152,7 +152,7 @@ def cross_sell_widgets(ctx: RunContext, facts: AudienceFacts) -> dict[str, objec
         level = st.radio(
             t("baskets.level"),
             ("category", "sku"),
-            format_func=lambda value: t(f"baskets.level.{value}"),
+            format_func=labels({v: t(f"baskets.level.{v}") for v in ("category", "sku")}),
             key=KEY_ITEM_LEVEL,
             horizontal=True,
         )

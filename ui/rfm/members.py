@@ -16,7 +16,7 @@ from crm_core.customers.segments import SchemeResult, member_mask, members
 from crm_core.i18n import translate
 from crm_core.outreach.privacy import mask_personal_columns
 from crm_core.predict.runs import RISK_LEVELS, RunScores, prediction_fields
-from ui.baskets import purchase_history
+from ui.baskets import lines_loaded, purchase_history
 from ui.context import RunContext, t
 from ui.predict import run_scores
 from ui.rfm import KEY_MEMBERS, KEY_MEMBERS_PICK, field_label
@@ -77,6 +77,21 @@ def next_best_column(customer_ids: pd.Series, best: pd.DataFrame) -> pd.Series:
     )
     joined = text.groupby(chosen["customer_id"].to_numpy()).agg(" · ".join)
     return customer_ids.astype(str).map(joined).fillna("").rename("next_best_categories")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=3600)
+def _member_next_best(
+    _ctx: RunContext, data_key: tuple[str, int], as_of: dt.date, customer_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    return purchase_history(_ctx, as_of).next_best_of(list(customer_ids))
+
+
+def member_next_best(ctx: RunContext, customer_ids: tuple[str, ...]) -> pd.DataFrame:
+    """The next best categories of the listed customers only (their purchases read
+    through their own orders; the category rules kept in the store), cached per list."""
+    if not lines_loaded(ctx):
+        return pd.DataFrame({"customer_id": [], "rank": [], "category": [], "score": []})
+    return _member_next_best(ctx, ctx.data_key, ctx.as_of, customer_ids)
 
 
 def _prediction_column_config() -> dict:
@@ -140,7 +155,8 @@ def member_list(
         shown = pd.concat([shown, predicted], axis=1)
         config = _prediction_column_config()
         st.caption(t("rfm.members.predictions", run=scored.run.id, date=scored.run.as_of))
-    best = purchase_history(ctx).next_best()
+    with st.spinner(t("baskets.next.loading")):
+        best = member_next_best(ctx, tuple(shown["customer_id"].astype(str)))
     if not best.empty:
         shown = shown.assign(next_best_categories=next_best_column(shown["customer_id"], best))
         config[_column_title("next_best_categories")] = st.column_config.TextColumn(
