@@ -1,5 +1,5 @@
 """Settings (admins only): who may sign in, with which role; add users, change roles,
-reset passwords, deactivate and reactivate."""
+reset passwords, deactivate and reactivate; recent sign-ins and failures."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import streamlit as st
 
 from crm_core import auth
 from crm_core.errors import CrmError
+from crm_core.sign_ins import LOCAL_CLIENT, OUTCOMES, recent_sign_ins
 from ui.context import (
     current_user,
     run_context,
@@ -228,6 +229,37 @@ def _activation(users: pd.DataFrame) -> None:
     _finish(t(done_key, username=username))
 
 
+def _sign_ins() -> None:
+    """The newest sign-in attempts with their outcomes and locks."""
+    st.subheader(t("settings.sign_ins.title"))
+    st.caption(t("settings.sign_ins.caption"))
+    attempts = recent_sign_ins(run_context().engine, actor=current_user())
+    if attempts.empty:
+        st.info(t("settings.sign_ins.none"))
+        return
+    outcomes = {name: t(f"settings.sign_ins.outcome.{name}") for name in OUTCOMES}
+    locks = {name: t(f"settings.sign_ins.locks.{name}") for name in ("account", "client")}
+    shown = attempts.assign(
+        outcome=attempts["outcome"].map(outcomes).fillna(attempts["outcome"]),
+        locks=attempts["locks"].map(locks).fillna(""),
+        client=attempts["client"].replace(LOCAL_CLIENT, t("settings.sign_ins.local")),
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "at": st.column_config.DatetimeColumn(
+                t("settings.sign_ins.at"), format="YYYY-MM-DD HH:mm:ss"
+            ),
+            "username": st.column_config.TextColumn(t("settings.sign_ins.username")),
+            "client": st.column_config.TextColumn(t("settings.sign_ins.client")),
+            "outcome": st.column_config.TextColumn(t("settings.sign_ins.outcome")),
+            "locks": st.column_config.TextColumn(t("settings.sign_ins.locks")),
+        },
+    )
+
+
 def main() -> None:
     st.title(t("settings.title"))
     if not current_user().may(auth.MANAGE_USERS):
@@ -255,6 +287,7 @@ def main() -> None:
         _reset_password_form(users)
     with active_tab:
         _activation(users)
+    _sign_ins()
 
 
 main()

@@ -37,3 +37,26 @@ def test_wrong_password_is_refused(page):
     sign_in(page, "admin", "not-the-password")
     page.get_by_text(translate("auth.sign_in.failed", "en")).wait_for()
     assert page.locator("[data-testid=stMetric]").count() == 0
+
+
+def test_ten_wrong_passwords_lock_the_account(page, demo_store_url):
+    from playwright.sync_api import expect
+
+    from crm_core.sign_ins import LOCK_ACCOUNT_AFTER
+    from tests.support.apptest import TEST_PASSWORD, store_user
+
+    store_user(demo_store_url, "viewer", "lock-me")
+    failed = page.get_by_text(translate("auth.sign_in.failed", "en"))
+    locked_start = translate("auth.sign_in.locked", "en", until="")[:20]
+    for attempt in range(1, LOCK_ACCOUNT_AFTER + 1):
+        sign_in(page, "lock-me", f"wrong-{attempt}")
+        page.wait_for_timeout(300)  # each try runs to its end (slowed ones wait a second)
+        expect(page.locator("[data-testid=stStatusWidget]")).to_have_count(0, timeout=30_000)
+        if attempt < LOCK_ACCOUNT_AFTER:
+            failed.wait_for()
+    page.get_by_text(locked_start).wait_for()
+    sign_in(page, "lock-me", TEST_PASSWORD)  # the right password is refused meanwhile
+    page.get_by_text(locked_start).wait_for()
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid=stMetric]").count() == 0
+    assert page.get_by_role("textbox", name=translate("auth.sign_in.password", "en")).count() == 1

@@ -151,3 +151,23 @@ def test_admin_opens_settings_through_the_app(monkeypatch, demo_store_url):
     assert not at.exception, exception_text(at)
     assert at.title[0].value == translate("settings.title")
     assert "admin" in list(at.dataframe[0].value["username"])
+
+
+def test_admin_sees_recent_sign_ins_and_the_lock(users_store, monkeypatch):
+    from crm_core import sign_ins
+
+    monkeypatch.setattr(sign_ins, "SLOW_SECONDS", 0.0)
+    at = _open("admin", language="zh-CN")
+    assert translate("settings.sign_ins.none", "zh-CN") in _texts(at.info)
+    for _ in range(sign_ins.LOCK_ACCOUNT_AFTER):
+        sign_ins.sign_in(users_store, "li", "wrong", "203.0.113.5")
+    sign_ins.sign_in(users_store, "root", PASSWORD, None)
+    at.run()
+    assert not at.exception, exception_text(at)
+    shown = next(f.value for f in at.dataframe if "outcome" in f.value.columns)
+    assert len(shown) == sign_ins.LOCK_ACCOUNT_AFTER + 1
+    assert shown["outcome"].iloc[0] == translate("settings.sign_ins.outcome.ok", "zh-CN")
+    assert shown["client"].iloc[0] == translate("settings.sign_ins.local", "zh-CN")
+    assert shown["outcome"].iloc[1] == translate("settings.sign_ins.outcome.locked", "zh-CN")
+    assert shown["locks"].iloc[1] == translate("settings.sign_ins.locks.account", "zh-CN")
+    assert set(shown["client"].iloc[1:]) == {"203.0.113.5"}

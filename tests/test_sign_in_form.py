@@ -72,3 +72,20 @@ def test_first_start_hint_disappears_after_the_first_sign_in(users_store):
     later = AppTest.from_function(_form_script, default_timeout=60)
     later.run()
     assert not later.info
+
+
+def test_ten_wrong_passwords_lock_the_account_with_a_message(users_store, monkeypatch):
+    from crm_core import sign_ins
+
+    monkeypatch.setattr(sign_ins, "SLOW_SECONDS", 0.0)
+    for _ in range(sign_ins.LOCK_ACCOUNT_AFTER - 1):
+        at = _sign_in("wang", "wrong password!")
+        assert [e.value for e in at.error] == [translate("auth.sign_in.failed", "en")]
+    at = _sign_in("wang", "wrong password!", language="zh-CN")
+    (message,) = [e.value for e in at.error]
+    assert message.startswith(translate("auth.sign_in.locked", "zh-CN", until="")[:10])
+    at = _sign_in("wang", PASSWORD)  # the right one, while locked
+    assert KEY_USER not in at.session_state
+    assert "locked" in at.error[0].value
+    attempts = sign_ins.recent_sign_ins(users_store, actor=auth.COMMAND_LINE)
+    assert list(attempts["outcome"][:2]) == [sign_ins.REFUSED, sign_ins.LOCKED]

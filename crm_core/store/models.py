@@ -419,6 +419,26 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class SignInAttempt(Base):
+    """One try to sign in: when, the username typed (normalised, cut to 64 characters),
+    the client (IP address, or 'local'), and its outcome: ok, failed, locked (the
+    failure that locked the account or the client) or refused (tried while locked)."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    client: Mapped[str] = mapped_column(String(64), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    locks: Mapped[str | None] = mapped_column(String(16))  # account / client, when locked
+
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_client_at", "client", "at"),
+    )
+
+
 class Setting(Base):
     """A key/value setting of the store (data version, contact policy, ...); value is text
     (JSON for structured values)."""
@@ -445,6 +465,7 @@ import_batches = ImportBatch.__table__
 import_rejects = ImportReject.__table__
 mapping_templates = MappingTemplate.__table__
 users = User.__table__
+sign_in_attempts = SignInAttempt.__table__
 settings = Setting.__table__
 prediction_runs = PredictionRun.__table__
 customer_predictions = CustomerPrediction.__table__
