@@ -497,9 +497,8 @@ def pair_basket_facts(
 
     has_b = np.zeros(len(table), dtype=bool)
     has_b[holding(consequent)] = True
-    holding_a = table.iloc[np.sort(holding(antecedent))].assign(
-        with_pair=has_b[np.sort(holding(antecedent))]
-    )
+    rows_a = np.sort(holding(antecedent))
+    holding_a = table.iloc[rows_a].assign(with_pair=has_b[rows_a])
     frames = [holding_a.assign(segment=ALL_SEGMENTS)]
     if segments is not None:
         named = holding_a["customer_id"].map(segments.set_axis(segments.index.astype(str)))
