@@ -9,7 +9,7 @@ import logging
 
 import streamlit as st
 
-from crm_core import asof, auth
+from crm_core import asof
 from crm_core.bootstrap import (
     StartupReport,
     admin_password_banner,
@@ -18,7 +18,7 @@ from crm_core.bootstrap import (
 )
 from crm_core.i18n import LANGUAGES
 from crm_core.store import data_version
-from ui.auth import sign_in_form, sign_out_button
+from ui.auth import keep_session_cookie, session_user, sign_in_form, sign_out_button
 from ui.campaigns import warm_up_campaign_results
 from ui.context import (
     KEY_AS_OF,
@@ -30,16 +30,13 @@ from ui.context import (
     RunContext,
     chosen_window,
     current_language,
-    current_user,
     set_run_context,
     set_url_value,
-    sign_in_as,
-    sign_out,
     t,
     url_value,
 )
 from ui.data import get_engine, order_date_range
-from ui.navigation import DATA_PAGE, SECTIONS, sections_for
+from ui.navigation import DATA_PAGE, PAGES, SECTIONS, sections_for
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 logger = logging.getLogger("crm.app")
@@ -141,7 +138,7 @@ def _sidebar(context: RunContext) -> None:
                 role=t(f"role.{user.role}"),
             )
         )
-        sign_out_button()
+        sign_out_button(context.engine)
 
 
 def _menu(role: str, empty_store: bool) -> dict[str, list[st.Page]]:
@@ -158,19 +155,17 @@ def _menu(role: str, empty_store: bool) -> dict[str, list[st.Page]]:
     return {title: pages for title, pages in menu.items() if pages}
 
 
-def _signed_in_user() -> auth.Actor | None:
-    """The signed-in user as stored now: re-read on every run, so a deactivated account
-    is signed out and a changed role applies at once."""
-    user = current_user()
-    if user is None:
-        return None
-    stored = auth.get_active_user(get_engine(), user.username)
-    if stored is None:
-        sign_out()
-        return None
-    if stored != user:
-        sign_in_as(stored)
-    return stored
+def _signed_out() -> None:
+    """The sign-in form, whatever page the address asks for. Every page is registered
+    but none is run, so a deep link (/rfm?as_of=...) keeps its address and opens after
+    sign-in, and no page script runs before it."""
+    requested = [
+        st.Page(path, title=t(title_key), icon=icon, default=index == 0)
+        for index, (path, title_key, icon, _section, _permission) in enumerate(PAGES)
+    ]
+    st.navigation(requested, position="hidden")
+    st.set_page_config(page_title=t("nav.sign_in"))
+    sign_in_form(get_engine())
 
 
 def main() -> None:
@@ -178,12 +173,10 @@ def main() -> None:
     _from_url_once()
     _language_selector()
     _prepare()
-    user = _signed_in_user()
+    user = session_user(get_engine())
+    keep_session_cookie()
     if user is None:
-        sign_in_page = st.Page(
-            lambda: sign_in_form(get_engine()), title=t("nav.sign_in"), icon=":material/login:"
-        )
-        st.navigation([sign_in_page], position="hidden").run()
+        _signed_out()
         return
     engine = get_engine()
     version = data_version(engine)

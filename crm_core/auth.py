@@ -303,10 +303,16 @@ def list_users(engine: Engine, *, actor: Actor) -> pd.DataFrame:
 
 
 def _change_user(
-    engine: Engine, username: str, changes: dict[str, object], *, keeps_admin: bool
+    engine: Engine,
+    username: str,
+    changes: dict[str, object],
+    *,
+    keeps_admin: bool,
+    ends_sessions: bool = False,
 ) -> None:
     """Apply `changes` to one user; when the change may remove an active admin
-    (keeps_admin False), refuse it if that user is the last active admin.
+    (keeps_admin False), refuse it if that user is the last active admin. With
+    `ends_sessions`, every open browser session of the user ends (crm_core.sessions).
 
     The active admins' rows are locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite
     serialises writers), so two admins demoting each other at once cannot both succeed.
@@ -330,6 +336,13 @@ def _change_user(
             if set(admin_ids) <= {row.id}:
                 raise InputError("auth.error.last_admin", username=name)
         conn.execute(update(users).where(users.c.id == row.id).values(**changes))
+        if ends_sessions:
+            sessions = models.user_sessions
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.username == name, sessions.c.ended_at.is_(None))
+                .values(ended_at=_now(None))
+            )
 
 
 def set_role(engine: Engine, username: str, role: str, *, actor: Actor) -> None:
@@ -340,16 +353,30 @@ def set_role(engine: Engine, username: str, role: str, *, actor: Actor) -> None:
 
 
 def set_active(engine: Engine, username: str, active: bool, *, actor: Actor) -> None:
-    """Deactivate (cannot sign in) or reactivate a user; the last active admin stays."""
+    """Deactivate (cannot sign in, open sessions end) or reactivate a user; the last
+    active admin stays."""
     require(actor, MANAGE_USERS)
-    _change_user(engine, username, {"is_active": bool(active)}, keeps_admin=bool(active))
+    _change_user(
+        engine,
+        username,
+        {"is_active": bool(active)},
+        keeps_admin=bool(active),
+        ends_sessions=not active,
+    )
 
 
 def set_password(engine: Engine, username: str, password: str, *, actor: Actor) -> None:
-    """Replace the password of `username` (checked against the password rules)."""
+    """Replace the password of `username` (checked against the password rules); the
+    user's open sessions end, so a session started with the old password is over."""
     require(actor, MANAGE_USERS)
     check_password(password)
-    _change_user(engine, username, {"password_hash": hash_password(password)}, keeps_admin=True)
+    _change_user(
+        engine,
+        username,
+        {"password_hash": hash_password(password)},
+        keeps_admin=True,
+        ends_sessions=True,
+    )
 
 
 def count_users(bind: Engine | Connection) -> int:

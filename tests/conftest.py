@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine
 
+from crm_core.sessions import SESSION_SECRET_ENV
 from crm_core.store import make_engine, upgrade_to_head, wait_for_background_builds
 from tests.support.postgres import PostgresServer, postgres_bin_dir
 from tests.support.requirements import require
 
-pytest_plugins = ["tests.support.apptest"]  # its router fixture applies to every AppTest
+pytest_plugins = ["tests.support.apptest"]  # its fixtures (downloads) for every test
 
 _database_names = itertools.count(1)
+
+# The session secret of the app in AppTest and of the app servers the browser tests
+# start; without it the app would write data/session_secret into the checkout.
+os.environ.setdefault(SESSION_SECRET_ENV, secrets.token_urlsafe(32))
 
 
 @pytest.fixture(scope="session")

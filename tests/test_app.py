@@ -10,11 +10,13 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core.i18n import translate
 from crm_core.ingest import import_file
+from crm_core.sessions import resume_session
+from crm_core.store import make_engine
 from crm_core.store.models import ROLES
 from tests.conftest import TEST_ADMIN_PASSWORD
 from tests.support.actors import ADMIN
 from tests.support.apptest import APP_PATH, PAGE_FILES, exception_text, open_app, store_user
-from ui.context import KEY_CONTEXT, KEY_USER
+from ui.context import KEY_CONTEXT, KEY_SESSION_COOKIE, KEY_USER
 from ui.navigation import pages_for
 
 ALLOWED = [(role, path) for role in ROLES for path, _, _ in pages_for(role)]
@@ -26,16 +28,16 @@ def test_every_page_file_is_in_the_menu_of_some_role():
 
 def test_menu_follows_the_role_permissions():
     assert {path for path, _, _ in pages_for("admin")} == set(PAGE_FILES)
-    assert {path for path, _, _ in pages_for("analyst")} == set(PAGE_FILES) - {"pages/settings.py"}
+    assert {path for path, _, _ in pages_for("analyst")} == set(PAGE_FILES) - {"views/settings.py"}
     assert {path for path, _, _ in pages_for("viewer")} == {
-        "pages/overview.py",
-        "pages/rfm.py",
-        "pages/voice.py",
-        "pages/service.py",
-        "pages/predictions.py",
-        "pages/cross_sell.py",
-        "pages/audiences.py",
-        "pages/campaigns.py",
+        "views/overview.py",
+        "views/rfm.py",
+        "views/voice.py",
+        "views/service.py",
+        "views/predictions.py",
+        "views/cross_sell.py",
+        "views/audiences.py",
+        "views/campaigns.py",
     }
 
 
@@ -65,6 +67,23 @@ def test_sign_in_through_the_form_opens_the_overview(monkeypatch, demo_store_url
     at.button[0].click().run()
     assert not at.exception, exception_text(at)
     assert len(at.metric) >= 7
+    cookie = at.session_state[KEY_SESSION_COOKIE]  # the session the browser will keep
+    engine = make_engine(demo_store_url)
+    try:
+        assert resume_session(engine, cookie).username == "test-analyst"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_a_signed_out_switch_to_any_page_shows_the_sign_in_form(monkeypatch, demo_store_url, page):
+    at = open_app(monkeypatch, demo_store_url, role=None, page=page)
+    assert not at.exception, exception_text(at)
+    assert len(at.metric) == 0 and len(at.dataframe) == 0 and len(at.tabs) == 0
+    assert [widget.label for widget in at.text_input] == [
+        translate("auth.sign_in.username", "en"),
+        translate("auth.sign_in.password", "en"),
+    ]
 
 
 def test_switching_to_chinese_translates_the_page(monkeypatch, demo_store_url):
@@ -86,7 +105,7 @@ def test_a_rerun_reads_the_data_version_once(monkeypatch, demo_store_url):
         return counted(bind)
 
     monkeypatch.setattr(crm_core.store, "data_version", counting)
-    at = open_app(monkeypatch, demo_store_url, "analyst", page="pages/rfm.py")
+    at = open_app(monkeypatch, demo_store_url, "analyst", page="views/rfm.py")
     assert not at.exception, exception_text(at)
     calls.clear()
     at.run()

@@ -51,7 +51,7 @@ def test_a_link_to_a_date_at_the_end_of_time_is_clamped(far_store, monkeypatch, 
     at.run()
     assert not at.exception, exception_text(at)
     assert at.session_state[KEY_CONTEXT].as_of == asof.clamp(dt.date.fromisoformat(chosen))
-    at.switch_page("pages/rfm.py").run()
+    at.switch_page("views/rfm.py").run()
     assert not at.exception, exception_text(at)
 
 
@@ -69,7 +69,7 @@ def test_an_unexpected_error_shows_a_message_not_a_traceback(far_store, monkeypa
 
     monkeypatch.setattr(overview, "kpis", broken)
     url = far_store.url.render_as_string(hide_password=False)
-    at = open_app(monkeypatch, url, "admin", page="pages/overview.py")
+    at = open_app(monkeypatch, url, "admin", page="views/overview.py")
     assert not at.exception  # no traceback element reaches the page
     assert [e.value for e in at.error] == [translate("app.error.unexpected", "en")]
     assert "exploded" in caplog.text  # the details are in the log

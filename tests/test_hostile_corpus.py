@@ -112,7 +112,7 @@ def test_the_command_line(store, limits, monkeypatch, tmp_path, capsys, case):
 def test_the_data_page(store, limits, monkeypatch, case):
     monkeypatch.setenv(DEMO_IF_EMPTY_ENV, "0")
     url = store.url.render_as_string(hide_password=False)
-    at = open_app(monkeypatch, url, "analyst", page="pages/data.py")
+    at = open_app(monkeypatch, url, "analyst", page="views/data.py")
     at.selectbox(key="crm.data.entity").select("orders").run()
     at.file_uploader(key="crm.data.file").set_value((case.name, case.data, "text/csv")).run()
     assert not at.exception, exception_text(at)

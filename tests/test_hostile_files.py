@@ -117,7 +117,7 @@ def test_too_many_columns_are_refused(monkeypatch):
 def test_the_data_page_refuses_a_gzip_bomb_with_a_message(tmp_path, sqlite_store, monkeypatch):
     monkeypatch.setenv("CRM_MAX_FILE_BYTES", str(LIMIT_MB * 1024 * 1024))
     url = sqlite_store.url.render_as_string(hide_password=False)
-    at = open_app(monkeypatch, url, "analyst", page="pages/data.py")
+    at = open_app(monkeypatch, url, "analyst", page="views/data.py")
     bomb = _bomb(tmp_path / "bomb.csv", megabytes=60).read_bytes()
     at.file_uploader(key="crm.data.file").set_value(("bomb.csv", bomb, "text/csv")).run()
     assert not at.exception, exception_text(at)

@@ -11,7 +11,7 @@ import pytest
 from crm_core.i18n import LANGUAGES, catalog, translate
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE_DIRS = ("app.py", "pages", "ui", "crm_core")
+CODE_DIRS = ("app.py", "views", "ui", "crm_core")
 # t("key"), translate("key", ...), CrmError/InputError("key", ...), *_key="key"
 KEY_USE = re.compile(
     r"""(?:\bt|translate|Error|Denied)\(\s*["']([a-z_]+(?:\.[a-zA-Z0-9_]+)+)["']"""

@@ -214,7 +214,7 @@ def test_the_data_page_imports_linked_files_after_mapping_a_word(sqlite_store, m
     from tests.support.apptest import open_app
 
     url = sqlite_store.url.render_as_string(hide_password=False)
-    at = open_app(monkeypatch, url, "analyst", page="pages/data.py")
+    at = open_app(monkeypatch, url, "analyst", page="views/data.py")
     odd = ORDERS.replace("shipped", "on_hold")
     files = [("orders.csv", odd), ("items.csv", ITEMS), ("payments.csv", PAYMENTS)]
     at.file_uploader(key="crm.data.batch.files").set_value(
@@ -286,7 +286,7 @@ def test_the_data_page_offers_the_person_key_and_uses_it(sqlite_store, monkeypat
     from tests.support.apptest import open_app
 
     url = sqlite_store.url.render_as_string(hide_password=False)
-    at = open_app(monkeypatch, url, "admin", page="pages/data.py")
+    at = open_app(monkeypatch, url, "admin", page="views/data.py")
     files = [("c.csv", PEOPLE), ("o.csv", PEOPLE_ORDERS)]
     at.file_uploader(key="crm.data.batch.files").set_value(
         [(name, text.encode(), "text/csv") for name, text in files]

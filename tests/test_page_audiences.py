@@ -55,8 +55,8 @@ from ui.audiences import (
 from ui.audiences.builder import KEY_RISK_LEVELS
 
 ROOT = Path(__file__).resolve().parents[1]
-AUDIENCES_PAGE = "pages/audiences.py"
-EXPORTS_PAGE = "pages/exports.py"
+AUDIENCES_PAGE = "views/audiences.py"
+EXPORTS_PAGE = "views/exports.py"
 AS_OF = dt.date(2026, 10, 31)
 MASKED = re.compile(r"^(\+86 )?\d{3}\*{4}\d{4}$")
 
@@ -248,7 +248,7 @@ def test_exports_page_is_not_in_a_viewers_menu(page_store_url, monkeypatch, down
 
 @pytest.mark.parametrize("role", ["viewer", "analyst", "admin"])
 def test_audiences_page_through_the_app(demo_store_url, monkeypatch, downloads, role):
-    at = open_app(monkeypatch, demo_store_url, role, page="pages/audiences.py")
+    at = open_app(monkeypatch, demo_store_url, role, page="views/audiences.py")
     assert not at.exception, exception_text(at)
     assert at.title[0].value == translate("audiences.title")
     if role == "viewer":

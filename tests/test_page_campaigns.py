@@ -37,8 +37,8 @@ from ui.campaigns import (
     KEY_PICK,
 )
 
-CAMPAIGNS_PAGE = "pages/campaigns.py"
-AUDIENCES_PAGE = "pages/audiences.py"
+CAMPAIGNS_PAGE = "views/campaigns.py"
+AUDIENCES_PAGE = "views/audiences.py"
 AS_OF = dt.date(2026, 10, 31)
 
 

@@ -17,7 +17,7 @@ from tests.support.apptest import demo_store_url, exception_text, open_page, sto
 from ui.baskets import KEY_LEVEL, KEY_MIN_SUPPORT, KEY_NEXT_COUNT, KEY_SEARCH, KEY_SEGMENTS
 from ui.cross_sell import DEFAULT_DAYS, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT
 
-PAGE = "pages/cross_sell.py"
+PAGE = "views/cross_sell.py"
 AS_OF = dt.date(2026, 10, 31)
 SINCE = AS_OF - dt.timedelta(days=DEFAULT_DAYS - 1)
 ROLES = ["viewer", "analyst", "admin"]

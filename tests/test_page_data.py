@@ -25,7 +25,7 @@ from tests.support.actors import ADMIN, LI
 from tests.support.apptest import exception_text, open_app, open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = "pages/data.py"
+PAGE = "views/data.py"
 SAMPLES = ROOT / "data" / "samples"
 
 
@@ -338,6 +338,6 @@ def test_rejects_csv_download_has_a_reason_column(page_store):
 
 
 def test_the_page_opens_inside_the_app(monkeypatch, demo_store_url):
-    at = open_app(monkeypatch, demo_store_url, "analyst", page="pages/data.py")
+    at = open_app(monkeypatch, demo_store_url, "analyst", page="views/data.py")
     assert not at.exception, exception_text(at)
     assert at.title[0].value == translate("data.title")

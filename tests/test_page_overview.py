@@ -18,7 +18,7 @@ from tests.conftest import TEST_ADMIN_PASSWORD
 from tests.support.apptest import exception_text, open_app
 from ui.context import KEY_LANGUAGE
 
-PAGE = "pages/overview.py"
+PAGE = "views/overview.py"
 KEY_PERIOD_DAYS = "crm.overview.period_days"
 
 

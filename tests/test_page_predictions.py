@@ -24,7 +24,7 @@ from crm_core.predict.runs import (
 from tests.support.apptest import demo_store_url, exception_text, open_page, store_engine
 from ui.predict import KEY_LOOKUP
 
-PAGE = "pages/predictions.py"
+PAGE = "views/predictions.py"
 AS_OF = dt.date(2026, 10, 31)
 ROLES = ["viewer", "analyst", "admin"]
 

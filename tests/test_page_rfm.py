@@ -37,7 +37,7 @@ from ui.rfm import (
     threshold_key,
 )
 
-PAGE = "pages/rfm.py"
+PAGE = "views/rfm.py"
 PREDICTED_AS_OF = dt.date(2026, 10, 31)
 PREDICTION_HEADERS = (
     "Churn risk level",
@@ -220,7 +220,7 @@ def test_page_in_chinese_translates_segments(rfm_store):
 
 def test_page_opens_through_the_real_app(monkeypatch, rfm_store):
     url, _ = rfm_store
-    at = open_app(monkeypatch, url, "analyst", page="pages/rfm.py")
+    at = open_app(monkeypatch, url, "analyst", page="views/rfm.py")
     assert not at.exception, exception_text(at)
     assert segment_counts(at).sum() > 0
 

@@ -13,9 +13,11 @@ from streamlit.testing.v1 import AppTest
 from crm_core import auth
 from crm_core.bootstrap import DEMO_IF_EMPTY_ENV
 from crm_core.i18n import translate
+from crm_core.sessions import resume_session, start_session
 from tests.support.apptest import exception_text, open_app, open_page
+from ui.context import KEY_SESSION_COOKIE, KEY_USER
 
-PAGE = "pages/settings.py"
+PAGE = "views/settings.py"
 PASSWORD = "correct horse battery"
 
 
@@ -132,6 +134,25 @@ def test_admin_resets_a_password(users_store):
     assert auth.authenticate(users_store, "li", "reset to this one") is not None
 
 
+def test_an_own_new_password_ends_the_other_sessions_not_this_one(users_store):
+    root = auth.get_active_user(users_store, "root")
+    elsewhere = start_session(users_store, root)  # another browser of the same admin
+    at = _open("admin")
+    at.session_state[KEY_SESSION_COOKIE] = start_session(users_store, root).cookie
+    at.run()
+    at.selectbox(key="crm.settings.password.user").select("root")
+    at.text_input(key="crm.settings.password.password").input("my own new password")
+    at.text_input(key="crm.settings.password.repeat").input("my own new password")
+    at.button(key="crm.settings.password.submit").click().run()
+    assert not at.exception, exception_text(at)
+    assert _texts(at.success) == [translate("settings.password.done", username="root")]
+    assert resume_session(users_store, elsewhere.cookie) is None
+    assert resume_session(users_store, at.session_state[KEY_SESSION_COOKIE]) == root
+    at.run()  # the next interaction keeps this tab signed in
+    assert at.selectbox(key="crm.settings.password.user") is not None
+    assert at.session_state[KEY_USER] == root
+
+
 def test_admin_deactivates_and_reactivates_a_user(users_store):
     at = _open("admin")
     at.selectbox(key="crm.settings.active.user").select("li")
@@ -147,7 +168,7 @@ def test_admin_deactivates_and_reactivates_a_user(users_store):
 
 
 def test_admin_opens_settings_through_the_app(monkeypatch, demo_store_url):
-    at = open_app(monkeypatch, demo_store_url, "admin", page="pages/settings.py")
+    at = open_app(monkeypatch, demo_store_url, "admin", page="views/settings.py")
     assert not at.exception, exception_text(at)
     assert at.title[0].value == translate("settings.title")
     assert "admin" in list(at.dataframe[0].value["username"])

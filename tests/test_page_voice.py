@@ -29,8 +29,8 @@ from ui.voice import (
     SERVICE_PREFIX,
 )
 
-VOICE_PAGE = "pages/voice.py"
-SERVICE_PAGE = "pages/service.py"
+VOICE_PAGE = "views/voice.py"
+SERVICE_PAGE = "views/service.py"
 AS_OF = dt.date(2026, 10, 31)
 ROLES = ["viewer", "analyst", "admin"]
 

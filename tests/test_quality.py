@@ -66,15 +66,15 @@ def test_the_overview_warns_and_the_data_page_lists_the_checks(sqlite_store, mon
     rows = [(f"o{i}", f"c{i}", "2025-01-01 10:00", 10.0) for i in range(120)]
     import_file(sqlite_store, _orders(rows), "orders", actor=ADMIN)
     url = sqlite_store.url.render_as_string(hide_password=False)
-    at = open_app(monkeypatch, url, "analyst", page="pages/overview.py", language="zh-CN")
+    at = open_app(monkeypatch, url, "analyst", page="views/overview.py", language="zh-CN")
     assert not at.exception, exception_text(at)
     expected = translate("quality.warning.ids_look_per_order", "zh-CN", share="100.0%", count="120")
     assert expected in [w.value for w in at.warning]
-    rfm = open_app(monkeypatch, url, "analyst", page="pages/rfm.py")
+    rfm = open_app(monkeypatch, url, "analyst", page="views/rfm.py")
     assert translate("quality.warning.ids_look_per_order", "en", share="100.0%", count="120") in [
         w.value for w in rfm.warning
     ]
-    data = open_app(monkeypatch, url, "analyst", page="pages/data.py")
+    data = open_app(monkeypatch, url, "analyst", page="views/data.py")
     table = data.table[0].value
     checks = dict(zip(table.index, table.iloc[:, 0], strict=True))
     assert checks[translate("quality.check.one_time_buyers", "en")] == "100.0%"
@@ -83,7 +83,7 @@ def test_the_overview_warns_and_the_data_page_lists_the_checks(sqlite_store, mon
 
 def test_an_import_shows_what_the_data_cannot_support(sqlite_store, monkeypatch):
     url = sqlite_store.url.render_as_string(hide_password=False)
-    at = open_app(monkeypatch, url, "analyst", page="pages/data.py")
+    at = open_app(monkeypatch, url, "analyst", page="views/data.py")
     rows = [(f"o{i}", f"c{i}", "2025-01-01 10:00", 10.0) for i in range(120)]
     at.selectbox(key="crm.data.entity").select("orders").run()
     at.file_uploader(key="crm.data.file").set_value(("o.csv", _orders(rows), "text/csv")).run()

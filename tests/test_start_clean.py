@@ -138,12 +138,12 @@ def test_an_admin_removes_the_demo_from_the_data_page(sqlite_store, monkeypatch)
     load_shop(sqlite_store, generate_shop(200, seed=3))
     url = sqlite_store.url.render_as_string(hide_password=False)
     create_user(sqlite_store, "li", "a long enough password", "analyst", actor=COMMAND_LINE)
-    analyst = open_app(monkeypatch, url, "analyst", page="pages/data.py", username="li")
+    analyst = open_app(monkeypatch, url, "analyst", page="views/data.py", username="li")
     assert not analyst.exception, exception_text(analyst)
     assert translate("demo.data_notice", "en", customers=200) in [i.value for i in analyst.info]
     assert not [b for b in analyst.button if b.key == "crm.data.remove_demo"]
 
-    at = open_app(monkeypatch, url, "admin", page="pages/data.py")
+    at = open_app(monkeypatch, url, "admin", page="views/data.py")
     assert at.button(key="crm.data.remove_demo").disabled
     at.checkbox(key="crm.data.remove_demo.sure").check().run()
     at.button(key="crm.data.remove_demo").click().run()

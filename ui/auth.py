@@ -1,13 +1,16 @@
-"""Sign-in form and sign-out button (the gate itself is in app.py)."""
+"""Sign-in form, sign-out button and the browser session that survives a reload (the
+gate itself is in app.py; sessions are crm_core.sessions)."""
 
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 from sqlalchemy import Engine
 
-from crm_core import auth
+from crm_core import auth, sessions
 from crm_core.sign_ins import sign_in
-from ui.context import sign_in_as, sign_out, t
+from ui.context import KEY_SESSION_COOKIE, current_user, sign_in_as, sign_out, t
 
 SIGN_IN_FORM_KEY = "crm.auth.sign_in_form"
 SIGN_OUT_BUTTON_KEY = "crm.auth.sign_out"
@@ -23,10 +26,75 @@ def client_address() -> str | None:
     return address if isinstance(address, str) and address else None
 
 
+def _browser_cookie() -> str | None:
+    """The session cookie the browser sent when this tab connected (a reload or a new
+    tab connects again; within one connection it does not change)."""
+    try:
+        value = st.context.cookies.get(sessions.SESSION_COOKIE)
+    except (AttributeError, RuntimeError):
+        return None
+    return value or None
+
+
+def start_browser_session(engine: Engine, actor: auth.Actor) -> None:
+    """Sign `actor` in for this tab and start a session the browser keeps (its cookie is
+    written by `keep_session_cookie` on the next run)."""
+    session = sessions.start_session(engine, actor, client_address())
+    sign_in_as(actor)
+    st.session_state[KEY_SESSION_COOKIE] = session.cookie
+
+
+def session_user(engine: Engine) -> auth.Actor | None:
+    """The signed-in user as stored now, re-read on every run: from this tab's session,
+    else resumed from the browser's cookie (a reload, a deep link, a new tab). A session
+    that ended (sign-out in another tab, deactivation, new password) or expired signs
+    the tab out at its next interaction; a changed role applies at once."""
+    user = current_user()
+    cookie = st.session_state.get(KEY_SESSION_COOKIE)
+    if user is None:
+        cookie = _browser_cookie()
+        if cookie is None:
+            return None
+    if cookie is not None:
+        stored = sessions.resume_session(engine, cookie)
+    else:  # signed in without a browser session (tests put the user in the session)
+        stored = auth.get_active_user(engine, user.username)
+    if stored is None:
+        sign_out()
+        return None
+    if stored != user:
+        sign_in_as(stored)
+    st.session_state[KEY_SESSION_COOKIE] = cookie
+    return stored
+
+
+def keep_session_cookie() -> None:
+    """Write this tab's session into the browser's cookie when the browser does not hold
+    it yet (just signed in), or delete a cookie whose session is over (signed out). The
+    cookie is SameSite=Strict, Secure over HTTPS and expires with the session; script
+    cannot be avoided here, since Streamlit offers no way to set a cookie from Python."""
+    wanted = st.session_state.get(KEY_SESSION_COOKIE)
+    held = _browser_cookie()
+    if wanted == held or (wanted is None and held is None):
+        return
+    name = sessions.SESSION_COOKIE
+    if wanted is None:
+        cookie = f"{name}=; Max-Age=0; Path=/; SameSite=Strict"
+    else:
+        max_age = sessions.SESSION_HOURS * 3600
+        cookie = f"{name}={wanted}; Max-Age={max_age}; Path=/; SameSite=Strict"
+    script = (
+        f"<script>document.cookie = {json.dumps(cookie)}"
+        ' + (location.protocol === "https:" ? "; Secure" : "");</script>'
+    )
+    with st.sidebar:
+        st.html(script, unsafe_allow_javascript=True, width="content")
+
+
 def sign_in_form(engine: Engine) -> None:
-    """A centred form: username, password, submit. On success the user is put in the
-    session and the app reruns; any failure shows one message that does not say
-    whether the username exists; failures are slowed and then locked
+    """A centred form: username, password, submit. On success the user is signed in
+    (a session the browser keeps) and the app reruns; any failure shows one message
+    that does not say whether the username exists; failures are slowed and then locked
     (crm_core.sign_ins)."""
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
@@ -46,7 +114,7 @@ def sign_in_form(engine: Engine) -> None:
             else:
                 result = sign_in(engine, username, password, client_address())
                 if result.actor is not None:
-                    sign_in_as(result.actor)
+                    start_browser_session(engine, result.actor)
                     st.rerun()
                 elif result.locked_until is not None:
                     st.error(t("auth.sign_in.locked", until=result.locked_until.strftime("%H:%M")))
@@ -56,8 +124,10 @@ def sign_in_form(engine: Engine) -> None:
             st.info(t("auth.sign_in.first_start_hint"))
 
 
-def sign_out_button() -> None:
-    """A sign-out button in the sidebar; ends the session's sign-in and reruns."""
+def sign_out_button(engine: Engine) -> None:
+    """A sign-out button in the sidebar: ends the session (in the store, so the cookie
+    no longer signs anyone in, in any tab) and reruns."""
     if st.sidebar.button(t("auth.sign_out"), key=SIGN_OUT_BUTTON_KEY, icon=":material/logout:"):
+        sessions.end_session(engine, st.session_state.get(KEY_SESSION_COOKIE))
         sign_out()
         st.rerun()

@@ -32,6 +32,7 @@ KEY_AS_OF_CHOSEN = "crm.as_of.chosen"
 KEY_WINDOW = "crm.window"
 KEY_NOTICE = "crm.notice"
 KEY_CONTEXT = "crm.context"
+KEY_SESSION_COOKIE = "crm.session_cookie"
 
 PARAM_AS_OF = "as_of"
 PARAM_LANGUAGE = "lang"
@@ -81,10 +82,10 @@ def set_run_context(context: RunContext) -> None:
 def run_context() -> RunContext:
     """The context app.py built for this run.
 
-    A page script that runs without the router has none: Streamlit runs the files of a
-    folder named pages/ on their own until st.navigation first runs in the process (the
-    first request after a server start). Such a run goes to the router instead, which
-    signs the visitor in first; it never renders the page."""
+    A page script that runs without the router has none. The page scripts live in
+    views/, not pages/, so Streamlit never runs them on their own; should one still run
+    without app.py, it goes to the router instead, which signs the visitor in first,
+    and never renders the page."""
     context = st.session_state.get(KEY_CONTEXT)
     if context is None:
         try:
@@ -139,6 +140,7 @@ def sign_in_as(user: Actor) -> None:
 
 def sign_out() -> None:
     st.session_state.pop(KEY_USER, None)
+    st.session_state.pop(KEY_SESSION_COOKIE, None)
 
 
 def current_as_of() -> dt.date:

@@ -357,7 +357,7 @@ def next_best_tab(ctx: RunContext, customer_ids: pd.Series) -> None:
     st.caption(t("baskets.next.explain"))
     if not st.toggle(t("baskets.next.count"), key=KEY_NEXT_COUNT):
         st.page_link(
-            "pages/audiences.py", label=t("baskets.next.to_audiences"), icon=":material/groups:"
+            "views/audiences.py", label=t("baskets.next.to_audiences"), icon=":material/groups:"
         )
         return
     with st.spinner(t("baskets.next.loading")):
@@ -387,5 +387,5 @@ def next_best_tab(ctx: RunContext, customer_ids: pd.Series) -> None:
     )
     st.caption(t("baskets.next.caption", as_of=ctx.as_of.isoformat()))
     st.page_link(
-        "pages/audiences.py", label=t("baskets.next.to_audiences"), icon=":material/groups:"
+        "views/audiences.py", label=t("baskets.next.to_audiences"), icon=":material/groups:"
     )

@@ -7,21 +7,21 @@ from crm_core import auth
 SECTIONS: tuple[str, ...] = ("analyse", "act", "admin")
 """Menu sections in order; their titles are the locale keys nav.section.<name>."""
 
-DATA_PAGE = "pages/data.py"
+DATA_PAGE = "views/data.py"
 
 # (file, title key, material icon, section, permission needed or None for every role)
 PAGES: tuple[tuple[str, str, str, str, str | None], ...] = (
-    ("pages/overview.py", "nav.overview", ":material/dashboard:", "analyse", None),
-    ("pages/rfm.py", "nav.rfm", ":material/grid_view:", "analyse", None),
-    ("pages/voice.py", "nav.voice", ":material/reviews:", "analyse", None),
-    ("pages/service.py", "nav.service", ":material/support_agent:", "analyse", None),
-    ("pages/predictions.py", "nav.predictions", ":material/insights:", "analyse", None),
-    ("pages/cross_sell.py", "nav.cross_sell", ":material/shopping_basket:", "analyse", None),
-    ("pages/audiences.py", "nav.audiences", ":material/groups:", "act", None),
-    ("pages/exports.py", "nav.exports", ":material/download:", "act", auth.DOWNLOAD),
-    ("pages/campaigns.py", "nav.campaigns", ":material/campaign:", "act", None),
+    ("views/overview.py", "nav.overview", ":material/dashboard:", "analyse", None),
+    ("views/rfm.py", "nav.rfm", ":material/grid_view:", "analyse", None),
+    ("views/voice.py", "nav.voice", ":material/reviews:", "analyse", None),
+    ("views/service.py", "nav.service", ":material/support_agent:", "analyse", None),
+    ("views/predictions.py", "nav.predictions", ":material/insights:", "analyse", None),
+    ("views/cross_sell.py", "nav.cross_sell", ":material/shopping_basket:", "analyse", None),
+    ("views/audiences.py", "nav.audiences", ":material/groups:", "act", None),
+    ("views/exports.py", "nav.exports", ":material/download:", "act", auth.DOWNLOAD),
+    ("views/campaigns.py", "nav.campaigns", ":material/campaign:", "act", None),
     (DATA_PAGE, "nav.data", ":material/upload_file:", "admin", auth.IMPORT),
-    ("pages/settings.py", "nav.settings", ":material/settings:", "admin", auth.MANAGE_USERS),
+    ("views/settings.py", "nav.settings", ":material/settings:", "admin", auth.MANAGE_USERS),
 )
 
 

@@ -439,6 +439,24 @@ class SignInAttempt(Base):
     )
 
 
+class UserSession(Base):
+    """A browser session started by a sign-in (crm_core.sessions): the SHA-256 of its
+    id (the browser holds the id, signed), whose it is, when it started and expires, and
+    when it ended (sign-out, deactivation, new password)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    client: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_user_sessions_username", "username"),)
+
+
 class Setting(Base):
     """A key/value setting of the store (data version, contact policy, ...); value is text
     (JSON for structured values)."""
@@ -466,6 +484,7 @@ import_rejects = ImportReject.__table__
 mapping_templates = MappingTemplate.__table__
 users = User.__table__
 sign_in_attempts = SignInAttempt.__table__
+user_sessions = UserSession.__table__
 settings = Setting.__table__
 prediction_runs = PredictionRun.__table__
 customer_predictions = CustomerPrediction.__table__

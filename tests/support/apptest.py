@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
 from crm_core.auth import COMMAND_LINE, Actor, create_user, get_active_user
@@ -31,17 +29,17 @@ APP_TIMEOUT_S = 120
 TEST_PASSWORD = "test-user-password-123"
 
 PAGE_FILES = (
-    "pages/overview.py",
-    "pages/rfm.py",
-    "pages/voice.py",
-    "pages/service.py",
-    "pages/predictions.py",
-    "pages/cross_sell.py",
-    "pages/audiences.py",
-    "pages/exports.py",
-    "pages/campaigns.py",
-    "pages/data.py",
-    "pages/settings.py",
+    "views/overview.py",
+    "views/rfm.py",
+    "views/voice.py",
+    "views/service.py",
+    "views/predictions.py",
+    "views/cross_sell.py",
+    "views/audiences.py",
+    "views/exports.py",
+    "views/campaigns.py",
+    "views/data.py",
+    "views/settings.py",
 )
 
 
@@ -141,25 +139,6 @@ def store_user(store_url: str, role: str, username: str | None = None) -> Actor:
 def exception_text(at: AppTest) -> str:
     """The app's exceptions as one readable string, for assertion messages."""
     return "\n".join(f"{e.message}\n{''.join(e.stack_trace)}" for e in at.exception)
-
-
-def _run_router(main_script_path: str) -> None:
-    """Run the entry script itself, as the server does once st.navigation has run."""
-    path = Path(main_script_path)
-    module = types.ModuleType("__main__")
-    module.__file__ = str(path)
-    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def every_run_goes_through_the_router():
-    """AppTest forgets before each run that app.py uses st.navigation, so a rerun after
-    switch_page would execute the page file directly (Streamlit's pages/ folder mode),
-    skipping the router, its sign-in gate and the run's context. A server forgets this
-    only once per process; here every run goes through app.py, as it does there."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(script_runner, "_mpa_v1", _run_router)
-        yield
 
 
 @pytest.fixture

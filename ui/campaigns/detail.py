@@ -485,7 +485,7 @@ def _who_responded(ctx: RunContext, report: CampaignReport, recipients: pd.DataF
         st.session_state[KEY_INCLUDE_SEGMENTS] = gained
         st.session_state[KEY_EXCLUDE_SEGMENTS] = []
         st.session_state[KEY_INCLUDE_TAGS] = []
-        st.switch_page("pages/audiences.py")
+        st.switch_page("views/audiences.py")
 
 
 def _edit(ctx: RunContext, report: CampaignReport) -> None:

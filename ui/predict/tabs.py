@@ -501,7 +501,7 @@ def at_risk_tab(ctx: RunContext, scored: RunScores) -> None:
     if len(rows) > AT_RISK_SHOWN:
         st.caption(t("predict.at_risk.more", shown=AT_RISK_SHOWN, count=len(rows)))
     st.page_link(
-        "pages/audiences.py", label=t("predict.at_risk.audiences"), icon=":material/groups:"
+        "views/audiences.py", label=t("predict.at_risk.audiences"), icon=":material/groups:"
     )
     headers = {
         "customer_id": t("predict.column.customer_id"),

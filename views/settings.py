@@ -9,6 +9,7 @@ import streamlit as st
 from crm_core import auth
 from crm_core.errors import CrmError
 from crm_core.sign_ins import LOCAL_CLIENT, OUTCOMES, recent_sign_ins
+from ui.auth import start_browser_session
 from ui.context import (
     current_user,
     run_context,
@@ -207,6 +208,8 @@ def _reset_password_form(users: pd.DataFrame) -> None:
     except CrmError as error:
         show_error(error)
         return
+    if username == current_user().username:  # other sessions ended; this one goes on
+        start_browser_session(run_context().engine, current_user())
     _finish(t("settings.password.done", username=username))
 
 
