@@ -155,17 +155,31 @@ def _menu(role: str, empty_store: bool) -> dict[str, list[st.Page]]:
     return {title: pages for title, pages in menu.items() if pages}
 
 
-def _signed_out() -> None:
-    """The sign-in form, whatever page the address asks for. Every page is registered
-    but none is run, so a deep link (/rfm?as_of=...) keeps its address and opens after
-    sign-in, and no page script runs before it."""
-    requested = [
-        st.Page(path, title=t(title_key), icon=icon, default=index == 0)
-        for index, (path, title_key, icon, _section, _permission) in enumerate(PAGES)
-    ]
-    st.navigation(requested, position="hidden")
-    st.set_page_config(page_title=t("nav.sign_in"))
+def _sign_in_view() -> None:
+    """The start page while signed out. After sign-in the app reruns on the page it
+    was on: this one is in no menu, so the role's default page opens (the Data page
+    for an empty store), while a deep link's page opens itself."""
     sign_in_form(get_engine())
+
+
+def _signed_out() -> None:
+    """The sign-in form, whatever page the address asks for. The start page is the form
+    itself; every page is registered too but none is run, so a deep link
+    (/rfm?as_of=...) keeps its address and opens after sign-in, and no page script runs
+    before it."""
+    sign_in_page = st.Page(
+        _sign_in_view, title=t("nav.sign_in"), icon=":material/login:", default=True
+    )
+    requested = [
+        st.Page(path, title=t(title_key), icon=icon)
+        for path, title_key, icon, _section, _permission in PAGES
+    ]
+    page = st.navigation([sign_in_page, *requested], position="hidden")
+    st.set_page_config(page_title=t("nav.sign_in"))
+    if page is sign_in_page:
+        page.run()
+    else:
+        sign_in_form(get_engine())
 
 
 def main() -> None:
