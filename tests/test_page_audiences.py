@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from pathlib import Path
 
@@ -48,7 +49,11 @@ from ui.audiences import (
     KEY_POLICY_FORM,
     KEY_PURPOSE,
     KEY_RANGE,
+    KEY_TAG_ADD_ROW,
+    KEY_TAG_COMBINE,
     KEY_TAG_NAME,
+    KEY_TAG_ROW,
+    KEY_TAG_ROWS,
     KEY_TAG_RULE,
     KEY_TAG_SAVE,
 )
@@ -202,6 +207,46 @@ def test_analyst_adds_a_tag_and_viewer_cannot(engine):
     at.button(key=KEY_TAG_SAVE).click()
     at.run()
     assert at.error and "JSON" in at.error[0].value
+
+
+def test_the_rule_builder_writes_the_rule_in_the_users_words(engine):
+    at = _open(AUDIENCES_PAGE, "analyst", language="zh-CN")
+    first, second = at.session_state[KEY_TAG_ROWS]  # the example rule of a new tag
+    op = at.selectbox(key=f"{KEY_TAG_ROW}.{first}.op")
+    assert op.label == "条件" and "至少" in op.options and "介于" in op.options
+    assert at.radio(key=KEY_TAG_COMBINE).options == ["全部满足（且）", "任一满足（或）"]
+    at.selectbox(key=f"{KEY_TAG_ROW}.{first}.field").set_value("monetary").run()
+    at.text_input(key=f"{KEY_TAG_ROW}.{first}.value").input("2000").run()
+    at.button(key=f"{KEY_TAG_ROW}.{second}.remove").click().run()
+    at.button(key=KEY_TAG_ADD_ROW).click().run()
+    (added,) = [row for row in at.session_state[KEY_TAG_ROWS] if row != first]
+    at.selectbox(key=f"{KEY_TAG_ROW}.{added}.op").set_value("between").run()
+    at.text_input(key=f"{KEY_TAG_ROW}.{added}.value").input("2，5").run()
+    at.radio(key=KEY_TAG_COMBINE).set_value("any").run()
+    assert not at.exception, exception_text(at)
+    rule = {
+        "any": [
+            {"field": "monetary", "op": ">=", "value": 2000},
+            {"field": "purchases", "op": "between", "value": [2, 5]},
+        ]
+    }
+    assert json.loads(at.text_area(key=KEY_TAG_RULE).value) == rule
+    reads = "规则含义：消费金额至少 2,000；或购买次数（全部历史）介于 2 至 5"
+    assert reads in [caption.value for caption in at.caption]
+    at.text_input(key=KEY_TAG_NAME).input("大额或常来")
+    at.button(key=KEY_TAG_SAVE).click().run()
+    assert not at.exception, exception_text(at)
+    saved = {tag.name: tag.condition for tag in load_tags(engine)}
+    assert saved["大额或常来"] == rule
+    nested = {"all": [{"any": [rule["any"][0]]}, rule["any"][1]]}
+    at.text_area(key=KEY_TAG_RULE).input(json.dumps(nested)).run()  # typed by an expert
+    assert at.session_state[KEY_TAG_ROWS] == []
+    assert translate("tags.builder.nested", "zh-CN") in [c.value for c in at.caption]
+    flat = {"field": "last_nps", "op": "is_null"}
+    at.text_area(key=KEY_TAG_RULE).input(json.dumps(flat)).run()
+    (row,) = at.session_state[KEY_TAG_ROWS]
+    assert at.selectbox(key=f"{KEY_TAG_ROW}.{row}.op").value == "is_null"
+    assert at.text_input(key=f"{KEY_TAG_ROW}.{row}.value").disabled
 
 
 def test_trigger_lists_download_for_analysts(engine, downloads):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,14 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.customers.features import customer_features
-from crm_core.customers.segments import list_saved_schemes, load_scheme, preset
+from crm_core.customers.segments import (
+    list_saved_schemes,
+    load_scheme,
+    preset,
+    save_scheme,
+    team_scheme,
+)
+from crm_core.i18n import translate
 from crm_core.predict.runs import load_run_scores, run_predictions
 from crm_core.store import make_engine, models
 from tests.support.actors import ADMIN
@@ -31,8 +39,10 @@ from ui.rfm import (
     KEY_MODE,
     KEY_SAVE_NOTE,
     KEY_SCHEME,
+    KEY_TAB,
     KEY_VERSION,
     SLIDER_SUFFIX,
+    TABS,
     cut_key,
     threshold_key,
 )
@@ -73,8 +83,28 @@ def predicted_store_url(tmp_path_factory) -> str:
 
 
 def open_page(rfm_store, role: str = "analyst", language: str = "en") -> AppTest:
+    """The page on RFM 11 (other tests save schemes in the shared store, and a new
+    session opens on the one saved last)."""
     _url, as_of = rfm_store
-    return open_app_page(PAGE, role, language=language, as_of=as_of, timeout=180)
+    return open_app_page(PAGE, role, language=language, as_of=as_of, timeout=180, scheme="rfm11")
+
+
+def open_tab(at: AppTest, name: str, language: str = "en") -> AppTest:
+    """Switch the explorer to tab `name` (ui.rfm.TABS) as a click on it would."""
+    at.session_state[KEY_TAB] = translate(f"rfm.tab.{name}", language)
+    at.run()
+    assert not at.exception, exception_text(at)
+    return at
+
+
+def drag_cut(at: AppTest, axis: str, index: int, to: str) -> float:
+    """Drag a cut-point's slider, which stops at the metric's percentiles, to its
+    option shown as `to` ("first" or "last" for its ends); returns the value."""
+    slider = at.select_slider(key=cut_key(axis, index) + SLIDER_SUFFIX)
+    shown = slider.options[0 if to == "first" else -1] if to in ("first", "last") else to
+    value = float(shown.replace(",", ""))
+    slider.set_value(value)  # the page's own format_func finds the option shown so
+    return value
 
 
 def segment_counts(at: AppTest) -> pd.Series:
@@ -92,23 +122,26 @@ def test_page_renders_grid_segments_and_definitions(rfm_store):
     assert counts.sum() > 0
     assert "Champions" in counts.index
     assert any("R × F" in s.value for s in at.subheader)
-    assert len(at.get("plotly_chart")) >= 5
+    assert len(at.get("plotly_chart")) == 2  # the grid and, on the open tab, the treemap
+    assert [tab.label for tab in at.tabs] == [translate(f"rfm.tab.{n}") for n in TABS]
 
 
 def test_moving_a_cut_point_slider_changes_the_segment_counts(rfm_store):
     at = open_page(rfm_store)
     before = segment_counts(at)
     assert at.radio(key=KEY_MODE).value == "quantile"
-    slider = at.slider(key=cut_key("r", 0) + SLIDER_SUFFIX)
-    slider.set_value(slider.max).run()
+    slider = at.select_slider(key=cut_key("r", 0) + SLIDER_SUFFIX)
+    assert len(slider.options) > 50  # recency in days has most of its 101 percentiles
+    dragged = drag_cut(at, "r", 0, "last")
+    at.run()
     assert not at.exception, exception_text(at)
     after = segment_counts(at)
     assert at.radio(key=KEY_MODE).value == "fixed"
-    assert at.number_input(key=cut_key("r", 0)).value == slider.max
+    assert at.number_input(key=cut_key("r", 0)).value == dragged
     assert after.sum() == before.sum()
     assert not after.equals(before)
-    # c1 up to the slider's end (the 99.5th percentile of recency) makes almost every
-    # scored customer R 5: the segments of R 1-2 shrink
+    # c1 up to the slider's end (the longest recency) makes every scored customer
+    # R 5: the segments of R 1-2 shrink
     low_r = ["Lost", "Hibernating", "Can't lose them", "At risk"]
     assert after[low_r].sum() < before[low_r].sum()
     assert after["Champions"] > before["Champions"]
@@ -154,7 +187,10 @@ def test_saving_creates_a_new_version_that_stays_selected(rfm_store):
 
 
 def test_rule_editor_errors_are_shown_translated(rfm_store):
-    at = open_page(rfm_store, language="zh-CN")
+    at = open_tab(open_page(rfm_store, language="zh-CN"), "rules", "zh-CN")
+    rules = at.table[0].value.set_index("分群")
+    assert rules.loc["重要价值客户", "条件"] == "R 分 5，且FM 分 4–5；或R 分 4，且FM 分 5"
+    assert rules.loc["重要价值客户", "原始写法"] == "R·FM 格子 ∈ {55, 54, 45}"
     at.text_area(key=KEY_EDITOR).set_value('{"name": "x", "rules": [').run()
     next(b for b in at.button if b.label == "应用到草稿").click().run()
     assert not at.exception, exception_text(at)
@@ -167,7 +203,7 @@ def test_rule_editor_errors_are_shown_translated(rfm_store):
 
 
 def test_rule_editor_applies_a_valid_scheme(rfm_store):
-    at = open_page(rfm_store)
+    at = open_tab(open_page(rfm_store), "rules")
     scheme = {
         "name": "two groups",
         "scoring": {"mode": "quantile"},
@@ -179,7 +215,7 @@ def test_rule_editor_applies_a_valid_scheme(rfm_store):
     at.text_area(key=KEY_EDITOR).set_value(json.dumps(scheme)).run()
     next(b for b in at.button if b.label == "Apply to the draft").click().run()
     assert not at.exception, exception_text(at)
-    counts = segment_counts(at)
+    counts = segment_counts(open_tab(at, "segments"))
     assert list(counts.index) == ["repeat buyers", "one-off"]
     assert counts.sum() > 0
     assert at.number_input(key=threshold_key("1:when")).value == 2
@@ -187,7 +223,7 @@ def test_rule_editor_applies_a_valid_scheme(rfm_store):
 
 def test_customer_list_masks_personal_data_by_role(rfm_store):
     for role, masked in (("analyst", True), ("admin", False)):
-        at = open_page(rfm_store, role=role)
+        at = open_tab(open_page(rfm_store, role=role), "customers")
         at.selectbox(key=KEY_MEMBERS_PICK).set_value("champions").run()
         assert not at.exception, exception_text(at)
         listing = next(f.value for f in at.dataframe if "Phone" in f.value.columns)
@@ -240,7 +276,8 @@ def test_tuning_rescores_cached_facts_without_querying_the_store(rfm_store, monk
     before = segment_counts(at)
     at.number_input(key=cut_key("f", 0)).set_value(3).run()
     at.radio(key=KEY_MODE).set_value("quantile").run()
-    at.slider(key=cut_key("m", 3) + SLIDER_SUFFIX).set_value(100).run()
+    drag_cut(at, "m", 3, "first")
+    at.run()
     assert not at.exception, exception_text(at)
     assert not segment_counts(at).equals(before)
     assert len(calls) == 2
@@ -249,15 +286,20 @@ def test_tuning_rescores_cached_facts_without_querying_the_store(rfm_store, monk
 def test_what_moves_counts_the_customers_a_threshold_moves(rfm_store):
     at = open_page(rfm_store)
     at.selectbox(key=KEY_SCHEME).set_value("preset:lifecycle").run()
+    before = segment_counts(at)
+    open_tab(at, "moves")
     moved = next(m for m in at.metric if m.label == "Customers changing segment")
     assert moved.value.startswith("0 (")
-    before = segment_counts(at)
+    assert translate("rfm.moves.none") in [c.value for c in at.caption]
+    assert len(at.get("plotly_chart")) == 1  # the grid only: no flows drawn
     at.number_input(key=threshold_key("1:when")).set_value(30).run()
     assert not at.exception, exception_text(at)
-    after = segment_counts(at)
+    assert len(at.get("plotly_chart")) == 3  # the grid, the flows and their matrix
+    after = segment_counts(open_tab(at, "segments"))
     # lowering "active" from 90 to 30 days moves exactly the active customers it drops
     shifted = int(before["Active"] - after["Active"])
     assert shifted > 0
+    open_tab(at, "moves")
     moved = next(m for m in at.metric if m.label == "Customers changing segment")
     assert moved.value.startswith(f"{shifted:,} (")
 
@@ -265,6 +307,7 @@ def test_what_moves_counts_the_customers_a_threshold_moves(rfm_store):
 def test_customer_list_shows_the_newest_prediction_run(predicted_store_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", predicted_store_url)
     at = open_page((predicted_store_url, PREDICTED_AS_OF), language="zh-CN")
+    open_tab(at, "customers", "zh-CN")
     at.selectbox(key=KEY_MEMBERS_PICK).set_value("at_risk").run()
     assert not at.exception, exception_text(at)
     listing = next(f.value for f in at.dataframe if "流失风险等级" in f.value.columns)
@@ -304,3 +347,17 @@ def test_customer_list_shows_the_newest_prediction_run(predicted_store_url, monk
     counts = best.groupby("customer_id").size().reindex(with_best.index)
     assert (with_best.str.count(" · ") + 1 == counts).all()
     assert column[column == ""].index.isin(first.index).sum() == 0
+
+
+def test_a_new_session_opens_on_the_scheme_the_team_saved_last(tmp_path, monkeypatch):
+    url = demo_store_url(tmp_path, 300, 5, PREDICTED_AS_OF)
+    monkeypatch.setenv("DATABASE_URL", url)
+    engine = make_engine(url)
+    try:
+        save_scheme(engine, replace(preset("lifecycle"), name="our_lifecycle"), actor=ADMIN)
+        assert team_scheme(engine) == "our_lifecycle"
+    finally:
+        engine.dispose()
+    at = open_app_page(PAGE, "viewer", as_of=PREDICTED_AS_OF)
+    assert at.selectbox(key=KEY_SCHEME).value == "saved:our_lifecycle"
+    assert list(segment_counts(at).index) == ["Active", "Sleeping", "Pre-churn", "Churned"]

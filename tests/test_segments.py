@@ -25,6 +25,7 @@ from crm_core.customers.segments import (
     aligned_codes,
     assign_segments,
     condition_text,
+    condition_words,
     customer_codes,
     customer_segments,
     evaluate_rule,
@@ -633,6 +634,45 @@ def test_condition_text_reads_like_the_rule():
     assert condition_text(None) == "*"
 
 
+def test_condition_words_read_rules_as_a_manager_would_in_both_languages():
+    champions = preset("rfm11").rules[0].when  # r_fm in {55, 54, 45}
+    assert condition_words(champions, "en") == (
+        "R score 5 and FM score 4–5; or R score 4 and FM score 5"
+    )
+    assert condition_words(champions, "zh-CN") == "R 分 5，且FM 分 4–5；或R 分 4，且FM 分 5"
+    cells = {"field": "rfm", "op": "in", "value": [555, 554, 511]}
+    assert condition_words(cells, "en") == (
+        "R score 5 and (F score 5 and M score 5; or F score 5 and M score 4; "
+        "or F score 1 and M score 1)"
+    )
+    assert condition_words({"field": "rf", "op": "in", "value": [51, 53]}, "en") == (
+        "R score 5 and F score 1, 3"
+    )
+    potential = preset("behaviour").rules[1].when
+    assert condition_words(potential, "en") == (
+        "Recency (days) under 30 and Frequency from 2 to 3 and Browse events (30 days) at least 3"
+    )
+    assert condition_words(potential, "zh-CN") == (
+        "最近购买（天）小于 30，且购买频次介于 2 至 3，且近 30 天浏览次数至少 3"
+    )
+    nested = {
+        "any": [
+            {"all": [{"field": "monetary", "op": ">=", "value": 12345.5},
+                     {"field": "last_nps", "op": "is_null"}]},
+            {"not": {"field": "province", "op": "in", "value": ["浙江", "上海"]}},
+        ]
+    }  # fmt: skip
+    assert condition_words(nested, "en") == (
+        "(Monetary at least 12,345.5 and Last NPS is unknown); "
+        "or not (Province is one of 浙江, 上海)"
+    )
+    assert condition_words(nested, "zh-CN") == (
+        "（消费金额至少 12,345.5，且最近一次 NPS未知）；或并非（省份属于 浙江、上海）"
+    )
+    assert condition_words(None, "en") == "everyone"
+    assert condition_words({"any": []}, "zh-CN") == "无人"
+
+
 def test_codes_alignment_between_two_as_of_dates():
     earlier = prepare_facts(facts_for(recency_days=[10.0, 200], frequency=[1, 1]).iloc[[1, 0]])
     now = prepare_facts(facts_for(recency_days=[5.0, 400, 3], frequency=[2, 1, 1]))
@@ -667,6 +707,28 @@ def test_figure_builders_draw_what_they_are_given():
     assert len(cells.x) == 25
     shares = np.asarray(rf_grid_figure(grid, labels, value="revenue_share").data[0].z)
     assert np.nansum(shares) == pytest.approx(1.0)
+    named = rf_grid(facts, result.scores, result)
+    top = named.set_index(["r_score", "f_score"])
+    cell_segment = (
+        pd.Series(result.segments(), dtype=object)
+        .groupby([result.scores.r, result.scores.f])
+        .agg(lambda names: names.value_counts().index[0])
+    )
+    for (r, f), segment in cell_segment.items():
+        assert top.loc[(r, f), "segment"] == segment
+    assert (top.loc[top["customers"] == 0, "segment"] == "").all()
+    worded = GridLabels(
+        "R", "F", "customers", "avg M", "share",
+        cell_customers="{value} people", cell_average="avg {value}",
+        legend="what a cell shows", segments={"champions": "Top"},
+    )  # fmt: skip
+    figure = rf_grid_figure(named, worded)
+    text = np.asarray(figure.data[0].text)
+    r5f5 = top.loc[(5, 5)]
+    assert r5f5.segment == "champions"  # the one R 5, F 5 customer of the small shop
+    assert text[4, 4].startswith("<b>Top</b><br>")
+    assert f"{int(r5f5.customers):,} people" in text[4, 4] and "avg " in text[4, 4]
+    assert figure.layout.annotations[0].text == "what a cell shows"
     edges, counts = histogram_counts(facts.index["f"].distinct, facts.index["f"].counts)
     assert counts.sum() == 5 and edges[0] == 0.5
     histogram = histogram_figure(edges, counts, (1, 2, 3, 4), HistogramLabels("F", "f", "n", "c"))

@@ -18,6 +18,7 @@ from crm_core.customers.segments import (
     resolve_scheme_ref,
     scheme_choices,
     scheme_label,
+    team_scheme,
 )
 from crm_core.i18n import has_key, translate
 from ui.context import PARAM_SCHEME, PARAM_VERSION, current_language, set_url_value, t, url_value
@@ -41,10 +42,15 @@ def option_label(option: str, language: str) -> str:
     return translate(f"rfm.scheme_option.{kind}", language, name=scheme_label(name, language))
 
 
-def _initial_option(by_option: dict[str, SchemeChoice]) -> str:
-    """The URL's scheme, else the one last picked on the other page, when on offer; else
-    the default preset or the first."""
-    wanted = url_value(PARAM_SCHEME) or st.session_state.get(KEY_CHOSEN, (None, None))[0]
+def _initial_option(engine: Engine, by_option: dict[str, SchemeChoice]) -> str:
+    """The URL's scheme, else the one last picked on the other page, else the scheme the
+    team saved last, when on offer; else the default preset or the first."""
+    wanted = (
+        url_value(PARAM_SCHEME)
+        or st.session_state.get(KEY_CHOSEN, (None, None))[0]
+        or team_scheme(engine)
+        or DEFAULT_SCHEME
+    )
     for option, choice in by_option.items():
         if choice.name == wanted:
             return option
@@ -81,7 +87,7 @@ def scheme_picker(engine: Engine, page: str) -> PickedScheme:
     scheme_key, version_key = scheme_keys(page)
     by_option = {scheme_option(choice): choice for choice in scheme_choices(engine)}
     if st.session_state.get(scheme_key) not in by_option:
-        st.session_state[scheme_key] = _initial_option(by_option)
+        st.session_state[scheme_key] = _initial_option(engine, by_option)
         st.session_state.pop(version_key, None)
     left, right = st.columns([3, 1])
     option = left.selectbox(

@@ -17,9 +17,9 @@ from crm_core.customers.rfm import RfmFacts
 from crm_core.customers.segments import Scheme, evaluate_scheme, segment_labels
 from ui.context import KEY_WINDOW, RunContext, run_context, t
 from ui.data import quality_notes
-from ui.rfm import KEY_DRAFT, KEY_EARLIER, load_facts, translator
+from ui.rfm import KEY_DRAFT, KEY_EARLIER, KEY_TAB, TABS, load_facts, translator
 from ui.rfm.draft import apply_pending_selection, selected_scheme, start_draft
-from ui.rfm.grid import grid
+from ui.rfm.grid import distributions, grid
 from ui.rfm.members import member_list
 from ui.rfm.migration import migration_over_time, what_moves
 from ui.rfm.rules import rules
@@ -33,22 +33,42 @@ EARLIER_DEFAULT_DAYS = 90
 @st.fragment
 def _explorer(ctx: RunContext, facts: RfmFacts, saved: Scheme, earlier: dt.date) -> None:
     """Everything that only re-scores the cached facts: a widget here reruns this
-    fragment alone."""
+    fragment alone. The tuning panel and save sit beside the cut-points and the grid;
+    below them one tab at a time runs (segments, customers, distributions, what moves,
+    migration, rules)."""
     base = st.session_state[KEY_DRAFT]
     controls, results = st.columns([1, 2], gap="large")
     with controls:
         draft = tuning_panel(ctx, facts, base)
     result = evaluate_scheme(facts, draft)
     labels = segment_labels(draft, ctx.language)
+    with controls:
+        save(ctx, draft)
     with results:
         cut_points(result)
-        grid(ctx, facts, result)
-    segments(facts, result, labels)
-    member_list(ctx, facts, result, labels)
-    what_moves(ctx, facts, result, saved, labels)
-    migration_over_time(ctx, facts, result, earlier, labels)
-    rules(draft, labels)
-    save(ctx, draft)
+        grid(ctx, facts, result, labels)
+    titles = [t(f"rfm.tab.{name}") for name in TABS]
+    if st.session_state.get(KEY_TAB) not in titles:  # e.g. after a language switch
+        st.session_state.pop(KEY_TAB, None)
+    panels = dict(zip(TABS, st.tabs(titles, key=KEY_TAB, on_change="rerun"), strict=True))
+    if panels["segments"].open:
+        with panels["segments"]:
+            segments(facts, result, labels)
+    if panels["customers"].open:
+        with panels["customers"]:
+            member_list(ctx, facts, result, labels)
+    if panels["distributions"].open:
+        with panels["distributions"]:
+            distributions(ctx, result)
+    if panels["moves"].open:
+        with panels["moves"]:
+            what_moves(ctx, facts, result, saved, labels)
+    if panels["migration"].open:
+        with panels["migration"]:
+            migration_over_time(ctx, facts, result, earlier, labels)
+    if panels["rules"].open:
+        with panels["rules"]:
+            rules(draft, labels)
 
 
 def main() -> None:

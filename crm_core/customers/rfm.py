@@ -37,6 +37,8 @@ AXIS_METRIC: dict[str, str] = {"r": "recency_days", "f": "frequency", "m": "mone
 DESCENDING_AXES = frozenset({"r"})
 SCORING_MODES: tuple[str, ...] = ("quantile", "fixed")
 SPAN_QUANTILE = 0.995
+QUANTILE_STOPS = 101
+"""Stops of a slider over a column's percentiles: 0%, 1%, ..., 100%."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class RfmFacts:
     index: Mapping[str, MetricIndex]
     _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _spans: dict[str, tuple[float, float] | None] = field(default_factory=dict, repr=False)
+    _stops: dict[tuple[str, bool], np.ndarray | None] = field(default_factory=dict, repr=False)
 
     @property
     def scored_count(self) -> int:
@@ -264,6 +267,24 @@ class RfmFacts:
                     span = (float(finite.min()), float(np.quantile(finite, SPAN_QUANTILE)))
             self._spans[name] = span
         return self._spans[name]
+
+    def quantile_stops(self, name: str, integral: bool) -> np.ndarray | None:
+        """The values at the 0th, 1st, ..., 100th percentiles of a numeric column of the
+        scored customers (NaN ignored), rounded to whole numbers when `integral` else to
+        cents, without repeats: where a slider over this column may stop, so each step
+        moves about 1% of the customers. None for a text or empty column. Computed once
+        per column."""
+        key = (name, integral)
+        if key not in self._stops:
+            values = self.column(name)
+            stops = None
+            if values.dtype.kind in "fiu":
+                finite = values[np.isfinite(values)]
+                if finite.size:
+                    levels = np.quantile(finite, np.linspace(0.0, 1.0, QUANTILE_STOPS))
+                    stops = np.unique(np.round(levels, 0 if integral else 2))
+            self._stops[key] = stops
+        return self._stops[key]
 
 
 def prepare_facts(features: pd.DataFrame) -> RfmFacts:

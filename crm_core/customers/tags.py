@@ -50,7 +50,7 @@ from crm_core import asof
 from crm_core.auth import EDIT_TAGS, Actor, require
 from crm_core.customers.features import FEATURE_COLUMNS
 from crm_core.customers.segments import (
-    condition_text,
+    condition_words,
     evaluate_rule,
     parse_rule_text,
     validate_condition,
@@ -636,7 +636,7 @@ def tag_table(matrix: TagMatrix, language: str = DEFAULT_LANGUAGE) -> pd.DataFra
             "customised": np.array([tag.customised for tag in matrix.tags], dtype=bool),
             "rule": pd.array(
                 [
-                    condition_text(tag.condition, lambda n: field_label(n, language))
+                    condition_words(tag.condition, language, lambda n: field_label(n, language))
                     for tag in matrix.tags
                 ],
                 dtype="str",

@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 from crm_core.customers.rfm import SCORE_LEVELS
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
-GRID_HEIGHT = 420
-HISTOGRAM_HEIGHT = 260
+GRID_HEIGHT = 520
+HISTOGRAM_HEIGHT = 320
 TREEMAP_HEIGHT = 420
 SANKEY_HEIGHT = 460
 HISTOGRAM_BINS = 50
@@ -23,15 +23,26 @@ HISTOGRAM_UPPER_QUANTILE = 0.98
 BAR_COLOR = "#6baed6"
 CUT_COLOR = "#d62728"
 TREEMAP_SCALE = "Blues"
+SANKEY_NODE = "#4a7fb5"
+SANKEY_LINK = "rgba(107, 174, 214, 0.28)"
 
 
 @dataclass(frozen=True)
 class GridLabels:
+    """Words of the grid. `cell_customers` and `cell_average` are templates with
+    {value} for the lines inside a cell ("{value} customers", "avg {value}"); `legend`
+    says what a cell shows; `segments` maps segment names to their display labels."""
+
     r_score: str
     f_score: str
     customers: str
     avg_monetary: str
     revenue_share: str
+    cell_customers: str = "{value} customers"
+    cell_average: str = "avg {value}"
+    legend: str = ""
+    segment: str = "Segment"
+    segments: Mapping[str, str] | None = None
 
 
 def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "customers") -> go.Figure:
@@ -50,19 +61,32 @@ def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "custome
     customers = matrix("customers")
     avg_monetary = matrix("avg_monetary")
     share = matrix("revenue_share")
-    text = [
+    names = labels.segments or {}
+    has_segments = "segment" in cells.columns
+    segment = [
         [
-            f"{int(customers[i, j]):,}<br>"
-            + ("—" if np.isnan(avg_monetary[i, j]) else f"{avg_monetary[i, j]:,.0f}")
-            for j in range(SCORE_LEVELS)
+            names.get(cells.loc[(r, f), "segment"], cells.loc[(r, f), "segment"])
+            if has_segments
+            else ""
+            for f in levels
         ]
-        for i in range(SCORE_LEVELS)
+        for r in levels
     ]
+
+    def cell_text(i: int, j: int) -> str:
+        lines = [f"<b>{segment[i][j]}</b>"] if segment[i][j] else []
+        lines.append(labels.cell_customers.format(value=f"{int(customers[i, j]):,}"))
+        if not np.isnan(avg_monetary[i, j]):
+            lines.append(labels.cell_average.format(value=f"{avg_monetary[i, j]:,.0f}"))
+        return "<br>".join(lines)
+
+    text = [[cell_text(i, j) for j in range(SCORE_LEVELS)] for i in range(SCORE_LEVELS)]
     shown = share if value == "revenue_share" else customers
     colorbar_title = labels.revenue_share if value == "revenue_share" else labels.customers
     hover = (
         f"{labels.r_score} %{{y}} · {labels.f_score} %{{x}}<br>"
-        f"{labels.customers}: %{{customdata[0]:,}}<br>"
+        + (f"{labels.segment}: %{{customdata[3]}}<br>" if has_segments else "")
+        + f"{labels.customers}: %{{customdata[0]:,}}<br>"
         f"{labels.avg_monetary}: %{{customdata[1]:,.2f}}<br>"
         f"{labels.revenue_share}: %{{customdata[2]:.1%}}<extra></extra>"
     )
@@ -73,6 +97,7 @@ def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "custome
             y=levels,
             text=text,
             texttemplate="%{text}",
+            textfont={"size": 11},
             colorscale="Blues",
             colorbar={
                 "title": {"text": colorbar_title},
@@ -91,17 +116,36 @@ def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "custome
         marker={"symbol": "square", "size": 60, "color": "rgba(0,0,0,0)"},
         selected={"marker": {"color": "rgba(0,0,0,0)"}},
         unselected={"marker": {"color": "rgba(0,0,0,0)"}},
-        customdata=np.column_stack(
-            [customers.ravel(), avg_monetary.ravel(), share.ravel()]
-        ).tolist(),
+        customdata=[
+            [float(c), float(a), float(sh), name]
+            for c, a, sh, name in zip(
+                customers.ravel(),
+                avg_monetary.ravel(),
+                share.ravel(),
+                np.asarray(segment, dtype=object).ravel(),
+                strict=True,
+            )
+        ],
         hovertemplate=hover,
         showlegend=False,
     )
+    if labels.legend:
+        figure.add_annotation(
+            text=labels.legend,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.02,
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 12},
+        )
     figure.update_layout(
         xaxis={"title": {"text": labels.f_score}, "dtick": 1, "range": [0.5, 5.5]},
         yaxis={"title": {"text": labels.r_score}, "dtick": 1, "range": [0.5, 5.5]},
         height=GRID_HEIGHT,
-        margin=MARGIN,
+        margin={**MARGIN, "t": 40},
         clickmode="event+select",
         dragmode=False,
     )
@@ -160,13 +204,21 @@ def histogram_figure(
     )
     for number, cut in enumerate(cuts, start=1):
         if np.isfinite(cut):
-            figure.add_vline(
-                x=float(min(max(cut, edges[0]), edges[-1])),
-                line={"color": CUT_COLOR, "width": 2, "dash": "dash"},
-                annotation_text=f"{labels.cut}{number}",
-                annotation_position="top right" if number % 2 else "top left",
-                annotation_font_size=10,
-                annotation_font_color=CUT_COLOR,
+            x = float(min(max(cut, edges[0]), edges[-1]))
+            figure.add_vline(x=x, line={"color": CUT_COLOR, "width": 2, "dash": "dash"})
+            # one label per line, each a step lower, so close cuts do not stack
+            figure.add_annotation(
+                x=x,
+                y=1 - 0.12 * (number - 1),
+                xref="x",
+                yref="paper",
+                text=f"{labels.cut}{number}",
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                xshift=3,
+                font={"size": 11, "color": CUT_COLOR},
+                bgcolor="rgba(255,255,255,0.8)",
             )
     figure.update_layout(
         title={"text": labels.title, "font": {"size": 14}},
@@ -232,19 +284,21 @@ def migration_sankey_figure(
     flow. `flows` has the columns of segments.migration / migration_flows."""
     sources = list(dict.fromkeys(flows["from_segment"]))
     targets = list(dict.fromkeys(flows["to_segment"]))
-    node_names = [f"{segment_labels.get(s, s)} · {labels.before}" for s in sources] + [
-        f"{segment_labels.get(s, s)} · {labels.after}" for s in targets
-    ]
+    # the columns are named once, above each side, so a node is only its segment
+    node_names = [segment_labels.get(s, s) for s in sources + targets]
     source_index = {s: i for i, s in enumerate(sources)}
     target_index = {s: len(sources) + i for i, s in enumerate(targets)}
     figure = go.Figure(
         go.Sankey(
             arrangement="snap",
-            node={"label": node_names, "pad": 12, "thickness": 14},
+            node={"label": node_names, "pad": 12, "thickness": 14, "color": SANKEY_NODE},
+            # pale links and a halo around the words keep the labels readable on them
+            textfont={"size": 12, "color": "#262730", "shadow": "0 0 3px white"},
             link={
                 "source": [source_index[s] for s in flows["from_segment"]],
                 "target": [target_index[s] for s in flows["to_segment"]],
                 "value": flows["customers"].tolist(),
+                "color": SANKEY_LINK,
                 "customdata": flows["revenue_after"].to_numpy(dtype=float).tolist(),
                 "hovertemplate": (
                     f"%{{source.label}} → %{{target.label}}<br>{labels.customers}: "
@@ -253,7 +307,18 @@ def migration_sankey_figure(
             },
         )
     )
-    figure.update_layout(height=SANKEY_HEIGHT, margin=MARGIN)
+    for x, anchor, text in ((0, "left", labels.before), (1, "right", labels.after)):
+        figure.add_annotation(
+            x=x,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            text=f"<b>{text}</b>",
+            showarrow=False,
+            xanchor=anchor,
+            yanchor="bottom",
+        )
+    figure.update_layout(height=SANKEY_HEIGHT, margin={**MARGIN, "t": 30})
     return figure
 
 
@@ -281,7 +346,12 @@ def migration_matrix_figure(
         )
     )
     figure.update_layout(
-        xaxis={"title": {"text": labels.after}, "type": "category", "side": "top"},
+        xaxis={
+            "title": {"text": labels.after},
+            "type": "category",
+            "side": "top",
+            "tickangle": -90,
+        },
         yaxis={"title": {"text": labels.before}, "type": "category", "autorange": "reversed"},
         height=max(300, 34 * len(rows) + 140),
         margin=MARGIN,

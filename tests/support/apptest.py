@@ -23,6 +23,7 @@ from crm_core.bootstrap import DEMO_IF_EMPTY_ENV
 from crm_core.demo import generate_shop, load_shop
 from crm_core.store import make_engine, upgrade_to_head
 from ui.context import KEY_AS_OF, KEY_AS_OF_CHOSEN, KEY_LANGUAGE, KEY_USER
+from ui.schemes import KEY_CHOSEN
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 APP_TIMEOUT_S = 120
@@ -78,13 +79,17 @@ def open_page(
     as_of: dt.date | None = None,
     username: str | None = None,
     timeout: float = APP_TIMEOUT_S,
+    scheme: str | None = None,
 ) -> AppTest:
     """The app signed in as `role` and switched to `page`, on the store DATABASE_URL
-    names (a fixture sets it, and CRM_DEMO_IF_EMPTY=0 for a store that stays empty).
+    names (a fixture sets it, and CRM_DEMO_IF_EMPTY=0 for a store that stays empty),
+    opening on segment scheme `scheme` when given (else on the team's last saved one).
     Asserts that no run raised."""
     store_url = os.environ["DATABASE_URL"]
     at = AppTest.from_file(str(APP_PATH), default_timeout=timeout)
     at.session_state[KEY_LANGUAGE] = language
+    if scheme is not None:
+        at.session_state[KEY_CHOSEN] = (scheme, None)
     at.session_state[KEY_USER] = store_user(store_url, role, username)
     if as_of is not None:
         at.session_state[KEY_AS_OF] = as_of

@@ -33,6 +33,7 @@ from ui.audiences import (
     labels,
     show_notice,
 )
+from ui.audiences.rule_builder import json_typed, load_rows, rule_builder
 from ui.context import RunContext, show_error, t
 
 NEW_TAG = "__new__"
@@ -82,16 +83,28 @@ def _tag_editor(ctx: RunContext) -> None:
         st.session_state[f"{KEY_TAG_PICK}.previous"] = pick
         chosen = next((tag for tag in editable if tag.name == pick), None)
         st.session_state[KEY_TAG_NAME] = "" if chosen is None else chosen.name
-        st.session_state[KEY_TAG_RULE] = condition_json(
-            EXAMPLE_CONDITION if chosen is None else chosen.condition
-        )
+        condition = EXAMPLE_CONDITION if chosen is None else chosen.condition
+        st.session_state[KEY_TAG_RULE] = condition_json(condition)
+        load_rows(condition)
     st.text_input(
         t("tags.edit.name"),
         key=KEY_TAG_NAME,
         disabled=pick != NEW_TAG,
         help=t("tags.edit.name_help"),
     )
-    st.text_area(t("tags.edit.rule"), key=KEY_TAG_RULE, height=180, help=t("tags.edit.rule_help"))
+    builder, expert = st.columns(2, gap="large")
+    with builder:
+        st.markdown(f"**{t('tags.builder.title')}**")
+        rule_builder(KEY_TAG_RULE)
+    with expert:
+        st.text_area(
+            t("tags.edit.rule"),
+            key=KEY_TAG_RULE,
+            height=240,
+            help=t("tags.edit.rule_help"),
+            on_change=json_typed,
+            args=(KEY_TAG_RULE,),
+        )
     with st.expander(t("tags.edit.fields")):
         st.dataframe(
             pd.DataFrame(

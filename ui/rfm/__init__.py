@@ -36,6 +36,10 @@ KEY_GRID_CHART = "crm.rfm.grid_chart"
 KEY_SEGMENT_TABLE = "crm.rfm.segment_table"
 KEY_MEMBERS = "crm.rfm.members"
 KEY_MEMBERS_PICK = "crm.rfm.members_pick"
+KEY_TAB = "crm.rfm.tab"
+TABS: tuple[str, ...] = ("segments", "customers", "distributions", "moves", "migration", "rules")
+"""The explorer's tabs below the grid, in order (titles: rfm.tab.<name>); only the open
+one runs."""
 KEY_EDITOR = "crm.rfm.editor"
 KEY_EDITOR_ERROR = "crm.rfm.editor_error"
 KEY_SAVE_NAME = "crm.rfm.save_name"
@@ -142,3 +146,8 @@ def field_label(name: str) -> str:
     key = f"rfm.field.{name}"
     text = t(key)
     return name if text == key else text
+
+
+def open_tab(name: str) -> None:
+    """Open tab `name` (one of TABS) at the next run, e.g. the customers after a click."""
+    st.session_state[KEY_TAB] = t(f"rfm.tab.{name}")

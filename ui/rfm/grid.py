@@ -1,5 +1,5 @@
-"""The R x F grid (a click lists the cell's customers) and the R, F and M histograms with
-the cut-points in use."""
+"""The R x F grid (a click lists the cell's customers on the Customers tab) and the R, F
+and M histograms with the cut-points in use."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from crm_core.customers.rfm import AXES, AXIS_METRIC, RfmFacts
 from crm_core.customers.segments import SchemeResult, rf_grid
 from crm_core.figures.rfm import GridLabels, HistogramLabels, histogram_figure, rf_grid_figure
 from ui.context import RunContext, t
-from ui.rfm import KEY_GRID_CHART, KEY_GRID_VALUE, KEY_MEMBERS, field_label, histograms, translator
+from ui.rfm import (
+    KEY_GRID_CHART,
+    KEY_GRID_VALUE,
+    KEY_MEMBERS,
+    field_label,
+    histograms,
+    open_tab,
+    translator,
+)
 
 
 def _pick_cell() -> None:
@@ -17,11 +25,12 @@ def _pick_cell() -> None:
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:
         st.session_state[KEY_MEMBERS] = {"r": int(points[0]["y"]), "f": int(points[0]["x"])}
+        open_tab("customers")
 
 
-def grid(ctx: RunContext, facts: RfmFacts, result: SchemeResult) -> None:
-    """The R x F heatmap coloured by customers or revenue share, then one histogram per
-    axis."""
+def grid(ctx: RunContext, facts: RfmFacts, result: SchemeResult, labels: dict[str, str]) -> None:
+    """The R x F heatmap coloured by customers or revenue share; each cell names its
+    main segment, its customers and their average net spend."""
     st.subheader(t("rfm.grid.title"), help=t("rfm.grid.help"))
     value = st.segmented_control(
         t("rfm.grid.value"),
@@ -31,13 +40,18 @@ def grid(ctx: RunContext, facts: RfmFacts, result: SchemeResult) -> None:
         key=KEY_GRID_VALUE,
     )
     figure = rf_grid_figure(
-        rf_grid(facts, result.scores),
+        rf_grid(facts, result.scores, result),
         GridLabels(
             r_score=t("rfm.axis.r_score"),
             f_score=t("rfm.axis.f_score"),
             customers=t("rfm.col.customers"),
             avg_monetary=t("rfm.col.avg_monetary"),
             revenue_share=t("rfm.col.revenue_share"),
+            cell_customers=t("rfm.grid.cell_customers"),
+            cell_average=t("rfm.grid.cell_average"),
+            legend=t("rfm.grid.legend"),
+            segment=t("rfm.col.segment"),
+            segments=labels,
         ),
         value=value or "customers",
     )
@@ -49,6 +63,10 @@ def grid(ctx: RunContext, facts: RfmFacts, result: SchemeResult) -> None:
         selection_mode="points",
     )
     st.caption(t("rfm.grid.click"))
+
+
+def distributions(ctx: RunContext, result: SchemeResult) -> None:
+    """One histogram per axis with the cut-points in use."""
     bins = histograms(ctx)
     for column, axis in zip(st.columns(3), AXES, strict=True):
         edges, counts = bins[axis]

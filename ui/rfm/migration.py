@@ -77,6 +77,9 @@ def what_moves(
         f"{moved:,} ({moved / max(facts.scored_count, 1):.1%})",
         help=t("rfm.moves.moved_help"),
     )
+    if moved == 0:  # the draft equals the saved scheme: nothing to draw
+        st.caption(t("rfm.moves.none"))
+        return
     flows_view(
         flows,
         labels,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.customers.segments import Scheme, condition_text
+from crm_core.customers.segments import Scheme, condition_text, condition_words
 from crm_core.errors import CrmError
-from ui.context import show_error, t
+from ui.context import current_language, show_error, t
 from ui.rfm import KEY_EDITOR, KEY_EDITOR_ERROR, field_label
 from ui.rfm.draft import replace_draft
 
@@ -24,23 +24,29 @@ def _apply_editor() -> None:
 
 
 def rules(draft: Scheme, labels: dict[str, str]) -> None:
-    """Rule order, segment and condition of each rule, then the JSON editor."""
+    """Rule order, segment and condition of each rule, in words and as written, then
+    the JSON editor."""
     st.subheader(t("rfm.rules.title"), help=t("rfm.rules.help"))
-    st.dataframe(
+    language = current_language()
+    everyone_else = t("rfm.rules.everyone_else")
+    st.table(  # a static table: long conditions wrap instead of being cut off
         pd.DataFrame(
             {
-                t("rfm.rules.order"): range(1, len(draft.rules) + 1),
+                t("rfm.rules.order"): [str(order) for order in range(1, len(draft.rules) + 1)],
                 t("rfm.col.segment"): [labels.get(r.segment, r.segment) for r in draft.rules],
                 t("rfm.rules.condition"): [
-                    condition_text(rule.when, field_label)
-                    if rule.when is not None
-                    else t("rfm.rules.everyone_else")
+                    everyone_else
+                    if rule.when is None
+                    else condition_words(rule.when, language, field_label)
+                    for rule in draft.rules
+                ],
+                t("rfm.rules.formula"): [
+                    "" if rule.when is None else condition_text(rule.when, field_label)
                     for rule in draft.rules
                 ],
             }
         ),
         hide_index=True,
-        width="stretch",
     )
     with st.expander(t("rfm.editor.title"), icon=":material/edit:"):
         st.caption(t("rfm.editor.help"))

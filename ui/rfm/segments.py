@@ -9,7 +9,7 @@ from crm_core.customers.rfm import RfmFacts
 from crm_core.customers.segments import SchemeResult, population_summary, segment_table
 from crm_core.figures.rfm import TreemapLabels, segment_treemap_figure
 from ui.context import t
-from ui.rfm import KEY_MEMBERS, KEY_SEGMENT_TABLE
+from ui.rfm import KEY_MEMBERS, KEY_SEGMENT_TABLE, open_tab
 
 POPULATION_METRICS = (
     "customers",
@@ -43,6 +43,7 @@ def _pick_segment_row(names: list[str]) -> None:
     rows = (event or {}).get("selection", {}).get("rows", []) if event else []
     if rows:
         st.session_state[KEY_MEMBERS] = {"segment": names[rows[0]]}
+        open_tab("customers")
 
 
 def _column_config() -> dict:
@@ -69,29 +70,27 @@ def segments(facts: RfmFacts, result: SchemeResult, labels: dict[str, str]) -> N
     table = segment_table(facts, result)
     shown = table.assign(segment=table["segment"].map(labels))
     names = table["segment"].tolist()
-    left, right = st.columns([3, 2])
-    with left:
-        st.dataframe(
-            shown,
-            hide_index=True,
-            width="stretch",
-            key=KEY_SEGMENT_TABLE,
-            on_select=lambda: _pick_segment_row(names),
-            selection_mode="single-row",
-            column_config=_column_config(),
-        )
-        st.caption(t("rfm.segments.click"))
-    with right:
-        st.plotly_chart(
-            segment_treemap_figure(
-                table,
-                labels,
-                TreemapLabels(
-                    root=t("rfm.treemap.root"),
-                    customers=t("rfm.col.customers"),
-                    revenue=t("rfm.col.revenue"),
-                    revenue_share=t("rfm.col.revenue_share"),
-                ),
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height="content",
+        key=KEY_SEGMENT_TABLE,
+        on_select=lambda: _pick_segment_row(names),
+        selection_mode="single-row",
+        column_config=_column_config(),
+    )
+    st.caption(t("rfm.segments.click"))
+    st.plotly_chart(
+        segment_treemap_figure(
+            table,
+            labels,
+            TreemapLabels(
+                root=t("rfm.treemap.root"),
+                customers=t("rfm.col.customers"),
+                revenue=t("rfm.col.revenue"),
+                revenue_share=t("rfm.col.revenue_share"),
             ),
-            width="stretch",
-        )
+        ),
+        width="stretch",
+    )

@@ -12,6 +12,7 @@ import streamlit as st
 
 from crm_core.customers.rfm import AXES, AXIS_METRIC, CUT_COUNT, RfmFacts, Scoring, quantile_cuts
 from crm_core.customers.segments import (
+    SCORE_FIELDS,
     Scheme,
     SchemeResult,
     scheme_thresholds,
@@ -37,6 +38,10 @@ def keep_cuts_in_order(axis: str, moved: int, count: int) -> None:
             st.session_state[key] = value
 
 
+def _stop_text(value: float, integral: bool) -> str:
+    return f"{value:,.0f}" if integral else f"{value:,.2f}"
+
+
 def paired_input(
     label: str,
     key: str,
@@ -45,15 +50,16 @@ def paired_input(
     integral: bool,
     on_change: Callable[[], None] | None = None,
     help_text: str | None = None,
+    stops: np.ndarray | None = None,
 ) -> float:
     """A slider to drag and a number input to type, kept in step; the number input
     (`key`, set by the caller beforehand) holds the value, which may lie outside the
-    slider's range. Returns the value."""
+    slider's range. With `stops` (a column's percentiles, RfmFacts.quantile_stops) the
+    slider stops there, so a drag moves through the customers evenly however skewed
+    the values; else it runs from `low` to `high`. Returns the value."""
     slider_key = key + SLIDER_SUFFIX
-    value = st.session_state[key]
-    step = 1.0 if integral or high - low > 100 else 0.1
-    clipped = min(max(float(value), float(low)), float(high))
-    st.session_state[slider_key] = round(clipped) if step == 1.0 else clipped
+    value = float(st.session_state[key])
+    use_stops = stops is not None and len(stops) >= 3
 
     def slider_moved() -> None:
         st.session_state[key] = float(st.session_state[slider_key])
@@ -66,16 +72,32 @@ def paired_input(
 
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
-        st.slider(
-            label,
-            min_value=float(low),
-            max_value=float(high),
-            step=step,
-            key=slider_key,
-            format="%d" if step == 1.0 else "%.1f",
-            on_change=slider_moved,
-            help=help_text,
-        )
+        if use_stops:
+            options = [float(stop) for stop in stops]
+            nearest = int(np.abs(np.asarray(stops) - value).argmin())
+            st.session_state[slider_key] = options[nearest]
+            st.select_slider(
+                label,
+                options=options,
+                key=slider_key,
+                format_func=partial(_stop_text, integral=integral),
+                on_change=slider_moved,
+                help=help_text or t("rfm.slider.quantile_help"),
+            )
+        else:
+            step = 1.0 if integral or high - low > 100 else 0.1
+            clipped = min(max(value, float(low)), float(high))
+            st.session_state[slider_key] = round(clipped) if step == 1.0 else clipped
+            st.slider(
+                label,
+                min_value=float(low),
+                max_value=float(high),
+                step=step,
+                key=slider_key,
+                format="%d" if step == 1.0 else "%.1f",
+                on_change=slider_moved,
+                help=help_text,
+            )
     with right:
         st.number_input(
             label,
@@ -120,6 +142,7 @@ def _cut_inputs(facts: RfmFacts, draft: Scheme, mode: str) -> dict[str, list[flo
                         high,
                         integral,
                         on_change=partial(_cut_moved, axis, index),
+                        stops=facts.quantile_stops(metric, integral),
                     )
                 )
             cuts[axis] = values
@@ -145,7 +168,12 @@ def _threshold_inputs(ctx: RunContext, facts: RfmFacts, draft: Scheme) -> dict[s
             op=threshold.op,
             bound=bound,
         )
-        tuned[threshold.key] = paired_input(label, key, low, high, integral)
+        stops = (
+            facts.quantile_stops(threshold.field, integral)
+            if threshold.field in facts.column_names and threshold.field not in SCORE_FIELDS
+            else None
+        )
+        tuned[threshold.key] = paired_input(label, key, low, high, integral, stops=stops)
     return tuned
 
 
@@ -173,27 +201,32 @@ def tuning_panel(ctx: RunContext, facts: RfmFacts, draft: Scheme) -> Scheme:
         return draft
 
 
+def _cut_text(cut: float) -> str:
+    """A cut-point as shown: whole numbers without decimals, money with two."""
+    if not np.isfinite(cut):
+        return "–"
+    return f"{cut:,.0f}" if float(cut).is_integer() else f"{cut:,.2f}"
+
+
 def _value_range(low: float, high: float) -> str:
     return f"{low:,.6g}" if low == high else f"{low:,.6g} – {high:,.6g}"
 
 
 def cut_points(result: SchemeResult) -> None:
-    """The cut-points in use per axis, customers per score, and a note for an axis whose
-    ties leave some scores empty."""
-    rows = []
+    """The cut-points in use per axis (one column each), the scores used and the
+    customers per score, and a note for an axis whose ties leave some scores empty."""
+    columns = {}
     for axis in AXES:
         scores = result.scores.axes[axis]
-        rows.append(
-            {
-                t("rfm.cuts.axis"): t(f"rfm.axis.{axis}"),
-                **{f"c{i + 1}": scores.cuts[i] for i in range(CUT_COUNT)},
-                t("rfm.cuts.mode"): t(f"rfm.mode.{scores.mode}"),
-                t("rfm.cuts.distinct"): scores.distinct_scores,
-                t("rfm.cuts.per_score"): " / ".join(f"{int(c):,}" for c in scores.counts),
-            }
-        )
+        column = [_cut_text(cut) for cut in scores.cuts]
+        column.append(f"{scores.distinct_scores}")
+        column += [f"{int(count):,}" for count in scores.counts]
+        columns[t(f"rfm.axis.{axis}")] = column
+    rows = [f"c{i + 1}" for i in range(CUT_COUNT)] + [t("rfm.cuts.distinct")]
+    rows += [t("rfm.cuts.score_customers", score=score) for score in range(1, 6)]
+    table = pd.DataFrame(columns, index=pd.Index(rows, name=t("rfm.cuts.axis")))
     st.markdown(f"**{t('rfm.cuts.title')}**", help=t("rfm.cuts.help"))
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(table, width="stretch", height="content")
     for axis in AXES:
         scores = result.scores.axes[axis]
         if scores.has_empty_scores:

@@ -46,6 +46,7 @@ from crm_core.customers.segments.migration import (
 )
 from crm_core.customers.segments.presets import PRESET_NAMES, PRESETS, preset
 from crm_core.customers.segments.rules import (
+    COMBINES,
     COMPARISON_OPS,
     LIST_OPS,
     MAX_CONDITIONS,
@@ -55,10 +56,14 @@ from crm_core.customers.segments.rules import (
     NULL_OPS,
     OPERATORS,
     ORDER_OPS,
+    RuleRow,
     condition_fields,
+    condition_from_rows,
     condition_text,
+    condition_words,
     evaluate_rule,
     parse_rule_text,
+    rows_of_condition,
     validate_condition,
 )
 from crm_core.customers.segments.schemes import (
@@ -86,6 +91,7 @@ from crm_core.customers.segments.storage import (
     resolve_scheme_ref,
     save_scheme,
     scheme_choices,
+    team_scheme,
 )
 from crm_core.customers.segments.tables import (
     SCORED_TABLE_COLUMNS,
@@ -101,6 +107,7 @@ from crm_core.customers.segments.tables import (
 
 __all__ = [
     "AXES",
+    "COMBINES",
     "COMPARISON_OPS",
     "FLOW_COLUMNS",
     "LIST_OPS",
@@ -122,6 +129,7 @@ __all__ = [
     "SEGMENT_TABLE_COLUMNS",
     "Rule",
     "RuleFields",
+    "RuleRow",
     "SavedScheme",
     "Scheme",
     "SchemeChoice",
@@ -133,7 +141,9 @@ __all__ = [
     "assign_segments",
     "buying_flows",
     "condition_fields",
+    "condition_from_rows",
     "condition_text",
+    "condition_words",
     "customer_codes",
     "customer_segments",
     "evaluate_rule",
@@ -155,6 +165,7 @@ __all__ = [
     "resolve_scheme",
     "resolve_scheme_ref",
     "rf_grid",
+    "rows_of_condition",
     "save_scheme",
     "scheme_change_flows",
     "scheme_choices",
@@ -168,6 +179,7 @@ __all__ = [
     "segment_labels",
     "segment_lookup",
     "segment_table",
+    "team_scheme",
     "threshold_range",
     "validate_condition",
     "with_thresholds",

@@ -18,13 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crm_core.errors import InputError
+from crm_core.i18n import translate
 
 COMPARISON_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=")
 ORDER_OPS: tuple[str, ...] = ("<", "<=", ">", ">=")
@@ -211,6 +214,200 @@ def condition_text(condition: Mapping | None, field_label: Any = None) -> str:
         return f"{name} {'∈' if op == 'in' else '∉'} {{{items}}}"
     shown = f"{value:g}" if _is_number(value) else json.dumps(value, ensure_ascii=False)
     return f"{name} {_OP_SYMBOLS[op]} {shown}"
+
+
+CELL_FIELDS: dict[str, tuple[str, ...]] = {
+    "rf": ("r_score", "f_score"),
+    "r_fm": ("r_score", "fm_score"),
+    "rfm": ("r_score", "f_score", "m_score"),
+}
+"""Score-cell fields and the score each digit stands for (55 on r_fm: R 5, FM 5)."""
+
+
+def _word_number(value: object) -> str:
+    if isinstance(value, bool) or not _is_number(value):
+        return str(value)
+    number = float(value)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}".rstrip("0")
+
+
+def _digits_text(digits: list[int], language: str) -> str:
+    """Sorted score digits as runs: [4, 5] -> "4–5", [1, 3] -> "1, 3"."""
+    runs: list[list[int]] = []
+    for digit in sorted(set(digits)):
+        if runs and digit == runs[-1][-1] + 1:
+            runs[-1].append(digit)
+        else:
+            runs.append([digit])
+    parts = [
+        str(run[0])
+        if len(run) == 1
+        else translate("rule.words.range", language, low=run[0], high=run[-1])
+        for run in runs
+    ]
+    return translate("app.list_separator", language).join(parts)
+
+
+def _cells_words(field_name: str, cells: list[object], language: str, label: Any) -> str | None:
+    """Score cells read as scores: r_fm in {55, 54, 45} -> "R score 5 and FM score 4–5;
+    or R score 4 and FM score 5". None when a value is no cell of the field."""
+    axes = CELL_FIELDS[field_name]
+    texts = [str(int(cell)) if _is_number(cell) else str(cell) for cell in cells]
+    if not texts or any(len(text) != len(axes) or not text.isdigit() for text in texts):
+        return None
+    by_first: dict[int, list[str]] = {}
+    for text in texts:
+        by_first.setdefault(int(text[0]), []).append(text[1:])
+    groups = []
+    for first in sorted(by_first, reverse=True):
+        parts = [translate("rule.words.score", language, field=label(axes[0]), value=first)]
+        rest = by_first[first]
+        if len(axes) == 2:
+            digits = _digits_text([int(r) for r in rest], language)
+            parts.append(
+                translate("rule.words.score", language, field=label(axes[1]), value=digits)
+            )
+        else:
+            pairs = [
+                translate("rule.words.and", language).join(
+                    translate("rule.words.score", language, field=label(axis), value=digit)
+                    for axis, digit in zip(axes[1:], r, strict=True)
+                )
+                for r in sorted(rest, reverse=True)
+            ]
+            joined = translate("rule.words.or", language).join(pairs)
+            parts.append(
+                joined if len(pairs) == 1 else translate("rule.words.group", language, text=joined)
+            )
+        groups.append(translate("rule.words.and", language).join(parts))
+    return translate("rule.words.or", language).join(groups)
+
+
+def condition_words(condition: Mapping | None, language: str, field_label: Any = None) -> str:
+    """A (valid) condition in words of `language`, for managers: "R score 5 and FM
+    score 4–5; or R score 4 and FM score 5" rather than "r_fm ∈ {55, 54, 45}";
+    `field_label(name)` names the fields (default: the rfm.field.<name> strings)."""
+
+    def default_label(name: str) -> str:
+        key = f"rfm.field.{name}"
+        text = translate(key, language)
+        return name if text == key else text
+
+    label = field_label or default_label
+    if condition is None:
+        return translate("rule.words.true", language)
+    for group, joiner in (("all", "rule.words.and"), ("any", "rule.words.or")):
+        if group in condition:
+            children = condition[group]
+            if not children:
+                return translate(
+                    "rule.words.true" if group == "all" else "rule.words.false", language
+                )
+            parts = []
+            for child in children:
+                text = condition_words(child, language, label)
+                nested = "all" in child or "any" in child
+                parts.append(translate("rule.words.group", language, text=text) if nested else text)
+            return translate(joiner, language).join(parts)
+    if "not" in condition:
+        inner = condition_words(condition["not"], language, label)
+        return translate("rule.words.not", language, text=inner)
+    name, op, value = condition["field"], condition["op"], condition.get("value")
+    if name in CELL_FIELDS and op in ("==", "in"):
+        cells = list(value) if op == "in" else [value]
+        words = _cells_words(name, cells, language, label)
+        if words is not None:
+            return words
+    key = f"rule.words.op.{op}"
+    if op in NULL_OPS:
+        return translate(key, language, field=label(name))
+    if op == "between":
+        low, high = (_word_number(v) for v in value)
+        return translate(key, language, field=label(name), low=low, high=high)
+    if op in LIST_OPS:
+        items = translate("app.list_separator", language).join(_word_number(v) for v in value)
+        return translate(key, language, field=label(name), value=items)
+    return translate(key, language, field=label(name), value=_word_number(value))
+
+
+COMBINES: tuple[str, ...] = ("all", "any")
+"""How the rule builder joins its rows: all of them (AND) or any of them (OR)."""
+_LIST_SPLIT = re.compile(r"\s*[,，、;；]\s*")
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """One row of the rule builder: a field, an operator (OPERATORS) and the value as
+    typed ("" for is_null/not_null; "low, high" for between; items separated by
+    commas for in/not_in)."""
+
+    field: str
+    op: str
+    value: str = ""
+
+
+def _typed_value(text: str) -> Any:
+    """A value typed in the builder: a number when it reads as one, true/false as a
+    bool, else the text itself (trimmed)."""
+    cleaned = text.strip()
+    if cleaned.lower() in ("true", "false"):
+        return cleaned.lower() == "true"
+    try:
+        number = float(cleaned.replace(",", "")) if cleaned else None
+    except ValueError:
+        return cleaned
+    if number is None or not math.isfinite(number):
+        return cleaned
+    return int(number) if number.is_integer() and "." not in cleaned else number
+
+
+def condition_from_rows(rows: Sequence[RuleRow], combine: str = "all") -> dict:
+    """The condition the rule builder's rows make: one leaf for one row, else all/any
+    (`combine`) of them. Values are parsed as typed (`_typed_value`); the result is
+    not validated here (validate_condition does that with the fields it may read)."""
+    if combine not in COMBINES:
+        raise InputError("rfm.rule.error.combine", value=combine)
+    leaves = []
+    for row in rows:
+        leaf: dict = {"field": row.field, "op": row.op}
+        if row.op in LIST_OPS or row.op == "between":
+            leaf["value"] = [_typed_value(item) for item in _LIST_SPLIT.split(row.value) if item]
+        elif row.op not in NULL_OPS:
+            leaf["value"] = _typed_value(row.value)
+        leaves.append(leaf)
+    if len(leaves) == 1:
+        return leaves[0]
+    return {combine: leaves}
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.1f}"
+    return str(value)
+
+
+def rows_of_condition(condition: Mapping | None) -> tuple[str, list[RuleRow]] | None:
+    """(combine, rows) of a condition the rule builder can show: one comparison, or
+    all/any of comparisons; None for a nested rule (edited as JSON only)."""
+    if condition is None:
+        return None
+    combine, leaves = "all", [condition]
+    for group in COMBINES:
+        if group in condition:
+            combine, leaves = group, list(condition[group])
+    rows = []
+    for leaf in leaves:
+        if not isinstance(leaf, Mapping) or "field" not in leaf:
+            return None
+        value = leaf.get("value")
+        if leaf["op"] in LIST_OPS or leaf["op"] == "between":
+            text = ", ".join(_value_text(item) for item in value or [])
+        else:
+            text = "" if leaf["op"] in NULL_OPS else _value_text(value)
+        rows.append(RuleRow(str(leaf["field"]), str(leaf["op"]), text))
+    return (combine, rows) if rows else None
 
 
 def evaluate_rule(condition: Mapping, frame: Any) -> np.ndarray:

@@ -127,6 +127,15 @@ def scheme_choices(engine: Engine) -> list[SchemeChoice]:
     return choices + [SchemeChoice(name) for name in PRESET_NAMES if name not in taken]
 
 
+def team_scheme(engine: Engine) -> str | None:
+    """The name of the scheme the team saved last (the newest saved version of any
+    name), which a new session opens on; None when nothing was saved."""
+    table = models.segment_schemes
+    stmt = select(table.c.name).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(1)
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar()
+
+
 def resolve_scheme_ref(engine: Engine, name: str, version: int | None = None) -> tuple:
     """(scheme, segment_schemes.id) of a saved scheme (newest version when None), or
     (preset, None) when no scheme of that name was saved."""

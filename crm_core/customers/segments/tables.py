@@ -74,17 +74,19 @@ def segment_table(facts: RfmFacts, result: SchemeResult) -> pd.DataFrame:
     return table
 
 
-def rf_grid(facts: RfmFacts, scores: RfmScores) -> pd.DataFrame:
+def rf_grid(facts: RfmFacts, scores: RfmScores, result: SchemeResult | None = None) -> pd.DataFrame:
     """The 5 x 5 R x F grid as 25 rows (r_score, f_score from 1 to 5): customers,
     customer_share (0-1), revenue (sum of monetary), revenue_share (0-1, NaN when total
-    revenue <= 0) and avg_monetary per cell (NaN for an empty cell)."""
+    revenue <= 0) and avg_monetary per cell (NaN for an empty cell). With `result`,
+    also segment (the segment most of the cell's customers are in, "" for an empty
+    cell; ties go to the earlier rule) and segment_share (0-1: how many of them)."""
     cell = (scores.r.astype(np.intp) - 1) * SCORE_LEVELS + (scores.f.astype(np.intp) - 1)
     cells = SCORE_LEVELS * SCORE_LEVELS
     customers = _per_code(cell, cells)
     revenue = _per_code(cell, cells, facts.column("monetary"))
     total_revenue = float(revenue.sum())
     levels = np.arange(1, SCORE_LEVELS + 1)
-    return pd.DataFrame(
+    grid = pd.DataFrame(
         {
             "r_score": np.repeat(levels, SCORE_LEVELS),
             "f_score": np.tile(levels, SCORE_LEVELS),
@@ -97,6 +99,15 @@ def rf_grid(facts: RfmFacts, scores: RfmScores) -> pd.DataFrame:
             "avg_monetary": _safe_divide(revenue, customers),
         }
     )
+    if result is not None:
+        names = result.scheme.segment_names
+        per_segment = np.bincount(
+            cell * len(names) + result.codes.astype(np.intp), minlength=cells * len(names)
+        ).reshape(cells, len(names))
+        top = per_segment.argmax(axis=1)
+        grid["segment"] = np.where(customers > 0, np.asarray(names, dtype=object)[top], "")
+        grid["segment_share"] = _safe_divide(per_segment.max(axis=1), customers)
+    return grid
 
 
 def population_summary(facts: RfmFacts) -> dict[str, int]:
