@@ -226,7 +226,14 @@ def cut_points(result: SchemeResult) -> None:
     rows += [t("rfm.cuts.score_customers", score=score) for score in range(1, 6)]
     table = pd.DataFrame(columns, index=pd.Index(rows, name=t("rfm.cuts.axis")))
     st.markdown(f"**{t('rfm.cuts.title')}**", help=t("rfm.cuts.help"))
-    st.dataframe(table, width="stretch", height="content")
+    st.dataframe(
+        table,
+        width="stretch",
+        height="content",
+        column_config={
+            name: st.column_config.TextColumn(alignment="right") for name in table.columns
+        },
+    )
     for axis in AXES:
         scores = result.scores.axes[axis]
         if scores.has_empty_scores:
