@@ -7,7 +7,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from crm_core.auth import COMMAND_LINE, create_user
 from crm_core.customers.overview import KPI_UNITS, periods
@@ -15,34 +15,22 @@ from crm_core.i18n import translate
 from crm_core.store import bulk_insert, make_engine, models, upgrade_to_head
 from crm_core.store.models import ROLES
 from tests.conftest import TEST_ADMIN_PASSWORD
-from tests.support.apptest import exception_text, open_app
+from tests.support.apptest import demo_store_url, exception_text, open_app
 from ui.context import KEY_LANGUAGE
 
 PAGE = "views/overview.py"
 KEY_PERIOD_DAYS = "crm.overview.period_days"
 
 
-def _labels(language: str, with_nps: bool = True) -> list[str]:
-    return [
-        translate(f"overview.kpi.{kpi}", language) for kpi in KPI_UNITS if with_nps or kpi != "nps"
-    ]
-
-
-def _has_nps(url: str) -> bool:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        answers = conn.execute(
-            select(func.count()).where(models.survey_responses.c.nps.is_not(None))
-        ).scalar()
-    engine.dispose()
-    return bool(answers)
+def _labels(language: str) -> list[str]:
+    return [translate(f"overview.kpi.{kpi}", language) for kpi in KPI_UNITS]
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_sees_the_kpi_tiles_and_charts(monkeypatch, demo_store_url, role):
     at = open_app(monkeypatch, demo_store_url, role, page=PAGE)
     assert not at.exception, exception_text(at)
-    assert [m.label for m in at.metric] == _labels("en", _has_nps(demo_store_url))
+    assert [m.label for m in at.metric] == _labels("en")
     assert all(m.help for m in at.metric)
     assert all(m.value not in ("", None) for m in at.metric)
     assert len(at.get("plotly_chart")) == 3
@@ -51,7 +39,7 @@ def test_every_role_sees_the_kpi_tiles_and_charts(monkeypatch, demo_store_url, r
 def test_tiles_follow_the_language(monkeypatch, demo_store_url):
     at = open_app(monkeypatch, demo_store_url, "viewer", page=PAGE, language="zh-CN")
     assert not at.exception, exception_text(at)
-    assert [m.label for m in at.metric] == _labels("zh-CN", _has_nps(demo_store_url))
+    assert [m.label for m in at.metric] == _labels("zh-CN")
     assert translate("overview.kpi.customers.help", "zh-CN") in at.metric[0].help
 
 
@@ -105,3 +93,19 @@ def test_a_store_without_orders_says_so(monkeypatch, tmp_path):
     assert not at.exception, exception_text(at)
     assert len(at.metric) == 0
     assert translate("overview.empty", "en") in [i.value for i in at.info]
+
+
+def test_the_nps_tile_of_a_shop_without_survey_answers_says_so(monkeypatch, tmp_path):
+    url = demo_store_url(tmp_path, 300, 3, dt.date(2026, 10, 31))
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(delete(models.survey_responses))
+    engine.dispose()
+    for language in ("en", "zh-CN"):
+        at = open_app(monkeypatch, url, "viewer", page=PAGE, language=language)
+        assert not at.exception, exception_text(at)
+        tiles = {m.label: m for m in at.metric}
+        nps = tiles[translate("overview.kpi.nps", language)]
+        assert nps.value == translate("overview.kpi.nps.none", language)
+        assert nps.help == translate("overview.kpi.nps.none_help", language)
+        assert len(tiles) == len(KPI_UNITS)

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
+from crm_core.numbers import MISSING, column_format
 from crm_core.outreach.audiences import FILE_FORMATS, render_file
 from ui.audiences import FORMAT_LABELS, labels
 from ui.context import RunContext, t
@@ -61,7 +62,10 @@ def table_download(
     )
 
 
-MISSING = "—"
+def number_column(label: str, kind: str, **options: object) -> st.column_config.NumberColumn:
+    """A table column of numbers of `kind` (crm_core.numbers.KINDS), formatted as the
+    pages write such numbers everywhere."""
+    return st.column_config.NumberColumn(label, format=column_format(kind), **options)
 
 
 def dashed(values: pd.Series | np.ndarray, template: str) -> np.ndarray:

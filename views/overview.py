@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from crm_core import numbers
 from crm_core.customers import overview
 from crm_core.figures.overview import (
     CohortLabels,
@@ -28,7 +29,6 @@ KEY_PERIOD_DAYS = "crm.overview.period_days"
 PERIOD_CHOICES = (30, 90, 365)
 COHORT_MONTHS = 12
 TILES_PER_ROW = 4
-MISSING = "—"
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
@@ -51,42 +51,51 @@ def _cohorts(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
     return overview.cohort_retention(_engine, as_of, COHORT_MONTHS)
 
 
-def _value_text(value: float, unit: str) -> str:
-    if math.isnan(value):
-        return MISSING
-    if unit == "money":
-        return f"{value:,.2f}"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit == "points":
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
+UNIT_KINDS = {"money": "money", "share": "share", "points": "score", "count": "count"}
+"""The kind of number (crm_core.numbers) of each KPI unit; NPS is a score in points."""
 
 
-def _delta_text(row: dict) -> str | None:
+def _kind(unit: str) -> str:
+    return UNIT_KINDS.get(unit, "count")
+
+
+def _value_text(value: float, unit: str, language: str) -> str:
+    return numbers.number_text(value, _kind(unit), language)
+
+
+def _delta_text(row: dict, language: str) -> str | None:
     """The change shown under a tile: absolute (and relative for counts and money);
     percentage points for shares; None when there is nothing to compare with."""
     change, relative, unit = row["change"], row["relative_change"], row["unit"]
     if math.isnan(change):
         return None
     if unit == "share":
-        return t("overview.percentage_points", value=f"{change * 100:+.1f}")
-    if unit == "points":
-        return f"{change:+.1f}"
-    absolute = f"{change:+,.2f}" if unit == "money" else f"{change:+,.0f}"
-    return absolute if math.isnan(relative) else f"{absolute} ({relative:+.1%})"
+        return numbers.number_text(change, "points", language, signed=True)
+    absolute = numbers.number_text(change, _kind(unit), language, signed=True)
+    if unit == "points" or math.isnan(relative):
+        return absolute
+    return f"{absolute} ({numbers.number_text(relative, 'share', language, signed=True)})"
 
 
-def _tiles(frame: pd.DataFrame) -> None:
+def _tiles(frame: pd.DataFrame, language: str, has_nps: bool) -> None:
+    """One tile per KPI; the NPS tile of a store without survey answers says so."""
     records = frame.to_dict("records")
     for first in range(0, len(records), TILES_PER_ROW):
         chunk = records[first : first + TILES_PER_ROW]
         for column, row in zip(st.columns(TILES_PER_ROW), chunk, strict=False):
-            previous = _value_text(row["previous"], row["unit"])
+            if row["kpi"] == "nps" and not has_nps:
+                column.metric(
+                    t("overview.kpi.nps"),
+                    t("overview.kpi.nps.none"),
+                    help=t("overview.kpi.nps.none_help"),
+                    border=True,
+                )
+                continue
+            previous = _value_text(row["previous"], row["unit"], language)
             column.metric(
                 t(f"overview.kpi.{row['kpi']}"),
-                _value_text(row["current"], row["unit"]),
-                delta=_delta_text(row),
+                _value_text(row["current"], row["unit"], language),
+                delta=_delta_text(row, language),
                 help=t(f"overview.kpi.{row['kpi']}.help")
                 + "\n\n"
                 + t("overview.previous_value", value=previous),
@@ -170,9 +179,7 @@ def main() -> None:
     )
     with st.spinner(t("overview.loading")):
         frame = _kpis(ctx.engine, ctx.data_key, as_of, period_days)
-        if not _has_nps(ctx.engine, ctx.data_key):
-            frame = frame.loc[frame["kpi"] != "nps"]
-        _tiles(frame)
+        _tiles(frame, ctx.language, has_nps=_has_nps(ctx.engine, ctx.data_key))
         _charts(ctx)
 
 

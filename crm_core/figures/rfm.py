@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_core import numbers
 from crm_core.customers.rfm import SCORE_LEVELS
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
@@ -75,9 +76,11 @@ def rf_grid_figure(grid: pd.DataFrame, labels: GridLabels, value: str = "custome
 
     def cell_text(i: int, j: int) -> str:
         lines = [f"<b>{segment[i][j]}</b>"] if segment[i][j] else []
-        lines.append(labels.cell_customers.format(value=f"{int(customers[i, j]):,}"))
+        count = numbers.number_text(customers[i, j], "count")
+        lines.append(labels.cell_customers.format(value=count))
         if not np.isnan(avg_monetary[i, j]):
-            lines.append(labels.cell_average.format(value=f"{avg_monetary[i, j]:,.0f}"))
+            average = numbers.number_text(avg_monetary[i, j], "money")
+            lines.append(labels.cell_average.format(value=average))
         return "<br>".join(lines)
 
     text = [[cell_text(i, j) for j in range(SCORE_LEVELS)] for i in range(SCORE_LEVELS)]

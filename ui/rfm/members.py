@@ -11,15 +11,17 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.customers.rfm import RfmFacts
 from crm_core.customers.segments import SchemeResult, member_mask, members
 from crm_core.i18n import translate
 from crm_core.outreach.privacy import mask_personal_columns
 from crm_core.predict.runs import RISK_LEVELS, RunScores, prediction_fields
 from ui.baskets import lines_loaded, purchase_history
-from ui.context import RunContext, t
+from ui.context import RunContext, current_language, t
 from ui.predict import run_scores
 from ui.rfm import KEY_MEMBERS, KEY_MEMBERS_PICK, field_label
+from ui.tables import number_column
 
 MEMBERS_SHOWN = 1_000
 MEMBER_COLUMNS = ("name", "phone", "email", "province", "city", "avg_order_value")
@@ -94,20 +96,38 @@ def member_next_best(ctx: RunContext, customer_ids: tuple[str, ...]) -> pd.DataF
     return _member_next_best(ctx, ctx.data_key, ctx.as_of, customer_ids)
 
 
+MEMBER_KINDS = {
+    "r_score": "count",
+    "f_score": "count",
+    "m_score": "count",
+    "recency_days": "days",
+    "frequency": "count",
+    "monetary": "money",
+    "avg_order_value": "money",
+}
+"""The kind of number (crm_core.numbers) of each numeric column of the member list."""
+
+
+def _member_column_config(columns: pd.Index) -> dict:
+    return {
+        _column_title(name): number_column(_column_title(name), kind)
+        for name, kind in MEMBER_KINDS.items()
+        if name in columns
+    }
+
+
 def _prediction_column_config() -> dict:
-    number = st.column_config.NumberColumn
+    def column(name: str, kind: str) -> st.column_config.NumberColumn:
+        return number_column(_column_title(name), kind, help=t(f"rfm.col.{name}_help"))
+
     return {
         _column_title("churn_risk_level"): st.column_config.TextColumn(
             help=t("rfm.col.churn_risk_level_help")
         ),
-        _column_title("churn_risk"): number(format="%.1f%%", help=t("rfm.col.churn_risk_help")),
-        _column_title("clv_12m"): number(format="localized", help=t("rfm.col.clv_12m_help")),
-        _column_title("probability_alive"): number(
-            format="%.1f%%", help=t("rfm.col.probability_alive_help")
-        ),
-        _column_title("next_order_in_days"): number(
-            format="%d", help=t("rfm.col.next_order_in_days_help")
-        ),
+        _column_title("churn_risk"): column("churn_risk", "percent"),
+        _column_title("clv_12m"): column("clv_12m", "money"),
+        _column_title("probability_alive"): column("probability_alive", "percent"),
+        _column_title("next_order_in_days"): column("next_order_in_days", "days"),
     }
 
 
@@ -145,15 +165,23 @@ def member_list(
         if "segment" in chosen
         else t("rfm.members.cell", r=chosen["r"], f=chosen["f"])
     )
-    st.markdown(t("rfm.members.showing", what=what, count=f"{count:,}", shown=f"{len(frame):,}"))
+    language = current_language()
+    st.markdown(
+        t(
+            "rfm.members.showing",
+            what=what,
+            count=numbers.number_text(count, "count", language),
+            shown=numbers.number_text(len(frame), "count", language),
+        )
+    )
     shown = mask_personal_columns(frame, ctx.actor)
     shown = shown.assign(segment=shown["segment"].astype(str).map(labels))
-    config = {}
+    config = _member_column_config(shown.columns)
     _key, scored = run_scores(ctx, ctx.as_of)
     if scored is not None:
         predicted = prediction_columns(shown["customer_id"], scored, ctx.as_of, ctx.language)
         shown = pd.concat([shown, predicted], axis=1)
-        config = _prediction_column_config()
+        config.update(_prediction_column_config())
         st.caption(t("rfm.members.predictions", run=scored.run.id, date=scored.run.as_of))
     with st.spinner(t("baskets.next.loading")):
         best = member_next_best(ctx, tuple(shown["customer_id"].astype(str)))

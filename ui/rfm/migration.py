@@ -9,6 +9,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.customers.rfm import RfmFacts
 from crm_core.customers.segments import (
     Scheme,
@@ -23,6 +24,7 @@ from crm_core.customers.segments import (
 from crm_core.figures.rfm import FlowLabels, migration_matrix_figure, migration_sankey_figure
 from ui.context import RunContext, t
 from ui.rfm import alignment, baseline_codes, load_facts
+from ui.tables import number_column
 
 
 def flows_view(
@@ -45,7 +47,6 @@ def flows_view(
             width="stretch",
             key=f"{key}.m",
         )
-    number = st.column_config.NumberColumn
     st.dataframe(
         labelled_flows(flows, labels),
         hide_index=True,
@@ -53,9 +54,9 @@ def flows_view(
         column_config={
             "from_segment": st.column_config.TextColumn(flow_labels.before),
             "to_segment": st.column_config.TextColumn(flow_labels.after),
-            "customers": number(t("rfm.col.customers"), format="localized"),
-            "revenue_before": number(t("rfm.col.revenue_before"), format="localized"),
-            "revenue_after": number(t("rfm.col.revenue_after"), format="localized"),
+            "customers": number_column(t("rfm.col.customers"), "count"),
+            "revenue_before": number_column(t("rfm.col.revenue_before"), "money"),
+            "revenue_after": number_column(t("rfm.col.revenue_after"), "money"),
         },
     )
 
@@ -74,7 +75,8 @@ def what_moves(
     moved = moved_customers(flows)
     st.metric(
         t("rfm.moves.moved"),
-        f"{moved:,} ({moved / max(facts.scored_count, 1):.1%})",
+        f"{numbers.number_text(moved, 'count', ctx.language)} "
+        f"({numbers.number_text(moved / max(facts.scored_count, 1), 'share', ctx.language)})",
         help=t("rfm.moves.moved_help"),
     )
     if moved == 0:  # the draft equals the saved scheme: nothing to draw

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.customers.rfm import RfmFacts
 from crm_core.customers.segments import SchemeResult, population_summary, segment_table
 from crm_core.figures.rfm import TreemapLabels, segment_treemap_figure
-from ui.context import t
+from ui.context import current_language, t
 from ui.rfm import KEY_MEMBERS, KEY_SEGMENT_TABLE, open_tab
+from ui.tables import number_column
 
 POPULATION_METRICS = (
     "customers",
@@ -23,17 +25,21 @@ POPULATION_METRICS = (
 def population(facts: RfmFacts) -> None:
     """Customers, scored, prospects, no purchase in the window, non-positive monetary."""
     summary = population_summary(facts)
+    language = current_language()
     columns = st.columns(len(POPULATION_METRICS))
     for column, key in zip(columns, POPULATION_METRICS, strict=True):
         column.metric(
             t(f"rfm.population.{key}"),
-            f"{summary[key]:,}",
+            numbers.number_text(summary[key], "count", language),
             help=t(f"rfm.population.{key}.help"),
             border=True,
         )
     if summary["non_positive_monetary"]:
         st.info(
-            t("rfm.population.non_positive_note", count=summary["non_positive_monetary"]),
+            t(
+                "rfm.population.non_positive_note",
+                count=numbers.number_text(summary["non_positive_monetary"], "count", language),
+            ),
             icon=":material/info:",
         )
 
@@ -47,20 +53,22 @@ def _pick_segment_row(names: list[str]) -> None:
 
 
 def _column_config() -> dict:
-    number = st.column_config.NumberColumn
+    kinds = {
+        "customers": ("rfm.col.customers", "count"),
+        "customer_share": ("rfm.col.customer_share", "share"),
+        "revenue": ("rfm.col.revenue", "money"),
+        "revenue_share": ("rfm.col.revenue_share", "share"),
+        "avg_r_score": ("rfm.col.avg_r", "decimal"),
+        "avg_f_score": ("rfm.col.avg_f", "decimal"),
+        "avg_m_score": ("rfm.col.avg_m", "decimal"),
+        "avg_recency_days": ("rfm.col.avg_recency", "decimal"),
+        "avg_frequency": ("rfm.col.avg_frequency", "decimal"),
+        "avg_monetary": ("rfm.col.avg_monetary", "money"),
+        "avg_order_value": ("rfm.col.avg_order_value", "money"),
+    }
     return {
         "segment": st.column_config.TextColumn(t("rfm.col.segment")),
-        "customers": number(t("rfm.col.customers"), format="localized"),
-        "customer_share": number(t("rfm.col.customer_share"), format="percent"),
-        "revenue": number(t("rfm.col.revenue"), format="localized"),
-        "revenue_share": number(t("rfm.col.revenue_share"), format="percent"),
-        "avg_r_score": number(t("rfm.col.avg_r"), format="%.2f"),
-        "avg_f_score": number(t("rfm.col.avg_f"), format="%.2f"),
-        "avg_m_score": number(t("rfm.col.avg_m"), format="%.2f"),
-        "avg_recency_days": number(t("rfm.col.avg_recency"), format="%.1f"),
-        "avg_frequency": number(t("rfm.col.avg_frequency"), format="%.2f"),
-        "avg_monetary": number(t("rfm.col.avg_monetary"), format="%.2f"),
-        "avg_order_value": number(t("rfm.col.avg_order_value"), format="%.2f"),
+        **{name: number_column(t(key), kind) for name, (key, kind) in kinds.items()},
     }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.customers.rfm import AXES, AXIS_METRIC, CUT_COUNT, RfmFacts, Scoring, quantile_cuts
 from crm_core.customers.segments import (
     SCORE_FIELDS,
@@ -21,7 +22,7 @@ from crm_core.customers.segments import (
     with_thresholds,
 )
 from crm_core.errors import CrmError
-from ui.context import RunContext, show_error, t
+from ui.context import RunContext, current_language, show_error, t
 from ui.rfm import KEY_MODE, SLIDER_SUFFIX, cut_key, field_label, threshold_key, translator
 
 
@@ -39,7 +40,7 @@ def keep_cuts_in_order(axis: str, moved: int, count: int) -> None:
 
 
 def _stop_text(value: float, integral: bool) -> str:
-    return f"{value:,.0f}" if integral else f"{value:,.2f}"
+    return numbers.number_text(value, "count" if integral else "money")
 
 
 def paired_input(
@@ -201,26 +202,25 @@ def tuning_panel(ctx: RunContext, facts: RfmFacts, draft: Scheme) -> Scheme:
         return draft
 
 
-def _cut_text(cut: float) -> str:
-    """A cut-point as shown: whole numbers without decimals, money with two."""
-    if not np.isfinite(cut):
-        return "–"
-    return f"{cut:,.0f}" if float(cut).is_integer() else f"{cut:,.2f}"
+AXIS_KINDS = {"r": "days", "f": "count", "m": "money"}
+"""The kind of number (crm_core.numbers) of each axis's metric."""
 
 
-def _value_range(low: float, high: float) -> str:
-    return f"{low:,.6g}" if low == high else f"{low:,.6g} – {high:,.6g}"
+def _value_range(low: float, high: float, kind: str, language: str) -> str:
+    low_text = numbers.number_text(low, kind, language)
+    return low_text if low == high else f"{low_text} – {numbers.number_text(high, kind, language)}"
 
 
 def cut_points(result: SchemeResult) -> None:
     """The cut-points in use per axis (one column each), the scores used and the
     customers per score, and a note for an axis whose ties leave some scores empty."""
+    language = current_language()
     columns = {}
     for axis in AXES:
         scores = result.scores.axes[axis]
-        column = [_cut_text(cut) for cut in scores.cuts]
-        column.append(f"{scores.distinct_scores}")
-        column += [f"{int(count):,}" for count in scores.counts]
+        column = [numbers.number_text(cut, AXIS_KINDS[axis], language) for cut in scores.cuts]
+        column.append(numbers.number_text(scores.distinct_scores, "count", language))
+        column += [numbers.number_text(count, "count", language) for count in scores.counts]
         columns[t(f"rfm.axis.{axis}")] = column
     rows = [f"c{i + 1}" for i in range(CUT_COUNT)] + [t("rfm.cuts.distinct")]
     rows += [t("rfm.cuts.score_customers", score=score) for score in range(1, 6)]
@@ -238,7 +238,11 @@ def cut_points(result: SchemeResult) -> None:
         scores = result.scores.axes[axis]
         if scores.has_empty_scores:
             ranges = "; ".join(
-                t("rfm.cuts.range", score=score, values=_value_range(low, high))
+                t(
+                    "rfm.cuts.range",
+                    score=score,
+                    values=_value_range(low, high, AXIS_KINDS[axis], language),
+                )
                 for score, (low, high) in enumerate(scores.value_ranges, start=1)
                 if np.isfinite(low)
             )
