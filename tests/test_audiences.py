@@ -163,3 +163,16 @@ def test_scheme_references_saved_and_preset(sqlite_store):
         resolve_scheme_ref(sqlite_store, "lifecycle", 9)
     with pytest.raises(InputError):
         resolve_scheme_ref(sqlite_store, "no-such-scheme")
+
+
+def test_a_download_file_name_says_what_the_list_is():
+    from crm_core.outreach.audiences import audience_file_stem
+
+    day = dt.date(2026, 10, 31)
+    assert audience_file_stem(Audience(), day) == "audience-all-2026-10-31"
+    two = Audience(include_segments=("champions", "loyal"))
+    assert audience_file_stem(two, day) == "audience-champions+loyal-2026-10-31"
+    many = Audience(include_segments=("a", "b", "c", "d", "e"))
+    assert audience_file_stem(many, day) == "audience-a+b+c+2-2026-10-31"
+    tagged = Audience(include_tags=("大额 常客/VIP",))
+    assert audience_file_stem(tagged, day) == "audience-tag+大额_常客_VIP-2026-10-31"

@@ -35,7 +35,12 @@ from crm_core.outreach.audiences import (
     select_members,
 )
 from crm_core.outreach.policy import DEFAULT_POLICY, ContactPolicy, load_policy, save_policy
-from crm_core.outreach.triggers import TriggerSettings, load_trigger_settings, save_trigger_settings
+from crm_core.outreach.triggers import (
+    TRIGGER_LISTS,
+    TriggerSettings,
+    load_trigger_settings,
+    save_trigger_settings,
+)
 from crm_core.predict.runs import run_predictions
 from tests.support.actors import ADMIN, ANALYST
 from tests.support.apptest import demo_store_url, exception_text, open_app, open_page, store_engine
@@ -56,6 +61,7 @@ from ui.audiences import (
     KEY_TAG_ROWS,
     KEY_TAG_RULE,
     KEY_TAG_SAVE,
+    KEY_TRIGGER_DOWNLOAD,
 )
 from ui.audiences.builder import KEY_RISK_LEVELS
 
@@ -247,6 +253,38 @@ def test_the_rule_builder_writes_the_rule_in_the_users_words(engine):
     (row,) = at.session_state[KEY_TAG_ROWS]
     assert at.selectbox(key=f"{KEY_TAG_ROW}.{row}.op").value == "is_null"
     assert at.text_input(key=f"{KEY_TAG_ROW}.{row}.value").disabled
+
+
+def _trigger_titles(at) -> dict[str, str]:
+    titles = {}
+    for expander in at.expander:
+        for name in TRIGGER_LISTS:
+            start = translate(f"triggers.{name}.title", "en", count=0).split("(")[0]
+            if expander.label.startswith(start):
+                titles[name] = expander.label
+    assert set(titles) == set(TRIGGER_LISTS)
+    return titles
+
+
+def test_a_trigger_list_title_counts_the_rows_of_its_file(engine, downloads):
+    at = _open(AUDIENCES_PAGE, "analyst")
+    before_policy = translate("triggers.before_policy", "en", count=0).split("0")[0].strip()
+    differing = 0
+    for name in TRIGGER_LISTS:
+        at.run()  # the titles as they stand after the previous list's download
+        title = _trigger_titles(at)[name]
+        shown = int(re.search(r"\(([\d,]+)\)", title).group(1).replace(",", ""))
+        rows = _csv(downloads[f"{KEY_TRIGGER_DOWNLOAD}{name}"]())
+        assert shown == len(rows), (title, len(rows))
+        if before_policy in title:
+            differing += 1
+            total = int(re.search(r"— ([\d,]+)", title).group(1).replace(",", ""))
+            assert total > shown
+    assert differing >= 1  # the demo's contact policy removes someone from some list
+    for name in TRIGGER_LISTS:  # a second download of a list leaves out its first
+        at.run()
+        shown = int(re.search(r"\(([\d,]+)\)", _trigger_titles(at)[name]).group(1).replace(",", ""))
+        assert shown == len(_csv(downloads[f"{KEY_TRIGGER_DOWNLOAD}{name}"]())), name
 
 
 def test_trigger_lists_download_for_analysts(engine, downloads):

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.customers.features import customer_features
@@ -167,6 +167,19 @@ def test_saving_creates_a_new_version_that_stays_selected(rfm_store):
     engine = make_engine(url)
     saved_before = list_saved_schemes(engine)
     existing = saved_before.loc[saved_before["name"] == "membership", "version"]
+    try:
+        _save_membership_and_check(rfm_store, engine, existing)
+    finally:  # a new session opens on the scheme saved last: other tests expect none
+        with engine.begin() as conn:
+            conn.execute(
+                delete(models.segment_schemes).where(
+                    models.segment_schemes.c.id.not_in(saved_before["id"].tolist())
+                )
+            )
+        engine.dispose()
+
+
+def _save_membership_and_check(rfm_store, engine, existing) -> None:
     at = open_page(rfm_store)
     at.selectbox(key=KEY_SCHEME).set_value("preset:membership").run()
     at.number_input(key=threshold_key("1:when")).set_value(5).run()
@@ -183,7 +196,6 @@ def test_saving_creates_a_new_version_that_stays_selected(rfm_store):
     assert at.selectbox(key=KEY_SCHEME).value == "saved:membership"
     assert at.selectbox(key=KEY_VERSION).value == newest["version"]
     assert any("Saved membership as version" in s.value for s in at.success)
-    engine.dispose()
 
 
 def test_rule_editor_errors_are_shown_translated(rfm_store):

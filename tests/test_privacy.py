@@ -209,3 +209,30 @@ def test_a_masked_hostile_email_is_still_neutralised():
     frame = pd.DataFrame({"email": ["=cmd@evil.example"]})
     safe = neutralise_formula(mask_personal_columns(frame, ANALYST))
     assert safe["email"].iloc[0] == "'=***@evil.example"
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_whole_days_and_counts_are_written_without_decimals(file_format):
+    import io
+
+    import openpyxl
+
+    from crm_core.outreach.audiences import render_file
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "recency_days": [794.0, np.nan],  # float only because one is missing
+            "frequency": [3.0, 1.0],
+            "monetary": [12.5, 3.0],
+        }
+    )
+    content = render_file(frame, file_format, ADMIN, names_as_headers=True)
+    if file_format == "csv":
+        rows = content.decode("utf-8-sig").splitlines()
+        assert rows[1:] == ["a,794,3,12.5", "b,,1,3.0"]
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+        values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+        assert values == [["a", 794, 3, 12.5], ["b", None, 1, 3]]
+        assert isinstance(values[0][1], int)

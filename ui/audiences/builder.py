@@ -25,6 +25,7 @@ from crm_core.outreach.audiences import (
     TAG_MODES,
     Audience,
     AudienceFacts,
+    audience_file_stem,
     audience_filters,
     audience_size,
     column_header,
@@ -439,7 +440,7 @@ def builder_tab(
         data=audience_download(
             ctx, facts, audience, channel, policy, columns, file_format, purpose, holdout_share
         ),
-        file_name=f"audience-{facts.as_of.isoformat()}.{file_format}",
+        file_name=f"{audience_file_stem(audience, facts.as_of)}.{file_format}",
         mime=FILE_FORMATS[file_format],
         key=KEY_DOWNLOAD,
         icon=":material/download:",

@@ -15,18 +15,20 @@ from crm_core.outreach.audiences import (
     FILE_FORMATS,
     AudienceFacts,
     column_header,
+    earlier_trigger_exports,
     export_trigger,
 )
 from crm_core.outreach.policy import ContactPolicy, exclusion_summary, load_policy
 from crm_core.outreach.privacy import mask_personal_columns
 from crm_core.outreach.triggers import (
+    TRIGGER_LISTS,
     TriggerSettings,
     days_text,
     load_trigger_settings,
     parse_days,
     save_trigger_settings,
     settings_text,
-    trigger_previews,
+    trigger_preview,
 )
 from ui.audiences import (
     KEY_TRIGGER_CHANNEL,
@@ -149,19 +151,34 @@ def triggers_tab(ctx: RunContext, facts: AudienceFacts) -> None:
     channel = channel_radio(KEY_TRIGGER_CHANNEL, language)
     purpose = purpose_radio(KEY_TRIGGER_PURPOSE, language) if actor.may(auth.DOWNLOAD) else None
     policy = load_policy(ctx.engine)
-    previews = trigger_previews(
-        ctx.engine,
-        facts,
-        settings,
-        channel=channel,
-        policy=policy,
-        contacts=contacts(ctx, facts, policy.cap_window_days),
-        at=at,
-    )
+    previews = [  # each list leaves out its own earlier downloads, as its file will
+        trigger_preview(
+            ctx.engine,
+            facts,
+            name,
+            settings,
+            channel=channel,
+            policy=policy,
+            contacts=contacts(
+                ctx,
+                facts,
+                policy.cap_window_days,
+                earlier_trigger_exports(ctx.engine, facts, name, settings, channel, at),
+            ),
+            at=at,
+        )
+        for name in TRIGGER_LISTS
+    ]
     params = settings_text(settings)
     for preview in previews:
         name, rows = preview.name, preview.rows
-        with st.expander(t(f"triggers.{name}.title", count=len(rows)), expanded=False):
+        # the title counts what the file will hold: the list after the contact policy
+        result = preview.policy_result
+        in_file = len(rows) if result is None else int(result.kept)
+        title = t(f"triggers.{name}.title", count=in_file)
+        if in_file != len(rows):
+            title += " " + t("triggers.before_policy", count=len(rows))
+        with st.expander(title, expanded=False):
             st.caption(t(f"triggers.{name}.help", **params))
             if preview.policy_result is not None:
                 st.markdown(exclusion_summary(preview.policy_result, language))
@@ -174,7 +191,7 @@ def triggers_tab(ctx: RunContext, facts: AudienceFacts) -> None:
             st.download_button(
                 t("triggers.download"),
                 data=trigger_download(ctx, facts, name, settings, channel, policy, at, purpose),
-                file_name=f"{name}-{facts.as_of.isoformat()}.csv",
+                file_name=f"trigger-{name}-{facts.as_of.isoformat()}.csv",
                 mime=FILE_FORMATS["csv"],
                 key=f"{KEY_TRIGGER_DOWNLOAD}{name}",
                 icon=":material/download:",

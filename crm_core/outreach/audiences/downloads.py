@@ -292,6 +292,21 @@ def trigger_filters(
     }
 
 
+def earlier_trigger_exports(
+    engine: Engine,
+    facts: AudienceFacts,
+    name: str,
+    settings: TriggerSettings,
+    channel: str | None,
+    at: dt.datetime | None = None,
+) -> tuple[int, ...]:
+    """The earlier downloads of the same trigger list (same day, settings and channel),
+    whose contacts its next download leaves out: a preview that leaves them out too
+    counts what the file will hold."""
+    signature = list_signature(trigger_filters(facts, name, settings, at), channel)
+    return tuple(same_list_exports(engine, facts.as_of, signature))
+
+
 def export_audience(
     engine: Engine,
     facts: AudienceFacts,

@@ -186,10 +186,24 @@ def render_file(
     masked = mask_personal_columns(frame, actor)
     if not names_as_headers:  # files for scripts keep the column names
         masked.columns = [column_header(name, language) for name in masked.columns]
-    safe = neutralise_formula(_without_control_characters(masked))
+    safe = neutralise_formula(_whole_numbers_as_integers(_without_control_characters(masked)))
     if file_format == "csv":
         return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
     return _xlsx_bytes(safe)
+
+
+def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns whose values are all whole (days, counts held as floats because
+    some are missing) as integers, so a file says 794, not 794.0; missing stays empty."""
+    out = frame.copy()
+    for position in range(out.shape[1]):
+        values = out.iloc[:, position]
+        if values.dtype.kind != "f":
+            continue
+        present = values.dropna().to_numpy()
+        if present.size and np.all(np.isfinite(present)) and np.all(np.mod(present, 1) == 0):
+            out.isetitem(position, values.astype("Int64"))
+    return out
 
 
 def _without_control_characters(frame: pd.DataFrame) -> pd.DataFrame:

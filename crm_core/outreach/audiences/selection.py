@@ -12,6 +12,8 @@ category is one of some categories. `select_members` evaluates it vectorised on
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -240,6 +242,31 @@ class AudienceSize:
 
     customers: int
     revenue: float
+
+
+FILE_STEM_NAMES = 3
+"""How many segment or tag names a download's file name lists before "+N"."""
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^\w.+-]+")
+
+
+def audience_file_stem(audience: Audience, as_of: dt.date) -> str:
+    """A download's file name without extension that says what the list is:
+    "audience-champions+loyal-2026-10-31", "audience-tag-大额常客-2026-10-31",
+    "audience-all-2026-10-31" (at most FILE_STEM_NAMES names, then "+N")."""
+    if audience.include_segments:
+        names = list(audience.include_segments)
+    elif audience.include_tags:
+        names = ["tag", *audience.include_tags]
+    elif audience.next_best_categories or audience.not_bought_items:
+        names = ["cross-sell", *audience.next_best_categories, *audience.not_bought_items]
+    else:
+        names = ["all"]
+    shown = "+".join(
+        _UNSAFE_IN_FILE_NAME.sub("_", name).strip("_") for name in names[:FILE_STEM_NAMES]
+    )
+    if len(names) > FILE_STEM_NAMES:
+        shown += f"+{len(names) - FILE_STEM_NAMES}"
+    return f"audience-{shown}-{as_of.isoformat()}"
 
 
 def audience_size(facts: AudienceFacts, members: np.ndarray) -> AudienceSize:
