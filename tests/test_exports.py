@@ -21,11 +21,13 @@ from crm_core.auth import Actor
 from crm_core.customers.segments import preset, resolve_scheme_ref, save_scheme
 from crm_core.customers.tags import save_tag
 from crm_core.errors import InputError, PermissionDenied
+from crm_core.i18n import translate
 from crm_core.outreach.audiences import (
     FOR_REVIEW,
     Audience,
     column_header,
     export_audience,
+    export_details,
     export_member_ids,
     export_record,
     export_trigger,
@@ -313,6 +315,26 @@ def cli_store(hostile_shop, monkeypatch):
     auth.create_user(hostile_shop, "guest", PASSWORD, "viewer", actor=auth.COMMAND_LINE)
     monkeypatch.setenv("DATABASE_URL", hostile_shop.url.render_as_string(hide_password=False))
     return hostile_shop
+
+
+def test_export_details_read_a_trigger_export_in_words(hostile_shop):
+    facts = _facts(hostile_shop)
+    birthday, result = export_trigger(
+        hostile_shop, facts, "birthday", TriggerSettings(), channel="sms",
+        policy=ContactPolicy(), actor=Actor("li", "analyst"),
+    )  # fmt: skip
+    for language in ("en", "zh-CN"):
+        details = export_details(export_record(hostile_shop, birthday.export_id), language)
+        shown = dict(zip(details["item"], details["value"], strict=True))
+
+        def item(key: str, language: str = language) -> str:
+            return translate(f"exports.detail.{key}", language)
+
+        assert shown[item("source")] == translate("exports.source.trigger", language)
+        assert shown[item("trigger")] == translate("triggers.birthday.name", language)
+        assert shown[item("kept")] == f"{result.kept:,}"
+        assert shown[item("policy.quiet_period_days")] == str(ContactPolicy().quiet_period_days)
+        assert not any("{" in str(value) or "None" in str(value) for value in shown.values())
 
 
 def test_export_command_writes_records_and_prints_the_counts(cli_store, tmp_path, capsys):

@@ -320,6 +320,12 @@ def test_exports_page_downloads_the_same_members_again(engine, downloads):
     assert ids == set(export_member_ids(engine, newest))
     address_header = translate("audiences.column.address")
     assert all(MASKED.match(row[address_header]) for row in rows)
+    details = page.table[0].value.set_index(translate("exports.detail.item"))
+    value = translate("exports.detail.value")
+    assert details.loc[translate("exports.detail.source"), value] == "audience"
+    kept = int(str(details.loc[translate("exports.detail.kept"), value]).replace(",", ""))
+    assert kept == int(list_exports(engine, actor=ADMIN).iloc[1]["members"])  # the original
+    assert not [c for c in page.code if c.language == "json"]  # no raw JSON any more
 
 
 def test_exports_page_is_not_in_a_viewers_menu(page_store_url, monkeypatch, downloads):

@@ -5,7 +5,6 @@ count twice)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import pandas as pd
@@ -15,6 +14,7 @@ from crm_core import auth
 from crm_core.errors import CrmError
 from crm_core.outreach.audiences import (
     FILE_FORMATS,
+    export_details,
     export_record,
     exports_table,
     list_exports,
@@ -88,9 +88,13 @@ def main() -> None:
     except CrmError as error:
         show_error(error)
         return
-    with st.expander(t("exports.again.details")):
-        details = {"filters": record.filters, "policy": record.policy, "columns": record.columns}
-        st.code(json.dumps(details, ensure_ascii=False, indent=2), language="json")
+    with st.expander(t("exports.again.details"), expanded=True):
+        st.table(
+            export_details(record, ctx.language).rename(
+                columns={"item": t("exports.detail.item"), "value": t("exports.detail.value")}
+            ),
+            hide_index=True,
+        )
     file_format = st.radio(
         t("audiences.format"),
         list(FILE_FORMATS),

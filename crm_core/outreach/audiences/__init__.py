@@ -68,6 +68,7 @@ from crm_core.outreach.audiences.files import (
 from crm_core.outreach.audiences.records import (
     EXPORT_LIST_COLUMNS,
     ExportRecord,
+    export_details,
     export_member_ids,
     export_record,
     exports_table,
@@ -133,6 +134,7 @@ __all__ = [
     "exclusion_summary",
     "exclusion_table",
     "export_audience",
+    "export_details",
     "export_frame",
     "export_list",
     "export_marker",

@@ -13,13 +13,20 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from crm_core import numbers
 from crm_core.auth import DOWNLOAD, Actor, require
-from crm_core.customers.segments import Scheme, preset, scheme_label
+from crm_core.customers.segments import Scheme, preset, scheme_label, segment_label
+from crm_core.customers.tags import tag_label
 from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE, translate
 from crm_core.outreach.audiences.downloads import export_list
 from crm_core.outreach.audiences.facts import AudienceFacts, load_audience_facts, scheme_by_id
-from crm_core.outreach.audiences.files import EXPORT_COLUMNS, ExportedFile, check_format
+from crm_core.outreach.audiences.files import (
+    EXPORT_COLUMNS,
+    ExportedFile,
+    check_format,
+    column_header,
+)
 from crm_core.outreach.policy import channel_label
 from crm_core.outreach.triggers import TriggerSettings, trigger_extra, trigger_list
 from crm_core.store import models
@@ -235,6 +242,131 @@ def redownload_export(
         file_prefix=f"export-{record.id}",
         created_at=created_at,
     )
+
+
+DETAIL_COLUMNS: tuple[str, ...] = ("item", "value")
+_RANGE_KINDS = {
+    "recency_days": "days",
+    "frequency": "count",
+    "monetary": "money",
+    "probability_alive": "share",
+    "clv_12m": "money",
+}
+_NAME_LISTS = {
+    "include_segments": "segment",
+    "exclude_segments": "segment",
+    "include_tags": "tag",
+    "exclude_tags": "tag",
+    "next_best_categories": "text",
+    "bought_items": "text",
+    "not_bought_items": "text",
+    "provinces": "text",
+    "channels": "text",
+    "churn_risk_levels": "level",
+}
+
+
+def _detail_value(value: object, language: str) -> str:
+    """A stored value as words: lists joined, numbers grouped, booleans yes/no."""
+    if isinstance(value, bool):
+        return translate("exports.detail.yes" if value else "exports.detail.no", language)
+    if isinstance(value, int | float):
+        kind = "count" if float(value).is_integer() else "decimal"
+        return numbers.number_text(value, kind, language)
+    if isinstance(value, list | tuple):
+        return translate("app.list_separator", language).join(
+            _detail_value(item, language) for item in value
+        )
+    if isinstance(value, Mapping):
+        return "; ".join(f"{key}: {_detail_value(item, language)}" for key, item in value.items())
+    return "" if value is None else str(value)
+
+
+def _names(kind: str, names: list, language: str) -> str:
+    shown = {
+        "segment": lambda name: segment_label(name, language),
+        "tag": lambda name: tag_label(name, language),
+        "level": lambda name: translate(f"predict.level.{name}", language),
+    }.get(kind, str)
+    return translate("app.list_separator", language).join(shown(name) for name in names)
+
+
+def export_details(record: ExportRecord, language: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+    """What an export holds and why, one row per fact in words of `language` (columns
+    DETAIL_COLUMNS): its list (audience filters that were set, or the trigger and its
+    settings), who the contact policy removed and why, the holdout, the policy in force
+    and the file's columns. Filters left open are not listed."""
+    rows: list[tuple[str, str]] = []
+
+    def add(key: str, value: str, **params: object) -> None:
+        rows.append((translate(f"exports.detail.{key}", language, **params), value))
+
+    filters = dict(record.filters)
+    source = str(filters.get("source", ""))
+    add("source", translate(f"exports.source.{source}", language) if source else "—")
+    scheme = filters.get("scheme") or {}
+    if scheme.get("name"):
+        version = scheme.get("version")
+        suffix = (
+            translate("exports.detail.preset", language)
+            if version is None
+            else translate("audiences.version_option", language, version=version)
+        )
+        name = scheme_label(scheme["name"], language)
+        add(
+            "scheme",
+            translate("exports.detail.scheme_value", language, scheme=name, version=suffix),
+        )
+    audience = filters.get("audience") or {}
+    window = audience.get("window_days", filters.get("window_days"))
+    add(
+        "window",
+        translate("exports.detail.all_history", language)
+        if window is None
+        else translate("exports.detail.days", language, days=numbers.number_text(window, "days")),
+    )
+    for name, kind in _NAME_LISTS.items():
+        if audience.get(name):
+            add(f"filter.{name}", _names(kind, list(audience[name]), language))
+    if audience.get("include_tags") and audience.get("tags_mode"):
+        add(
+            "filter.tags_mode",
+            translate(f"exports.detail.tags_mode.{audience['tags_mode']}", language),
+        )
+    for name, kind in _RANGE_KINDS.items():
+        low, high = [*(audience.get(name) or []), None, None][:2]
+        if low is not None or high is not None:
+            add(
+                f"filter.{name}",
+                translate(
+                    "exports.detail.range",
+                    language,
+                    low=numbers.number_text(low, kind, language),
+                    high=numbers.number_text(high, kind, language),
+                ),
+            )
+    if source == "trigger":
+        add("trigger", translate(f"triggers.{filters.get('trigger')}.name", language))
+        add("trigger_settings", _detail_value(filters.get("settings") or {}, language))
+    if "selected" in filters:
+        add("selected", numbers.number_text(filters["selected"], "count", language))
+        add("kept", numbers.number_text(filters.get("kept"), "count", language))
+        channel = channel_label(record.channel, language)
+        for reason, count in (filters.get("excluded") or {}).items():
+            reason_name = translate(f"audiences.reason_name.{reason}", language, channel=channel)
+            add("excluded", numbers.number_text(count, "count", language), reason=reason_name)
+    holdout = filters.get("holdout") or {}
+    if holdout:
+        add("holdout_share", numbers.number_text(holdout.get("share"), "share", language))
+        add("treated", numbers.number_text(holdout.get("treated"), "count", language))
+        add("control", numbers.number_text(holdout.get("control"), "count", language))
+        verdict = "srm_mismatch" if holdout.get("srm_mismatch") else "srm_ok"
+        p_value = f"{holdout.get('srm_p_value', float('nan')):.3f}"
+        add("srm", translate(f"exports.detail.{verdict}", language, p=p_value))
+    for key, value in (record.policy or {}).items():
+        add(f"policy.{key}", numbers.number_text(value, "count", language))
+    add("columns", _names("column", [column_header(c, language) for c in record.columns], language))
+    return pd.DataFrame(rows, columns=list(DETAIL_COLUMNS))
 
 
 def exports_table(exports: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
