@@ -41,3 +41,17 @@ def test_importing_every_crm_core_module_loads_no_streamlit():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_page_scripts_hold_no_bare_values_streamlit_would_print():
+    """Streamlit's magic writes every bare value of a script's top level on the page
+    (a docstring under a constant, for one): only the module docstring may stand alone."""
+    offenders = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py"))]:
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        for position, node in enumerate(body):
+            if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Call):
+                if position == 0 and isinstance(node.value, ast.Constant):
+                    continue  # the module docstring, which magic leaves alone
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

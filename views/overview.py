@@ -51,8 +51,8 @@ def _cohorts(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
     return overview.cohort_retention(_engine, as_of, COHORT_MONTHS)
 
 
+# The kind of number (crm_core.numbers) of each KPI unit; NPS is a score in points.
 UNIT_KINDS = {"money": "money", "share": "share", "points": "score", "count": "count"}
-"""The kind of number (crm_core.numbers) of each KPI unit; NPS is a score in points."""
 
 
 def _kind(unit: str) -> str:

@@ -16,7 +16,7 @@ PARTIAL_MONTH_COLOR = "#aec7e8"
 REFUNDS_COLOR = "#d62728"
 NEW_COLOR = "#2ca02c"
 RETURNING_COLOR = "#1f77b4"
-MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 CHART_HEIGHT = 380
 HEATMAP_ROW_HEIGHT = 32
 HEATMAP_MIN_HEIGHT = 260
@@ -45,6 +45,25 @@ class CohortLabels:
     months_since: str
     retention: str
     cohort_size: str
+
+
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
+"""The legend in one row above the plot, clear of the month labels and the axis title."""
+MONTH_LABELS_SHOWN = 12
+
+
+def _month_axis(title: str, months: int) -> dict:
+    """A category axis of months that labels at most about MONTH_LABELS_SHOWN of them,
+    slanted, so labels never run into each other or into the axis title."""
+    step = max(1, -(-months // MONTH_LABELS_SHOWN))
+    return {
+        "title": {"text": title, "standoff": 8},
+        "type": "category",
+        "tickmode": "linear",
+        "dtick": step,
+        "tickangle": -45,
+        "automargin": True,
+    }
 
 
 def _month_text(months: pd.Series) -> np.ndarray:
@@ -80,9 +99,9 @@ def revenue_by_month_figure(monthly: pd.DataFrame, labels: RevenueLabels) -> go.
     )
     figure.update_layout(
         barmode="overlay",
-        xaxis={"title": {"text": labels.month}, "type": "category"},
+        xaxis=_month_axis(labels.month, len(months)),
         yaxis={"title": {"text": labels.amount}, "tickformat": ",.0f"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.25},
+        legend=LEGEND_ABOVE,
         height=CHART_HEIGHT,
         margin=MARGIN,
     )
@@ -107,9 +126,9 @@ def new_vs_returning_figure(monthly: pd.DataFrame, labels: NewReturningLabels) -
         )
     figure.update_layout(
         barmode="stack",
-        xaxis={"title": {"text": labels.month}, "type": "category"},
+        xaxis=_month_axis(labels.month, len(months)),
         yaxis={"title": {"text": labels.customers}, "tickformat": ",d"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "traceorder": "normal"},
+        legend={**LEGEND_ABOVE, "traceorder": "normal"},
         height=CHART_HEIGHT,
         margin=MARGIN,
     )
