@@ -43,9 +43,11 @@ def test_admin_sees_the_user_list(users_store):
     at = _open("admin")
     shown = at.dataframe[0].value
     assert list(shown["username"]) == ["li", "root"]
-    assert list(shown["role"]) == [translate("role.analyst"), translate("role.admin")]
+    assert list(shown["role"]) == ["Analyst", "Admin"]
     assert "password_hash" not in shown.columns
     assert not at.warning
+    assert list(shown["last_login_at"]) == ["never", "never"]  # nobody signed in yet
+    assert "None" not in shown.astype(str).to_numpy().ravel().tolist()
 
 
 def test_admin_sees_the_page_in_chinese(users_store):
@@ -88,6 +90,13 @@ def test_adding_with_different_passwords_adds_nobody(users_store):
     at.button(key="crm.settings.add.submit").click().run()
     assert _texts(at.error) == [translate("settings.passwords_differ")]
     assert not auth.user_exists(users_store, "zhang")
+    # what was typed stays, to be corrected rather than typed again
+    assert at.text_input(key="crm.settings.add.username").value == "zhang"
+    assert at.text_input(key="crm.settings.add.password").value == "a long new password"
+    at.text_input(key="crm.settings.add.repeat").input("a long new password")
+    at.button(key="crm.settings.add.submit").click().run()
+    assert auth.user_exists(users_store, "zhang")
+    assert at.text_input(key="crm.settings.add.username").value == ""  # emptied after success
 
 
 def test_a_short_password_shows_the_translated_rule(users_store):

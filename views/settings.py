@@ -8,6 +8,7 @@ import streamlit as st
 
 from crm_core import auth
 from crm_core.errors import CrmError
+from crm_core.numbers import MISSING
 from crm_core.sign_ins import LOCAL_CLIENT, OUTCOMES, recent_sign_ins
 from ui.auth import start_browser_session
 from ui.context import (
@@ -59,8 +60,16 @@ def _users_table(users: pd.DataFrame) -> None:
     st.subheader(t("settings.users.header"))
     st.caption(t("settings.users.caption", count=len(users), active=int(users["is_active"].sum())))
     column = st.column_config
+    never = t("settings.users.never")
+    shown = users.assign(
+        role=users["role"].map(_role_name),
+        display_name=users["display_name"].fillna(MISSING),
+        last_login_at=users["last_login_at"].map(
+            lambda at: never if pd.isna(at) else at.strftime("%Y-%m-%d %H:%M")
+        ),
+    )
     st.dataframe(
-        users.assign(role=users["role"].map(_role_name)),
+        shown,
         hide_index=True,
         column_config={
             "username": column.TextColumn(t("settings.users.username")),
@@ -70,9 +79,7 @@ def _users_table(users: pd.DataFrame) -> None:
             "created_at": column.DatetimeColumn(
                 t("settings.users.created_at"), format="YYYY-MM-DD HH:mm"
             ),
-            "last_login_at": column.DatetimeColumn(
-                t("settings.users.last_login_at"), format="YYYY-MM-DD HH:mm"
-            ),
+            "last_login_at": column.TextColumn(t("settings.users.last_login_at")),
         },
     )
 
@@ -109,8 +116,27 @@ def _user_picker(users: pd.DataFrame, key: str) -> str | None:
     )
 
 
+# The fields a form keeps after an error and empties after it succeeded.
+FORM_FIELDS = {
+    ADD_FORM: ("username", "display_name", "role", "password", "repeat"),
+    PASSWORD_FORM: ("password", "repeat"),
+}
+KEY_CLEAR = "crm.settings.clear"
+
+
+def _clear_after_success(form: str) -> None:
+    """Empty `form`'s fields at the next run (widgets cannot be changed once drawn)."""
+    st.session_state[KEY_CLEAR] = form
+
+
+def _clear_pending_form() -> None:
+    form = st.session_state.pop(KEY_CLEAR, None)
+    for field in FORM_FIELDS.get(form, ()):
+        st.session_state.pop(f"{form}.{field}", None)
+
+
 def _add_user_form() -> None:
-    with st.form(ADD_FORM, clear_on_submit=True):
+    with st.form(ADD_FORM):
         username = st.text_input(
             t("settings.users.username"),
             help=t("settings.add.username_help"),
@@ -155,6 +181,7 @@ def _add_user_form() -> None:
     except CrmError as error:
         show_error(error)
         return
+    _clear_after_success(ADD_FORM)
     _finish(t("settings.add.done", username=user.username, role=_role_name(user.role)))
 
 
@@ -180,7 +207,7 @@ def _change_role_form(users: pd.DataFrame) -> None:
 
 
 def _reset_password_form(users: pd.DataFrame) -> None:
-    with st.form(PASSWORD_FORM, clear_on_submit=True):
+    with st.form(PASSWORD_FORM):
         username = _user_picker(users, f"{PASSWORD_FORM}.user")
         password = st.text_input(
             t("settings.password.new"),
@@ -210,6 +237,7 @@ def _reset_password_form(users: pd.DataFrame) -> None:
         return
     if username == current_user().username:  # other sessions ended; this one goes on
         start_browser_session(run_context().engine, current_user())
+    _clear_after_success(PASSWORD_FORM)
     _finish(t("settings.password.done", username=username))
 
 
@@ -271,6 +299,7 @@ def main() -> None:
     notice = st.session_state.pop(KEY_NOTICE, None)
     if notice:
         st.success(notice)
+    _clear_pending_form()
     users = auth.list_users(run_context().engine, actor=current_user())
     _users_table(users)
     _permissions_table()
