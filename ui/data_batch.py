@@ -28,6 +28,7 @@ from crm_core.ingest.validate import plausible_until
 from ui.context import RunContext, show_error, t
 from ui.data import quality_notes
 from ui.data_import import field_label, words_editor
+from ui.uploads import file_uploader
 
 KEY_FILES = "crm.data.batch.files"
 KEY_KIND = "crm.data.batch.kind."
@@ -75,11 +76,11 @@ def _file_table(planned) -> pd.DataFrame:
 def batch_tab(ctx: RunContext) -> None:
     """Upload several linked files, see the plan, map unknown words, import them all."""
     st.caption(t("data.batch.intro"))
-    uploads = st.file_uploader(
+    uploads = file_uploader(
         t("data.batch.files"),
-        type=["csv", "txt", "tsv", "xlsx", "gz"],
+        ["csv", "txt", "tsv", "xlsx", "gz"],
+        KEY_FILES,
         accept_multiple_files=True,
-        key=KEY_FILES,
     )
     done = st.session_state.pop(KEY_RESULT, None)
     if done:

@@ -32,6 +32,7 @@ from crm_core.ingest.words import unknown_words
 from ui.context import current_language, current_user, listed, run_context, show_error, t
 from ui.data import quality_table
 from ui.data_batch import batch_tab
+from ui.uploads import file_uploader
 
 KEY_REMOVE_DEMO = "crm.data.remove_demo"
 KEY_REMOVE_DEMO_SURE = "crm.data.remove_demo.sure"
@@ -164,11 +165,11 @@ def upload_tab() -> None:
         key=di.KEY_ENTITY,
     )
     st.caption(t(f"data.entity_help.{entity}"))
-    upload = st.file_uploader(
+    upload = file_uploader(
         t("data.upload.file"),
-        type=["csv", "txt", "tsv", "xlsx", "xls", "gz"],  # .xls: told to save it as .xlsx
+        ["csv", "txt", "tsv", "xlsx", "xls", "gz"],  # .xls: told to save it as .xlsx
+        di.KEY_FILE,
         help=t("data.upload.file_help"),
-        key=di.KEY_FILE,
     )
     shown_file = _upload_form(engine, entity, upload) if upload is not None else None
     imported_file, result = st.session_state.get(di.KEY_RESULT, (None, None))

@@ -31,6 +31,7 @@ from ui.campaigns import (
     interval_text,
 )
 from ui.context import show_error, t
+from ui.uploads import file_uploader
 
 STARTING_COUNTS = pd.DataFrame(
     {"variant": ["A", "B"], "units": [1_000, 1_000], "conversions": [100, 120]}
@@ -69,8 +70,8 @@ def _counts_report() -> ABReport | None:
 
 
 def _file_report() -> ABReport | None:
-    upload = st.file_uploader(
-        t("campaigns.ab.file"), type=["csv", "txt", "xlsx"], key=KEY_AB_FILE,
+    upload = file_uploader(
+        t("campaigns.ab.file"), ["csv", "txt", "xlsx"], KEY_AB_FILE,
         help=t("campaigns.ab.file_help"),
     )  # fmt: skip
     if upload is None:

@@ -1,7 +1,8 @@
-"""End to end in headless Chromium at 1440x900, in English and Chinese: the RFM explorer
-shows each cut-point with a slider and a number input beside it, a grid whose cells name
-their segment and label their numbers under a legend, and the tabs below it; a click on
-a grid cell opens its customers. Screenshots go to tests/artifacts."""
+"""End to end in headless Chromium at 1440x900, what a manager meets every day: the RFM
+explorer in English and Chinese shows each cut-point with a slider and a number input
+beside it, a grid whose cells name their segment and label their numbers under a legend,
+and the tabs below it, and a click on a grid cell opens its customers; the uploader
+speaks Chinese. Screenshots go to tests/artifacts."""
 
 from __future__ import annotations
 
@@ -63,5 +64,39 @@ def test_the_rfm_explorer_labels_its_grid_and_pairs_sliders_with_number_inputs(
         page.get_by_role(
             "tab", name=translate("rfm.tab.customers", language), selected=True
         ).wait_for()
+    finally:
+        context.close()
+
+
+def test_the_uploader_speaks_chinese(browser, app_server):
+    """Streamlit writes its uploader's button and size line in English; the app's style
+    rule shows them in the session's language."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto(app_server.url)
+        sign_in(page, "test-analyst", TEST_ADMIN_PASSWORD)
+        page.locator("[data-testid=stSidebarNav]").wait_for()
+        page.wait_for_timeout(1_000)
+        page.goto(f"{app_server.url}/data?lang=zh-CN")
+        dropzone = page.locator("[data-testid=stFileUploaderDropzone]").first
+        dropzone.wait_for()
+        page.wait_for_timeout(1_000)
+        shown = dropzone.evaluate(
+            """zone => [
+                'button [data-testid=stMarkdownContainer] p',
+                '[data-testid=stFileUploaderDropzoneInstructions] span',
+            ].map(selector => {
+                const element = zone.querySelector(selector);
+                return [getComputedStyle(element).fontSize,
+                        getComputedStyle(element, '::after').content];
+            })"""
+        )
+        (button_size, button_text), (line_size, line_text) = shown
+        assert button_size == "0px" and button_text == f'"{translate("upload.button", "zh-CN")}"'
+        assert line_size == "0px" and line_text.startswith('"每个文件不超过 1 GB • CSV')
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "data-upload-zh-CN.png"))
     finally:
         context.close()
