@@ -669,6 +669,12 @@ def test_condition_words_read_rules_as_a_manager_would_in_both_languages():
     assert condition_words(nested, "zh-CN") == (
         "（消费金额至少 12,345.5，且最近一次 NPS未知）；或并非（省份属于 浙江、上海）"
     )
+    opted_out = {"field": "opt_out_sms", "op": "==", "value": True}
+    assert condition_words(opted_out, "zh-CN", lambda name: "退订短信") == "退订短信为 是"
+    levels = {"field": "churn_risk_level", "op": "in", "value": ["high", "medium"]}
+    assert condition_words(levels, "en", lambda name: "Churn risk") == (
+        "Churn risk is one of High, Medium"
+    )
     assert condition_words(None, "en") == "everyone"
     assert condition_words({"any": []}, "zh-CN") == "无人"
 

@@ -224,6 +224,22 @@ CELL_FIELDS: dict[str, tuple[str, ...]] = {
 """Score-cell fields and the score each digit stands for (55 on r_fm: R 5, FM 5)."""
 
 
+VALUE_KEYS: dict[str, str] = {"churn_risk_level": "predict.level.{value}"}
+"""Fields whose text values have their own words (high -> 高)."""
+
+
+def _word_value(value: object, field_name: str, language: str) -> str:
+    """A rule's value in words: yes/no for booleans, a level's name, grouped numbers."""
+    if isinstance(value, bool):
+        return translate(f"rule.words.{'yes' if value else 'no'}", language)
+    template = VALUE_KEYS.get(field_name)
+    if template is not None and isinstance(value, str):
+        key = template.format(value=value)
+        text = translate(key, language)
+        return value if text == key else text
+    return _word_number(value)
+
+
 def _word_number(value: object) -> str:
     if isinstance(value, bool) or not _is_number(value):
         return str(value)
@@ -325,9 +341,12 @@ def condition_words(condition: Mapping | None, language: str, field_label: Any =
         low, high = (_word_number(v) for v in value)
         return translate(key, language, field=label(name), low=low, high=high)
     if op in LIST_OPS:
-        items = translate("app.list_separator", language).join(_word_number(v) for v in value)
+        items = translate("app.list_separator", language).join(
+            _word_value(v, name, language) for v in value
+        )
         return translate(key, language, field=label(name), value=items)
-    return translate(key, language, field=label(name), value=_word_number(value))
+    shown = _word_value(value, name, language)
+    return translate(key, language, field=label(name), value=shown)
 
 
 COMBINES: tuple[str, ...] = ("all", "any")
