@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from crm_core import auth
+from crm_core import auth, numbers
 from crm_core.customers.baskets import ALL_SEGMENTS, pair_basket_facts
 from crm_core.customers.segments import NOT_SCORED, segment_labels
 from crm_core.figures.baskets import lift_heatmap, pair_worth_figure
@@ -37,7 +37,7 @@ from ui.baskets import (
     purchase_history,
 )
 from ui.context import RunContext, t
-from ui.tables import table_download
+from ui.tables import number_column, table_download
 
 LEVEL_OPTIONS = ("category", "sku")
 SORTS = ("lift", "revenue", "baskets")
@@ -66,7 +66,7 @@ def period_controls(ctx: RunContext) -> Period:
         format_func=format_labels({value: t(f"baskets.level.{value}") for value in LEVEL_OPTIONS}),
         key=KEY_LEVEL,
         horizontal=True,
-        help=t("baskets.level_help", top=f"{TOP_SKUS:,}"),
+        help=t("baskets.level_help", top=numbers.number_text(TOP_SKUS, "count", ctx.language)),
     )
     first = FIRST_DAY
     if st.session_state.get(KEY_PERIOD_AS_OF) != ctx.as_of:  # a new as-of date: its year
@@ -216,14 +216,16 @@ def rules_tab(ctx: RunContext, rules: pd.DataFrame, labels: dict[str, str], leve
         width="stretch",
         column_config={
             **{name: st.column_config.TextColumn(headers[name]) for name in table.columns},
-            "baskets": st.column_config.NumberColumn(headers["baskets"], format="localized"),
+            "baskets": number_column(headers["baskets"], "count"),
             "support": st.column_config.NumberColumn(headers["support"], format="%.3f%%"),
-            "confidence": st.column_config.NumberColumn(headers["confidence"], format="%.1f%%"),
-            "lift": st.column_config.NumberColumn(headers["lift"], format="%.2f"),
-            "revenue": st.column_config.NumberColumn(headers["revenue"], format="localized"),
+            "confidence": number_column(headers["confidence"], "percent"),
+            "lift": number_column(headers["lift"], "decimal"),
+            "revenue": number_column(headers["revenue"], "money"),
         },
     )
-    st.caption(t("baskets.rules_caption", rules=f"{len(rules):,}"))
+    st.caption(
+        t("baskets.rules_caption", rules=numbers.number_text(len(rules), "count", ctx.language))
+    )
     if ctx.actor is not None and ctx.actor.may(auth.DOWNLOAD):
         table_download(
             ctx,
@@ -310,19 +312,15 @@ def worth_tab(
         column_config={
             "segment": st.column_config.TextColumn(headers["segment"]),
             **{
-                f"baskets_{s}": st.column_config.NumberColumn(
-                    headers[f"baskets_{s}"], format="localized"
-                )
+                f"baskets_{s}": number_column(headers[f"baskets_{s}"], "count")
                 for s in ("with", "without")
             },
             **{
-                f"items_per_basket_{s}": st.column_config.NumberColumn(
-                    headers[f"items_per_basket_{s}"], format="%.2f"
-                )
+                f"items_per_basket_{s}": number_column(headers[f"items_per_basket_{s}"], "decimal")
                 for s in ("with", "without")
             },
             **{
-                name: st.column_config.NumberColumn(headers[name], format="%.2f")
+                name: number_column(headers[name], "money")
                 for name in (
                     "average_order_value_with",
                     "average_order_value_without",
@@ -379,10 +377,8 @@ def next_best_tab(ctx: RunContext, customer_ids: pd.Series) -> None:
         width="stretch",
         column_config={
             "category": st.column_config.TextColumn(t("baskets.next.category")),
-            "customers": st.column_config.NumberColumn(
-                t("baskets.next.customers"), format="localized"
-            ),
-            "score": st.column_config.NumberColumn(t("baskets.next.score"), format="%.1f%%"),
+            "customers": number_column(t("baskets.next.customers"), "count"),
+            "score": number_column(t("baskets.next.score"), "percent"),
         },
     )
     st.caption(t("baskets.next.caption", as_of=ctx.as_of.isoformat()))

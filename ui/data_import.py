@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from crm_core import numbers
 from crm_core.ingest import (
     ENTITIES,
     ImportResult,
@@ -30,6 +31,7 @@ from crm_core.ingest.words import ValueMap, field_values, word_fields
 from crm_core.store import background_builds_running
 from ui.context import DataKey, current_language, current_user, listed, run_context, t
 from ui.data import quality_notes
+from ui.tables import number_column
 
 KEY_ENTITY = "crm.data.entity"
 KEY_FILE = "crm.data.file"
@@ -172,7 +174,7 @@ def words_editor(
             column_config={
                 "column": column.TextColumn(t("data.words.column")),
                 "word": column.TextColumn(t("data.words.word")),
-                "rows": column.NumberColumn(t("data.words.rows"), format="localized"),
+                "rows": number_column(t("data.words.rows"), "count"),
                 "value": column.SelectboxColumn(
                     f"{field_label(name)}: {t('data.words.value')}",
                     options=[REJECT_WORD, *values],
@@ -189,15 +191,20 @@ def words_editor(
 
 def show_result(result: ImportResult) -> None:
     """Counts, related tables, rejects by reason, the first rejected rows, download."""
+    language = current_language()
+
+    def count(value: int) -> str:
+        return numbers.number_text(value, "count", language)
+
     st.success(
         t(
             "data.import.done",
             file=result.file_name,
-            accepted=f"{result.accepted:,}",
-            inserted=f"{result.inserted:,}",
-            updated=f"{result.updated:,}",
-            unchanged=f"{result.unchanged:,}",
-            rejected=f"{result.rejected:,}",
+            accepted=count(result.accepted),
+            inserted=count(result.inserted),
+            updated=count(result.updated),
+            unchanged=count(result.unchanged),
+            rejected=count(result.rejected),
         )
     )
     if result.changed_nothing:
@@ -205,17 +212,17 @@ def show_result(result: ImportResult) -> None:
     if background_builds_running():
         st.info(t("data.import.indexing"))
     if result.customers_created:
-        st.info(t("data.import.customers_created", count=f"{result.customers_created:,}"))
+        st.info(t("data.import.customers_created", count=count(result.customers_created)))
     if result.removed:
-        st.info(t("data.import.removed", count=f"{result.removed:,}"))
+        st.info(t("data.import.removed", count=count(result.removed)))
     for table, counts in result.related.items():
         st.caption(
             t(
                 "data.import.related",
                 table=t(f"data.entity.{table}"),
-                inserted=f"{counts.inserted:,}",
-                updated=f"{counts.updated:,}",
-                unchanged=f"{counts.unchanged:,}",
+                inserted=count(counts.inserted),
+                updated=count(counts.updated),
+                unchanged=count(counts.unchanged),
             )
         )
     if result.ignored_columns:

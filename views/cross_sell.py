@@ -9,6 +9,7 @@ import dataclasses
 
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.errors import CrmError
 from ui.audiences import ALL_HISTORY, load_audience_facts
 from ui.baskets import item_labels, lines_loaded, period_rules
@@ -61,9 +62,15 @@ def main() -> None:
     labels = item_labels(ctx, period.level, period_result.rules["antecedent"].drop_duplicates())
     rules = filtered_rules(period_result, filters, labels)
     left, middle, right = st.columns(3)
-    left.metric(t("baskets.metric.baskets"), f"{period_result.baskets:,}")
-    middle.metric(t(f"baskets.metric.items.{period.level}"), f"{period_result.items:,}")
-    right.metric(t("baskets.metric.rules"), f"{len(rules):,}")
+    language = ctx.language
+    left.metric(
+        t("baskets.metric.baskets"), numbers.number_text(period_result.baskets, "count", language)
+    )
+    middle.metric(
+        t(f"baskets.metric.items.{period.level}"),
+        numbers.number_text(period_result.items, "count", language),
+    )
+    right.metric(t("baskets.metric.rules"), numbers.number_text(len(rules), "count", language))
     table, heatmap, worth, next_best = st.tabs(
         [
             t("baskets.tab.rules"),

@@ -28,6 +28,7 @@ from ui.audiences import (
     labels,
 )
 from ui.context import RunContext, run_context, show_error, t
+from ui.tables import number_column
 
 
 def redownload(ctx: RunContext, export_id: int, file_format: str) -> Callable[[], bytes]:
@@ -56,8 +57,8 @@ def _exports_table(ctx: RunContext, exports: pd.DataFrame) -> None:
             "scheme_version": column.TextColumn(t("exports.column.scheme_version")),
             "channel": column.TextColumn(t("exports.column.channel")),
             "file_format": column.TextColumn(t("exports.column.file_format")),
-            "row_count": column.NumberColumn(t("exports.column.row_count"), format="%d"),
-            "members": column.NumberColumn(t("exports.column.members"), format="%d"),
+            "row_count": number_column(t("exports.column.row_count"), "count"),
+            "members": number_column(t("exports.column.members"), "count"),
             "is_marketing": column.CheckboxColumn(t("exports.column.is_marketing")),
         },
     )

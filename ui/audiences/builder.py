@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from crm_core import auth
+from crm_core import auth, numbers
 from crm_core.customers.segments import segment_label
 from crm_core.customers.tags import field_label, tag_label
 from crm_core.errors import CrmError
@@ -73,7 +73,8 @@ from ui.audiences import (
     purpose_radio,
 )
 from ui.baskets import item_labels
-from ui.context import RunContext, show_error, t
+from ui.context import RunContext, current_language, show_error, t
+from ui.tables import number_column
 
 PREVIEW_ROWS = 200
 
@@ -373,7 +374,8 @@ def holdout_input(purpose: str, kept: int) -> float:
         help=t("audiences.holdout_help"),
     )
     if percent:
-        st.caption(t("audiences.holdout_note", control=f"{round(kept * percent / 100):,}"))
+        control = numbers.number_text(round(kept * percent / 100), "count", current_language())
+        st.caption(t("audiences.holdout_note", control=control))
     return percent / 100
 
 
@@ -392,10 +394,14 @@ def builder_tab(
         return
     size = audience_size(facts, members)
     tiles = st.columns(4)
-    tiles[0].metric(t("audiences.size.customers"), f"{size.customers:,}", border=True)
+    tiles[0].metric(
+        t("audiences.size.customers"),
+        numbers.number_text(size.customers, "count", language),
+        border=True,
+    )
     tiles[1].metric(
         t("audiences.size.revenue"),
-        f"{size.revenue:,.0f}",
+        numbers.number_text(size.revenue, "money", language),
         border=True,
         help=t("audiences.size.revenue_help"),
     )
@@ -407,17 +413,21 @@ def builder_tab(
     result = apply_policy(
         facts, members, channel, policy, contacts(ctx, facts, policy.cap_window_days, earlier)
     )
-    tiles[2].metric(t("audiences.policy.kept"), f"{result.kept:,}", border=True)
-    tiles[3].metric(t("audiences.policy.excluded"), f"{result.excluded:,}", border=True)
+    tiles[2].metric(
+        t("audiences.policy.kept"), numbers.number_text(result.kept, "count", language), border=True
+    )
+    tiles[3].metric(
+        t("audiences.policy.excluded"),
+        numbers.number_text(result.excluded, "count", language),
+        border=True,
+    )
     st.markdown(exclusion_summary(result, language))
     st.dataframe(
         exclusion_table(result, language),
         hide_index=True,
         column_config={
             "reason": st.column_config.TextColumn(t("audiences.policy.reason")),
-            "customers": st.column_config.NumberColumn(
-                t("audiences.policy.customers"), format="%d"
-            ),
+            "customers": number_column(t("audiences.policy.customers"), "count"),
         },
     )
     st.subheader(t("audiences.download.title"))

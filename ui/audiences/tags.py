@@ -35,6 +35,7 @@ from ui.audiences import (
 )
 from ui.audiences.rule_builder import json_typed, load_rows, rule_builder
 from ui.context import RunContext, show_error, t
+from ui.tables import number_column
 
 NEW_TAG = "__new__"
 TABLE_ROW_PX = 35
@@ -56,7 +57,7 @@ def tags_tab(ctx: RunContext, facts: AudienceFacts) -> None:
             "kind": st.column_config.TextColumn(t("tags.column.kind")),
             "customised": st.column_config.CheckboxColumn(t("tags.column.customised")),
             "rule": st.column_config.TextColumn(t("tags.column.rule"), width="large"),
-            "customers": st.column_config.NumberColumn(t("tags.column.customers"), format="%d"),
+            "customers": number_column(t("tags.column.customers"), "count"),
             "share": st.column_config.ProgressColumn(
                 t("tags.column.share"), min_value=0.0, max_value=1.0, format="percent"
             ),

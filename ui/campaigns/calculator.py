@@ -10,6 +10,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.errors import CrmError
 from crm_core.ingest.read import read_table
 from crm_core.outreach.experiments import (
@@ -30,7 +31,8 @@ from ui.campaigns import (
     KEY_PLAN_FORM,
     interval_text,
 )
-from ui.context import show_error, t
+from ui.context import current_language, show_error, t
+from ui.tables import number_column
 from ui.uploads import file_uploader
 
 STARTING_COUNTS = pd.DataFrame(
@@ -116,17 +118,18 @@ def _show(report: ABReport) -> None:
             "p_holm": [_number(v, ".4f") for v in arms["p_holm"]],
         }
     )
-    number = st.column_config.NumberColumn
+    mean = (
+        st.column_config.NumberColumn(t("campaigns.ab.rate"), format="%.2f%%")
+        if proportion
+        else number_column(t("campaigns.ab.mean"), "decimal")
+    )
     st.dataframe(
         shown,
         hide_index=True,
         column_config={
             "variant": st.column_config.TextColumn(t("campaigns.ab.variant")),
-            "n": number(t("campaigns.ab.units"), format="%d"),
-            "mean": number(
-                t("campaigns.ab.rate") if proportion else t("campaigns.ab.mean"),
-                format="%.2f%%" if proportion else "%,.2f",
-            ),
+            "n": number_column(t("campaigns.ab.units"), "count"),
+            "mean": mean,
             "difference": st.column_config.TextColumn(t("campaigns.ab.difference")),
             "interval": st.column_config.TextColumn(t("campaigns.incremental.interval")),
             "statistic": st.column_config.TextColumn("z" if proportion else "t"),
@@ -173,10 +176,23 @@ def _planner() -> None:
     except CrmError as error:
         show_error(error)
         return
+    language = current_language()
     tiles = st.columns(3)
-    tiles[0].metric(t("campaigns.plan.control_n"), f"{plan.control_n:,}", border=True)
-    tiles[1].metric(t("campaigns.plan.treated_n"), f"{plan.treated_n:,}", border=True)
-    tiles[2].metric(t("campaigns.plan.total_n"), f"{plan.total_n:,}", border=True)
+    tiles[0].metric(
+        t("campaigns.plan.control_n"),
+        numbers.number_text(plan.control_n, "count", language),
+        border=True,
+    )
+    tiles[1].metric(
+        t("campaigns.plan.treated_n"),
+        numbers.number_text(plan.treated_n, "count", language),
+        border=True,
+    )
+    tiles[2].metric(
+        t("campaigns.plan.total_n"),
+        numbers.number_text(plan.total_n, "count", language),
+        border=True,
+    )
 
 
 def calculator_tab() -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from crm_core import auth
+from crm_core import auth, numbers
 from crm_core.customers.segments import segment_label
 from crm_core.customers.tags import tag_label
 from crm_core.errors import CrmError
@@ -77,7 +77,7 @@ from ui.campaigns import (
 )
 from ui.context import DataKey, RunContext, show_error, t
 from ui.schemes import scheme_keys, scheme_picker
-from ui.tables import grey_unranked, table_download
+from ui.tables import grey_unranked, number_column, table_download
 
 ARM_TABLE_COLUMNS: tuple[str, ...] = (
     "arm",
@@ -134,20 +134,21 @@ def arms_table(report: CampaignReport, language: str) -> pd.DataFrame:
 
 
 def _arm_config() -> dict:
-    number = st.column_config.NumberColumn
     return {
         "arm": st.column_config.TextColumn(t("campaigns.column.arm")),
-        "recipients": number(t("campaigns.column.recipients"), format="%d"),
-        "sent": number(t("campaigns.column.sent"), format="%d"),
-        "opened": number(t("campaigns.column.opened"), format="%d"),
-        "clicked": number(t("campaigns.column.clicked"), format="%d"),
-        "converters": number(t("campaigns.column.converters"), format="%d"),
-        "conversion_rate": number(t("campaigns.column.conversion_rate"), format="%.2f%%"),
-        "revenue": number(t("campaigns.column.arm_revenue"), format="%,.0f"),
-        "revenue_per_recipient": number(
-            t("campaigns.column.revenue_per_recipient"), format="%,.2f"
+        "recipients": number_column(t("campaigns.column.recipients"), "count"),
+        "sent": number_column(t("campaigns.column.sent"), "count"),
+        "opened": number_column(t("campaigns.column.opened"), "count"),
+        "clicked": number_column(t("campaigns.column.clicked"), "count"),
+        "converters": number_column(t("campaigns.column.converters"), "count"),
+        "conversion_rate": st.column_config.NumberColumn(
+            t("campaigns.column.conversion_rate"), format="%.2f%%"
         ),
-        "average_order_value": number(t("campaigns.column.average_order_value"), format="%,.2f"),
+        "revenue": number_column(t("campaigns.column.arm_revenue"), "money"),
+        "revenue_per_recipient": number_column(
+            t("campaigns.column.revenue_per_recipient"), "money"
+        ),
+        "average_order_value": number_column(t("campaigns.column.average_order_value"), "money"),
     }
 
 
@@ -159,7 +160,8 @@ def _headline(report: CampaignReport, language: str) -> None:
     tiles = st.columns(4)
     tiles[0].metric(
         t("campaigns.tile.recipients"),
-        f"{treated:,} / {control:,}",
+        f"{numbers.number_text(treated, 'count', language)}"
+        f" / {numbers.number_text(control, 'count', language)}",
         border=True,
         help=t("campaigns.tile.recipients_help"),
     )
@@ -168,12 +170,20 @@ def _headline(report: CampaignReport, language: str) -> None:
         if basis == REVENUE_FROM_RESPONSES
         else t("campaigns.revenue_help")
     )
-    tiles[1].metric(t("campaigns.tile.revenue"), money(revenue), border=True, help=revenue_help)
+    tiles[1].metric(
+        t("campaigns.tile.revenue"),
+        numbers.number_text(revenue, "money", language),
+        border=True,
+        help=revenue_help,
+    )
     tiles[2].metric(
         t("campaigns.tile.roi"),
         roi_text(report.roi),
         border=True,
-        help=t("campaigns.tile.roi_help", cost=money(float(report.campaign["cost"]))),
+        help=t(
+            "campaigns.tile.roi_help",
+            cost=numbers.number_text(float(report.campaign["cost"]), "money", language),
+        ),
     )
     uplift = report.incremental.uplift if report.incremental else None
     arrows = {VERDICT_GAIN: "up", VERDICT_LOSS: "down"}
@@ -190,9 +200,11 @@ def _headline(report: CampaignReport, language: str) -> None:
         st.caption(
             t(
                 "campaigns.responses_note",
-                responders=f"{report.responders:,}",
+                responders=numbers.number_text(report.responders, "count", language),
                 rate=percent(report.responders / treated if treated else np.nan),
-                each=money(float(report.campaign["revenue_per_response"]), 2),
+                each=numbers.number_text(
+                    float(report.campaign["revenue_per_response"]), "money", language
+                ),
             )
         )
     if not report.window_complete:
@@ -201,8 +213,8 @@ def _headline(report: CampaignReport, language: str) -> None:
         st.error(
             t(
                 "campaigns.srm_mismatch",
-                treated=f"{report.srm.observed[0]:,}",
-                control=f"{report.srm.observed[1]:,}",
+                treated=numbers.number_text(report.srm.observed[0], "count", language),
+                control=numbers.number_text(report.srm.observed[1], "count", language),
                 p=f"{report.srm.p_value:.2g}",
             ),
             icon=":material/warning:",
@@ -297,21 +309,13 @@ def _cross_sell_section(ctx: RunContext, report: CampaignReport) -> None:
         hide_index=True,
         column_config={
             "arm": st.column_config.TextColumn(t("campaigns.column.arm")),
-            "recipients": st.column_config.NumberColumn(
-                t("campaigns.column.recipients"), format="localized"
-            ),
-            "bought_target": st.column_config.NumberColumn(
-                t("campaigns.cross_sell.bought"), format="localized"
-            ),
+            "recipients": number_column(t("campaigns.column.recipients"), "count"),
+            "bought_target": number_column(t("campaigns.cross_sell.bought"), "count"),
             "target_rate": st.column_config.NumberColumn(
                 t("campaigns.cross_sell.rate"), format="%.2f%%"
             ),
-            "orders": st.column_config.NumberColumn(
-                t("campaigns.cross_sell.orders"), format="localized"
-            ),
-            "items_per_basket": st.column_config.NumberColumn(
-                t("campaigns.cross_sell.items"), format="%.2f"
-            ),
+            "orders": number_column(t("campaigns.cross_sell.orders"), "count"),
+            "items_per_basket": number_column(t("campaigns.cross_sell.items"), "decimal"),
         },
     )
     if found.target_uplift is None:
@@ -422,8 +426,8 @@ def _group_table(table: pd.DataFrame) -> None:
         hide_index=True,
         column_config={
             "label": st.column_config.TextColumn(t("campaigns.groups.group")),
-            "treated": number(t("campaigns.column.treated"), format="%d"),
-            "control": number(t("campaigns.column.control"), format="%d"),
+            "treated": number_column(t("campaigns.column.treated"), "count"),
+            "control": number_column(t("campaigns.column.control"), "count"),
             "treated_rate": number(t("campaigns.column.treated_rate"), format="%.2f%%"),
             "control_rate": number(t("campaigns.column.control_rate"), format="%.2f%%"),
             "uplift": number(t("campaigns.column.uplift"), format="%+.2f pp"),

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.figures.campaigns import TimelineLabels, roi_uplift_figure
 from crm_core.i18n import translate
 from crm_core.outreach.campaigns import MIN_GROUP_PER_ARM, filter_summary
@@ -21,12 +22,11 @@ from ui.campaigns import (
     KEY_PERIOD,
     KEY_PERIOD_BOUNDS,
     channel_names,
-    money,
     roi_text,
     verdict_names,
 )
 from ui.context import RunContext, t
-from ui.tables import table_download
+from ui.tables import number_column, table_download
 
 LIST_COLUMNS: tuple[str, ...] = (
     "campaign_id",
@@ -104,14 +104,23 @@ def _filters(summary: pd.DataFrame, language: str) -> pd.DataFrame:
     )
 
 
-def _tiles(shown: pd.DataFrame) -> None:
+def _tiles(shown: pd.DataFrame, language: str) -> None:
     cost = float(shown["cost"].sum())
     revenue = float(shown["revenue"].sum())
     tiles = st.columns(4)
-    tiles[0].metric(t("campaigns.tile.campaigns"), f"{len(shown):,}", border=True)
-    tiles[1].metric(t("campaigns.tile.cost"), money(cost), border=True)
+    tiles[0].metric(
+        t("campaigns.tile.campaigns"),
+        numbers.number_text(len(shown), "count", language),
+        border=True,
+    )
+    tiles[1].metric(
+        t("campaigns.tile.cost"), numbers.number_text(cost, "money", language), border=True
+    )
     tiles[2].metric(
-        t("campaigns.tile.revenue"), money(revenue), border=True, help=t("campaigns.revenue_help")
+        t("campaigns.tile.revenue"),
+        numbers.number_text(revenue, "money", language),
+        border=True,
+        help=t("campaigns.revenue_help"),
     )
     tiles[3].metric(
         t("campaigns.tile.roi"), roi_text(revenue / cost if cost > 0 else np.nan), border=True
@@ -128,12 +137,12 @@ def _column_config() -> dict:
         "started_at": column.DatetimeColumn(
             t("campaigns.column.started_at"), format="YYYY-MM-DD HH:mm"
         ),
-        "window_days": number(t("campaigns.column.window_days"), format="%d"),
-        "treated": number(t("campaigns.column.treated"), format="%d"),
-        "control": number(t("campaigns.column.control"), format="%d"),
-        "cost": number(t("campaigns.column.cost"), format="%,.0f"),
-        "revenue": number(
-            t("campaigns.column.revenue"), format="%,.0f", help=t("campaigns.revenue_help")
+        "window_days": number_column(t("campaigns.column.window_days"), "days"),
+        "treated": number_column(t("campaigns.column.treated"), "count"),
+        "control": number_column(t("campaigns.column.control"), "count"),
+        "cost": number_column(t("campaigns.column.cost"), "money"),
+        "revenue": number_column(
+            t("campaigns.column.revenue"), "money", help=t("campaigns.revenue_help")
         ),
         "roi": number(t("campaigns.column.roi"), format="1 : %.2f"),
         "treated_rate": number(t("campaigns.column.treated_rate"), format="%.2f%%"),
@@ -143,7 +152,7 @@ def _column_config() -> dict:
         "uplift_ci_high": number(t("campaigns.column.uplift_ci_high"), format="%+.2f pp"),
         "p_value": number(t("campaigns.column.p_value"), format="%.4f"),
         "verdict": column.TextColumn(t("campaigns.column.verdict")),
-        "incremental_revenue": number(t("campaigns.column.incremental_revenue"), format="%,.0f"),
+        "incremental_revenue": number_column(t("campaigns.column.incremental_revenue"), "money"),
         "incremental_roi": number(t("campaigns.column.incremental_roi"), format="%+.0f%%"),
     }
 
@@ -157,7 +166,7 @@ def list_tab(ctx: RunContext, summary: pd.DataFrame) -> None:
     if shown.empty:
         st.info(t("campaigns.filter.nothing"), icon=":material/filter_alt_off:")
         return
-    _tiles(shown)
+    _tiles(shown, ctx.language)
     table = list_table(shown, ctx.language)
     st.dataframe(table, hide_index=True, column_config=_column_config())
     st.caption(t("campaigns.list.caption"))

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from crm_core import auth
+from crm_core import auth, numbers
 from crm_core.errors import CrmError
 from crm_core.outreach.audiences import list_exports
 from crm_core.outreach.campaigns import (
@@ -50,8 +50,8 @@ def _create_form(ctx: RunContext) -> None:
             id=int(row.id),
             created=pd.Timestamp(row.created_at).strftime("%Y-%m-%d %H:%M"),
             channel=names.get(row.channel, t("campaigns.create.no_channel")),
-            rows=f"{int(row.row_count):,}",
-            control=f"{int(row.control):,}",
+            rows=numbers.number_text(int(row.row_count), "count", ctx.language),
+            control=numbers.number_text(int(row.control), "count", ctx.language),
         )
         for row in exports.itertuples(index=False)
     }

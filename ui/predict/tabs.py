@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from crm_core import numbers
 from crm_core.auth import DOWNLOAD, EDIT_SHOP_SETTINGS, RUN_PREDICTIONS
 from crm_core.customers.tags import BUILTIN_TAGS, load_tags
 from crm_core.errors import CrmError
@@ -51,7 +52,7 @@ from ui.predict import (
     KEY_SETTINGS_FORM,
     calibration_check,
 )
-from ui.tables import MISSING, table_download
+from ui.tables import MISSING, number_column, table_download
 from ui.voice import whole_history_facts
 
 TOP_CUSTOMERS = 100
@@ -155,21 +156,24 @@ def run_summary(ctx: RunContext, scored: RunScores) -> None:
 
 def value_tab(ctx: RunContext, scored: RunScores) -> None:
     scores, run = scored.scores, scored.run
+    language = ctx.language
     columns = st.columns(4)
-    columns[0].metric(t("predict.metric.customers"), f"{len(scores):,}")
+    columns[0].metric(
+        t("predict.metric.customers"), numbers.number_text(len(scores), "count", language)
+    )
     columns[1].metric(
         t("predict.metric.alive"),
-        f"{scores['probability_alive'].mean() * 100:.1f}%",
+        numbers.number_text(scores["probability_alive"].mean(), "share", language),
         help=t("predict.metric.alive_help"),
     )
     columns[2].metric(
         t("predict.metric.purchases_90d"),
-        f"{scores['purchases_90d'].sum():,.0f}",
+        numbers.number_text(scores["purchases_90d"].sum(), "count", language),
         help=t("predict.metric.purchases_90d_help"),
     )
     columns[3].metric(
         t("predict.metric.clv_total"),
-        f"{scores['clv_12m'].sum():,.0f}",
+        numbers.number_text(scores["clv_12m"].sum(), "money", language),
         help=t(
             "predict.metric.clv_total_help",
             margin=run.details["margin"] * 100,
@@ -245,17 +249,16 @@ def _customer_table(rows: pd.DataFrame, scored: RunScores) -> pd.DataFrame:
 
 
 def _customer_columns() -> dict:
-    number = st.column_config.NumberColumn
     return {
         "customer_id": t("predict.column.customer_id"),
-        "clv_12m": number(t("predict.clv_12m"), format="localized"),
-        "churn_risk": number(t("predict.column.churn_risk"), format="%.1f%%"),
+        "clv_12m": number_column(t("predict.clv_12m"), "money"),
+        "churn_risk": number_column(t("predict.column.churn_risk"), "percent"),
         "level": t("predict.column.level"),
         "drivers": st.column_config.TextColumn(t("predict.column.drivers"), width="large"),
-        "probability_alive": number(t("predict.column.alive"), format="%.1f%%"),
-        "purchases_90d": number(t("predict.column.purchases_90d"), format="%.2f"),
+        "probability_alive": number_column(t("predict.column.alive"), "percent"),
+        "purchases_90d": number_column(t("predict.column.purchases_90d"), "decimal"),
         "next_order_date": st.column_config.DateColumn(t("predict.column.next_order")),
-        "expected_order_value": number(t("predict.column.order_value"), format="localized"),
+        "expected_order_value": number_column(t("predict.column.order_value"), "money"),
     }
 
 
@@ -353,8 +356,8 @@ def churn_tab(ctx: RunContext, scored: RunScores) -> None:
             "pr_auc": number(
                 t("predict.churn.pr_auc"), format="%.3f", help=t("predict.churn.pr_auc_help")
             ),
-            "top_decile_lift": number(
-                t("predict.churn.lift"), format="%.2f", help=t("predict.churn.lift_help")
+            "top_decile_lift": number_column(
+                t("predict.churn.lift"), "decimal", help=t("predict.churn.lift_help")
             ),
             "brier": number(
                 t("predict.churn.brier"), format="%.4f", help=t("predict.churn.brier_help")
@@ -395,7 +398,9 @@ def _levels(ctx: RunContext, scored: RunScores) -> None:
     names = level_names()
     columns = st.columns(3)
     for column, level in zip(columns, RISK_LEVELS, strict=True):
-        column.metric(names[level], f"{int((levels == level).sum()):,}")
+        column.metric(
+            names[level], numbers.number_text(int((levels == level).sum()), "count", ctx.language)
+        )
     st.caption(
         t("predict.levels.cuts", high=settings.high_risk * 100, medium=settings.medium_risk * 100)
     )
@@ -540,11 +545,9 @@ def record_tab(ctx: RunContext) -> None:
             ),
             "created_by": t("predict.record.created_by"),
             "as_of": st.column_config.DateColumn(t("predict.record.as_of")),
-            "horizon_days": st.column_config.NumberColumn(t("predict.record.horizon"), format="%d"),
-            "customers": st.column_config.NumberColumn(
-                t("predict.record.customers"), format="localized"
-            ),
-            "orders": st.column_config.NumberColumn(t("predict.record.orders"), format="localized"),
+            "horizon_days": number_column(t("predict.record.horizon"), "days"),
+            "customers": number_column(t("predict.record.customers"), "count"),
+            "orders": number_column(t("predict.record.orders"), "count"),
             "scorer": t("predict.record.scorer"),
             "model_auc": st.column_config.NumberColumn(
                 t("predict.record.model_auc"), format="%.3f"

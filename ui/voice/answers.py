@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.figures.voice import (
     DistributionLabels,
     ImpactLabels,
@@ -35,8 +36,8 @@ from crm_core.voice.nps import (
 )
 from crm_core.voice.verbatims import verbatims, word_impacts, word_matrix, words_by_group
 from ui.audiences import labels
-from ui.context import RunContext, t
-from ui.tables import dashed, grey_unranked, interval_text, table_download
+from ui.context import RunContext, current_language, t
+from ui.tables import dashed, grey_unranked, interval_text, number_column, table_download
 from ui.voice import (
     BANDS,
     KEY_DIMENSION,
@@ -94,6 +95,7 @@ def headline(answers: pd.DataFrame) -> None:
     estimate = nps_estimate(promoters, detractors, len(scores))
     csat = answers["csat"].dropna().astype(float)
     comments = int(answers["comment"].notna().sum())
+    language = current_language()
     tiles = st.columns(4)
     nps = float(estimate.nps)
     tiles[0].metric(
@@ -106,19 +108,23 @@ def headline(answers: pd.DataFrame) -> None:
             high=f"{float(estimate.high):+.1f}" if len(scores) else "—",
         ),
     )
-    tiles[1].metric(t("voice.tile.answers"), f"{len(scores):,}", border=True)
+    tiles[1].metric(
+        t("voice.tile.answers"), numbers.number_text(len(scores), "count", language), border=True
+    )
     share = 100.0 * float((csat >= 4).mean()) if len(csat) else math.nan
     tiles[2].metric(
         t("voice.tile.csat"),
-        "—" if math.isnan(share) else f"{share:.1f}%",
+        numbers.number_text(share, "percent", language),
         border=True,
         help=t(
             "voice.tile.csat_help",
             mean=f"{csat.mean():.2f}" if len(csat) else "—",
-            n=f"{len(csat):,}",
+            n=numbers.number_text(len(csat), "count", language),
         ),
     )
-    tiles[3].metric(t("voice.tile.comments"), f"{comments:,}", border=True)
+    tiles[3].metric(
+        t("voice.tile.comments"), numbers.number_text(comments, "count", language), border=True
+    )
 
 
 def trend_tab(ctx: RunContext, answers: pd.DataFrame) -> None:
@@ -182,17 +188,16 @@ def trend_tab(ctx: RunContext, answers: pd.DataFrame) -> None:
             "change_p": dashed(table["change_p"], "{:.4f}"),
         }
     )
-    number = st.column_config.NumberColumn
     text = st.column_config.TextColumn
     st.dataframe(
         shown,
         hide_index=True,
         column_config={
             "period": text(t("voice.column.period")),
-            "answers": number(t("voice.column.answers"), format="%d"),
-            "promoters": number(t("voice.column.promoters"), format="%d"),
-            "passives": number(t("voice.column.passives"), format="%d"),
-            "detractors": number(t("voice.column.detractors"), format="%d"),
+            "answers": number_column(t("voice.column.answers"), "count"),
+            "promoters": number_column(t("voice.column.promoters"), "count"),
+            "passives": number_column(t("voice.column.passives"), "count"),
+            "detractors": number_column(t("voice.column.detractors"), "count"),
             "nps": text(t("voice.column.nps")),
             "interval": text(t("voice.column.interval"), help=t("voice.column.interval_help")),
             "change": text(t("voice.column.change")),
@@ -253,17 +258,16 @@ def groups_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> 
             "csat_mean": dashed(table["csat_mean"], "{:.2f}"),
         }
     )
-    number = st.column_config.NumberColumn
     text = st.column_config.TextColumn
     st.dataframe(
         grey_unranked(display, table["ranked"].to_numpy()),
         hide_index=True,
         column_config={
             "label": text(t(f"voice.dimension.{dimension}"), width=LABEL_WIDTH),
-            "answers": number(t("voice.column.answers"), format="%d"),
+            "answers": number_column(t("voice.column.answers"), "count"),
             "nps": text(t("voice.column.nps")),
             "nps_interval": text(t("voice.column.interval"), help=t("voice.column.interval_help")),
-            "csat_answers": number(t("voice.column.csat_answers"), format="%d"),
+            "csat_answers": number_column(t("voice.column.csat_answers"), "count"),
             "csat_share": text(t("voice.column.csat_share")),
             "csat_interval": text(t("voice.column.csat_interval")),
             "csat_mean": text(t("voice.column.csat_mean")),
@@ -335,8 +339,8 @@ def text_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> No
             hide_index=True,
             column_config={
                 "word": st.column_config.TextColumn(t("voice.column.word")),
-                "answers": number(t("voice.column.mentions"), format="%d"),
-                "share": number(t("voice.column.share"), format="%.1f%%"),
+                "answers": number_column(t("voice.column.mentions"), "count"),
+                "share": number_column(t("voice.column.share"), "percent"),
                 "nps_with": number(t("voice.column.nps_with"), format="%+.1f"),
                 "impact": number(
                     t("voice.column.impact"), format="%+.2f", help=t("voice.column.impact_help")
@@ -361,9 +365,7 @@ def text_tab(ctx: RunContext, answers: pd.DataFrame, groups: AnswerGroups) -> No
                     column_config={
                         "group": st.column_config.TextColumn(t(f"voice.dimension.{dimension}")),
                         "word": st.column_config.TextColumn(t("voice.column.word")),
-                        "answers": st.column_config.NumberColumn(
-                            t("voice.column.mentions"), format="%d"
-                        ),
+                        "answers": number_column(t("voice.column.mentions"), "count"),
                         "nps_with": st.column_config.NumberColumn(
                             t("voice.column.nps_with"), format="%+.1f"
                         ),

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from crm_core import numbers
 from crm_core.figures.voice import (
     BacklogLabels,
     IntervalLabels,
@@ -39,9 +40,16 @@ from crm_core.voice.service import (
 )
 from crm_core.voice.sla import STAGES
 from ui.audiences import labels
-from ui.context import RunContext, t
+from ui.context import RunContext, current_language, t
 from ui.overview import load_monthly_revenue
-from ui.tables import MISSING, dashed, grey_unranked, interval_text, table_download
+from ui.tables import (
+    MISSING,
+    dashed,
+    grey_unranked,
+    interval_text,
+    number_column,
+    table_download,
+)
 from ui.voice import (
     KEY_BREACHED_DOWNLOAD,
     KEY_BREACHED_FORMAT,
@@ -86,13 +94,16 @@ def headline(levels: pd.DataFrame, open_tickets: int) -> None:
     """Tiles: open tickets (all of them), and for the tickets of `levels`: first-response
     and resolution achievement, median first response, CSAT of rated tickets."""
     overall = sla_achievement(levels).set_index("stage")
+    language = current_language()
     tiles = st.columns(5)
-    tiles[0].metric(t("service.tile.open"), f"{open_tickets:,}", border=True)
+    tiles[0].metric(
+        t("service.tile.open"), numbers.number_text(open_tickets, "count", language), border=True
+    )
     for tile, stage in zip(tiles[1:3], STAGES, strict=True):
         value = overall.loc[stage, "achievement"] if stage in overall.index else math.nan
         tile.metric(
             t(f"service.tile.{stage}"),
-            "—" if not math.isfinite(value) else f"{value:.1f}%",
+            numbers.number_text(value, "percent", language),
             border=True,
             help=t("service.tile.achievement_help"),
         )
@@ -107,9 +118,9 @@ def headline(levels: pd.DataFrame, open_tickets: int) -> None:
     share = 100.0 * float((rated >= 4).mean()) if len(rated) else math.nan
     tiles[4].metric(
         t("service.tile.csat"),
-        "—" if not math.isfinite(share) else f"{share:.1f}%",
+        numbers.number_text(share, "percent", language),
         border=True,
-        help=t("service.tile.csat_help", n=f"{len(rated):,}"),
+        help=t("service.tile.csat_help", n=numbers.number_text(len(rated), "count", language)),
     )
 
 
@@ -154,7 +165,6 @@ def achievement_tab(ctx: RunContext, levels: pd.DataFrame) -> None:
     elif by == "agent":
         table["group"] = table["group"].replace("", t("service.agent.none"))
     table["stage"] = table["stage"].map(_stage_names())
-    number = st.column_config.NumberColumn
     text = st.column_config.TextColumn
     st.dataframe(
         table.assign(
@@ -165,10 +175,10 @@ def achievement_tab(ctx: RunContext, levels: pd.DataFrame) -> None:
         column_config={
             "group": text(t(f"service.group.{by}")),
             "stage": text(t("service.column.stage")),
-            "tickets": number(t("service.column.tickets"), format="%d"),
-            "met": number(t("service.column.met"), format="%d"),
-            "breached": number(t("service.column.breached"), format="%d"),
-            "pending": number(t("service.column.pending"), format="%d"),
+            "tickets": number_column(t("service.column.tickets"), "count"),
+            "met": number_column(t("service.column.met"), "count"),
+            "breached": number_column(t("service.column.breached"), "count"),
+            "pending": number_column(t("service.column.pending"), "count"),
             "achievement": text(t("service.column.achievement")),
             "interval": text(t("service.column.achievement_interval")),
         },
@@ -334,17 +344,16 @@ def volume_tab(ctx: RunContext, levels: pd.DataFrame, every_ticket: pd.DataFrame
             table["group"] = table["group"].map(lambda value: value_label(value, language))
         table["label"] = table["group"]
         shown = table[["group", "rated", "csat_share", "csat_low", "csat_high", "csat_mean"]]
-        number = st.column_config.NumberColumn
         st.dataframe(
             grey_unranked(shown, table["ranked"].to_numpy()),
             hide_index=True,
             column_config={
                 "group": st.column_config.TextColumn(t(f"service.group.{by}")),
-                "rated": number(t("service.column.rated"), format="%d"),
-                "csat_share": number(t("voice.column.csat_share"), format="%.1f%%"),
-                "csat_low": number(t("voice.column.csat_low"), format="%.1f%%"),
-                "csat_high": number(t("voice.column.csat_high"), format="%.1f%%"),
-                "csat_mean": number(t("voice.column.csat_mean"), format="%.2f"),
+                "rated": number_column(t("service.column.rated"), "count"),
+                "csat_share": number_column(t("voice.column.csat_share"), "percent"),
+                "csat_low": number_column(t("voice.column.csat_low"), "percent"),
+                "csat_high": number_column(t("voice.column.csat_high"), "percent"),
+                "csat_mean": number_column(t("voice.column.csat_mean"), "score"),
             },
         )
         st.plotly_chart(
@@ -372,7 +381,7 @@ def volume_tab(ctx: RunContext, levels: pd.DataFrame, every_ticket: pd.DataFrame
         column_config={
             "ticket_type": st.column_config.TextColumn(t("service.column.ticket_type")),
             "reason": st.column_config.TextColumn(t("service.column.reason")),
-            "tickets": st.column_config.NumberColumn(t("service.column.tickets"), format="%d"),
-            "share": st.column_config.NumberColumn(t("service.column.share"), format="%.1f%%"),
+            "tickets": number_column(t("service.column.tickets"), "count"),
+            "share": number_column(t("service.column.share"), "percent"),
         },
     )
