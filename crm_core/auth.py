@@ -188,7 +188,9 @@ def check_role(role: str) -> str:
     return role
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
+def moment(now: dt.datetime | None = None) -> dt.datetime:
+    """`now` when given, else the shop's local time to the second: when a user or
+    session event happens."""
     return now if now is not None else dt.datetime.now().replace(microsecond=0)
 
 
@@ -221,7 +223,7 @@ def create_user(
                     password_hash=password_hash,
                     role=role,
                     is_active=True,
-                    created_at=_now(now),
+                    created_at=moment(now),
                 )
             )
     except IntegrityError as error:  # created by someone else at the same moment
@@ -252,7 +254,7 @@ def authenticate(
         return None
     if not verify_password(row.password_hash, password or "") or not row.is_active:
         return None
-    changes: dict[str, object] = {"last_login_at": _now(now)}
+    changes: dict[str, object] = {"last_login_at": moment(now)}
     if needs_rehash(row.password_hash):
         changes["password_hash"] = hash_password(password)
     with engine.begin() as conn:
@@ -341,7 +343,7 @@ def _change_user(
             conn.execute(
                 update(sessions)
                 .where(sessions.c.username == name, sessions.c.ended_at.is_(None))
-                .values(ended_at=_now(None))
+                .values(ended_at=moment())
             )
 
 

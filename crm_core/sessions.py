@@ -21,16 +21,18 @@ the secret through the environment.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
-from crm_core.auth import Actor, get_active_user, normalise_username
+from crm_core.auth import Actor, get_active_user, moment, normalise_username
 from crm_core.store import models
 from crm_core.store.engine import PROJECT_ROOT
 
@@ -54,20 +56,32 @@ class Session:
 
 def session_secret(path: Path = SESSION_SECRET_PATH) -> str:
     """The secret that signs session cookies: SESSION_SECRET_ENV when set, else the
-    content of `path`, written there (readable by its owner only) on first use."""
+    content of `path`, created there (readable by its owner only) on first use. Two
+    processes starting at once agree: only one can create the file, the other reads it.
+    An empty file is an error to fix, not a file to overwrite."""
     from_env = os.environ.get(SESSION_SECRET_ENV, "").strip()
     if from_env:
         return from_env
-    if path.exists():
+    return _file_secret(path)
+
+
+@functools.cache
+def _file_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it a moment ago: read what it wrote
+        else:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(SECRET_BYTES))
+    for _attempt in range(50):  # the other process may still be writing it
         text = path.read_text(encoding="ascii").strip()
         if text:
             return text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(SECRET_BYTES)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(secret)
-    return secret
+        time.sleep(0.1)
+    raise RuntimeError(f"the session secret file {path} is empty; delete it to make a new one")
 
 
 def _serializer(secret: str | None) -> URLSafeTimedSerializer:
@@ -78,10 +92,6 @@ def _id_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("ascii")).hexdigest()
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now if now is not None else dt.datetime.now().replace(microsecond=0)
-
-
 def start_session(
     engine: Engine,
     actor: Actor,
@@ -90,17 +100,20 @@ def start_session(
     now: dt.datetime | None = None,
     secret: str | None = None,
 ) -> Session:
-    """Record a new session of `actor` (signed in just now) and return its cookie."""
-    moment = _now(now)
+    """Record a new session of `actor` (signed in just now) and return its cookie;
+    sessions that have expired are deleted meanwhile."""
+    started = moment(now)
     session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
-    expires_at = moment + dt.timedelta(hours=SESSION_HOURS)
+    expires_at = started + dt.timedelta(hours=SESSION_HOURS)
+    table = models.user_sessions
     with engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.expires_at < started))  # of no more use
         conn.execute(
-            insert(models.user_sessions).values(
+            insert(table).values(
                 id_hash=_id_hash(session_id),
                 username=normalise_username(actor.username),
                 client=(client or "")[:64] or None,
-                started_at=moment,
+                started_at=started,
                 expires_at=expires_at,
             )
         )
@@ -137,7 +150,7 @@ def resume_session(
             select(table.c.username).where(
                 table.c.id_hash == _id_hash(session_id),
                 table.c.ended_at.is_(None),
-                table.c.expires_at > _now(now),
+                table.c.expires_at > moment(now),
             )
         ).scalar()
     return None if username is None else get_active_user(engine, username)
@@ -159,5 +172,5 @@ def end_session(
         conn.execute(
             update(table)
             .where(table.c.id_hash == _id_hash(session_id), table.c.ended_at.is_(None))
-            .values(ended_at=_now(now))
+            .values(ended_at=moment(now))
         )

@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core.customers.segments import preset
 from crm_core.customers.tags import load_tags
+from crm_core.errors import PermissionDenied
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import (
     FOR_REVIEW,
@@ -42,8 +43,17 @@ from crm_core.outreach.triggers import (
     save_trigger_settings,
 )
 from crm_core.predict.runs import run_predictions
+from crm_core.sessions import end_session, start_session
 from tests.support.actors import ADMIN, ANALYST
-from tests.support.apptest import demo_store_url, exception_text, open_app, open_page, store_engine
+from tests.support.apptest import (
+    APP_PATH,
+    demo_store_url,
+    exception_text,
+    open_app,
+    open_page,
+    store_engine,
+    store_user,
+)
 from ui.audiences import (
     KEY_COLUMNS,
     KEY_CONTACT_CHANNEL,
@@ -64,6 +74,7 @@ from ui.audiences import (
     KEY_TRIGGER_DOWNLOAD,
 )
 from ui.audiences.builder import KEY_RISK_LEVELS
+from ui.context import KEY_AS_OF, KEY_AS_OF_CHOSEN, KEY_SESSION_COOKIE, KEY_USER
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIENCES_PAGE = "views/audiences.py"
@@ -285,6 +296,25 @@ def test_a_trigger_list_title_counts_the_rows_of_its_file(engine, downloads):
         at.run()
         shown = int(re.search(r"\(([\d,]+)\)", _trigger_titles(at)[name]).group(1).replace(",", ""))
         assert shown == len(_csv(downloads[f"{KEY_TRIGGER_DOWNLOAD}{name}"]())), name
+
+
+def test_a_download_offered_before_the_session_ended_is_refused(engine, downloads):
+    analyst = store_user(str(engine.url), "analyst", "leaves-soon")
+    at = AppTest.from_file(str(APP_PATH), default_timeout=120)
+    at.session_state[KEY_USER] = analyst  # signed in through the form, as app.py does it
+    at.session_state[KEY_SESSION_COOKIE] = start_session(engine, analyst).cookie
+    at.session_state[KEY_AS_OF] = AS_OF
+    at.session_state[KEY_AS_OF_CHOSEN] = True
+    at.run()
+    at.switch_page(AUDIENCES_PAGE).run()
+    assert not at.exception, exception_text(at)
+    exports_before = len(list_exports(engine, actor=ADMIN))
+    end_session(engine, at.session_state[KEY_SESSION_COOKIE])  # signed out in another tab
+    with pytest.raises(PermissionDenied):
+        downloads[KEY_DOWNLOAD]()
+    with pytest.raises(PermissionDenied):
+        downloads[f"{KEY_TRIGGER_DOWNLOAD}winback"]()
+    assert len(list_exports(engine, actor=ADMIN)) == exports_before  # nothing written
 
 
 def test_trigger_lists_download_for_analysts(engine, downloads):

@@ -4,11 +4,13 @@ gate itself is in app.py; sessions are crm_core.sessions)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import streamlit as st
 from sqlalchemy import Engine
 
 from crm_core import auth, sessions
+from crm_core.errors import PermissionDenied
 from crm_core.sign_ins import sign_in
 from ui.context import KEY_SESSION_COOKIE, current_user, sign_in_as, sign_out, t
 
@@ -66,6 +68,27 @@ def session_user(engine: Engine) -> auth.Actor | None:
         sign_in_as(stored)
     st.session_state[KEY_SESSION_COOKIE] = cookie
     return stored
+
+
+def actor_check(engine: Engine) -> Callable[[], auth.Actor]:
+    """A check for work done later than the run that offered it: a deferred download
+    (written when clicked, outside any run) or a save in a fragment rerun (which does
+    not pass the router's gate). It returns the tab's user as stored at that moment,
+    and raises PermissionDenied when the session ended or the account was deactivated
+    meanwhile."""
+    cookie = st.session_state.get(KEY_SESSION_COOKIE)
+    user = current_user()
+
+    def check() -> auth.Actor:
+        if cookie is not None:
+            actor = sessions.resume_session(engine, cookie)
+        else:  # signed in without a browser session (tests put the user in the session)
+            actor = None if user is None else auth.get_active_user(engine, user.username)
+        if actor is None:
+            raise PermissionDenied("auth.error.session_ended")
+        return actor
+
+    return check
 
 
 def keep_session_cookie() -> None:

@@ -13,6 +13,7 @@ from pandas.io.formats.style import Styler
 from crm_core.numbers import MISSING, column_format
 from crm_core.outreach.audiences import FILE_FORMATS, render_file
 from ui.audiences import FORMAT_LABELS, labels
+from ui.auth import actor_check
 from ui.context import RunContext, t
 
 GREY = "color: #9e9e9e"
@@ -49,8 +50,12 @@ def table_download(
         horizontal=True,
     )
 
-    def build() -> bytes:
-        return render_file(table.rename(columns=headers), file_format, ctx.actor, ctx.language)
+    still_signed_in = actor_check(ctx.engine)
+
+    def build() -> bytes:  # masked for the user still signed in when it is clicked
+        return render_file(
+            table.rename(columns=headers), file_format, still_signed_in(), ctx.language
+        )
 
     right.download_button(
         label,

@@ -27,16 +27,23 @@ from ui.audiences import (
     KEY_EXPORT_PICK,
     labels,
 )
+from ui.auth import actor_check
 from ui.context import RunContext, run_context, show_error, t
 from ui.tables import number_column
 
 
 def redownload(ctx: RunContext, export_id: int, file_format: str) -> Callable[[], bytes]:
-    """The deferred download of an export again (written and recorded when called)."""
+    """The deferred download of an export again (written and recorded when called, as
+    the user still signed in at that moment)."""
+    still_signed_in = actor_check(ctx.engine)
 
     def build() -> bytes:
         return redownload_export(
-            ctx.engine, export_id, actor=ctx.actor, language=ctx.language, file_format=file_format
+            ctx.engine,
+            export_id,
+            actor=still_signed_in(),
+            language=ctx.language,
+            file_format=file_format,
         ).content
 
     return build

@@ -72,6 +72,7 @@ from ui.audiences import (
     labels,
     purpose_radio,
 )
+from ui.auth import actor_check
 from ui.baskets import item_labels
 from ui.context import RunContext, current_language, show_error, t
 from ui.tables import number_column
@@ -318,7 +319,9 @@ def audience_download(
     holdout_share: float = 0.0,
 ) -> Callable[[], bytes]:
     """The deferred download: writes the file and records the export when called (with a
-    random control group of `holdout_share` held out of the file and recorded)."""
+    random control group of `holdout_share` held out of the file and recorded), as the
+    user still signed in at that moment."""
+    still_signed_in = actor_check(ctx.engine)
 
     def build() -> bytes:
         exported, _ = export_audience(
@@ -327,7 +330,7 @@ def audience_download(
             audience,
             channel=channel,
             policy=policy,
-            actor=ctx.actor,
+            actor=still_signed_in(),
             columns=columns,
             file_format=file_format,
             language=ctx.language,

@@ -41,6 +41,7 @@ from ui.audiences import (
     purpose_radio,
     show_notice,
 )
+from ui.auth import actor_check
 from ui.context import RunContext, show_error, t
 
 TRIGGER_ROWS_SHOWN = 500
@@ -118,7 +119,9 @@ def trigger_download(
     at: dt.datetime,
     purpose: str,
 ) -> Callable[[], bytes]:
-    """The deferred download of one trigger list (written and recorded when called)."""
+    """The deferred download of one trigger list (written and recorded when called, as
+    the user still signed in at that moment)."""
+    still_signed_in = actor_check(ctx.engine)
 
     def build() -> bytes:
         exported, _ = export_trigger(
@@ -128,7 +131,7 @@ def trigger_download(
             settings,
             channel=channel,
             policy=policy,
-            actor=ctx.actor,
+            actor=still_signed_in(),
             columns=TRIGGER_COLUMNS,
             language=ctx.language,
             at=at,

@@ -8,6 +8,7 @@ import streamlit as st
 from crm_core import auth
 from crm_core.customers.segments import Scheme, save_scheme
 from crm_core.errors import CrmError
+from ui.auth import actor_check
 from ui.context import RunContext, show_error, t
 from ui.rfm import (
     KEY_DRAFT,
@@ -56,8 +57,11 @@ def save(ctx: RunContext, draft: Scheme) -> None:
                 rules=draft.rules,
                 scoring=draft.scoring,
             )
-            saved = save_scheme(
-                ctx.engine, named, actor, note=st.session_state.get(KEY_SAVE_NOTE) or None
+            saved = save_scheme(  # a fragment rerun: the session is checked here
+                ctx.engine,
+                named,
+                actor_check(ctx.engine)(),
+                note=st.session_state.get(KEY_SAVE_NOTE) or None,
             )
         except CrmError as error:
             show_error(error)
