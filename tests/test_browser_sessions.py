@@ -81,10 +81,17 @@ def test_sign_out_in_one_tab_ends_the_session_in_the_others(browser, app_server)
         _rfm_title(other).wait_for()
         _sign_out_button(tab).click()
         _password_box(tab).wait_for()
+        sign_in(tab, "two-tabs", TEST_PASSWORD)  # and in again, before the other tab moves
+        _sign_out_button(tab).wait_for()
+        tab.wait_for_timeout(1_000)
         other.locator("[data-testid=stSidebarNav]").get_by_text(
             translate("nav.overview", "en")
-        ).click()  # the next interaction of the other tab
+        ).click()  # the next interaction of the other tab: its session is over
         _password_box(other).wait_for()
+        other.wait_for_timeout(1_500)
+        tab.reload()  # the other tab removed only its own dead cookie, not the new one
+        _sign_out_button(tab).wait_for()
+        assert _password_box(tab).count() == 0
 
 
 def test_a_deactivated_user_is_signed_out_at_the_next_interaction(browser, app_server):

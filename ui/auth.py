@@ -4,6 +4,7 @@ gate itself is in app.py; sessions are crm_core.sessions)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -16,6 +17,8 @@ from ui.context import KEY_SESSION_COOKIE, current_user, sign_in_as, sign_out, t
 
 SIGN_IN_FORM_KEY = "crm.auth.sign_in_form"
 SIGN_OUT_BUTTON_KEY = "crm.auth.sign_out"
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,512}")
+"""What a session cookie written by this app looks like (itsdangerous' URL-safe form)."""
 
 
 def client_address() -> str | None:
@@ -102,14 +105,20 @@ def keep_session_cookie() -> None:
         return
     name = sessions.SESSION_COOKIE
     if wanted is None:
-        cookie = f"{name}=; Max-Age=0; Path=/; SameSite=Strict"
+        # only the dead session's cookie: another tab may have signed in again since (a
+        # value that is no token of ours is deleted without being written into the page)
+        delete = f'document.cookie = "{name}=; Max-Age=0; Path=/; SameSite=Strict";'
+        if TOKEN_PATTERN.fullmatch(held or ""):
+            dead = json.dumps(f"{name}={held}")
+            delete = f'if (document.cookie.split("; ").includes({dead})) {{{delete}}}'
+        script = f"<script>{delete}</script>"
     else:
         max_age = sessions.SESSION_HOURS * 3600
         cookie = f"{name}={wanted}; Max-Age={max_age}; Path=/; SameSite=Strict"
-    script = (
-        f"<script>document.cookie = {json.dumps(cookie)}"
-        ' + (location.protocol === "https:" ? "; Secure" : "");</script>'
-    )
+        script = (
+            f"<script>document.cookie = {json.dumps(cookie)}"
+            ' + (location.protocol === "https:" ? "; Secure" : "");</script>'
+        )
     with st.sidebar:
         st.html(script, unsafe_allow_javascript=True, width="content")
 
