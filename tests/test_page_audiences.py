@@ -259,6 +259,21 @@ def test_the_rule_builder_writes_the_rule_in_the_users_words(engine):
     at.text_area(key=KEY_TAG_RULE).input(json.dumps(nested)).run()  # typed by an expert
     assert at.session_state[KEY_TAG_ROWS] == []
     assert translate("tags.builder.nested", "zh-CN") in [c.value for c in at.caption]
+    at.run()  # an expert's nested rule stays as typed until they ask to start over
+    assert json.loads(at.text_area(key=KEY_TAG_RULE).value) == nested
+    at.text_area(key=KEY_TAG_RULE).input('{"field": "purchase", "op": ">=", "value": 2}').run()
+    assert not at.exception, exception_text(at)  # a typo in a field: the builder steps aside
+    assert at.session_state[KEY_TAG_ROWS] == []
+    at.text_area(key=KEY_TAG_RULE).input("5").run()  # JSON, but no rule
+    assert not at.exception, exception_text(at)
+    at.button(key=KEY_TAG_ADD_ROW).click().run()  # "replace it with a new rule"
+    assert json.loads(at.text_area(key=KEY_TAG_RULE).value) == {
+        "field": "purchases",
+        "op": ">=",
+        "value": 2,
+    }
+    (only,) = at.session_state[KEY_TAG_ROWS]
+    assert at.button(key=f"{KEY_TAG_ROW}.{only}.remove").disabled  # one condition stays
     flat = {"field": "last_nps", "op": "is_null"}
     at.text_area(key=KEY_TAG_RULE).input(json.dumps(flat)).run()
     (row,) = at.session_state[KEY_TAG_ROWS]

@@ -20,10 +20,12 @@ from crm_core.customers.segments import (
     SCORED_TABLE_COLUMNS,
     Rule,
     RuleFields,
+    RuleRow,
     Scheme,
     align_customers,
     aligned_codes,
     assign_segments,
+    condition_from_rows,
     condition_text,
     condition_words,
     customer_codes,
@@ -42,6 +44,7 @@ from crm_core.customers.segments import (
     preset,
     resolve_scheme,
     rf_grid,
+    rows_of_condition,
     save_scheme,
     scheme_label,
     scheme_thresholds,
@@ -677,6 +680,46 @@ def test_condition_words_read_rules_as_a_manager_would_in_both_languages():
     )
     assert condition_words(None, "en") == "everyone"
     assert condition_words({"any": []}, "zh-CN") == "无人"
+
+
+def test_the_rule_builder_rows_keep_values_as_they_were():
+    text_fields = {"province", "favourite_category"}
+    rows = [
+        RuleRow("province", "in", "浙江，上海、001"),
+        RuleRow("purchases", "between", "2, 5"),
+        RuleRow("favourite_category", "==", "001"),
+        RuleRow("opt_out_sms", "==", "true"),
+        RuleRow("last_nps", "is_null"),
+    ]
+    condition = condition_from_rows(rows, "any", text_fields)
+    assert condition == {
+        "any": [
+            {"field": "province", "op": "in", "value": ["浙江", "上海", "001"]},
+            {"field": "purchases", "op": "between", "value": [2, 5]},
+            {"field": "favourite_category", "op": "==", "value": "001"},
+            {"field": "opt_out_sms", "op": "==", "value": True},
+            {"field": "last_nps", "op": "is_null"},
+        ]
+    }
+    combine, back = rows_of_condition(condition)
+    assert combine == "any"
+    assert condition_from_rows(back, combine, text_fields) == condition  # a round trip
+    one = {"field": "discount_share", "op": ">", "value": 0.5}
+    assert condition_from_rows(rows_of_condition(one)[1]) == one
+    whole = {"field": "monetary", "op": ">=", "value": 30.0}
+    assert condition_from_rows(rows_of_condition(whole)[1]) == whole  # stays a float
+    for unshowable in (
+        5,
+        None,
+        {"field": "purchases"},
+        {"field": "purchases", "op": "in", "value": 5},
+        {"field": "favourite_category", "op": "in", "value": ["Food, Drink", "Toys"]},
+        {"all": [{"any": [one]}, one]},
+        {"all": "x"},
+    ):
+        assert rows_of_condition(unshowable) is None, unshowable
+    with pytest.raises(InputError):
+        condition_from_rows(rows, "either")
 
 
 def test_codes_alignment_between_two_as_of_dates():

@@ -38,7 +38,7 @@ def _browser_cookie() -> str | None:
         value = st.context.cookies.get(sessions.SESSION_COOKIE)
     except (AttributeError, RuntimeError):
         return None
-    return value or None
+    return value if isinstance(value, str) and value else None
 
 
 def start_browser_session(engine: Engine, actor: auth.Actor) -> None:

@@ -117,6 +117,17 @@ TAG_FIELDS: dict[str, str] = {
 """Every field a tag's rule can read, with its meaning and unit."""
 
 
+TEXT_FIELDS: frozenset[str] = frozenset(
+    {
+        "name", "phone", "email", "gender", "province", "city", "channel",
+        "favourite_category", "churn_risk_level",
+        "first_purchase_at", "last_purchase_at", "last_complaint_at", "birthday", "signup_at",
+    }
+)  # fmt: skip
+"""Fields whose values are text (or times written as text): a rule compares them with
+text, so "001" stays "001"."""
+
+
 def _cmp(name: str, op: str, value: Any = None) -> dict:
     leaf: dict = {"field": name, "op": op}
     if value is not None:
@@ -682,6 +693,7 @@ __all__ = [
     "RETURN_HEAVY",
     "TAG_FACT_COLUMNS",
     "TAG_FIELDS",
+    "TEXT_FIELDS",
     "Tag",
     "TagFields",
     "TagMatrix",

@@ -20,7 +20,13 @@ from crm_core.customers.segments import (
     rows_of_condition,
     validate_condition,
 )
-from crm_core.customers.tags import TAG_FIELDS, condition_json, field_label, parse_condition
+from crm_core.customers.tags import (
+    TAG_FIELDS,
+    TEXT_FIELDS,
+    condition_json,
+    field_label,
+    parse_condition,
+)
 from crm_core.errors import CrmError
 from ui.audiences import KEY_TAG_ADD_ROW, KEY_TAG_COMBINE, KEY_TAG_ROW, KEY_TAG_ROWS, labels
 from ui.context import current_language, t
@@ -73,7 +79,8 @@ def _write_json(rule_key: str) -> None:
     rows = _rows()
     if rows:
         combine = st.session_state.get(KEY_TAG_COMBINE, COMBINES[0])
-        st.session_state[rule_key] = condition_json(condition_from_rows(rows, combine))
+        condition = condition_from_rows(rows, combine, TEXT_FIELDS)
+        st.session_state[rule_key] = condition_json(condition)
 
 
 def _add_row(rule_key: str) -> None:
@@ -92,12 +99,21 @@ def _remove_row(row_id: int, rule_key: str) -> None:
     _write_json(rule_key)
 
 
+def start_over(rule_key: str) -> None:
+    """Replace a rule the builder cannot show by one new row (asked for, never implied)."""
+    load_rows(condition_from_rows([NEW_ROW]))
+    _write_json(rule_key)
+
+
 def json_typed(rule_key: str) -> None:
-    """Callback of the JSON box: rows follow the JSON when it is valid and flat."""
+    """Callback of the JSON box: rows follow the JSON when it is a valid rule the
+    builder can show; otherwise the builder steps aside (the save says what is wrong)."""
     try:
         condition = parse_condition(st.session_state[rule_key])
+        validate_condition(condition, TAG_FIELDS)
     except CrmError:
-        return  # the save shows what is wrong
+        load_rows(None)
+        return
     load_rows(condition)
 
 
@@ -108,8 +124,16 @@ def rule_builder(rule_key: str) -> None:
     op_names = {op: t(f"rule.op.{op}") for op in OPERATORS}
     combine_names = {combine: t(f"tags.builder.combine.{combine}") for combine in COMBINES}
     ids = st.session_state.get(KEY_TAG_ROWS, [])
-    if not ids:
+    if not ids:  # nested or not (yet) a valid rule: only the JSON can hold it
         st.caption(t("tags.builder.nested"))
+        st.button(
+            t("tags.builder.start_over"),
+            key=KEY_TAG_ADD_ROW,
+            icon=":material/restart_alt:",
+            on_click=start_over,
+            args=(rule_key,),
+        )
+        return
     st.radio(
         t("tags.builder.combine"),
         options=list(COMBINES),
@@ -153,6 +177,7 @@ def rule_builder(rule_key: str) -> None:
             help=t("tags.builder.remove"),
             on_click=_remove_row,
             args=(row_id, rule_key),
+            disabled=len(ids) == 1,  # a rule needs one condition at least
         )
     st.button(
         t("tags.builder.add"),

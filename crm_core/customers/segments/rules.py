@@ -365,10 +365,13 @@ class RuleRow:
     value: str = ""
 
 
-def _typed_value(text: str) -> Any:
-    """A value typed in the builder: a number when it reads as one, true/false as a
-    bool, else the text itself (trimmed)."""
+def _typed_value(text: str, as_text: bool = False) -> Any:
+    """A value typed in the builder: the text itself (trimmed) for a text field
+    (`as_text`: a code "001" stays "001"), else a number when it reads as one, true or
+    false as a bool, else the text."""
     cleaned = text.strip()
+    if as_text:
+        return cleaned
     if cleaned.lower() in ("true", "false"):
         return cleaned.lower() == "true"
     try:
@@ -380,19 +383,25 @@ def _typed_value(text: str) -> Any:
     return int(number) if number.is_integer() and "." not in cleaned else number
 
 
-def condition_from_rows(rows: Sequence[RuleRow], combine: str = "all") -> dict:
+def condition_from_rows(
+    rows: Sequence[RuleRow], combine: str = "all", text_fields: Iterable[str] = ()
+) -> dict:
     """The condition the rule builder's rows make: one leaf for one row, else all/any
-    (`combine`) of them. Values are parsed as typed (`_typed_value`); the result is
-    not validated here (validate_condition does that with the fields it may read)."""
+    (`combine`) of them. Values are read as typed (`_typed_value`; the fields in
+    `text_fields` keep text), lists split at commas; the result is not validated here
+    (validate_condition does that with the fields it may read)."""
     if combine not in COMBINES:
         raise InputError("rfm.rule.error.combine", value=combine)
+    texts = set(text_fields)
     leaves = []
     for row in rows:
         leaf: dict = {"field": row.field, "op": row.op}
+        as_text = row.field in texts
         if row.op in LIST_OPS or row.op == "between":
-            leaf["value"] = [_typed_value(item) for item in _LIST_SPLIT.split(row.value) if item]
+            items = _LIST_SPLIT.split(row.value.strip())
+            leaf["value"] = [_typed_value(item, as_text) for item in items if item]
         elif row.op not in NULL_OPS:
-            leaf["value"] = _typed_value(row.value)
+            leaf["value"] = _typed_value(row.value, as_text)
         leaves.append(leaf)
     if len(leaves) == 1:
         return leaves[0]
@@ -407,25 +416,38 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def rows_of_condition(condition: Mapping | None) -> tuple[str, list[RuleRow]] | None:
-    """(combine, rows) of a condition the rule builder can show: one comparison, or
-    all/any of comparisons; None for a nested rule (edited as JSON only)."""
-    if condition is None:
+def rows_of_condition(condition: Any) -> tuple[str, list[RuleRow]] | None:
+    """(combine, rows) of a condition the rule builder can show as it is: one
+    comparison, or all/any of comparisons, whose values survive the trip through the
+    builder's text boxes. None for anything else (a nested rule, a list item holding a
+    comma, a malformed rule), which is edited as JSON only."""
+    if not isinstance(condition, Mapping):
         return None
     combine, leaves = "all", [condition]
     for group in COMBINES:
         if group in condition:
-            combine, leaves = group, list(condition[group])
+            combine, leaves = group, condition[group]
+    if not isinstance(leaves, list | tuple):
+        return None
     rows = []
     for leaf in leaves:
-        if not isinstance(leaf, Mapping) or "field" not in leaf:
+        if not isinstance(leaf, Mapping) or "field" not in leaf or leaf.get("op") not in OPERATORS:
             return None
-        value = leaf.get("value")
-        if leaf["op"] in LIST_OPS or leaf["op"] == "between":
-            text = ", ".join(_value_text(item) for item in value or [])
+        op, value = leaf["op"], leaf.get("value")
+        if op in LIST_OPS or op == "between":
+            if not isinstance(value, list | tuple):
+                return None
+            items = [_value_text(item) for item in value]
+            if any(_LIST_SPLIT.search(item) or not item.strip() for item in items):
+                return None  # the text box could not give it back as it is
+            text = ", ".join(items)
+        elif op in NULL_OPS:
+            text = ""
+        elif isinstance(value, Mapping | list | tuple) or value is None:
+            return None
         else:
-            text = "" if leaf["op"] in NULL_OPS else _value_text(value)
-        rows.append(RuleRow(str(leaf["field"]), str(leaf["op"]), text))
+            text = _value_text(value)
+        rows.append(RuleRow(str(leaf["field"]), str(op), text))
     return (combine, rows) if rows else None
 
 
