@@ -19,16 +19,19 @@ from crm_core.i18n import DEFAULT_LANGUAGE, translate
 
 MISSING = "—"
 KINDS: tuple[str, ...] = (
-    "count", "money", "share", "percent", "points", "days", "decimal", "score",
+    "count", "money", "share", "percent", "points", "days", "decimal", "score", "p_value",
+    "value",
 )  # fmt: skip
 """count: whole things (customers, orders); money: an amount in the shop's currency;
 share: a fraction 0-1 shown as %; percent: a value already 0-100 shown as %; points: a
 difference of shares (0.012 -> 1.2 pp); days: whole days; decimal: a ratio or an
-average such as orders per customer; score: an NPS or an average of 1-5 scores."""
+average such as orders per customer; score: an NPS or an average of 1-5 scores;
+p_value: a test's p-value (3 decimals); value: a threshold as someone typed it (grouped,
+no digit added or dropped: 0.001, 12,345.5)."""
 
 _DIGITS = {
     "count": 0, "money": 2, "share": 1, "percent": 1, "points": 1, "days": 0, "decimal": 2,
-    "score": 1,
+    "score": 1, "p_value": 3, "value": 0,
 }  # fmt: skip
 _COLUMN_FORMATS = {
     "count": "%,d",
@@ -38,6 +41,7 @@ _COLUMN_FORMATS = {
     "days": "%,d",
     "decimal": "%,.2f",
     "score": "%.1f",
+    "p_value": "%.3f",
 }
 
 
@@ -68,6 +72,8 @@ def number_text(
         return translate(
             "numbers.percentage_points", language, value=f"{number * 100:{sign},.{digits}f}"
         )
+    if kind == "value":
+        return f"{number:{sign},.15g}"
     if digits == 0:
         number = round(number)
     return f"{number:{sign},.{digits}f}"

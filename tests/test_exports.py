@@ -334,6 +334,10 @@ def test_export_details_read_a_trigger_export_in_words(hostile_shop):
         assert shown[item("trigger")] == translate("triggers.birthday.name", language)
         assert shown[item("kept")] == f"{result.kept:,}"
         assert shown[item("policy.quiet_period_days")] == str(ContactPolicy().quiet_period_days)
+        winback = translate("triggers.settings.winback_days", language)
+        assert shown[winback] == translate("app.list_separator", language).join(
+            str(days) for days in TriggerSettings().winback_days
+        )
         assert not any("{" in str(value) or "None" in str(value) for value in shown.values())
 
 

@@ -27,6 +27,9 @@ def test_each_kind_of_number_is_written_one_way(language):
     assert number_text(12.34, "percent", language) == "12.3%"
     assert number_text(2.345, "decimal", language) == "2.35"
     assert number_text(29.64, "score", language) == "29.6"
+    assert number_text(0.0523, "p_value", language) == "0.052"
+    assert number_text(0.001, "value", language) == "0.001"
+    assert number_text(12345.5, "value", language) == "12,345.5"
     assert number_text(12, "count", language, signed=True) == "+12"
     assert number_text(-1200.5, "money", language, signed=True) == "-1,200.50"
     points = {"en": "+1.2 pp", "zh-CN": "+1.2 个百分点"}[language]
@@ -38,7 +41,7 @@ def test_each_kind_of_number_is_written_one_way(language):
 def test_an_unknown_kind_is_refused_and_columns_match_the_texts():
     with pytest.raises(ValueError, match="unknown kind"):
         number_text(1, "currency")
-    assert {kind: column_format(kind) for kind in KINDS if kind != "points"} == {
+    assert {kind: column_format(kind) for kind in KINDS if kind not in ("points", "value")} == {
         "count": "%,d",
         "money": "%,.2f",
         "share": "percent",
@@ -46,6 +49,7 @@ def test_an_unknown_kind_is_refused_and_columns_match_the_texts():
         "days": "%,d",
         "decimal": "%,.2f",
         "score": "%.1f",
+        "p_value": "%.3f",
     }
 
 
@@ -71,7 +75,7 @@ def marked_numbers(monkeypatch):
 
 
 def _number_columns_use_the_helper(at) -> None:
-    allowed = {column_format(kind) for kind in KINDS if kind != "points"}
+    allowed = {column_format(kind) for kind in KINDS if kind not in ("points", "value")}
     for frame in at.dataframe:
         config = json.loads(frame.proto.columns or "{}")
         for name, dtype in frame.value.dtypes.items():

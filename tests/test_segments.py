@@ -678,6 +678,8 @@ def test_condition_words_read_rules_as_a_manager_would_in_both_languages():
     assert condition_words(levels, "en", lambda name: "Churn risk") == (
         "Churn risk is one of High, Medium"
     )
+    small = {"field": "discount_share", "op": ">", "value": 0.001}
+    assert condition_words(small, "en", str) == "discount_share over 0.001"
     assert condition_words(None, "en") == "everyone"
     assert condition_words({"any": []}, "zh-CN") == "无人"
 

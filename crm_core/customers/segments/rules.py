@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crm_core import numbers
 from crm_core.errors import InputError
 from crm_core.i18n import translate
 
@@ -243,8 +244,7 @@ def _word_value(value: object, field_name: str, language: str) -> str:
 def _word_number(value: object) -> str:
     if isinstance(value, bool) or not _is_number(value):
         return str(value)
-    number = float(value)
-    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}".rstrip("0")
+    return numbers.number_text(value, "value")
 
 
 def _digits_text(digits: list[int], language: str) -> str:

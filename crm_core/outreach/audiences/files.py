@@ -183,22 +183,29 @@ def render_file(
     =, +, -, @, tab, CR or LF prefixed with an apostrophe; CSV in UTF-8 with a BOM, or
     XLSX. Control characters other than tab, CR and LF are dropped from text."""
     check_format(file_format)
-    masked = mask_personal_columns(frame, actor)
+    masked = _whole_numbers_as_integers(mask_personal_columns(frame, actor))
     if not names_as_headers:  # files for scripts keep the column names
         masked.columns = [column_header(name, language) for name in masked.columns]
-    safe = neutralise_formula(_whole_numbers_as_integers(_without_control_characters(masked)))
+    safe = neutralise_formula(_without_control_characters(masked))
     if file_format == "csv":
         return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
     return _xlsx_bytes(safe)
 
 
+WHOLE_NUMBER_COLUMNS = frozenset(
+    {"recency_days", "frequency", "r_score", "f_score", "m_score", "csat"}
+)
+"""Columns of days, counts and scores: whole numbers, even when held as floats because
+some are missing. Amounts keep their decimals, whatever their values."""
+
+
 def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Float columns whose values are all whole (days, counts held as floats because
-    some are missing) as integers, so a file says 794, not 794.0; missing stays empty."""
+    """WHOLE_NUMBER_COLUMNS as integers, so a file says 794, not 794.0 (missing stays
+    empty); a column holding a fraction after all is left as it is."""
     out = frame.copy()
-    for position in range(out.shape[1]):
+    for position, name in enumerate(out.columns):
         values = out.iloc[:, position]
-        if values.dtype.kind != "f":
+        if name not in WHOLE_NUMBER_COLUMNS or values.dtype.kind != "f":
             continue
         present = values.dropna().to_numpy()
         if present.size and np.all(np.isfinite(present)) and np.all(np.mod(present, 1) == 0):

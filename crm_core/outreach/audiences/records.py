@@ -271,14 +271,11 @@ def _detail_value(value: object, language: str) -> str:
     if isinstance(value, bool):
         return translate("exports.detail.yes" if value else "exports.detail.no", language)
     if isinstance(value, int | float):
-        kind = "count" if float(value).is_integer() else "decimal"
-        return numbers.number_text(value, kind, language)
+        return numbers.number_text(value, "value", language)
     if isinstance(value, list | tuple):
         return translate("app.list_separator", language).join(
             _detail_value(item, language) for item in value
         )
-    if isinstance(value, Mapping):
-        return "; ".join(f"{key}: {_detail_value(item, language)}" for key, item in value.items())
     return "" if value is None else str(value)
 
 
@@ -347,7 +344,9 @@ def export_details(record: ExportRecord, language: str = DEFAULT_LANGUAGE) -> pd
             )
     if source == "trigger":
         add("trigger", translate(f"triggers.{filters.get('trigger')}.name", language))
-        add("trigger_settings", _detail_value(filters.get("settings") or {}, language))
+        for key, value in (filters.get("settings") or {}).items():
+            label = translate(f"triggers.settings.{key}", language)
+            rows.append((label, _detail_value(value, language)))
     if "selected" in filters:
         add("selected", numbers.number_text(filters["selected"], "count", language))
         add("kept", numbers.number_text(filters.get("kept"), "count", language))
@@ -361,7 +360,7 @@ def export_details(record: ExportRecord, language: str = DEFAULT_LANGUAGE) -> pd
         add("treated", numbers.number_text(holdout.get("treated"), "count", language))
         add("control", numbers.number_text(holdout.get("control"), "count", language))
         verdict = "srm_mismatch" if holdout.get("srm_mismatch") else "srm_ok"
-        p_value = f"{holdout.get('srm_p_value', float('nan')):.3f}"
+        p_value = numbers.number_text(holdout.get("srm_p_value"), "p_value", language)
         add("srm", translate(f"exports.detail.{verdict}", language, p=p_value))
     for key, value in (record.policy or {}).items():
         add(f"policy.{key}", numbers.number_text(value, "count", language))

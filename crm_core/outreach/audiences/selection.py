@@ -251,7 +251,7 @@ _UNSAFE_IN_FILE_NAME = re.compile(r"[^\w.+-]+")
 
 def audience_file_stem(audience: Audience, as_of: dt.date) -> str:
     """A download's file name without extension that says what the list is:
-    "audience-champions+loyal-2026-10-31", "audience-tag-大额常客-2026-10-31",
+    "audience-champions+loyal-2026-10-31", "audience-tag+大额常客-2026-10-31",
     "audience-all-2026-10-31" (at most FILE_STEM_NAMES names, then "+N")."""
     if audience.include_segments:
         names = list(audience.include_segments)
