@@ -280,7 +280,7 @@ def test_tuning_rescores_cached_facts_without_querying_the_store(rfm_store, monk
         calls.append(as_of)
         return customer_features(engine, as_of, window_days)
 
-    monkeypatch.setattr(ui_rfm, "customer_features", counting_features)
+    monkeypatch.setattr(ui_rfm, "stored_customer_features", counting_features)
     ui_rfm._facts.clear()
     at = open_page(rfm_store)
     _, as_of = rfm_store

@@ -48,6 +48,7 @@ from crm_core.store import (
     read_arrow,
     snapshot_read,
 )
+from crm_core.store.frames import stored_frame
 
 TWELVE_MONTHS_DAYS = 365
 COMPLAINT_WINDOW_DAYS = 90
@@ -439,3 +440,17 @@ def _typed_features(raw: dict[str, pa.ChunkedArray], as_of: dt.date) -> pd.DataF
     # Arrow's allocator keeps freed buffers for reuse; hand them back to the system.
     pa.default_memory_pool().release_unused()
     return frame
+
+
+def stored_customer_features(
+    engine: Engine, as_of: dt.date, window_days: int | None = None
+) -> pd.DataFrame:
+    """`customer_features`, computed once per (data version, as-of date, window) and kept
+    in the store (crm_core.store.frames), so a restart or a second app process reads
+    them instead of aggregating every order again."""
+    return stored_frame(
+        engine,
+        "customer_features",
+        {"as_of": as_of.isoformat(), "window_days": window_days},
+        lambda: customer_features(engine, as_of, window_days),
+    )

@@ -58,6 +58,7 @@ from crm_core.customers.segments import (
 from crm_core.errors import InputError
 from crm_core.i18n import DEFAULT_LANGUAGE, has_key, translate
 from crm_core.store import models
+from crm_core.store.frames import stored_frame
 from crm_core.store.settings import read_setting, write_setting
 
 logger = logging.getLogger(__name__)
@@ -304,6 +305,14 @@ def tag_facts_statement(as_of: dt.date, bounds: Sequence[dt.datetime]):
             or_(order_facts.c.customer_id.is_not(None), ticket_facts.c.customer_id.is_not(None)),
         )
         .order_by(c.c.customer_id)
+    )
+
+
+def stored_tag_facts(engine: Engine, as_of: dt.date) -> pd.DataFrame:
+    """`tag_facts`, computed once per (data version, as-of date) and kept in the store
+    (crm_core.store.frames)."""
+    return stored_frame(
+        engine, "tag_facts", {"as_of": as_of.isoformat()}, lambda: tag_facts(engine, as_of)
     )
 
 
@@ -709,6 +718,7 @@ __all__ = [
     "parse_condition",
     "save_tag",
     "share_strictly_above",
+    "stored_tag_facts",
     "tag_facts",
     "tag_facts_statement",
     "tag_label",

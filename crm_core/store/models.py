@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -457,6 +458,24 @@ class UserSession(Base):
     __table_args__ = (Index("ix_user_sessions_username", "username"),)
 
 
+class StoredFrame(Base):
+    """A frame computed from the store and kept for the data version it was computed at
+    (crm_core.store.frames): its name, key (version and parameters), rows and Parquet
+    bytes."""
+
+    __tablename__ = "stored_frames"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    key: Mapped[str] = mapped_column(String(512), nullable=False)
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    row_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+    __table_args__ = (UniqueConstraint("name", "key", name="uq_stored_frames_name_key"),)
+
+
 class Setting(Base):
     """A key/value setting of the store (data version, contact policy, ...); value is text
     (JSON for structured values)."""
@@ -485,6 +504,7 @@ mapping_templates = MappingTemplate.__table__
 users = User.__table__
 sign_in_attempts = SignInAttempt.__table__
 user_sessions = UserSession.__table__
+stored_frames = StoredFrame.__table__
 settings = Setting.__table__
 prediction_runs = PredictionRun.__table__
 customer_predictions = CustomerPrediction.__table__

@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from crm_core.asof import WINDOW_DAYS
 from crm_core.customers.baskets import PurchaseHistory
 from crm_core.customers.segments import Scheme
-from crm_core.customers.tags import Tag, load_tags, tag_facts
+from crm_core.customers.tags import Tag, load_tags, stored_tag_facts
 from crm_core.i18n import translate
 from crm_core.outreach.audiences import (
     PURPOSES,
@@ -142,7 +142,7 @@ def purpose_radio(key: str, language: str) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)
 def _tag_facts(_engine: Engine, data_key: DataKey, as_of: dt.date) -> pd.DataFrame:
-    return tag_facts(_engine, as_of)
+    return stored_tag_facts(_engine, as_of)
 
 
 @st.cache_resource(show_spinner=False, max_entries=CACHE_ENTRIES, ttl=3600)

@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 from sqlalchemy import Engine
 
-from crm_core.customers.features import customer_features
+from crm_core.customers.features import stored_customer_features
 from crm_core.customers.rfm import AXES, RfmFacts, prepare_facts
 from crm_core.customers.segments import Scheme, align_customers, scheme_codes
 from crm_core.figures.rfm import histogram_counts
@@ -55,7 +55,7 @@ DataKey = tuple[str, int]
 
 @st.cache_resource(show_spinner=False, max_entries=FACTS_CACHE_ENTRIES, ttl=3600)
 def _facts(_engine: Engine, data_key: DataKey, as_of: dt.date, window_days: int | None) -> RfmFacts:
-    return prepare_facts(customer_features(_engine, as_of, window_days))
+    return prepare_facts(stored_customer_features(_engine, as_of, window_days))
 
 
 def load_facts(ctx: RunContext, as_of: dt.date) -> RfmFacts:
