@@ -19,7 +19,6 @@ from crm_core.bootstrap import (
 from crm_core.i18n import LANGUAGES
 from crm_core.store import data_version
 from ui.auth import keep_session_cookie, session_user, sign_in_form, sign_out_button
-from ui.campaigns import warm_up_campaign_results
 from ui.context import (
     KEY_AS_OF,
     KEY_AS_OF_CHOSEN,
@@ -37,6 +36,7 @@ from ui.context import (
 )
 from ui.data import get_engine, order_date_range
 from ui.navigation import DATA_PAGE, PAGES, SECTIONS, sections_for
+from ui.warm_up import warm_up_after_new_data
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 logger = logging.getLogger("crm.app")
@@ -208,7 +208,7 @@ def main() -> None:
         latest_order=latest,
     )
     set_run_context(context)
-    warm_up_campaign_results(context)
+    warm_up_after_new_data(context)
     _sidebar(context)
     page = st.navigation(_menu(user.role, empty_store=latest is None))
     try:

@@ -67,7 +67,7 @@ def test_an_unexpected_error_shows_a_message_not_a_traceback(far_store, monkeypa
     def broken(*_args, **_kwargs):
         raise RuntimeError("/srv/crm/secret/path.py exploded")
 
-    monkeypatch.setattr(overview, "kpis", broken)
+    monkeypatch.setattr(overview, "stored_overview", broken)
     url = far_store.url.render_as_string(hide_password=False)
     at = open_app(monkeypatch, url, "admin", page="views/overview.py")
     assert not at.exception  # no traceback element reaches the page

@@ -15,14 +15,17 @@ from sqlalchemy import func, select
 from crm_core.customers import features as features_module
 from crm_core.customers import tags as tags_module
 from crm_core.customers.features import customer_features, stored_customer_features
+from crm_core.customers.overview import FIRST_VIEW_SIZES, OVERVIEW_FRAMES
 from crm_core.customers.tags import stored_tag_facts, tag_facts
+from crm_core.customers.warm_up import warm_up_first_views
 from crm_core.demo import generate_shop, load_shop
 from crm_core.demo.load import remove_demo_shop
 from crm_core.ingest import import_file
 from crm_core.ingest.duplicates import merge_customers
-from crm_core.store import bump_data_version, models
+from crm_core.store import bump_data_version, make_engine, models
 from crm_core.store.frames import STORED_FRAMES_KEPT, stored_frame
 from tests.support.actors import ADMIN
+from tests.support.apptest import demo_store_url, exception_text, open_app
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -100,3 +103,26 @@ def test_only_the_newest_frames_of_a_name_are_kept(shop):
     with shop.connect() as conn:
         names = conn.execute(select(models.stored_frames.c.name)).scalars().all()
     assert sorted(names) == ["customer_features"] * STORED_FRAMES_KEPT + ["tag_facts"]
+
+
+def test_a_warm_up_keeps_what_the_first_views_read(tmp_path, monkeypatch):
+    """After `warm_up_first_views` the Overview, the RFM explorer and Audiences open on
+    the newest order's day without computing a frame: each computation would fail."""
+    url = demo_store_url(tmp_path, 300, 4, AS_OF)
+    engine = make_engine(url)
+    try:
+        assert warm_up_first_views(engine) == [
+            "customer_features",
+            "tag_facts",
+            *(f"overview.{name}" for name in FIRST_VIEW_SIZES),
+        ]
+    finally:
+        engine.dispose()
+    monkeypatch.setattr(features_module, "customer_features", _not_again)
+    monkeypatch.setattr(tags_module, "tag_facts", _not_again)
+    for name in OVERVIEW_FRAMES:
+        monkeypatch.setitem(OVERVIEW_FRAMES, name, _not_again)
+    for page in ("views/overview.py", "views/rfm.py", "views/audiences.py"):
+        at = open_app(monkeypatch, url, "analyst", page=page)
+        assert not at.exception, (page, exception_text(at))
+        assert at.metric, page  # the page drew its figures

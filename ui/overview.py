@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 from crm_core.customers import overview
 from ui.context import DataKey, RunContext
 
-TREND_MONTHS = 24
+TREND_MONTHS = overview.TREND_MONTHS
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
 def _monthly_revenue(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
-    return overview.monthly_revenue(_engine, as_of, TREND_MONTHS)
+    return overview.stored_overview(_engine, "monthly_revenue", as_of, TREND_MONTHS)
 
 
 def load_monthly_revenue(ctx: RunContext) -> pd.DataFrame:

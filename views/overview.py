@@ -26,14 +26,14 @@ from ui.data import quality_notes
 from ui.overview import TREND_MONTHS, load_monthly_revenue
 
 KEY_PERIOD_DAYS = "crm.overview.period_days"
-PERIOD_CHOICES = (30, 90, 365)
-COHORT_MONTHS = 12
+PERIOD_CHOICES = overview.PERIOD_CHOICES
+COHORT_MONTHS = overview.COHORT_MONTHS
 TILES_PER_ROW = 4
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
 def _kpis(_engine: Engine, key: DataKey, as_of: dt.date, period_days: int) -> pd.DataFrame:
-    return overview.kpis(_engine, as_of, period_days)
+    return overview.stored_overview(_engine, "kpis", as_of, period_days)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
@@ -43,12 +43,12 @@ def _has_nps(_engine: Engine, key: DataKey) -> bool:
 
 @st.cache_data(show_spinner=False, ttl=3600)
 def _new_vs_returning(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
-    return overview.new_vs_returning_by_month(_engine, as_of, TREND_MONTHS)
+    return overview.stored_overview(_engine, "new_vs_returning", as_of, TREND_MONTHS)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
 def _cohorts(_engine: Engine, key: DataKey, as_of: dt.date) -> pd.DataFrame:
-    return overview.cohort_retention(_engine, as_of, COHORT_MONTHS)
+    return overview.stored_overview(_engine, "cohort_retention", as_of, COHORT_MONTHS)
 
 
 # The kind of number (crm_core.numbers) of each KPI unit; NPS is a score in points.

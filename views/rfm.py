@@ -103,8 +103,7 @@ def main() -> None:
     st.caption(t("rfm.caption", as_of=ctx.as_of.isoformat(), window=t(f"rfm.window.{ctx.window}")))
     start_draft(saved_scheme, source)
     with st.spinner(t("rfm.loading")):
-        facts = load_facts(ctx, ctx.as_of)
-        load_facts(ctx, earlier)
+        facts = load_facts(ctx, ctx.as_of)  # the earlier date's: when Migration opens
     population(facts)
     if facts.scored_count == 0:
         st.info(t("rfm.no_scored"), icon=":material/inbox:")

@@ -15,7 +15,7 @@ import datetime as dt
 from pathlib import Path
 
 from crm_core.auth import COMMAND_LINE
-from crm_core.commands.options import add_reading_options
+from crm_core.commands.options import add_reading_options, add_warm_up_option, warm_up_line
 from crm_core.errors import InputError
 from crm_core.ingest.batch import BatchFile, import_batch, parse_batch_items
 from crm_core.ingest.validate import ImportOptions, plausible_until
@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "customer_unique_id): orders are attributed to the person",
     )
     add_reading_options(parser)
+    add_warm_up_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -59,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
         result = import_batch(
             engine, items, actor=COMMAND_LINE, options=options, person_key=args.person_key
         )
+        for line in result.summary_lines():
+            print(line, flush=True)
+        if not args.no_warm_up:
+            print(warm_up_line(engine))
     finally:
         engine.dispose()
-    for line in result.summary_lines():
-        print(line)
     return 0

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from crm_core.auth import COMMAND_LINE, Actor
-from crm_core.commands.options import add_reading_options
+from crm_core.commands.options import add_reading_options, add_warm_up_option, warm_up_line
 from crm_core.errors import InputError
 from crm_core.i18n import translate
 from crm_core.ingest import ENTITY_NAMES, ImportOptions, import_file, load_mapping_file
@@ -82,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="cli",
         help="recorded as who imported (default cli); the command line acts with an admin's rights",
     )
+    add_warm_up_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -108,9 +109,11 @@ def run(args: argparse.Namespace) -> int:
             sheet=args.sheet,
             actor=Actor(args.user, COMMAND_LINE.role),
         )
+        if args.rejects:
+            args.rejects.write_bytes(rejects_csv(result.rejects))
+        print(result.summary_line(), flush=True)
+        if not args.no_warm_up:
+            print(warm_up_line(engine))
     finally:
         engine.dispose()
-    if args.rejects:
-        args.rejects.write_bytes(rejects_csv(result.rejects))
-    print(result.summary_line())
     return 0

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from crm_core.errors import InputError
+from crm_core.i18n import translate
 
 SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 """The file formats an --out FILE may have, by suffix."""
@@ -43,4 +47,29 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--day-first", action="store_true", help="read 05/03/2024 as 5 March (default 3 May)"
+    )
+
+
+def add_warm_up_option(parser: argparse.ArgumentParser) -> None:
+    """--no-warm-up: leave the first views to the first visitor after the import."""
+    parser.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="do not prepare the first views of the Overview, RFM explorer and Audiences "
+        "after the import (by default they are computed and kept, so the first visitor "
+        "reads them)",
+    )
+
+
+def warm_up_line(engine: Engine) -> str:
+    """Prepare the first views on the newest order's day (customers.warm_up) and say so."""
+    from crm_core.customers.warm_up import newest_order_day, warm_up_first_views
+
+    start = time.perf_counter()
+    if not warm_up_first_views(engine):
+        return translate("cli.warm_up.nothing")
+    return translate(
+        "cli.warm_up.done",
+        day=newest_order_day(engine).isoformat(),
+        seconds=f"{time.perf_counter() - start:.1f}",
     )

@@ -42,6 +42,7 @@ zero or empty.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,7 @@ from sqlalchemy import (
 from crm_core import asof
 from crm_core.errors import InputError
 from crm_core.store import float_value, models, snapshot_read, without_jit
+from crm_core.store.frames import stored_frame
 
 ACTIVE_WINDOW_DAYS = 90
 REPURCHASE_WINDOW_DAYS = 30
@@ -632,3 +634,39 @@ def cohort_retention(engine: Engine, as_of: dt.date, months: int = 12) -> pd.Dat
     frame["retention"] = frame["active_customers"] / frame["cohort_size"]
     frame["cohort_month"] = _month_starts(frame["cohort_number"]).to_numpy()
     return frame[["cohort_month", "months_since", "cohort_size", "active_customers", "retention"]]
+
+
+PERIOD_CHOICES: tuple[int, ...] = (30, 90, 365)
+"""The Overview's periods in days; the first is where a session starts."""
+TREND_MONTHS = 24
+"""Months of the Overview's monthly charts."""
+COHORT_MONTHS = 12
+"""Cohorts (first paid months) of the retention heatmap."""
+FIRST_VIEW_SIZES = {
+    "kpis": PERIOD_CHOICES[0],
+    "monthly_revenue": TREND_MONTHS,
+    "new_vs_returning": TREND_MONTHS,
+    "cohort_retention": COHORT_MONTHS,
+}
+"""The size of each Overview frame on a session's first view."""
+
+OVERVIEW_FRAMES: dict[str, Callable[..., pd.DataFrame]] = {
+    "kpis": kpis,
+    "monthly_revenue": monthly_revenue,
+    "new_vs_returning": new_vs_returning_by_month,
+    "cohort_retention": cohort_retention,
+}
+"""The Overview's frames by name: each aggregates every order up to the as-of date."""
+
+
+def stored_overview(engine: Engine, name: str, as_of: dt.date, size: int) -> pd.DataFrame:
+    """The Overview frame `name` (OVERVIEW_FRAMES; `size` is its period in days or its
+    months) on `as_of`, computed once per (data version, as-of date, size) and kept in
+    the store (crm_core.store.frames), so a restart or another app process reads it."""
+    compute = OVERVIEW_FRAMES[name]
+    return stored_frame(
+        engine,
+        f"overview.{name}",
+        {"as_of": as_of.isoformat(), "size": size},
+        lambda: compute(engine, as_of, size),
+    )

@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import logging
 import math
-import threading
 
 import pandas as pd
 import streamlit as st
@@ -28,7 +26,6 @@ from crm_core.outreach.campaigns import (
     campaign_summary,
     campaign_windows,
     gross_margin_rate,
-    warm_up_aggregates,
     window_of,
 )
 from crm_core.outreach.policy import channel_label
@@ -63,31 +60,6 @@ KEY_WINDOW_FORM = PREFIX + "window.form"
 KEY_MARGIN_FORM = PREFIX + "margin.form"
 KEY_NOTICE = PREFIX + "notice"
 CACHE_ENTRIES = 8
-
-logger = logging.getLogger(__name__)
-_warmed: set[tuple[str, int, dt.date]] = set()
-_warm_lock = threading.Lock()
-
-
-def warm_up_campaign_results(ctx: RunContext) -> None:
-    """Once per (store, data version, as-of date) in this process, compute the campaign
-    list's aggregates on a thread of their own (see crm_core's `warm_up_aggregates`),
-    so the Campaigns page opened after an import finds them ready."""
-    key = (ctx.url, ctx.data_version, ctx.as_of)
-    with _warm_lock:
-        if key in _warmed:
-            return
-        _warmed.add(key)
-    threading.Thread(
-        target=_warm_up, args=(ctx.engine, ctx.as_of), name="campaign-warm-up", daemon=True
-    ).start()
-
-
-def _warm_up(engine: Engine, as_of: dt.date) -> None:
-    try:
-        warm_up_aggregates(engine, as_of)
-    except Exception:  # a warm-up that fails leaves the work to the page, which says why
-        logger.exception("warming up the campaign results failed")
 
 
 def channel_names(language: str, channels: list[str]) -> dict[str, str]:

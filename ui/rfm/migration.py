@@ -108,7 +108,9 @@ def migration_over_time(
         t("rfm.migration.title", earlier=earlier.isoformat(), as_of=ctx.as_of.isoformat()),
         help=t("rfm.migration.help"),
     )
-    flows = period_flows(load_facts(ctx, earlier), facts, result, alignment(ctx, earlier))
+    with st.spinner(t("rfm.loading")):
+        earlier_facts = load_facts(ctx, earlier)
+    flows = period_flows(earlier_facts, facts, result, alignment(ctx, earlier))
     flows_view(
         flows,
         labels,
