@@ -126,3 +126,31 @@ def test_a_warm_up_keeps_what_the_first_views_read(tmp_path, monkeypatch):
         at = open_app(monkeypatch, url, "analyst", page=page)
         assert not at.exception, (page, exception_text(at))
         assert at.metric, page  # the page drew its figures
+
+
+def test_the_app_warms_up_once_per_data_version_and_says_while_it_runs(monkeypatch):
+    import threading
+    import types
+
+    from ui import warm_up
+
+    release, calls = threading.Event(), []
+
+    def slow_warm_up(engine, day):
+        calls.append(day)
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(warm_up, "warm_up_first_views", slow_warm_up)
+    monkeypatch.setattr(warm_up, "warm_up_aggregates", lambda engine, as_of: False)
+    ctx = types.SimpleNamespace(
+        url="sqlite:///warm-up-test.db", data_version=7, as_of=AS_OF, engine=None,
+        latest_order=AS_OF,
+    )  # fmt: skip
+    warm_up.warm_up_after_new_data(ctx)
+    warm_up.warm_up_after_new_data(ctx)  # the same data: no second thread
+    assert warm_up.warming_up(ctx)
+    release.set()
+    warm_up._warmed[(ctx.url, 7, AS_OF)].join(10)
+    assert not warm_up.warming_up(ctx)
+    assert calls == [AS_OF]

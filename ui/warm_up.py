@@ -17,7 +17,7 @@ from crm_core.outreach.campaigns import warm_up_aggregates
 from ui.context import RunContext
 
 logger = logging.getLogger(__name__)
-_warmed: set[tuple[str, int, dt.date]] = set()
+_warmed: dict[tuple[str, int, dt.date], threading.Thread] = {}
 _warm_lock = threading.Lock()
 
 
@@ -27,13 +27,21 @@ def warm_up_after_new_data(ctx: RunContext) -> None:
     with _warm_lock:
         if key in _warmed:
             return
-        _warmed.add(key)
-    threading.Thread(
-        target=_warm_up,
-        args=(ctx.engine, ctx.as_of, ctx.latest_order),
-        name="warm-up",
-        daemon=True,
-    ).start()
+        thread = threading.Thread(
+            target=_warm_up,
+            args=(ctx.engine, ctx.as_of, ctx.latest_order),
+            name="warm-up",
+            daemon=True,
+        )
+        _warmed[key] = thread
+    thread.start()
+
+
+def warming_up(ctx: RunContext) -> bool:
+    """Whether this run's data is still being warmed up (e.g. right after an import)."""
+    with _warm_lock:
+        thread = _warmed.get((ctx.url, ctx.data_version, ctx.as_of))
+    return thread is not None and thread.is_alive()
 
 
 def _warm_up(engine: Engine, as_of: dt.date, latest_order: dt.date | None) -> None:

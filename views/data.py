@@ -33,6 +33,7 @@ from ui.context import current_language, current_user, listed, run_context, show
 from ui.data import quality_table
 from ui.data_batch import batch_tab
 from ui.uploads import file_uploader
+from ui.warm_up import warming_up
 
 KEY_REMOVE_DEMO = "crm.data.remove_demo"
 KEY_REMOVE_DEMO_SURE = "crm.data.remove_demo.sure"
@@ -175,6 +176,8 @@ def upload_tab() -> None:
     imported_file, result = st.session_state.get(di.KEY_RESULT, (None, None))
     if result is not None and imported_file == shown_file:  # not under another form
         di.show_result(result)
+        if warming_up(run_context()):
+            st.caption(t("data.warm_up.running"))
 
 
 def _upload_form(engine, entity: str, upload) -> str | None:
