@@ -21,6 +21,7 @@ from crm_core.customers.warm_up import warm_up_first_views
 from crm_core.demo import generate_shop, load_shop
 from crm_core.demo.load import remove_demo_shop
 from crm_core.ingest import import_file
+from crm_core.ingest import quality as quality_module
 from crm_core.ingest.duplicates import merge_customers
 from crm_core.store import bump_data_version, make_engine, models
 from crm_core.store.frames import STORED_FRAMES_KEPT, stored_frame
@@ -112,6 +113,7 @@ def test_a_warm_up_keeps_what_the_first_views_read(tmp_path, monkeypatch):
     engine = make_engine(url)
     try:
         assert warm_up_first_views(engine) == [
+            "data_quality",
             "customer_features",
             "tag_facts",
             *(f"overview.{name}" for name in FIRST_VIEW_SIZES),
@@ -120,6 +122,7 @@ def test_a_warm_up_keeps_what_the_first_views_read(tmp_path, monkeypatch):
         engine.dispose()
     monkeypatch.setattr(features_module, "customer_features", _not_again)
     monkeypatch.setattr(tags_module, "tag_facts", _not_again)
+    monkeypatch.setattr(quality_module, "data_quality", _not_again)
     for name in OVERVIEW_FRAMES:
         monkeypatch.setitem(OVERVIEW_FRAMES, name, _not_again)
     for page in ("views/overview.py", "views/rfm.py", "views/audiences.py"):

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, func, select
 
-from crm_core.ingest.quality import data_quality, quality_warnings
+from crm_core.ingest.quality import quality_warnings, stored_data_quality
 from crm_core.store import database_url, make_engine, models
 from ui.context import DataKey, RunContext, run_context, t
 
@@ -66,7 +66,7 @@ def _as_date(value: dt.datetime | str) -> dt.date:
 
 @st.cache_data(show_spinner=False, ttl=600)
 def _quality(_engine: Engine, key: DataKey, today: dt.date) -> pd.DataFrame:
-    return data_quality(_engine, today)
+    return stored_data_quality(_engine, today)
 
 
 def quality_report(ctx: RunContext) -> pd.DataFrame:

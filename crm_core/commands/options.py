@@ -62,12 +62,15 @@ def add_warm_up_option(parser: argparse.ArgumentParser) -> None:
 
 
 def warm_up_line(engine: Engine) -> str:
-    """Prepare the first views on the newest order's day (customers.warm_up) and say so."""
+    """Prepare the first views on the newest order's day (customers.warm_up, and the
+    campaign list's aggregates) and say so."""
     from crm_core.customers.warm_up import newest_order_day, warm_up_first_views
+    from crm_core.outreach.campaigns import warm_up_aggregates
 
     start = time.perf_counter()
     if not warm_up_first_views(engine):
         return translate("cli.warm_up.nothing")
+    warm_up_aggregates(engine, newest_order_day(engine))  # the Campaigns page's list
     return translate(
         "cli.warm_up.done",
         day=newest_order_day(engine).isoformat(),

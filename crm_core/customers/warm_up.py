@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from crm_core.customers.features import stored_customer_features
 from crm_core.customers.overview import FIRST_VIEW_SIZES, stored_overview
 from crm_core.customers.tags import stored_tag_facts
+from crm_core.ingest.quality import stored_data_quality
 from crm_core.store import models
 
 
@@ -24,13 +25,20 @@ def newest_order_day(engine: Engine) -> dt.date | None:
 
 def warm_up_first_views(engine: Engine, as_of: dt.date | None = None) -> list[str]:
     """Keep the frames of the first views on `as_of` (default: the newest order's day):
-    the facts of all history, the tag facts and the Overview's frames of a first view.
+    today's data-quality checks, the facts of all history, the tag facts and the
+    Overview's frames of a first view.
     Returns their names (nothing without orders); frames already kept are only read."""
     day = as_of or newest_order_day(engine)
     if day is None:
         return []
+    stored_data_quality(engine, dt.date.today())  # the notes above the Overview and RFM
     stored_customer_features(engine, day, None)
     stored_tag_facts(engine, day)
     for name, size in FIRST_VIEW_SIZES.items():
         stored_overview(engine, name, day, size)
-    return ["customer_features", "tag_facts", *(f"overview.{n}" for n in FIRST_VIEW_SIZES)]
+    return [
+        "data_quality",
+        "customer_features",
+        "tag_facts",
+        *(f"overview.{n}" for n in FIRST_VIEW_SIZES),
+    ]
