@@ -49,6 +49,14 @@ def start_browser_session(engine: Engine, actor: auth.Actor) -> None:
     st.session_state[KEY_SESSION_COOKIE] = session.cookie
 
 
+def _stored_user(engine: Engine, cookie: str | None, user: auth.Actor | None) -> auth.Actor | None:
+    """The user of session `cookie` as stored now, or, signed in without a browser
+    session (tests put the user in the session), `user` as stored now."""
+    if cookie is not None:
+        return sessions.resume_session(engine, cookie)
+    return None if user is None else auth.get_active_user(engine, user.username)
+
+
 def session_user(engine: Engine) -> auth.Actor | None:
     """The signed-in user as stored now, re-read on every run: from this tab's session,
     else resumed from the browser's cookie (a reload, a deep link, a new tab). A session
@@ -60,10 +68,7 @@ def session_user(engine: Engine) -> auth.Actor | None:
         cookie = _browser_cookie()
         if cookie is None:
             return None
-    if cookie is not None:
-        stored = sessions.resume_session(engine, cookie)
-    else:  # signed in without a browser session (tests put the user in the session)
-        stored = auth.get_active_user(engine, user.username)
+    stored = _stored_user(engine, cookie, user)
     if stored is None:
         sign_out()
         return None
@@ -83,10 +88,7 @@ def actor_check(engine: Engine) -> Callable[[], auth.Actor]:
     user = current_user()
 
     def check() -> auth.Actor:
-        if cookie is not None:
-            actor = sessions.resume_session(engine, cookie)
-        else:  # signed in without a browser session (tests put the user in the session)
-            actor = None if user is None else auth.get_active_user(engine, user.username)
+        actor = _stored_user(engine, cookie, user)
         if actor is None:
             raise PermissionDenied("auth.error.session_ended")
         return actor

@@ -13,10 +13,11 @@ import datetime as dt
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
+from crm_core.customers.warm_up import order_date_range as dates_of_orders
 from crm_core.ingest.quality import quality_warnings, stored_data_quality
-from crm_core.store import database_url, make_engine, models
+from crm_core.store import database_url, make_engine
 from ui.context import DataKey, RunContext, run_context, t
 
 
@@ -36,33 +37,10 @@ def data_key() -> tuple[str, int]:
     return run_context().data_key
 
 
-PLAUSIBLE_DAYS_AHEAD = 366
-"""Orders dated further than this after today are not taken as the newest order (the
-Data page's quality checks list them)."""
-
-
 @st.cache_data(show_spinner=False, ttl=3600)
 def order_date_range(url: str, version: int, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """(first, newest) plausible order date in the store at `version` (orders from 1990
-    to a year after `today`), or None without such orders."""
-    ordered_at = models.orders.c.ordered_at
-    plausible = (
-        ordered_at >= dt.datetime(1990, 1, 1),
-        ordered_at
-        < dt.datetime.combine(today + dt.timedelta(days=PLAUSIBLE_DAYS_AHEAD), dt.time()),
-    )
-    # min and max apart: each alone walks one end of the ordered_at index, together
-    # SQLite reads every order (1M customers: 3.6 s -> 2 ms)
-    with get_engine().connect() as conn:
-        first = conn.execute(select(func.min(ordered_at)).where(*plausible)).scalar()
-        latest = conn.execute(select(func.max(ordered_at)).where(*plausible)).scalar()
-    if latest is None:
-        return None
-    return _as_date(first), _as_date(latest)
-
-
-def _as_date(value: dt.datetime | str) -> dt.date:
-    return (dt.datetime.fromisoformat(value) if isinstance(value, str) else value).date()
+    """crm_core's `order_date_range` of the store at `version` (cached per version)."""
+    return dates_of_orders(get_engine(), today)
 
 
 @st.cache_data(show_spinner=False, ttl=600)
